@@ -154,7 +154,8 @@ class ZohoAPIError(CrmframeError):
         return text
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.code, self.message, self.details, self.http_status, self.envelope))
+        args = (self.code, self.message, self.details, self.http_status, self.envelope)
+        return (type(self), args)
 
 
 class AuthenticationError(ZohoAPIError):

@@ -111,7 +111,7 @@ class JobStatus:
         """One row: kind, job_id, state, raw_status, done, and the counts as ``Int64``."""
         row: dict[str, Any] = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         row["done"] = self.done
-        frame = pd.DataFrame([row])
+        frame: pd.DataFrame = pd.DataFrame([row])
         for col in ("total", "updated", "failed", "not_updated", "added", "skipped"):
             frame[col] = frame[col].astype("Int64")
         for col in ("kind", "job_id", "state", "raw_status", "module", "operation", "download_url"):

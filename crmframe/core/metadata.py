@@ -24,8 +24,8 @@ import pandas as pd
 
 from crmframe.core.envelope import load_envelope
 from crmframe.core.fieldtypes import (
-    Kind,
     TEXT_LENGTH_DEFAULTS,
+    Kind,
     is_read_only,
     kind_of_field,
     mass_updatable,
@@ -246,9 +246,7 @@ def normalise_fields(fields: Any) -> dict[str, FieldInfo]:
             str(name): _info_from_row(str(name), row)
             for name, row in zip(fields.index, fields.to_dict("records"), strict=True)
         }
-    if isinstance(fields, Mapping) or isinstance(fields, (str, bytes, bytearray)) or hasattr(
-        fields, "status_code"
-    ):
+    if isinstance(fields, (Mapping, str, bytes, bytearray)) or hasattr(fields, "status_code"):
         body = load_envelope(fields).body
         if body is None:
             return {}
@@ -311,7 +309,7 @@ def fields_to_frame(envelope: Any) -> pd.DataFrame:
                 "id": info.id,
             }
         )
-    frame = pd.DataFrame(rows, columns=list(FIELD_COLUMNS))
+    frame: pd.DataFrame = pd.DataFrame(rows, columns=list(FIELD_COLUMNS))
     frame.index = pd.Index([info.api_name for info in infos.values()], dtype="string",
                            name="api_name")
     for col in ("field_label", "data_type", "json_type", "kind", "lookup_module",

@@ -1,0 +1,36 @@
+"""The public surface is exactly ``crmframe.__all__`` (httpx's test_exported_members idea)."""
+
+from __future__ import annotations
+
+import types
+
+import crmframe
+
+
+def test_all_is_sorted_and_unique() -> None:
+    assert list(crmframe.__all__) == sorted(set(crmframe.__all__))
+
+
+def test_all_matches_public_names() -> None:
+    public = {
+        name
+        for name, value in vars(crmframe).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+    }
+    exported = set(crmframe.__all__) - {"__version__"}
+    assert public == exported, {
+        "exported but missing": sorted(exported - public),
+        "public but not exported": sorted(public - exported),
+    }
+
+
+def test_every_export_resolves() -> None:
+    for name in crmframe.__all__:
+        assert getattr(crmframe, name) is not None, name
+
+
+def test_errors_share_one_root() -> None:
+    for name in crmframe.__all__:
+        value = getattr(crmframe, name)
+        if isinstance(value, type) and issubclass(value, Exception):
+            assert issubclass(value, crmframe.CrmframeError), name
