@@ -1,0 +1,354 @@
+"""``ZohoClient``: one ``requests.Session``, auth, retries, a concurrency cap, typed errors.
+
+The client sends a request and returns a :class:`Reply` whose ``body`` is the Zoho
+envelope (``None`` for an empty 204/304). It never imports pandas.
+
+Behaviour, in the order it is applied to every answer:
+
+1. **401 ``INVALID_TOKEN``** (the token expired or was revoked): the token is dropped,
+   refreshed once and the request replayed; a second 401 raises
+   :class:`~crmframe.errors.AuthenticationError`.
+2. **429, 5xx, dropped connections and timeouts**: retried with exponential backoff and
+   full jitter (``Retry-After`` honoured), bounded by the :class:`RetryPolicy`; when
+   exhausted: :class:`~crmframe.errors.RateLimitError`, :class:`~crmframe.errors.ServerError`
+   or :class:`~crmframe.errors.TransportError`. Non-idempotent requests (``POST`` unless
+   told otherwise) are retried only where Zoho cannot have acted: 429, 503 and failed
+   connects.
+3. Any other error envelope (``INVALID_DATA``, ``INVALID_MODULE``...) raises its typed
+   error at once, never retried.
+
+Every request is logged on the ``crmframe.http`` logger (DEBUG; retries at WARNING) with
+tokens and secrets redacted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import requests
+
+from crmframe.core.envelope import load_envelope
+from crmframe.errors import (
+    ConfigurationError,
+    CrmframeError,
+    EnvelopeError,
+    RateLimitError,
+    ServerError,
+    TransportError,
+    ZohoAPIError,
+    error_from_envelope,
+)
+from crmframe.http.auth import Auth
+from crmframe.http.redact import redact
+from crmframe.http.retry import RetryPolicy
+
+__all__ = ["SUPPORTED_VERSIONS", "Reply", "ZohoClient"]
+
+log = logging.getLogger("crmframe.http")
+
+#: API versions the client knows the differences of.
+SUPPORTED_VERSIONS = ("v2", "v2.1", "v8")
+
+_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Statuses that mean "not processed", safe to retry even for a POST that inserts.
+_SAFE_RETRY_STATUSES = frozenset({429, 503})
+# A connection refused, reset or cut mid-body, or a timeout.
+_DROPPED = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+_TOKEN_CODES = frozenset({"INVALID_TOKEN", "INVALID_OAUTHTOKEN"})
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An answer: HTTP status, the envelope (``None`` when empty) and the headers."""
+
+    status: int
+    body: dict[str, Any] | None
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+
+def _error_body(response: requests.Response) -> dict[str, Any] | None:
+    try:
+        body = json.loads(response.content or b"null")
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+class ZohoClient:
+    """Talks to one Zoho CRM org.
+
+    Parameters
+    ----------
+    api_domain : str
+        ``https://www.zohoapis.eu`` for instance, or a sandbox's URL.
+    auth : Auth
+        :class:`~crmframe.http.auth.StaticToken` or :class:`~crmframe.http.auth.RefreshTokenAuth`.
+    version : str
+        ``"v8"`` (default), ``"v2.1"`` or ``"v2"``.
+    session : requests.Session, optional
+        Injected session (adapters, proxies, a fake transport in tests). A session the
+        client creates is closed by :meth:`close`; an injected one is left to its owner.
+    retry : RetryPolicy, optional
+        Retry bounds and backoff (default :class:`RetryPolicy()`).
+    max_concurrency : int
+        Requests in flight at once across threads (default 10, Zoho's sub-concurrency
+        limit; Zoho allows 5 on Free up to 25 on Ultimate).
+    timeout : float or (connect, read)
+        Passed to ``requests`` (default ``(10, 120)``).
+
+    Examples
+    --------
+    >>> from crmframe.http.auth import StaticToken
+    >>> client = ZohoClient("https://www.zohoapis.eu", StaticToken("1000.abc.def"))
+    >>> client
+    ZohoClient(api_domain='https://www.zohoapis.eu', version='v8')
+    >>> client.url("Leads")
+    'https://www.zohoapis.eu/crm/v8/Leads'
+    >>> client.url("read", bulk=True)
+    'https://www.zohoapis.eu/crm/bulk/v8/read'
+    >>> client.close()
+    """
+
+    def __init__(
+        self,
+        api_domain: str,
+        auth: Auth,
+        *,
+        version: str = "v8",
+        session: requests.Session | None = None,
+        retry: RetryPolicy | None = None,
+        max_concurrency: int = 10,
+        timeout: float | tuple[float, float] = (10.0, 120.0),
+    ) -> None:
+        if version not in SUPPORTED_VERSIONS:
+            raise ConfigurationError(
+                f"unsupported API version {version!r}: expected one of "
+                + ", ".join(SUPPORTED_VERSIONS)
+            )
+        if not api_domain or not api_domain.startswith(("http://", "https://")):
+            raise ConfigurationError(
+                f"api_domain must be an http(s) URL such as https://www.zohoapis.com, "
+                f"got {api_domain!r}"
+            )
+        if max_concurrency < 1:
+            raise ConfigurationError("max_concurrency must be at least 1")
+        self.api_domain = api_domain.rstrip("/")
+        self.auth = auth
+        self.version = version
+        self.retry = retry or RetryPolicy()
+        self.timeout = timeout
+        self.max_concurrency = max_concurrency
+        self._own_session = session is None
+        self.session = session if session is not None else requests.Session()
+        use_session = getattr(auth, "use_session", None)
+        if callable(use_session):
+            use_session(self.session)
+        self._slots = threading.BoundedSemaphore(max_concurrency)
+        self._counter_lock = threading.Lock()
+        #: Requests sent (attempts included) — diagnostics and tests.
+        self.request_count = 0
+
+    def __repr__(self) -> str:
+        return f"ZohoClient(api_domain={self.api_domain!r}, version={self.version!r})"
+
+    def __enter__(self) -> ZohoClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the session if the client created it (and the auth's own session)."""
+        close_auth = getattr(self.auth, "close", None)
+        if callable(close_auth):
+            close_auth()
+        if self._own_session:
+            self.session.close()
+
+    # -- URLs ---------------------------------------------------------------------------
+
+    def url(self, path: str, *, bulk: bool = False) -> str:
+        """The absolute URL of ``path`` (``Leads``, ``settings/fields``, ``/crm/...``, a URL)."""
+        if path.startswith(("http://", "https://")):
+            return path
+        if path.startswith("/crm/"):
+            return f"{self.api_domain}{path}"
+        prefix = f"/crm/bulk/{self.version}" if bulk else f"/crm/{self.version}"
+        return f"{self.api_domain}{prefix}/{path.lstrip('/')}"
+
+    # -- requests -----------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Any = None,
+        files: Any = None,
+        headers: Mapping[str, str] | None = None,
+        bulk: bool = False,
+        idempotent: bool | None = None,
+    ) -> Reply:
+        """Send a request and return its envelope.
+
+        Parameters
+        ----------
+        method : str
+            ``GET``, ``POST``, ``PUT``, ``DELETE``...
+        path : str
+            Relative to ``/crm/{version}/`` (or ``/crm/bulk/{version}/`` with ``bulk=True``),
+            or starting with ``/crm/``, or an absolute URL.
+        params, json, data, files, headers
+            As for ``requests``.
+        idempotent : bool, optional
+            Whether a request that may have reached Zoho can be safely sent again. Default:
+            every method except ``POST``. Pass True for read-only POSTs (COQL, bulk read).
+
+        Returns
+        -------
+        Reply
+            ``body`` is ``None`` for 204/304 and other empty 2xx answers.
+
+        Raises
+        ------
+        ZohoAPIError
+            A typed subclass for error envelopes (after retries for 429/5xx).
+        TransportError
+            When the connection kept failing.
+        """
+        response = self._send(
+            method, self.url(path, bulk=bulk), params=params, json=json, data=data,
+            files=files, headers=headers, idempotent=idempotent,
+        )
+        return Reply(response.status_code, self._envelope(response), response.headers)
+
+    def get_bytes(self, path: str, *, params: Mapping[str, Any] | None = None) -> bytes:
+        """GET a file (a bulk-read zip) and return its bytes; error envelopes raise."""
+        response = self._send("GET", self.url(path), params=params)
+        if response.status_code >= 400:
+            self._envelope(response)
+        return response.content
+
+    def _envelope(self, response: requests.Response) -> dict[str, Any] | None:
+        status = response.status_code
+        try:
+            body = load_envelope(response).body
+        except EnvelopeError:
+            if status < 400:
+                raise
+            body = None
+        if status >= 400:
+            # A 4xx/5xx without a Zoho error envelope (an HTML page from a proxy, say).
+            raise error_from_envelope(
+                {"code": f"HTTP_{status}", "message": redact(response.reason or "")}, status
+            )
+        return body
+
+    def _count(self) -> None:
+        with self._counter_lock:
+            self.request_count += 1
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Any = None,
+        files: Any = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+    ) -> requests.Response:
+        method = method.upper()
+        if idempotent is None:
+            idempotent = method != "POST"
+        shown = url + (f"?{urlencode(params, doseq=True)}" if params else "")
+        shown = redact(shown)
+        policy = self.retry
+        started = policy.clock()
+        attempt = 0
+        replayed = False
+        while True:
+            attempt += 1
+            auth_header = self.auth.header()
+            all_headers = {**(headers or {}), "Authorization": auth_header}
+            t0 = time.perf_counter()
+            self._count()
+            failure: str
+            retry_after: str | None = None
+            try:
+                with self._slots:
+                    response = self.session.request(
+                        method, url, params=params, json=json, data=data, files=files,
+                        headers=all_headers, timeout=self.timeout,
+                    )
+            except _DROPPED as exc:
+                elapsed = (time.perf_counter() - t0) * 1000
+                failure = type(exc).__name__
+                log.debug("%s %s -> %s (%.0f ms)", method, shown, failure, elapsed)
+                safe = idempotent or isinstance(exc, requests.ConnectTimeout)
+                if not safe:
+                    raise TransportError(
+                        f"{method} {shown} failed ({failure}); not retried because the "
+                        "request may have reached Zoho and is not idempotent"
+                    ) from None
+                last_error: CrmframeError = TransportError(
+                    f"{method} {shown} failed after {attempt} attempt(s): {failure}"
+                )
+            else:
+                status = response.status_code
+                elapsed = (time.perf_counter() - t0) * 1000
+                log.debug("%s %s -> %s (%.0f ms)", method, shown, status, elapsed)
+                if status == 401 and not replayed:
+                    body = _error_body(response)
+                    rejected = body is not None and body.get("code") in _TOKEN_CODES
+                    if rejected and self.auth.invalidate(auth_header):
+                        replayed = True
+                        log.info("%s %s: access token rejected; refreshing", method, shown)
+                        attempt -= 1  # a replay after refresh is not a failed attempt
+                        continue
+                if status not in _RETRY_STATUSES:
+                    return response
+                if not idempotent and status not in _SAFE_RETRY_STATUSES:
+                    return response
+                failure = f"HTTP {status}"
+                retry_after = response.headers.get("Retry-After")
+                last_error = self._exhausted_error(response, attempt)
+            delay = policy.backoff(attempt, retry_after)
+            if not policy.allows(attempt, started, delay):
+                raise last_error
+            log.warning(
+                "%s %s: %s (attempt %d of %d); retrying in %.2fs",
+                method, shown, failure, attempt, policy.max_attempts, delay,
+            )
+            policy.sleep(delay)
+
+    @staticmethod
+    def _exhausted_error(response: requests.Response, attempt: int) -> ZohoAPIError:
+        status = response.status_code
+        body = _error_body(response) or {}
+        code = body.get("code") if isinstance(body.get("code"), str) else None
+        message = str(body.get("message") or response.reason or "")
+        suffix = f" (gave up after {attempt} attempt(s))"
+        if status == 429:
+            return RateLimitError(
+                code or "TOO_MANY_REQUESTS", redact(message) + suffix, body.get("details"),
+                status, body or None,
+            )
+        err = error_from_envelope(
+            {**body, "code": code or "INTERNAL_ERROR", "message": redact(message) + suffix},
+            status,
+        )
+        if not isinstance(err, ServerError):
+            err = ServerError(err.code, err.message, err.details, status, err.envelope)
+        return err
