@@ -1,0 +1,203 @@
+"""Journal and executor, with a fake sender (no server, no pandas)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crmframe.errors import (
+    AuthenticationError,
+    InputError,
+    InvalidRequestError,
+    TransportError,
+)
+from crmframe.facade.journal import Journal, JournalMismatchError, plan_fingerprint
+from crmframe.facade.push import Step, execute
+
+
+def _put(index: int, ids: Sequence[str], value: str = "x") -> Step:
+    return Step(
+        index, "put", tuple(ids), ("Phone",),
+        {"data": [{"id": i, "Phone": f"{value}{i}"} for i in ids]},
+    )
+
+
+def _ok(ids: Sequence[str]) -> dict[str, Any]:
+    return {"data": [{"code": "SUCCESS", "status": "success", "message": "record updated",
+                      "details": {"id": i}} for i in ids]}
+
+
+class FakeSender:
+    """Applies PUT payloads to a dict 'server', can fail or die on chosen steps."""
+
+    def __init__(self) -> None:
+        self.server: dict[str, dict[str, Any]] = {}
+        self.sent: list[tuple[int, list[str]]] = []
+        self.read_back: list[tuple[int, list[str]]] = []
+        self.raise_on: dict[int, Exception] = {}
+        self.die_after_apply: set[int] = set()
+
+    def send(self, step: Step, ids: Sequence[str], *, job_id: str | None = None,
+             on_job: Callable[[str], None] | None = None) -> dict[str, Any]:
+        self.sent.append((step.index, list(ids)))
+        if step.index in self.raise_on:
+            raise self.raise_on[step.index]
+        for record in step.records(ids):
+            self.server.setdefault(record["id"], {}).update(record)
+        if step.index in self.die_after_apply:
+            raise KeyboardInterrupt("killed between the call and its answer")
+        return _ok(ids)
+
+    def applied(self, step: Step, ids: Sequence[str]) -> list[str]:
+        self.read_back.append((step.index, list(ids)))
+        wanted = {r["id"]: r for r in step.records(ids)}
+        return [i for i in ids if all(self.server.get(i, {}).get(k) == v
+                                      for k, v in wanted[i].items())]
+
+
+def _journal(path: Path, steps: Sequence[Step]) -> Journal:
+    return Journal.open(path, plan_fingerprint(s.payload for s in steps),
+                        [s.describe() for s in steps], module="Leads")
+
+
+def test_fingerprint_ignores_key_order_and_sees_values() -> None:
+    a = plan_fingerprint([{"data": [{"id": "1", "A": 1}]}, b"zip"])
+    assert a == plan_fingerprint([{"data": [{"A": 1, "id": "1"}]}, b"zip"])
+    assert a != plan_fingerprint([{"data": [{"A": 1, "id": "1"}]}, b"zap"])
+
+
+def test_journal_lines_are_written_and_read_back(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    steps = [_put(0, ["1", "2"]), _put(1, ["3"])]
+    with _journal(path, steps) as journal:
+        journal.sending(0, ["1", "2"])
+        journal.confirmed(0, ["1", "2"], _ok(["1", "2"]))
+        journal.sending(1, ["3"])
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert lines[0]["fingerprint"] == plan_fingerprint(s.payload for s in steps)
+    assert [line["state"] for line in lines[1:]] == ["sending", "confirmed", "sending"]
+    with _journal(path, steps) as journal:
+        assert journal.resumed
+        assert journal.step_state(0).remaining(["1", "2"]) == []
+        assert journal.step_state(1).pending == ["3"]
+
+
+def test_journal_of_another_plan_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    _journal(path, [_put(0, ["1"], "a")]).close()
+    with pytest.raises(JournalMismatchError, match="another plan") as info:
+        _journal(path, [_put(0, ["1"], "b")])
+    assert isinstance(info.value, InputError)
+    assert str(path) in str(info.value)
+
+
+def test_not_a_journal_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("hello\n")
+    with pytest.raises(JournalMismatchError, match="not a crmframe push journal"):
+        Journal.open(path, "abc")
+
+
+def test_torn_last_line_is_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    steps = [_put(0, ["1"])]
+    with _journal(path, steps) as journal:
+        journal.sending(0, ["1"])
+    with path.open("a") as handle:
+        handle.write('{"step": 0, "state": "confir')  # the process died mid-write
+    with _journal(path, steps) as journal:
+        assert journal.step_state(0).pending == ["1"]
+        journal.confirmed(0, ["1"], _ok(["1"]))
+    with _journal(path, steps) as journal:
+        assert journal.step_state(0).remaining(["1"]) == []
+
+
+def test_execute_sends_every_step_once_and_journals(tmp_path: Path) -> None:
+    steps = [_put(0, ["1", "2"]), _put(1, ["3", "4"])]
+    sender = FakeSender()
+    with _journal(tmp_path / "j.jsonl", steps) as journal:
+        outcomes = execute(steps, sender, journal=journal)
+    assert sender.sent == [(0, ["1", "2"]), (1, ["3", "4"])]
+    assert [o.calls for o in outcomes] == [1, 1]
+    assert outcomes[1].parts[0][0] == ["3", "4"]
+    # resuming a finished journal sends nothing and reuses the recorded replies
+    again = FakeSender()
+    with _journal(tmp_path / "j.jsonl", steps) as journal:
+        outcomes = execute(steps, again, journal=journal)
+    assert again.sent == []
+    assert all(o.from_journal and o.calls == 0 for o in outcomes)
+    assert outcomes[0].parts[0][1] == _ok(["1", "2"])
+
+
+def test_resume_after_kill_reads_back_ambiguous_step(tmp_path: Path) -> None:
+    steps = [_put(0, ["1", "2"]), _put(1, ["3", "4"]), _put(2, ["5"])]
+    sender = FakeSender()
+    sender.die_after_apply = {1}
+    with _journal(tmp_path / "j.jsonl", steps) as journal, pytest.raises(KeyboardInterrupt):
+        execute(steps, sender, journal=journal)
+    assert sender.sent == [(0, ["1", "2"]), (1, ["3", "4"])]
+    # step 1 landed on the server but its answer was never recorded
+    sender.die_after_apply = set()
+    sender.sent = []
+    with _journal(tmp_path / "j.jsonl", steps) as journal:
+        outcomes = execute(steps, sender, journal=journal)
+    assert sender.read_back == [(1, ["3", "4"])]
+    assert sender.sent == [(2, ["5"])]  # step 0 confirmed, step 1 verified, only step 2 sent
+    assert outcomes[1].verified == ["3", "4"]
+    assert sender.server["5"]["Phone"] == "x5"
+
+
+def test_resume_sends_only_the_part_not_applied(tmp_path: Path) -> None:
+    steps = [_put(0, ["1", "2", "3"])]
+    with _journal(tmp_path / "j.jsonl", steps) as journal:
+        journal.sending(0, ["1", "2", "3"])
+    sender = FakeSender()
+    sender.server["2"] = {"id": "2", "Phone": "x2"}  # only record 2 landed before the kill
+    with _journal(tmp_path / "j.jsonl", steps) as journal:
+        outcomes = execute(steps, sender, journal=journal)
+    assert sender.sent == [(0, ["1", "3"])]
+    assert outcomes[0].verified == ["2"]
+    assert outcomes[0].parts[-1][0] == ["1", "3"]
+
+
+def test_whole_request_error_is_data_and_fatal_ones_stop(tmp_path: Path) -> None:
+    steps = [_put(0, ["1"]), _put(1, ["2"]), _put(2, ["3"]), _put(3, ["4"])]
+    sender = FakeSender()
+    sender.raise_on = {
+        0: InvalidRequestError("INVALID_DATA", "body", {"expected_data_type": "jsonobject"}, 400),
+        2: AuthenticationError("OAUTH_SCOPE_MISMATCH", "invalid oauth scope", {}, 401),
+    }
+    with _journal(tmp_path / "j.jsonl", steps) as journal:
+        outcomes = execute(steps, sender, journal=journal)
+    assert [s for s, _ in sender.sent] == [0, 1, 2]
+    assert outcomes[0].parts[0][1]["error"]["code"] == "INVALID_DATA"
+    assert outcomes[1].parts[0][1] == _ok(["2"])
+    assert outcomes[2].parts[0][1]["error"]["code"] == "OAUTH_SCOPE_MISMATCH"
+    assert outcomes[3].reason == "not_sent"
+    assert outcomes[3].unsettled == ["4"]
+
+
+def test_transport_error_leaves_step_ambiguous(tmp_path: Path) -> None:
+    steps = [_put(0, ["1"]), _put(1, ["2"])]
+    sender = FakeSender()
+    sender.raise_on = {0: TransportError("connection reset")}
+    with _journal(tmp_path / "j.jsonl", steps) as journal:
+        outcomes = execute(steps, sender, journal=journal)
+    assert outcomes[0].reason == "unknown"
+    assert outcomes[1].reason == "not_sent"
+    sender.raise_on = {}
+    sender.sent = []
+    with _journal(tmp_path / "j.jsonl", steps) as journal:
+        execute(steps, sender, journal=journal)
+    assert sender.read_back == [(0, ["1"])]
+    assert sender.sent == [(0, ["1"]), (1, ["2"])]
+
+
+def test_mass_update_records_expand_per_id() -> None:
+    step = Step(0, "mass_update", ("1", "2"), ("A",), {"data": [{"A": 5}], "ids": ["1", "2"]})
+    assert step.records() == [{"id": "1", "A": 5}, {"id": "2", "A": 5}]
+    assert step.records(["2"]) == [{"id": "2", "A": 5}]
