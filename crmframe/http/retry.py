@@ -80,7 +80,8 @@ class RetryPolicy:
     --------
     >>> slept = []
     >>> policy = RetryPolicy(max_attempts=3, sleep=slept.append, jitter=False, base=0.1)
-    >>> policy.wait(1); policy.wait(2); slept
+    >>> _ = policy.wait(1), policy.wait(2)
+    >>> slept
     [0.1, 0.2]
     """
 
