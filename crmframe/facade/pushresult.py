@@ -1,0 +1,292 @@
+"""``PushResult``: what a push did, one row per record and route, failures as data.
+
+Statuses in ``results``:
+
+=============  ===========================================================================
+``success``    Zoho applied the record (or a read-back after an interrupted push found it
+               applied: code ``SUCCESS``, message says so)
+``error``      Zoho refused the record (``INVALID_DATA``, ``RECORD_LOCKED``...) or the whole
+               call (its code on every record of the call)
+``skipped``    crmframe did not send it: ``VALIDATION``, ``CONFLICT``, ``NOT_PUSHED_INSERT``,
+               ``NOT_PUSHED_DELETE``, ``UNPUSHABLE``, ``DUPLICATE_ID``
+``not_sent``   an earlier fatal error (authentication, network...) stopped the push
+``unknown``    sent, but no answer came back (the network failed after retries); a
+               journal resume or :meth:`PushResult.retry` reads the record back first
+``planned``    a dry run: what would be sent
+=============  ===========================================================================
+
+Examples
+--------
+>>> import pandas as pd
+>>> frame = pd.DataFrame({"id": ["1", "2"], "route": ["put", "put"], "call": [0, 0],
+...     "fields": [["Phone"], ["Phone"]], "code": ["SUCCESS", "RECORD_LOCKED"],
+...     "status": ["success", "error"], "message": ["record updated", "locked"],
+...     "details": [{}, {}]})
+>>> result = PushResult(frame, calls=1, credits=1.0)
+>>> result
+<PushResult: 2 records, 1 call, 1 credit — success 1, error 1 (RECORD_LOCKED 1)>
+>>> result.failed["id"].tolist(), result.retryable["id"].tolist()
+(['2'], ['2'])
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pandas as pd
+
+from crmframe.errors import InputError
+
+__all__ = [
+    "FAILED_STATUSES",
+    "NOT_RETRYABLE_CODES",
+    "RESULT_COLUMNS",
+    "PushResult",
+    "empty_results",
+]
+
+#: Columns every results frame has, in this order (more may follow).
+RESULT_COLUMNS: tuple[str, ...] = (
+    "id",
+    "route",
+    "call",
+    "fields",
+    "code",
+    "status",
+    "message",
+    "details",
+    "api_name",
+    "expected_data_type",
+    "json_path",
+    "Modified_Time",
+)
+
+#: Statuses of rows whose edits did not reach the CRM.
+FAILED_STATUSES: frozenset[str] = frozenset({"error", "skipped", "not_sent", "unknown"})
+
+#: Codes that sending the same values again cannot fix: the edit itself must change
+#: (``CONFLICT`` is retried only by a retry with ``overwrite=True``).
+NOT_RETRYABLE_CODES: frozenset[str] = frozenset(
+    {
+        "INVALID_DATA",
+        "MANDATORY_NOT_FOUND",
+        "DUPLICATE_DATA",
+        "DEPENDENT_MISMATCH",
+        "MULTIPLE_OR_MULTI_ERRORS",
+        "VALIDATION",
+        "CONFLICT",
+        "NOT_PUSHED_INSERT",
+        "NOT_PUSHED_DELETE",
+        "UNPUSHABLE",
+        "DUPLICATE_ID",
+        "INVALID_MODULE",
+        "INVALID_URL_PATTERN",
+        "INVALID_REQUEST_METHOD",
+    }
+)
+
+
+def empty_results() -> pd.DataFrame:
+    """A results frame with no rows and the standard columns and dtypes.
+
+    Examples
+    --------
+    >>> list(empty_results().columns)[:6]
+    ['id', 'route', 'call', 'fields', 'code', 'status']
+    """
+    return normalise_results(pd.DataFrame({c: [] for c in RESULT_COLUMNS}))
+
+
+def normalise_results(frame: pd.DataFrame) -> pd.DataFrame:
+    """Give a results frame the standard columns (missing ones as NA), order and dtypes."""
+    out = frame.copy()
+    for column in RESULT_COLUMNS:
+        if column not in out.columns:
+            out[column] = pd.NA if column != "details" else None
+    rest = [c for c in out.columns if c not in RESULT_COLUMNS]
+    out = out[[*RESULT_COLUMNS, *rest]]
+    for column in ("id", "route", "code", "status", "message", "api_name",
+                   "expected_data_type", "json_path"):
+        out[column] = out[column].astype("string")
+    out["call"] = out["call"].astype("Int64")
+    out["fields"] = out["fields"].astype(object)
+    out["details"] = out["details"].astype(object)
+    if not isinstance(out["Modified_Time"].dtype, pd.DatetimeTZDtype):
+        out["Modified_Time"] = pd.to_datetime(
+            out["Modified_Time"], utc=True, errors="coerce", format="ISO8601"
+        ).astype("datetime64[s, UTC]")
+    result: pd.DataFrame = out.reset_index(drop=True)
+    result.index.name = "row"
+    return result
+
+
+def _plural(n: int | float, word: str) -> str:
+    shown = f"{n:g}" if isinstance(n, float) else str(n)
+    return f"{shown} {word}" + ("" if n == 1 else "s")
+
+
+class PushResult:
+    """The outcome of :meth:`crmframe.facade.crm.CRM.push` (or a mass update by ids).
+
+    Parameters
+    ----------
+    results : DataFrame
+        One row per record and route (see the module docstring for statuses).
+    calls : int
+        Write calls actually sent (retries of one call by the HTTP client not counted).
+    credits : float
+        API credits those calls cost, by the plan's cost model.
+    reads : int
+        Read calls made for the push (baseline, conflict check, read-backs).
+    jobs : sequence of Job
+        Background jobs the push started (bulk writes).
+    plan : Plan, optional
+        The plan that was executed.
+    changes : ChangeSet, optional
+        The changes the plan came from.
+    retry_with : callable, optional
+        ``retry_with(result, overwrite)`` re-pushes the retryable failures; supplied by
+        the CRM that made the push.
+    dry_run : bool
+        True when nothing was sent.
+
+    Examples
+    --------
+    >>> PushResult(empty_results()).summary().empty
+    True
+    """
+
+    def __init__(
+        self,
+        results: pd.DataFrame,
+        *,
+        calls: int = 0,
+        credits: float = 0.0,
+        reads: int = 0,
+        jobs: Sequence[Any] = (),
+        plan: Any = None,
+        changes: Any = None,
+        retry_with: Callable[[PushResult, bool], PushResult] | None = None,
+        dry_run: bool = False,
+        overwrite: bool = False,
+    ) -> None:
+        self.results = normalise_results(results)
+        self.calls = int(calls)
+        self.credits = float(credits)
+        self.reads = int(reads)
+        self.jobs = list(jobs)
+        self.plan = plan
+        self.changes = changes
+        self.dry_run = dry_run
+        self.overwrite = overwrite
+        self._retry_with = retry_with
+
+    # -- views ---------------------------------------------------------------------------
+
+    def _rows(self, mask: pd.Series) -> pd.DataFrame:
+        rows: pd.DataFrame = self.results.loc[mask.to_numpy(dtype=bool)]
+        return rows
+
+    @property
+    def failed(self) -> pd.DataFrame:
+        """Rows whose edits did not reach the CRM (status error/skipped/not_sent/unknown)."""
+        mask = self.results["status"].isin(FAILED_STATUSES).fillna(False).astype(bool)
+        return self._rows(mask)
+
+    @property
+    def succeeded(self) -> pd.DataFrame:
+        """Rows Zoho applied."""
+        return self._rows((self.results["status"] == "success").fillna(False).astype(bool))
+
+    def retryable_mask(self, *, overwrite: bool | None = None) -> pd.Series:
+        """Boolean mask of the failed rows that sending again could fix."""
+        overwrite = self.overwrite if overwrite is None else overwrite
+        blocked = set(NOT_RETRYABLE_CODES)
+        if overwrite:
+            blocked.discard("CONFLICT")
+        failed = self.results["status"].isin(FAILED_STATUSES).fillna(False).astype(bool)
+        fixable = ~self.results["code"].isin(blocked).fillna(False).astype(bool)
+        mask: pd.Series = failed & fixable
+        return mask
+
+    @property
+    def retryable(self) -> pd.DataFrame:
+        """The failed rows :meth:`retry` would send again."""
+        return self._rows(self.retryable_mask())
+
+    @property
+    def ok(self) -> bool:
+        """True when no row failed."""
+        return self.failed.empty
+
+    def summary(self) -> pd.DataFrame:
+        """Counts by ``status`` and ``code`` (records, not rows: one id per route).
+
+        Examples
+        --------
+        >>> frame = pd.DataFrame({"id": ["1"], "status": ["success"], "code": ["SUCCESS"]})
+        >>> PushResult(frame).summary()["records"].tolist()
+        [1]
+        """
+        if self.results.empty:
+            empty: pd.DataFrame = pd.DataFrame(
+                {"status": pd.Series([], dtype="string"), "code": pd.Series([], dtype="string"),
+                 "records": pd.Series([], dtype="int64")}
+            )
+            return empty
+        counted: pd.DataFrame = (
+            self.results.groupby(["status", "code"], dropna=False, sort=True)["id"]
+            .nunique(dropna=False)
+            .rename("records")
+            .reset_index()
+        )
+        return counted
+
+    # -- retry ---------------------------------------------------------------------------
+
+    def retry(self, *, overwrite: bool | None = None) -> PushResult:
+        """Push again only the failed rows that can succeed by being sent again.
+
+        Rows refused for their values (``INVALID_DATA``, ``VALIDATION``...) are not resent;
+        ``CONFLICT`` rows are resent only with ``overwrite=True``. The answer is a new
+        :class:`PushResult`, which can itself be retried.
+
+        Raises
+        ------
+        InputError
+            When this result did not come from a CRM (nothing to retry with).
+        """
+        if self._retry_with is None:
+            raise InputError("this PushResult was not made by a CRM push: nothing to retry with")
+        return self._retry_with(self, self.overwrite if overwrite is None else overwrite)
+
+    # -- display -------------------------------------------------------------------------
+
+    def _counts_text(self) -> str:
+        if self.results.empty:
+            return "nothing to push"
+        parts = []
+        for status, group in self.results.groupby("status", sort=False, dropna=False):
+            n = int(group["id"].nunique(dropna=False))
+            text = f"{status} {n}"
+            if status != "success" and status != "planned":
+                codes = group.groupby("code", dropna=False)["id"].nunique(dropna=False)
+                shown = ", ".join(f"{code} {int(k)}" for code, k in codes.items())
+                text += f" ({shown})"
+            parts.append(text)
+        return ", ".join(parts)
+
+    def __repr__(self) -> str:
+        n = int(self.results["id"].nunique(dropna=False)) if not self.results.empty else 0
+        head = "<PushResult (dry run)" if self.dry_run else "<PushResult"
+        return (
+            f"{head}: {_plural(n, 'record')}, {_plural(self.calls, 'call')}, "
+            f"{_plural(self.credits, 'credit')} — {self._counts_text()}>"
+        )
+
+    def _repr_html_(self) -> str:
+        title = html.escape(repr(self).strip("<>"))
+        table = self.summary().to_html(index=False, border=0)
+        return f"<div><p><b>{title}</b></p>{table}</div>"
