@@ -1,0 +1,350 @@
+"""Record envelopes (``GET /{module}``, search, COQL) → one typed DataFrame indexed by ``id``.
+
+:class:`RecordsBuilder` collects the raw values of each page into one Python list per
+column as pages arrive (the HTTP client feeds it page by page, so the JSON of all pages is
+never held at once) and types every column once, in :meth:`RecordsBuilder.to_frame`.
+:func:`records_to_frame` is the one-shot form and gives the identical frame.
+
+Shape of the frame:
+
+* index ``id`` (dtype ``string``): the exact id strings, ``<NA>`` where a record has none;
+* lookups and other objects flatten to ``Field.id``, ``Field.name`` (``Field.email``...);
+  a null lookup gives nulls in each part;
+* multi-select picklists, other arrays and subforms stay Python lists in ``object`` columns;
+* keys beginning with ``$`` are dropped unless ``keep_system_keys=True``;
+* ``df.attrs``: ``module`` (when given), ``info`` (the last page's ``info`` block), ``pages``.
+
+Dtypes follow the field metadata when given (:mod:`crmframe.core.codecs`), else they are
+inferred from the JSON values. Values that do not fit their type are kept in an ``object``
+column, never dropped.
+
+Examples
+--------
+>>> env = {"data": [{"id": "4150868000000002175", "Owner": {"id": "4150868000000225013",
+...     "name": "Patricia Boyle"}, "No_of_Employees": 12, "$approved": True},
+...     {"Owner": None, "No_of_Employees": None}], "info": {"more_records": False}}
+>>> df = records_to_frame(env, module="Leads")
+>>> df.index.tolist()
+['4150868000000002175', <NA>]
+>>> df.dtypes.astype(str).to_dict()
+{'Owner.id': 'string', 'Owner.name': 'string', 'No_of_Employees': 'Int64'}
+>>> df.attrs["module"], df.attrs["info"]
+('Leads', {'more_records': False})
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from crmframe.core.codecs import (
+    decode_column,
+    infer_kind,
+    object_series,
+    split_objects,
+)
+from crmframe.core.envelope import load_envelope
+from crmframe.core.fieldtypes import LOOKUP_KINDS, Kind
+from crmframe.core.metadata import FieldInfo, normalise_fields
+from crmframe.errors import EnvelopeError, InputError, error_from_envelope
+
+__all__ = ["RecordsBuilder", "records_to_frame"]
+
+# Sub-keys of a lookup whose kind is known whatever the values look like.
+_LOOKUP_PART_KINDS: dict[str, Kind] = {"id": Kind.ID, "name": Kind.TEXT, "email": Kind.TEXT}
+_LOOKUP_PARTS = ("id", "name")
+
+
+def _is_action_result(item: Mapping[str, Any]) -> bool:
+    """A ``{"code", "status", "message"/"details"}`` object in place of a record."""
+    return (
+        isinstance(item.get("code"), str)
+        and item.get("status") in ("error", "success")
+        and "id" not in item
+        and ("message" in item or "details" in item)
+    )
+
+
+def _short_keys(body: Mapping[str, Any]) -> str:
+    keys = [repr(k)[:40] for k in list(body)[:6]]
+    more = ", ..." if len(body) > 6 else ""
+    return ", ".join(keys) + more
+
+
+class RecordsBuilder:
+    """Turn record pages into one typed DataFrame, page by page.
+
+    Parameters
+    ----------
+    fields : field metadata, optional
+        The ``/settings/fields`` envelope, its ``fields`` list, or a frame from
+        :func:`~crmframe.core.metadata.fields_to_frame`. Dtypes then follow each field's
+        kind; unknown columns are inferred.
+    columns : list of str, optional
+        The fields asked for. They come first, in this order, and appear even when no
+        record carries them. Without ``columns``, every field of ``fields`` appears (pass
+        only the fields you asked for, or set ``columns``).
+    keep_system_keys : bool, default False
+        Keep keys beginning with ``$`` (``$approved``, ``$state``...).
+    module : str, optional
+        The module API name, kept in ``df.attrs["module"]``.
+
+    Examples
+    --------
+    >>> b = RecordsBuilder(module="Leads")
+    >>> b.add({"data": [{"id": "1", "Rating": 4}], "info": {"more_records": True}})
+    1
+    >>> b.add([{"id": "2", "Rating": 5.5}])
+    1
+    >>> df = b.to_frame()
+    >>> df["Rating"].tolist(), str(df["Rating"].dtype)
+    ([4.0, 5.5], 'Float64')
+    """
+
+    def __init__(
+        self,
+        fields: Any = None,
+        *,
+        columns: Iterable[str] | None = None,
+        keep_system_keys: bool = False,
+        module: str | None = None,
+    ) -> None:
+        self._fields: dict[str, FieldInfo] = {} if fields is None else normalise_fields(fields)
+        if columns is not None:
+            if isinstance(columns, (str, bytes)) or not isinstance(columns, Iterable):
+                raise InputError(f"columns must be a list of field names, got {columns!r:.60}")
+            requested = list(columns)
+            if not all(isinstance(c, str) for c in requested):
+                raise InputError("columns must be a list of field API name strings")
+            self._requested: list[str] = list(dict.fromkeys(requested))
+        else:
+            self._requested = list(self._fields)
+        if module is not None and not isinstance(module, str):
+            raise InputError(
+                f"module must be a module API name string, got {type(module).__name__}"
+            )
+        self._keep_system = bool(keep_system_keys)
+        self._module = module
+        self._cols: dict[str, list[Any]] = {}
+        self._rows = 0
+        self._pages = 0
+        self._info: dict[str, Any] = {}
+
+    @property
+    def rows(self) -> int:
+        """Number of records added so far."""
+        return self._rows
+
+    def add(self, page: Any) -> int:
+        """Add one page: an envelope (dict, JSON text/bytes, response) or a list of records.
+
+        Returns
+        -------
+        int
+            The number of records the page held.
+
+        Raises
+        ------
+        EnvelopeError
+            When the page is not a record envelope (no ``data`` list, a record that is
+            not an object).
+        ZohoAPIError
+            (a subclass) for a whole-request error envelope, or an error object in
+            ``data`` instead of a record (e.g. ``INVALID_MODULE``).
+        """
+        http_status: int | None = None
+        if isinstance(page, list):
+            records: list[Any] = page
+        else:
+            loaded = load_envelope(page)
+            http_status = loaded.http_status
+            body = loaded.body
+            self._pages += 1
+            if not body:  # 204/304 or {}: a valid answer with nothing in it
+                return 0
+            if "data" not in body:
+                raise EnvelopeError(
+                    f"not a record envelope: no 'data' list (keys: {_short_keys(body)})"
+                )
+            data = body["data"]
+            if not isinstance(data, list):
+                raise EnvelopeError(f"'data' is {type(data).__name__}, expected a list of records")
+            info = body.get("info")
+            if info is not None:
+                if not isinstance(info, Mapping):
+                    raise EnvelopeError(f"'info' is {type(info).__name__}, expected an object")
+                self._info = dict(info)
+            records = data
+        return self._add_records(records, http_status)
+
+    def _add_records(self, records: list[Any], http_status: int | None) -> int:
+        count = len(records)
+        if count == 0:
+            return 0
+        if not all(type(r) is dict for r in records):
+            for position, record in enumerate(records):
+                if not isinstance(record, Mapping):
+                    raise EnvelopeError(
+                        f"data item {self._rows + position} is {type(record).__name__}, "
+                        "expected a record object"
+                    )
+            records = [dict(r) for r in records]
+        keys: dict[Any, Any] = {}
+        for record in records:
+            keys.update(record)
+        if "code" in keys and "status" in keys:
+            for position, record in enumerate(records):
+                if _is_action_result(record):
+                    if record.get("status") == "error":
+                        raise error_from_envelope(record, http_status)
+                    raise EnvelopeError(
+                        f"data item {self._rows + position} is an action result "
+                        f"({record.get('code')}), not a record: use results_to_frame"
+                    )
+        cols = self._cols
+        for key in keys:
+            if key in cols:
+                continue
+            if not isinstance(key, str):
+                raise EnvelopeError(f"record keys must be strings, got {key!r:.40}")
+            if key.startswith("$") and not self._keep_system:
+                continue
+            cols[key] = [None] * self._rows
+        for key, column in cols.items():
+            if key in keys:
+                column.extend([r.get(key) for r in records])
+            else:
+                column.extend([None] * count)
+        self._rows += count
+        return count
+
+    def to_frame(self) -> pd.DataFrame:
+        """The typed frame of every record added so far (the builder can keep going)."""
+        rows = self._rows
+        ids = self._cols.get("id", [None] * rows)
+        out: dict[str, pd.Series] = {}
+        taken = set(self._cols)
+        for name, values in self._cols.items():
+            if name != "id":
+                self._emit(name, values, out, taken)
+        for name in self._requested:
+            if name == "id" or name in self._cols:
+                continue
+            if name.startswith("$") and not self._keep_system:
+                continue
+            self._emit(name, [None] * rows, out, taken)
+        if self._requested:
+            out = self._ordered(out)
+        frame: pd.DataFrame = (
+            pd.DataFrame(out, copy=False) if out else pd.DataFrame(index=range(rows))
+        )
+        frame.index = _id_index(ids)
+        frame.attrs["kind"] = "records"
+        frame.attrs["module"] = self._module
+        frame.attrs["info"] = dict(self._info)
+        frame.attrs["pages"] = self._pages
+        return frame
+
+    def _ordered(self, out: dict[str, pd.Series]) -> dict[str, pd.Series]:
+        # Requested fields first (with their flattened parts), then everything else as seen.
+        first: dict[str, pd.Series] = {}
+        for name in self._requested:
+            for col in out:
+                if col == name or (col.startswith(name + ".") and col not in first):
+                    first[col] = out[col]
+        return {**first, **{k: v for k, v in out.items() if k not in first}}
+
+    def _emit(
+        self, name: str, values: list[Any], out: dict[str, pd.Series], taken: set[str]
+    ) -> None:
+        info = self._fields.get(name)
+        kind = info.kind if info is not None else infer_kind(values)
+        if kind in LOOKUP_KINDS:
+            parts = split_objects(values)
+            if parts is not None and (parts or kind is Kind.LOOKUP):
+                if kind is Kind.LOOKUP:
+                    for part in _LOOKUP_PARTS:
+                        parts.setdefault(part, [None] * len(values))
+                parts = {p: parts[p] for p in sorted(parts, key=_lookup_order)}
+                flat = {f"{name}.{part}": vals for part, vals in parts.items()}
+                if not (set(flat) & taken):
+                    for col, (part, vals) in zip(flat, parts.items(), strict=True):
+                        part_kind = _LOOKUP_PART_KINDS.get(part) or infer_kind(vals)
+                        out[col] = _decode(vals, part_kind)
+                    return
+            out[name] = object_series(values)
+            return
+        out[name] = _decode(values, kind)
+
+
+def _lookup_order(part: str) -> int:
+    return {"id": 0, "name": 1, "email": 2}.get(part, 3)
+
+
+def _decode(values: list[Any], kind: Kind | None) -> pd.Series:
+    if kind is None:
+        return object_series(values)
+    if kind in LOOKUP_KINDS:  # an object one level down: kept whole
+        return object_series(values)
+    return decode_column(values, kind)
+
+
+def _id_index(ids: list[Any]) -> pd.Index:
+    types = set(map(type, ids))
+    types.discard(type(None))
+    if not types <= {str}:
+        if not types <= {str, int}:
+            bad = next(v for v in ids if v is not None and type(v) not in (str, int))
+            raise EnvelopeError(f"record id {bad!r:.40} is {type(bad).__name__}, expected a string")
+        ids = [str(v) if type(v) is int else v for v in ids]
+    return pd.Index(pd.array(ids, dtype="string"), name="id")
+
+
+def records_to_frame(
+    envelope: Any,
+    fields: Any = None,
+    *,
+    columns: Iterable[str] | None = None,
+    keep_system_keys: bool = False,
+    module: str | None = None,
+) -> pd.DataFrame:
+    """A record envelope → a typed DataFrame indexed by ``id`` (see the module docstring).
+
+    Parameters
+    ----------
+    envelope : dict, str, bytes or requests.Response
+        The answer of ``GET /{module}``, search or COQL; a 204/304 empty answer gives
+        zero rows.
+    fields : field metadata, optional
+        ``/settings/fields`` envelope, its ``fields`` list, or a :func:`fields_to_frame`
+        frame. Without it, dtypes are inferred from the values.
+    columns, keep_system_keys, module
+        As for :class:`RecordsBuilder`.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Raises
+    ------
+    EnvelopeError
+        When the input is not a record envelope.
+    ZohoAPIError
+        (a subclass) for a whole-request error, or an error object in ``data``.
+
+    Examples
+    --------
+    >>> df = records_to_frame({"data": [{"id": "4150868000000002175",
+    ...     "Languages": ["English", "Spanish"], "Created_Time": "2021-05-11T18:22:29+05:30"}]})
+    >>> df.loc["4150868000000002175", "Languages"]
+    ['English', 'Spanish']
+    >>> df["Created_Time"].iloc[0]
+    Timestamp('2021-05-11 12:52:29+0000', tz='UTC')
+    """
+    builder = RecordsBuilder(
+        fields, columns=columns, keep_system_keys=keep_system_keys, module=module
+    )
+    builder.add(envelope)
+    return builder.to_frame()
