@@ -1,0 +1,691 @@
+"""Compare an edited frame with the frame it came from: the cells to push, and what cannot be.
+
+:func:`diff` lines both frames up on their ``id`` index and compares them column by column
+with vectorised masks. Equality is type-aware:
+
+* missing equals missing (``None``, ``pd.NA``, ``NaN``, ``NaT`` are all "empty");
+* floats are equal when they agree at the field's decimal places (metadata
+  ``decimal_place``, else :data:`DEFAULT_DECIMAL_PLACES`);
+* integers and floats compare by value (``5`` equals ``5.0``);
+* datetimes compare as instants; a tz-naive value in a datetime column is taken as UTC
+  (crmframe reads datetimes in UTC, so a naive edit most likely means UTC);
+* lists (multi-select picklists) and dicts compare by content; strings exactly.
+
+Lookups arrive flattened (``Owner.id``, ``Owner.name``...). A change to ``X.id`` is a change
+of the lookup field ``X``: the change row has ``field="X"`` and ``new`` the id string (the
+payload builder turns it into ``{"id": ...}``). A change to ``X.name`` or ``X.email`` alone
+cannot be pushed; it is listed in :attr:`ChangeSet.unpushable`, never dropped.
+
+Examples
+--------
+>>> import pandas as pd
+>>> idx = pd.Index(["3652397000009851001", "3652397000009851002"], dtype="string", name="id")
+>>> a = pd.DataFrame({"Lead_Status": pd.array(["New", "Lost"], dtype="string")}, index=idx)
+>>> b = a.copy()
+>>> b.loc["3652397000009851002", "Lead_Status"] = "Contacted"
+>>> cs = diff(a, b)
+>>> len(cs), cs.records()
+(1, {'3652397000009851002': {'Lead_Status': 'Contacted'}})
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from crmframe.core.fieldtypes import LOOKUP_KINDS, Kind
+from crmframe.core.metadata import FieldInfo, normalise_fields
+from crmframe.errors import InputError
+
+__all__ = [
+    "CHANGE_COLUMNS",
+    "DEFAULT_DECIMAL_PLACES",
+    "UNPUSHABLE_COLUMNS",
+    "ChangeSet",
+    "diff",
+    "infer_kind",
+    "is_missing",
+]
+
+#: Columns of :attr:`ChangeSet.changes`.
+CHANGE_COLUMNS: tuple[str, ...] = ("id", "field", "old", "new")
+#: Columns of :attr:`ChangeSet.unpushable`.
+UNPUSHABLE_COLUMNS: tuple[str, ...] = ("id", "field", "reason")
+#: Decimal places used to compare floats when the metadata gives none.
+DEFAULT_DECIMAL_PLACES = 9
+
+_NAME_ONLY = "only the lookup's {sub} changed; change {field}.id to reassign the lookup"
+_NO_ID_COLUMN = "{field}.{sub} changed but the frame has no {field}.id column"
+
+
+def is_missing(value: Any) -> bool:
+    """True for every spelling of "empty": ``None``, ``pd.NA``, ``NaN``, ``NaT``.
+
+    Examples
+    --------
+    >>> [is_missing(v) for v in (None, pd.NA, float("nan"), pd.NaT, 0, "", [])]
+    [True, True, True, True, False, False, False]
+    """
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, (float, np.floating)):
+        return math.isnan(value)
+    if isinstance(value, np.datetime64):
+        return bool(np.isnat(value))
+    return False
+
+
+def infer_kind(series: pd.Series) -> Kind:
+    """The :class:`Kind` a column most likely holds, from its dtype (no metadata).
+
+    Examples
+    --------
+    >>> infer_kind(pd.Series([1, None], dtype="Int64")).value
+    'integer'
+    >>> infer_kind(pd.Series([["a"], None], dtype=object)).value
+    'list'
+    """
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return Kind.BOOLEAN
+    if pd.api.types.is_integer_dtype(dtype):
+        return Kind.INTEGER
+    if pd.api.types.is_float_dtype(dtype):
+        return Kind.FLOAT
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return Kind.DATETIME
+    if pd.api.types.is_datetime64_dtype(dtype):
+        return Kind.DATE
+    if dtype == np.dtype(object):
+        for value in series.head(50):
+            if isinstance(value, (list, tuple)):
+                return Kind.LIST
+            if isinstance(value, dict):
+                return Kind.OBJECT
+    return Kind.TEXT
+
+
+# ---------------------------------------------------------------------------------------------
+# element-wise equality (the slow path, for object columns and mixed dtypes)
+
+
+def _as_utc(value: pd.Timestamp) -> pd.Timestamp:
+    out: pd.Timestamp = (
+        value.tz_localize("UTC") if value.tzinfo is None else value.tz_convert("UTC")
+    )
+    return out
+
+
+def values_equal(a: Any, b: Any, kind: Kind | None = None, decimals: int | None = None) -> bool:
+    """Type-aware equality of two cell values (the rules of :func:`diff`).
+
+    Examples
+    --------
+    >>> values_equal(1.004, 1.0, Kind.FLOAT, 2), values_equal(["a", "b"], ("a", "b"))
+    (True, True)
+    >>> values_equal(pd.Timestamp("2024-01-01 10:00", tz="Europe/Paris"),
+    ...              pd.Timestamp("2024-01-01 09:00", tz="UTC"))
+    True
+    """
+    if a is b:
+        return True
+    ma, mb = is_missing(a), is_missing(b)
+    if ma or mb:
+        return ma and mb
+    if isinstance(a, (bool, np.bool_)) or isinstance(b, (bool, np.bool_)):
+        return isinstance(a, (bool, np.bool_)) and isinstance(b, (bool, np.bool_)) and (
+            bool(a) == bool(b)
+        )
+    if isinstance(a, (int, float, np.integer, np.floating)) and isinstance(
+        b, (int, float, np.integer, np.floating)
+    ):
+        if kind is Kind.FLOAT or isinstance(a, (float, np.floating)) or isinstance(
+            b, (float, np.floating)
+        ):
+            dp = DEFAULT_DECIMAL_PLACES if decimals is None else decimals
+            return bool(round(float(a), dp) == round(float(b), dp))
+        return bool(int(a) == int(b))
+    if isinstance(a, (datetime, date, np.datetime64)) and isinstance(
+        b, (datetime, date, np.datetime64)
+    ):
+        ta, tb = pd.Timestamp(a), pd.Timestamp(b)
+        if kind is Kind.DATE:
+            # dates are wall-clock days: drop any zone rather than convert
+            na: pd.Timestamp = ta.tz_localize(None) if ta.tzinfo else ta
+            nb: pd.Timestamp = tb.tz_localize(None) if tb.tzinfo else tb
+            return bool(na == nb)
+        return bool(_as_utc(ta) == _as_utc(tb))
+    if isinstance(a, (list, tuple, np.ndarray)) and isinstance(b, (list, tuple, np.ndarray)):
+        return len(a) == len(b) and all(
+            values_equal(x, y, None, decimals) for x, y in zip(a, b, strict=True)
+        )
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        return a.keys() == b.keys() and all(values_equal(a[k], b[k], None, decimals) for k in a)
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
+
+
+_is = np.frompyfunc(lambda x, y: x is y, 2, 1)
+
+
+def _changed_generic(a: pd.Series, b: pd.Series, kind: Kind, decimals: int | None) -> np.ndarray:
+    xa = a.to_numpy(dtype=object)
+    xb = b.to_numpy(dtype=object)
+    same = _is(xa, xb).astype(bool) if len(xa) else np.zeros(0, dtype=bool)
+    changed = np.zeros(len(xa), dtype=bool)
+    for i in np.flatnonzero(~same):
+        changed[i] = not values_equal(xa[i], xb[i], kind, decimals)
+    return changed
+
+
+# ---------------------------------------------------------------------------------------------
+# vectorised masks
+
+
+def _utc_naive(series: pd.Series) -> pd.Series:
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        out: pd.Series = series.dt.tz_convert("UTC").dt.tz_localize(None)
+        return out
+    return series
+
+
+def _changed(a: pd.Series, b: pd.Series, kind: Kind, decimals: int | None) -> np.ndarray:
+    """Mask of positions where ``a`` and ``b`` (aligned, same length) differ."""
+    da, db = a.dtype, b.dtype
+    num = pd.api.types.is_numeric_dtype
+    if num(da) and num(db) and not pd.api.types.is_bool_dtype(da) and not (
+        pd.api.types.is_bool_dtype(db)
+    ):
+        if (
+            kind is not Kind.FLOAT
+            and pd.api.types.is_integer_dtype(da)
+            and pd.api.types.is_integer_dtype(db)
+        ):
+            xa = a.to_numpy(dtype="int64", na_value=0)
+            xb = b.to_numpy(dtype="int64", na_value=0)
+            neq = xa != xb
+        else:
+            dp = DEFAULT_DECIMAL_PLACES if decimals is None else decimals
+            xa = np.round(a.to_numpy(dtype="float64", na_value=np.nan), dp)
+            xb = np.round(b.to_numpy(dtype="float64", na_value=np.nan), dp)
+            neq = xa != xb
+        na_a = a.isna().to_numpy(dtype=bool)
+        na_b = b.isna().to_numpy(dtype=bool)
+        result: np.ndarray = (na_a != na_b) | (~na_a & ~na_b & neq)
+        return result
+    if pd.api.types.is_datetime64_any_dtype(da) and pd.api.types.is_datetime64_any_dtype(db):
+        if kind is Kind.DATE:
+            ta = a.dt.tz_localize(None) if isinstance(da, pd.DatetimeTZDtype) else a
+            tb = b.dt.tz_localize(None) if isinstance(db, pd.DatetimeTZDtype) else b
+        else:
+            ta, tb = _utc_naive(a), _utc_naive(b)
+        xa, xb = ta.to_numpy(), tb.to_numpy()
+        na_a, na_b = np.isnat(xa), np.isnat(xb)
+        result = (na_a != na_b) | (~na_a & ~na_b & (xa != xb))
+        return result
+    if da == db and isinstance(da, (pd.StringDtype, pd.BooleanDtype)):
+        eq = (a.array == b.array).to_numpy(dtype=bool, na_value=False)
+        na_a = a.isna().to_numpy(dtype=bool)
+        na_b = b.isna().to_numpy(dtype=bool)
+        result = ~(eq | (na_a & na_b))
+        return result
+    return _changed_generic(a, b, kind, decimals)
+
+
+def _python_values(series: pd.Series, positions: np.ndarray) -> list[Any]:
+    """Cells at ``positions`` as plain Python values; every missing spelling → ``None``."""
+    part = series.iloc[positions]
+    values = part.tolist()
+    missing = part.isna().to_numpy(dtype=bool) if part.dtype != object else None
+    if missing is not None:
+        return [None if m else v for v, m in zip(values, missing, strict=True)]
+    return [None if is_missing(v) else v for v in values]
+
+
+# ---------------------------------------------------------------------------------------------
+# the result
+
+
+def _empty_changes() -> pd.DataFrame:
+    out: pd.DataFrame = pd.DataFrame(
+        {
+            "id": pd.Series([], dtype="string"),
+            "field": pd.Series([], dtype="string"),
+            "old": pd.Series([], dtype=object),
+            "new": pd.Series([], dtype=object),
+        }
+    )
+    return out
+
+
+def _empty_unpushable() -> pd.DataFrame:
+    out: pd.DataFrame = pd.DataFrame(
+        {c: pd.Series([], dtype="string") for c in UNPUSHABLE_COLUMNS}
+    )
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class ChangeSet:
+    """What :func:`diff` found: the cells to push and everything that cannot be pushed.
+
+    Attributes
+    ----------
+    changes : DataFrame
+        One row per changed cell: ``id`` (string), ``field`` (API name; ``X`` for a lookup
+        reassigned through ``X.id``), ``old``, ``new`` (Python values, ``None`` = empty).
+        A cleared cell is a change to ``None``.
+    added_rows : DataFrame
+        Edited rows without an id, or with an id the original does not have (insert
+        candidates; never sent as updates).
+    removed_ids : tuple of str
+        Ids present in the original and missing from the edited frame (never deleted).
+    added_columns, removed_columns : tuple of str
+        Columns only in the edited / only in the original frame (not compared).
+    duplicate_ids : tuple of str
+        Ids found more than once in either frame; their rows are left out of ``changes``.
+    unpushable : DataFrame
+        ``id``, ``field``, ``reason``: edits that are not updates (e.g. ``Owner.name`` alone).
+    kinds : Mapping[str, Kind]
+        The kind of every field in ``changes`` (from metadata, else from dtypes).
+    module : str or None
+        ``df.attrs["module"]`` of the edited (else the original) frame.
+    """
+
+    changes: pd.DataFrame = field(default_factory=_empty_changes)
+    added_rows: pd.DataFrame = field(default_factory=pd.DataFrame)
+    removed_ids: tuple[str, ...] = ()
+    added_columns: tuple[str, ...] = ()
+    removed_columns: tuple[str, ...] = ()
+    duplicate_ids: tuple[str, ...] = ()
+    unpushable: pd.DataFrame = field(default_factory=_empty_unpushable)
+    kinds: Mapping[str, Kind] = field(default_factory=dict)
+    module: str | None = None
+
+    @classmethod
+    def empty(cls, module: str | None = None) -> ChangeSet:
+        """A change set with nothing in it.
+
+        Examples
+        --------
+        >>> len(ChangeSet.empty()), ChangeSet.empty().has_reports
+        (0, False)
+        """
+        return cls(module=module)
+
+    def __len__(self) -> int:
+        """The number of changed cells."""
+        return len(self.changes)
+
+    @property
+    def ids(self) -> list[str]:
+        """Ids of the records with at least one change, in first-seen order."""
+        return list(dict.fromkeys(self.changes["id"].tolist()))
+
+    @property
+    def fields_changed(self) -> pd.Series:
+        """Changed cells per field (int Series named ``changes``, largest first)."""
+        counts = self.changes["field"].value_counts(sort=True)
+        counts.name = "changes"
+        counts.index.name = "field"
+        return counts.astype("int64")
+
+    @property
+    def has_reports(self) -> bool:
+        """True when something was found that cannot be pushed as an update."""
+        return bool(
+            len(self.added_rows)
+            or self.removed_ids
+            or self.added_columns
+            or self.removed_columns
+            or self.duplicate_ids
+            or len(self.unpushable)
+        )
+
+    def reports(self) -> list[str]:
+        """One sentence per kind of unpushable finding (empty when there are none)."""
+        out: list[str] = []
+
+        def few(items: Sequence[str], n: int = 5) -> str:
+            shown = ", ".join(str(i) for i in items[:n])
+            return shown + (f", … (+{len(items) - n})" if len(items) > n else "")
+
+        if len(self.added_rows):
+            out.append(f"{len(self.added_rows)} added row(s) (no id or unknown id): not updates")
+        if self.removed_ids:
+            out.append(f"{len(self.removed_ids)} removed row(s), never deleted in Zoho: "
+                       f"{few(self.removed_ids)}")
+        if self.added_columns:
+            out.append(f"added column(s) not compared: {few(self.added_columns)}")
+        if self.removed_columns:
+            out.append(f"removed column(s) not compared: {few(self.removed_columns)}")
+        if self.duplicate_ids:
+            out.append(f"{len(self.duplicate_ids)} duplicate id(s), left out: "
+                       f"{few(self.duplicate_ids)}")
+        if len(self.unpushable):
+            out.append(f"{len(self.unpushable)} unpushable edit(s): "
+                       f"{few(sorted(set(self.unpushable['field'].tolist())))}")
+        return out
+
+    def to_frame(self) -> pd.DataFrame:
+        """The changes as a new frame (``id``, ``field``, ``old``, ``new``)."""
+        out: pd.DataFrame = self.changes.copy()
+        return out
+
+    def records(self) -> dict[str, dict[str, Any]]:
+        """``{id: {field: new value}}`` for every changed record.
+
+        Examples
+        --------
+        >>> ChangeSet.empty().records()
+        {}
+        """
+        out: dict[str, dict[str, Any]] = {}
+        for rid, fld, new in zip(
+            self.changes["id"].tolist(),
+            self.changes["field"].tolist(),
+            self.changes["new"].tolist(),
+            strict=True,
+        ):
+            out.setdefault(rid, {})[fld] = new
+        return out
+
+    def without(self, keep: np.ndarray | pd.Series) -> ChangeSet:
+        """A copy keeping only the change rows where ``keep`` is True (reports unchanged)."""
+        mask = np.asarray(keep, dtype=bool)
+        kept = self.changes.loc[mask].reset_index(drop=True)
+        return ChangeSet(
+            changes=kept,
+            added_rows=self.added_rows,
+            removed_ids=self.removed_ids,
+            added_columns=self.added_columns,
+            removed_columns=self.removed_columns,
+            duplicate_ids=self.duplicate_ids,
+            unpushable=self.unpushable,
+            kinds=self.kinds,
+            module=self.module,
+        )
+
+    def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """A copy of ``frame`` with the changes written in (``X`` lookups into ``X.id``).
+
+        Rows are found by the ``id`` index. Values that do not fit a column's dtype make
+        that column ``object``.
+        """
+        out: pd.DataFrame = frame.copy()
+        for fld, group in self.changes.groupby("field", sort=False):
+            column = str(fld)
+            if column not in out.columns and f"{column}.id" in out.columns:
+                column = f"{column}.id"
+            positions = out.index.get_indexer(pd.Index(group["id"].tolist(), dtype="string"))
+            if (positions < 0).any():
+                raise InputError(f"apply: ids of field {fld!r} are not in the frame")
+            values = [pd.NA if v is None else v for v in group["new"].tolist()]
+            col = out[column].copy()
+            if col.dtype == np.dtype(object) or any(isinstance(v, (list, dict)) for v in values):
+                col = col.astype(object)
+                for p, v in zip(positions, values, strict=True):
+                    col.iat[p] = None if v is pd.NA else v
+            else:
+                try:
+                    col.iloc[positions] = values
+                except (TypeError, ValueError):
+                    col = col.astype(object)
+                    col.iloc[positions] = values
+            out[column] = col
+        return out
+
+    def _summary_lines(self) -> list[str]:
+        counts = self.fields_changed
+        lines = [
+            f"ChangeSet{f' for {self.module}' if self.module else ''}: {len(self)} changed "
+            f"cell(s) in {len(self.ids)} record(s)"
+        ]
+        lines += [f"  {name}: {int(n)}" for name, n in counts.items()]
+        lines += [f"  ! {r}" for r in self.reports()]
+        return lines
+
+    def __repr__(self) -> str:
+        return "\n".join(self._summary_lines())
+
+    def _repr_html_(self) -> str:
+        head = self._summary_lines()[0]
+        counts = self.fields_changed
+        rows = "".join(
+            f"<tr><td>{html.escape(str(k))}</td><td>{int(v)}</td></tr>" for k, v in counts.items()
+        )
+        table = (f"<table><thead><tr><th>field</th><th>changes</th></tr></thead>"
+                 f"<tbody>{rows}</tbody></table>") if len(counts) else ""
+        notes = "".join(f"<li>{html.escape(r)}</li>" for r in self.reports())
+        return (f"<div><strong>{html.escape(head)}</strong>{table}"
+                + (f"<ul>{notes}</ul>" if notes else "") + "</div>")
+
+
+# ---------------------------------------------------------------------------------------------
+# diff
+
+
+def _ids(frame: pd.DataFrame, which: str) -> tuple[pd.DataFrame, pd.Index]:
+    """The frame without an ``id`` column, and its ids as a string Index (NA = no id)."""
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError(f"{which} must be a DataFrame, got {type(frame).__name__}")
+    if frame.index.name != "id" and "id" in frame.columns:
+        frame = frame.set_index("id")
+    ids = frame.index
+    if ids.dtype != "string":
+        ids = pd.Index(
+            [None if is_missing(v) or v == "" else str(v) for v in ids], dtype="string", name="id"
+        )
+    elif ids.hasnans or (ids == "").any():
+        ids = pd.Index(ids.where(ids != "", None), dtype="string", name="id")
+    return frame, ids
+
+
+def _field_map(fields: Any) -> dict[str, FieldInfo]:
+    if fields is None:
+        return {}
+    if isinstance(fields, Mapping) and fields and all(
+        isinstance(v, FieldInfo) for v in fields.values()
+    ):
+        return dict(fields)
+    return normalise_fields(fields)
+
+
+def _column_plan(
+    columns: Sequence[Hashable], frame: pd.DataFrame, infos: Mapping[str, FieldInfo]
+) -> tuple[list[str], dict[str, list[str]]]:
+    """Split columns into plain fields and lookup groups ``{field: [sub-keys]}``."""
+    names = [str(c) for c in columns]
+    present = set(names)
+    plain: list[str] = []
+    lookups: dict[str, list[str]] = {}
+    for name in names:
+        if name in infos:
+            plain.append(name)
+            continue
+        head, dot, sub = name.partition(".")
+        if dot and (
+            f"{head}.id" in present
+            or (head in infos and infos[head].kind in LOOKUP_KINDS)
+        ):
+            lookups.setdefault(head, []).append(sub)
+        else:
+            plain.append(name)
+    return plain, lookups
+
+
+def diff(original: pd.DataFrame, edited: pd.DataFrame, *, fields: Any = None) -> ChangeSet:
+    """Compare ``edited`` with ``original`` on their ``id`` index: what changed, what cannot go.
+
+    Parameters
+    ----------
+    original : DataFrame
+        The frame as read from Zoho (index named ``id``, or an ``id`` column).
+    edited : DataFrame
+        The analyst's edited copy.
+    fields : optional
+        Field metadata (anything :func:`~crmframe.core.metadata.normalise_fields` accepts):
+        gives each column its kind and floats their decimal places. Without it, kinds are
+        inferred from the dtypes.
+
+    Returns
+    -------
+    ChangeSet
+
+    Raises
+    ------
+    InputError
+        If either argument is not a DataFrame.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> idx = pd.Index(["1", "2"], dtype="string", name="id")
+    >>> a = pd.DataFrame({"Annual_Revenue": pd.array([10.0, 2.5], dtype="Float64"),
+    ...                   "Owner.id": pd.array(["9", "9"], dtype="string"),
+    ...                   "Owner.name": pd.array(["Ann", "Ann"], dtype="string")}, index=idx)
+    >>> b = a.copy()
+    >>> b["Annual_Revenue"] = pd.array([10.000000000001, None], dtype="Float64")
+    >>> b.loc["1", "Owner.name"] = "Bob"
+    >>> cs = diff(a, b)
+    >>> cs.changes[["id", "field", "new"]].values.tolist()
+    [['2', 'Annual_Revenue', None]]
+    >>> cs.unpushable["field"].tolist()
+    ['Owner.name']
+    """
+    original, ids_o = _ids(original, "original")
+    edited, ids_e = _ids(edited, "edited")
+    infos = _field_map(fields)
+    module = edited.attrs.get("module") or original.attrs.get("module")
+
+    dup_o = ids_o[ids_o.duplicated(keep=False) & ids_o.notna()]
+    dup_e = ids_e[ids_e.duplicated(keep=False) & ids_e.notna()]
+    duplicates = pd.Index(dup_o.tolist() + dup_e.tolist(), dtype="string").unique()
+
+    fast = ids_o.equals(ids_e) and not len(duplicates) and not ids_o.hasnans
+    if fast:
+        common = ids_o
+        pos_o = pos_e = None
+        added_mask = np.zeros(len(ids_e), dtype=bool)
+        removed: list[str] = []
+    else:
+        keep_o = np.flatnonzero(~ids_o.isin(duplicates) & ids_o.notna())
+        keep_e = np.flatnonzero(~ids_e.isin(duplicates) & ids_e.notna())
+        unique_o, unique_e = ids_o[keep_o], ids_e[keep_e]
+        common = unique_e[unique_e.isin(unique_o)]
+        pos_o = keep_o[unique_o.get_indexer(common)]
+        pos_e = keep_e[unique_e.get_indexer(common)]
+        added_mask = np.asarray(
+            (ids_e.isna() | ~ids_e.isin(ids_o)) & ~ids_e.isin(duplicates), dtype=bool
+        )
+        removed = unique_o[~unique_o.isin(ids_e)].tolist()
+
+    cols_o = [str(c) for c in original.columns]
+    cols_e = [str(c) for c in edited.columns]
+    set_o, set_e = set(cols_o), set(cols_e)
+    shared = [c for c in cols_e if c in set_o]
+    plain, lookups = _column_plan(shared, edited, infos)
+
+    def aligned(name: str) -> tuple[pd.Series, pd.Series]:
+        a = original[name]
+        b = edited[name]
+        if isinstance(a, pd.DataFrame) or isinstance(b, pd.DataFrame):
+            raise InputError(f"column {name!r} appears more than once")
+        if pos_o is not None and pos_e is not None:
+            a = a.iloc[pos_o]
+            b = b.iloc[pos_e]
+        return a, b
+
+    common_ids = np.asarray(common.astype(object).to_numpy(), dtype=object)
+    col_order = {name: i for i, name in enumerate(cols_e)}
+    parts: list[tuple[np.ndarray, str, list[Any], list[Any], int]] = []
+    unpushable: list[tuple[np.ndarray, str, str]] = []
+    kinds: dict[str, Kind] = {}
+
+    for name in plain:
+        a, b = aligned(name)
+        info = infos.get(name)
+        kind = info.kind if info is not None else infer_kind(a)
+        decimals = info.decimal_place if info is not None else None
+        mask = _changed(a, b, kind, decimals)
+        if mask.any():
+            pos = np.flatnonzero(mask)
+            kinds[name] = kind
+            parts.append(
+                (pos, name, _python_values(a, pos), _python_values(b, pos), col_order[name])
+            )
+
+    for head, subs in lookups.items():
+        info = infos.get(head)
+        id_changed: np.ndarray | None = None
+        if "id" in subs:
+            a, b = aligned(f"{head}.id")
+            id_changed = _changed(a.astype("string"), b.astype("string"), Kind.ID, None)
+            if id_changed.any():
+                pos = np.flatnonzero(id_changed)
+                kinds[head] = info.kind if info is not None else Kind.LOOKUP
+                parts.append((pos, head, _python_values(a, pos), _python_values(b, pos),
+                              col_order[f"{head}.id"]))
+        for sub in subs:
+            if sub == "id":
+                continue
+            a, b = aligned(f"{head}.{sub}")
+            mask = _changed(a, b, infer_kind(a), None)
+            if id_changed is not None:
+                mask &= ~id_changed
+                reason = _NAME_ONLY.format(sub=sub, field=head)
+            else:
+                reason = _NO_ID_COLUMN.format(sub=sub, field=head)
+            if mask.any():
+                unpushable.append((np.flatnonzero(mask), f"{head}.{sub}", reason))
+
+    if parts:
+        pos_all = np.concatenate([p[0] for p in parts])
+        order_all = np.concatenate([np.full(len(p[0]), p[4]) for p in parts])
+        fields_all = np.concatenate([np.full(len(p[0]), p[1], dtype=object) for p in parts])
+        old_all = [v for p in parts for v in p[2]]
+        new_all = [v for p in parts for v in p[3]]
+        perm = np.lexsort((order_all, pos_all))
+        changes = pd.DataFrame(
+            {
+                "id": pd.array(common_ids[pos_all[perm]], dtype="string"),
+                "field": pd.array(fields_all[perm], dtype="string"),
+                "old": pd.Series([old_all[i] for i in perm], dtype=object),
+                "new": pd.Series([new_all[i] for i in perm], dtype=object),
+            }
+        )
+    else:
+        changes = _empty_changes()
+
+    if unpushable:
+        unp = pd.DataFrame(
+            {
+                "id": pd.array(np.concatenate([common_ids[u[0]] for u in unpushable]),
+                               dtype="string"),
+                "field": pd.array([u[1] for u in unpushable for _ in u[0]], dtype="string"),
+                "reason": pd.array([u[2] for u in unpushable for _ in u[0]], dtype="string"),
+            }
+        )
+    else:
+        unp = _empty_unpushable()
+
+    return ChangeSet(
+        changes=changes,
+        added_rows=edited.loc[added_mask] if added_mask.any() else edited.iloc[0:0],
+        removed_ids=tuple(str(i) for i in removed),
+        added_columns=tuple(c for c in cols_e if c not in set_o),
+        removed_columns=tuple(c for c in cols_o if c not in set_e),
+        duplicate_ids=tuple(str(i) for i in duplicates),
+        unpushable=unp,
+        kinds=kinds,
+        module=None if module is None else str(module),
+    )
