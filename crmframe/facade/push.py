@@ -31,10 +31,17 @@ Examples
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import pandas as pd
+
+from crmframe.core.codecs import encode_value, is_missing
+from crmframe.core.fieldtypes import LOOKUP_KINDS, Kind
+from crmframe.core.metadata import FieldInfo
+from crmframe.core.results import results_to_frame
 from crmframe.errors import (
     AuthenticationError,
     CrmframeError,
@@ -51,11 +58,16 @@ from crmframe.facade.journal import Journal
 __all__ = [
     "FATAL_ERRORS",
     "ROUTES",
+    "VERIFIED_MESSAGE",
     "Sender",
     "Step",
     "StepOutcome",
+    "applied_ids",
     "error_body",
     "execute",
+    "outcome_rows",
+    "reply_rows",
+    "status_rows",
 ]
 
 #: The routes a plan step may take, in the order they are executed.
@@ -310,3 +322,218 @@ def _run_step(
         journal.confirmed(step.index, remaining, body)
     outcome.parts.append((list(remaining), body))
     return None
+
+
+# ---------------------------------------------------------------------------------------------
+# outcomes → results rows
+
+#: Message of a record found applied by a read-back after an interrupted push.
+VERIFIED_MESSAGE = "already applied (read back after an interrupted push)"
+
+
+def _sent_fields(record: Mapping[str, Any]) -> list[str]:
+    return [str(k) for k in record if k != "id"]
+
+
+def _broadcast(body: Mapping[str, Any], n: int) -> dict[str, Any]:
+    """Zoho answers a refused mass update with one item for all ids: give each id its row."""
+    data = body.get("data")
+    if (
+        isinstance(data, list)
+        and len(data) == 1
+        and n > 1
+        and isinstance(data[0], Mapping)
+        and not (isinstance(data[0].get("details"), Mapping) and data[0]["details"].get("id"))
+    ):
+        return {**body, "data": [dict(data[0]) for _ in range(n)]}
+    return dict(body)
+
+
+def reply_rows(step: Step, ids: Sequence[str], body: Mapping[str, Any]) -> pd.DataFrame:
+    """Per-record rows of one answered call (``results_to_frame`` plus route/call/fields).
+
+    A whole-request error (``{"error": {...}}``) gives every id of the call that error.
+    """
+    records = step.records(ids)
+    if "error" in body and isinstance(body["error"], Mapping):
+        err = body["error"]
+        details = err.get("details") if isinstance(err.get("details"), Mapping) else {}
+        frame = pd.DataFrame(
+            {
+                "id": [r["id"] for r in records],
+                "code": str(err.get("code") or "ERROR"),
+                "status": "error",
+                "message": str(err.get("message") or ""),
+                "details": [dict(details or {}) for _ in records],
+                "api_name": (details or {}).get("api_name"),
+                "expected_data_type": (details or {}).get("expected_data_type"),
+            }
+        )
+    else:
+        frame = results_to_frame(_broadcast(body, len(records)), records=records)
+        frame = frame.reset_index(drop=True)
+        if len(frame) == len(records):
+            # Zoho answers in the order records were sent; the id sent is the truth.
+            frame["id"] = pd.array([str(r["id"]) for r in records], dtype="string")
+    frame["route"] = step.route
+    frame["call"] = step.index
+    by_id = {str(r["id"]): _sent_fields(r) for r in records}
+    frame["fields"] = [by_id.get(str(i), list(step.fields)) for i in frame["id"].tolist()]
+    rows: pd.DataFrame = frame
+    return rows
+
+
+def status_rows(
+    ids: Sequence[str],
+    *,
+    status: str,
+    code: str,
+    message: str,
+    route: str | None = None,
+    call: int | None = None,
+    fields: Sequence[Sequence[str]] | Sequence[str] | None = None,
+    details: Sequence[Mapping[str, Any]] | None = None,
+) -> pd.DataFrame:
+    """Rows crmframe writes itself (skipped, not sent, verified...), one per id.
+
+    ``fields`` is one list for all ids, or one list per id.
+
+    Examples
+    --------
+    >>> status_rows(["1"], status="skipped", code="CONFLICT", message="changed")[
+    ...     ["id", "status", "code"]].values.tolist()
+    [['1', 'skipped', 'CONFLICT']]
+    """
+    n = len(ids)
+    if fields is None:
+        per_id: list[list[str]] = [[] for _ in range(n)]
+    elif n and len(fields) == n and all(not isinstance(f, str) for f in fields):
+        per_id = [list(f) for f in fields]
+    else:
+        per_id = [[str(f) for f in fields] for _ in range(n)]
+    rows: pd.DataFrame = pd.DataFrame(
+        {
+            "id": pd.array([str(i) for i in ids], dtype="string"),
+            "route": pd.array([route] * n, dtype="string"),
+            "call": pd.array([call] * n, dtype="Int64"),
+            "fields": pd.Series(per_id, dtype=object),
+            "code": code,
+            "status": status,
+            "message": message,
+            "details": pd.Series(
+                [dict(d) for d in details] if details is not None else [{} for _ in range(n)],
+                dtype=object,
+            ),
+        }
+    )
+    return rows
+
+
+def outcome_rows(outcome: StepOutcome) -> list[pd.DataFrame]:
+    """Every row one step contributes to ``PushResult.results``."""
+    step = outcome.step
+    frames = [reply_rows(step, ids, body) for ids, body in outcome.parts if ids]
+    records = {str(r["id"]): _sent_fields(r) for r in step.records()}
+    if outcome.verified:
+        frames.append(
+            status_rows(
+                outcome.verified, status="success", code="SUCCESS", message=VERIFIED_MESSAGE,
+                route=step.route, call=step.index,
+                fields=[records.get(i, list(step.fields)) for i in outcome.verified],
+            )
+        )
+    if outcome.unsettled:
+        fields = [records.get(i, list(step.fields)) for i in outcome.unsettled]
+        if outcome.reason == "unknown":
+            frames.append(
+                status_rows(
+                    outcome.unsettled, status="unknown", code="TRANSPORT_ERROR",
+                    message=f"sent, no answer: {outcome.error}", route=step.route,
+                    call=step.index, fields=fields,
+                )
+            )
+        else:
+            cause = getattr(outcome.error, "code", None) or type(outcome.error).__name__
+            frames.append(
+                status_rows(
+                    outcome.unsettled, status="not_sent", code="NOT_SENT",
+                    message=f"not sent: the push stopped at an earlier error ({cause})",
+                    route=step.route, call=step.index, fields=fields,
+                )
+            )
+    return frames
+
+
+# ---------------------------------------------------------------------------------------------
+# read-back comparison
+
+
+def _same_value(current: Any, sent: Any, kind: Kind) -> bool:
+    if current is None or sent is None:
+        return current is None and sent is None
+    if kind is Kind.FLOAT and isinstance(current, (int, float)) and isinstance(sent, (int, float)):
+        return math.isclose(float(current), float(sent), rel_tol=1e-9, abs_tol=1e-9)
+    if kind is Kind.LIST and isinstance(current, list) and isinstance(sent, list):
+        # Zoho may return a multi-select's values in its own order.
+        return sorted(map(str, current)) == sorted(map(str, sent))
+    return bool(current == sent)
+
+
+def applied_ids(
+    frame: pd.DataFrame,
+    records: Sequence[Mapping[str, Any]],
+    infos: Mapping[str, FieldInfo],
+) -> list[str]:
+    """Ids of ``records`` whose values in ``frame`` (read back, indexed by id) equal them.
+
+    Values are compared in their JSON form (both sides through the same codec), so a
+    datetime read back in another offset still matches the instant that was sent.
+
+    Examples
+    --------
+    >>> idx = pd.Index(["1", "2"], dtype="string", name="id")
+    >>> now = pd.DataFrame({"Phone": pd.array(["5", "7"], dtype="string")}, index=idx)
+    >>> applied_ids(now, [{"id": "1", "Phone": "5"}, {"id": "2", "Phone": "6"}], {})
+    ['1']
+    """
+    out: list[str] = []
+    index = frame.index.astype("string") if len(frame.index) else frame.index
+    for record in records:
+        rid = str(record["id"])
+        if rid not in index:
+            continue
+        row = frame.loc[index == rid].iloc[0]
+        if all(_field_matches(row, str(f), v, infos) for f, v in record.items() if f != "id"):
+            out.append(rid)
+    return out
+
+
+def _field_matches(row: pd.Series, field: str, sent: Any, infos: Mapping[str, FieldInfo]) -> bool:
+    info = infos.get(field)
+    lookup = (info is not None and info.kind in LOOKUP_KINDS) or isinstance(sent, Mapping)
+    if lookup and f"{field}.id" in row.index:
+        current = row[f"{field}.id"]
+        want = sent.get("id") if isinstance(sent, Mapping) else sent
+        if is_missing(current) or want is None:
+            return is_missing(current) and want is None
+        return str(current) == str(want)
+    if field not in row.index:
+        return False
+    kind = info.kind if info is not None else _kind_of_sent(sent)
+    try:
+        current = encode_value(row[field], kind)
+    except CrmframeError:
+        return False
+    return _same_value(current, sent, kind)
+
+
+def _kind_of_sent(sent: Any) -> Kind:
+    if isinstance(sent, bool):
+        return Kind.BOOLEAN
+    if isinstance(sent, int):
+        return Kind.INTEGER
+    if isinstance(sent, float):
+        return Kind.FLOAT
+    if isinstance(sent, list):
+        return Kind.LIST
+    return Kind.TEXT
