@@ -1,0 +1,393 @@
+"""``ReadingMixin``: Zoho modules, fields, views and records as typed DataFrames.
+
+Every record read goes through :class:`~crmframe.core.records.RecordsBuilder`, page by page,
+so ``crm.read_records(...)`` and ``records_to_frame(envelope, fields)`` give the same frame
+for the same records, whichever path (pages, id slices, bulk CSV) fetched them.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from crmframe.core.bulkcsv import add_csv, finish_bulk_frame
+from crmframe.core.metadata import fields_to_frame
+from crmframe.core.records import RecordsBuilder
+from crmframe.errors import InputError, ZohoAPIError
+from crmframe.http.bulk import iter_bulk_read
+from crmframe.http.paging import (
+    format_modified_since,
+    iter_coql_pages,
+    iter_record_pages,
+    iter_search_pages,
+)
+
+if TYPE_CHECKING:
+    from crmframe.http.client import ZohoClient
+
+__all__ = ["BULK_THRESHOLD", "MAX_FIELDS_PER_CALL", "ReadingMixin"]
+
+#: Rows past which ``read_records`` uses a bulk-read job (Zoho's page-token ceiling).
+BULK_THRESHOLD = 100_000
+#: Field names per ``GET /{module}`` on v3+ (Zoho answers LIMIT_EXCEEDED past it).
+MAX_FIELDS_PER_CALL = 50
+
+_FROM_RE = re.compile(r"\bfrom\s+([A-Za-z0-9_]+)", re.IGNORECASE)
+_SELECT_RE = re.compile(r"^\s*select\s+(.*?)\s+from\s", re.IGNORECASE | re.DOTALL)
+
+
+def _in_notebook() -> bool:
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    return type(shell).__name__ == "ZMQInteractiveShell"
+
+
+class _Progress:
+    """A ``tqdm.auto`` bar opened when asked, or lazily in a notebook on the second page."""
+
+    def __init__(self, wanted: bool | None, total: int | None, desc: str) -> None:
+        self._mode = wanted if wanted is not None else (_in_notebook() or None)
+        self._total = total
+        self._desc = desc
+        self._bar: Any = None
+        self._done = 0
+        self._pages = 0
+
+    def update(self, rows: int) -> None:
+        self._pages += 1
+        self._done += rows
+        if self._bar is None and self._mode and (self._mode is True or self._pages > 1):
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=self._total, desc=self._desc, unit="rec", leave=True)
+            self._bar.update(self._done)
+        elif self._bar is not None:
+            self._bar.update(rows)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _chunks(names: Sequence[str], size: int) -> list[list[str]]:
+    return [list(names[i : i + size]) for i in range(0, len(names), size)] or [[]]
+
+
+def _typed_settings_frame(items: list[dict[str, Any]], index: str) -> pd.DataFrame:
+    frame: pd.DataFrame = (
+        pd.DataFrame.from_records(items) if items else pd.DataFrame(columns=[index])
+    )
+    for col in frame.columns:
+        values = [v for v in frame[col].tolist() if v is not None]
+        kinds = set(map(type, values))
+        if kinds <= {str}:
+            frame[col] = frame[col].astype("string")
+        elif kinds <= {bool}:
+            frame[col] = frame[col].astype("boolean")
+        elif kinds <= {int}:
+            frame[col] = frame[col].astype("Int64")
+        else:
+            frame[col] = frame[col].astype(object)
+    if index in frame.columns:
+        indexed: pd.DataFrame = frame.set_index(index)
+        indexed.index = indexed.index.astype("string")
+        return indexed
+    return frame
+
+
+class ReadingMixin:
+    """Reading methods of :class:`~crmframe.facade.crm.CRM` (needs ``client``, ``version``)."""
+
+    client: ZohoClient
+    version: str
+    _field_cache: dict[str, pd.DataFrame]
+    #: Sleep used while polling bulk-read jobs (tests inject a no-op).
+    bulk_sleep: Callable[[float], None] = staticmethod(time.sleep)
+
+    # -- metadata -----------------------------------------------------------------------
+
+    def read_fields(self, module: str, *, refresh: bool = False) -> pd.DataFrame:
+        """Field metadata of ``module``, one row per field, indexed by ``api_name``.
+
+        Cached per module on this connection; ``refresh=True`` asks Zoho again.
+
+        Examples
+        --------
+        >>> fields = crm.read_fields("Leads")               # doctest: +SKIP
+        >>> fields.loc["Email", ["data_type", "kind"]]      # doctest: +SKIP
+        """
+        cache: dict[str, pd.DataFrame] = self.__dict__.setdefault("_field_cache", {})
+        frame = cache.get(module)
+        if refresh or frame is None:
+            reply = self.client.request("GET", "settings/fields", params={"module": module})
+            frame = fields_to_frame(reply.body or {"fields": []})
+            cache[module] = frame
+        return frame
+
+    def read_modules(self) -> pd.DataFrame:
+        """The org's modules (``GET /settings/modules``), indexed by ``api_name``."""
+        reply = self.client.request("GET", "settings/modules")
+        items = (reply.body or {}).get("modules") or []
+        return _typed_settings_frame(list(items), "api_name")
+
+    def read_custom_views(self, module: str) -> pd.DataFrame:
+        """Custom views of ``module`` (``GET /settings/custom_views``), indexed by view id."""
+        reply = self.client.request("GET", "settings/custom_views", params={"module": module})
+        items = (reply.body or {}).get("custom_views") or []
+        return _typed_settings_frame(list(items), "id")
+
+    def count_records(self, module: str, *, cvid: str | None = None) -> int | None:
+        """Records in ``module`` (``GET /{module}/actions/count``); ``None`` when unknown."""
+        if self.version == "v2":
+            return None  # the count endpoint arrived with v2.1
+        params = {"cvid": str(cvid)} if cvid else None
+        try:
+            reply = self.client.request("GET", f"{module}/actions/count", params=params)
+        except ZohoAPIError:
+            return None
+        count = (reply.body or {}).get("count")
+        return int(count) if isinstance(count, (int, str)) and str(count).isdigit() else None
+
+    # -- records ------------------------------------------------------------------------
+
+    def _field_names(self, module: str, fields: Iterable[str] | str | None) -> list[str]:
+        if isinstance(fields, str):
+            fields = [f.strip() for f in fields.split(",") if f.strip()]
+        if fields is None:
+            names = [str(n) for n in self.read_fields(module).index]
+        else:
+            names = list(dict.fromkeys(fields))
+            if not all(isinstance(n, str) and n for n in names):
+                raise InputError("fields must be field API name strings")
+        return [n for n in names if n != "id"]
+
+    def read_records(
+        self,
+        module: str,
+        fields: Iterable[str] | str | None = None,
+        *,
+        cvid: str | None = None,
+        ids: Iterable[str] | None = None,
+        modified_since: datetime | str | None = None,
+        sort_by: str | None = None,
+        sort_order: str | None = None,
+        limit: int | None = None,
+        progress: bool | None = None,
+        method: str = "auto",
+        keep_system_keys: bool = False,
+    ) -> pd.DataFrame:
+        """Records of ``module`` as a typed DataFrame indexed by ``id``.
+
+        Parameters
+        ----------
+        module : str
+            Module API name (``"Leads"``).
+        fields : list of str, optional
+            Field API names. ``None`` (default) means every field of the module; more
+            than 50 are fetched 50 at a time and joined on ``id``.
+        cvid : str, optional
+            Custom view id: only that view's records.
+        ids : list of str, optional
+            Exactly these records.
+        modified_since : datetime or str, optional
+            Only records modified at or after this instant (``If-Modified-Since``).
+        sort_by, sort_order : str, optional
+            Zoho's sort (v8 sorts on ``id``, ``Created_Time`` or ``Modified_Time`` only).
+        limit : int, optional
+            At most this many records.
+        progress : bool, optional
+            Show a ``tqdm`` bar. Default: only in a notebook, and only past one page.
+        method : {"auto", "pages", "bulk"}
+            ``"auto"`` pages (page tokens past 2,000 on v8, id slices on v2/v2.1) and
+            switches to a bulk-read job past 100,000 records; ``"bulk"`` always exports.
+        keep_system_keys : bool
+            Keep ``$``-prefixed keys (``$approved``...). Default False.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index ``id`` (``string``); dtypes from the field metadata; lookups as
+            ``Field.id``/``Field.name``. ``attrs``: ``module``, ``info``, ``pages``,
+            ``method``. An empty module gives zero rows with every column typed.
+
+        Examples
+        --------
+        >>> leads = crm.read_records("Leads", ["Last_Name", "Email"], limit=500)  # doctest: +SKIP
+        """
+        if method not in ("auto", "pages", "bulk"):
+            raise InputError(f"method must be 'auto', 'pages' or 'bulk', got {method!r}")
+        if limit is not None and (not isinstance(limit, int) or limit < 0):
+            raise InputError(f"limit must be a non-negative integer, got {limit!r}")
+        id_list = None if ids is None else [str(i) for i in ids]
+        names = self._field_names(module, fields)
+        meta = self.read_fields(module)
+        total: int | None = None
+        if id_list is not None:
+            total = len(id_list) if limit is None else min(limit, len(id_list))
+        elif method == "auto" and modified_since is None:
+            total = self.count_records(module, cvid=cvid)
+            if total is not None and limit is not None:
+                total = min(total, limit)
+        use_bulk = id_list is None and (
+            method == "bulk" or (method == "auto" and total is not None and total > BULK_THRESHOLD)
+        )
+        if use_bulk:
+            if sort_by:
+                raise InputError("a bulk read cannot sort: drop sort_by, or use method='pages'")
+            frame = self._read_bulk(module, names, meta, cvid=cvid, modified_since=modified_since,
+                                    limit=limit, progress=progress, total=total,
+                                    keep_system_keys=keep_system_keys)
+            frame.attrs["method"] = "bulk"
+            return frame
+
+        # v2/v2.1 list every field without a 'fields' parameter; v3+ insist on ≤50 names.
+        all_in_one = fields is None and self.version != "v8"
+        chunks = [[]] if all_in_one else _chunks(names, MAX_FIELDS_PER_CALL - 1)
+        bar = _Progress(progress, None if total is None else total * len(chunks), module)
+        try:
+            frames = []
+            for chunk in chunks:
+                builder = RecordsBuilder(meta, columns=names if all_in_one else chunk,
+                                         keep_system_keys=keep_system_keys, module=module)
+                pages = iter_record_pages(
+                    self.client, module, fields=None if all_in_one else ["id", *chunk],
+                    cvid=cvid, ids=id_list, sort_by=sort_by, sort_order=sort_order,
+                    modified_since=modified_since, limit=limit,
+                )
+                for page in pages:
+                    bar.update(builder.add(page))
+                frames.append(builder.to_frame())
+        finally:
+            bar.close()
+        frame = _merge_on_id(frames)
+        frame.attrs["method"] = "pages"
+        return frame
+
+    def _read_bulk(
+        self,
+        module: str,
+        names: list[str],
+        meta: pd.DataFrame,
+        *,
+        cvid: str | None,
+        modified_since: datetime | str | None,
+        limit: int | None,
+        progress: bool | None,
+        total: int | None,
+        keep_system_keys: bool,
+    ) -> pd.DataFrame:
+        criteria = None
+        if modified_since is not None:
+            criteria = {"field": {"api_name": "Modified_Time"}, "comparator": "greater_equal",
+                        "value": format_modified_since(modified_since)}
+        builder = RecordsBuilder(meta, columns=names, keep_system_keys=keep_system_keys,
+                                 module=module)
+        bar = _Progress(progress, total, f"{module} (bulk)")
+        last: bytes = b""
+        try:
+            for piece in iter_bulk_read(self.client, module, fields=["id", *names], cvid=cvid,
+                                        criteria=criteria, sleep=self.bulk_sleep):
+                bar.update(add_csv(builder, piece.csv, meta))
+                last = piece.csv
+                if limit is not None and builder.rows >= limit:
+                    break
+        finally:
+            bar.close()
+        frame = finish_bulk_frame(builder.to_frame(), last, meta)
+        if limit is not None and len(frame) > limit:
+            frame = frame.iloc[:limit]
+        return frame
+
+    # -- queries ------------------------------------------------------------------------
+
+    def _builder_for_query(self, module: str | None, columns: list[str] | None) -> RecordsBuilder:
+        meta = None
+        if module is not None:
+            try:
+                meta = self.read_fields(module)
+            except ZohoAPIError:
+                meta = None  # typing falls back to inference; the query itself decides
+        return RecordsBuilder(meta, columns=columns or [], module=module)
+
+    def coql(self, query: str, *, progress: bool | None = None) -> pd.DataFrame:
+        """Run a COQL ``select`` and return every row as a typed frame (indexed by ``id``).
+
+        Pages with ``limit offset, count`` up to the version's reach (2,000 rows a call and
+        100,000 in all on v8; 200 and 10,000 on v2/v2.1). A ``LIMIT`` in the query caps
+        the total. Columns are typed from the module's field metadata.
+
+        Examples
+        --------
+        >>> crm.coql("select Last_Name, Email from Leads where Lead_Status = 'Contacted'")  # doctest: +SKIP
+        """  # noqa: E501
+        if not isinstance(query, str) or not _SELECT_RE.match(query):
+            raise InputError("coql() takes a 'select ... from Module where ...' query")
+        module_match = _FROM_RE.search(query)
+        module = module_match.group(1) if module_match else None
+        select = _SELECT_RE.match(query)
+        columns = None
+        if select:
+            columns = [c.strip().split()[0] for c in select.group(1).split(",") if c.strip()]
+            columns = [c for c in columns if c != "id"]
+        builder = self._builder_for_query(module, columns)
+        bar = _Progress(progress, None, "COQL")
+        try:
+            for page in iter_coql_pages(self.client, query):
+                bar.update(builder.add(page))
+        finally:
+            bar.close()
+        return builder.to_frame()
+
+    def search(
+        self,
+        module: str,
+        criteria: str,
+        fields: Iterable[str] | None = None,
+        *,
+        progress: bool | None = None,
+    ) -> pd.DataFrame:
+        """Records matching Zoho search ``criteria`` (``(Last_Name:equals:Smith)``), typed.
+
+        Zoho returns at most 2,000 records to a search; past that this raises
+        :class:`~crmframe.errors.PaginationLimitError` (use :meth:`coql`).
+
+        Examples
+        --------
+        >>> crm.search("Leads", "(Lead_Status:equals:Contacted)")  # doctest: +SKIP
+        """
+        names = None if fields is None else self._field_names(module, fields)
+        builder = self._builder_for_query(module, names)
+        bar = _Progress(progress, None, f"{module} search")
+        try:
+            pages = iter_search_pages(self.client, module, criteria,
+                                      fields=None if names is None else ["id", *names])
+            for page in pages:
+                bar.update(builder.add(page))
+        finally:
+            bar.close()
+        return builder.to_frame()
+
+
+def _merge_on_id(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Join the frames of field chunks on ``id``, in the order of the first pass."""
+    first = frames[0]
+    if len(frames) == 1:
+        return first
+    attrs = dict(first.attrs)
+    parts = [first]
+    for other in frames[1:]:
+        if other.index.has_duplicates:
+            other = other[~other.index.duplicated()]
+        if not other.index.equals(first.index):
+            other = other.reindex(first.index)
+        parts.append(other.drop(columns=[c for c in other.columns if c in first.columns]))
+    merged: pd.DataFrame = pd.concat(parts, axis=1)
+    attrs["pages"] = sum(int(f.attrs.get("pages", 0)) for f in frames)
+    merged.attrs = attrs
+    return merged
+
