@@ -334,7 +334,10 @@ def split_objects(values: list[Any]) -> dict[str, list[Any]] | None:
 
 
 def _bad(value: Any, kind: Kind, expected: str) -> ValidationError:
-    shown = repr(value)
+    try:
+        shown = repr(value)
+    except Exception:  # reprs of out-of-range Timestamps, huge ints... must not mask the error
+        shown = f"<{type(value).__name__}>"
     if len(shown) > 80:
         shown = shown[:77] + "..."
     return ValidationError(f"cannot send {shown} ({type(value).__name__}) to a {kind.value} "
@@ -517,7 +520,7 @@ def _datetime_strings(series: pd.Series, kind: Kind) -> list[Any]:
         if text == "NaT":
             out.append(None)
         elif len(text) != width:
-            raise _bad(series.iloc[position], kind, "a value within years 1-9999")
+            raise _bad(text, kind, f"a value within years 1-9999 (row {position})")
         else:
             out.append(text + suffix)
     return out
