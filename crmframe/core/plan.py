@@ -1,0 +1,639 @@
+"""Plan the API calls that push a :class:`~crmframe.core.diff.ChangeSet`: fewest calls or credits.
+
+Three routes reach Zoho [zoho-api.md §3–5]:
+
+``mass_update``
+    ``POST /{module}/actions/mass_update`` with ``ids``: one value per field for up to 500
+    ids, one field per call (three in Deals), only fields whose metadata allows mass update
+    (never lookups, e-mail, multi-line...).
+``put``
+    ``PUT /{module}``: batches of up to 100 records, each carrying only its changed fields.
+``bulk_write``
+    an asynchronous CSV import (upload, create job, poll, download result).
+
+**How the plan is chosen.** A record leaves the PUT batches only when *all* its changed
+fields are covered by mass updates. Records whose mass-updatable changes are identical
+(the same field → value pairs, at most the per-call field limit) form a *unit*; a unit of
+``n`` records can be sent with ``c`` mass-update calls removing ``min(500c, n)`` records from
+the batches. The planner finds, by dynamic programming over the number of records removed,
+the choice of ``c`` for every unit that minimises the objective — ``(calls, credits)`` or
+``(credits, calls)``, compared lexicographically — with the PUT batches of the remainder
+costed exactly (``ceil(rest / 100)`` calls). This is exact for the unit model; records with
+more mass-updatable changes than one call may carry then ride, for free, in calls chosen
+for other records when every one of their values is already being sent with spare room.
+
+**Bulk write** is a switch, not part of the optimisation: when, after the best mass
+updates, at least ``bulk_threshold`` records would still go by PUT (default
+:data:`DEFAULT_BULK_THRESHOLD`, the point where PUT costs as many credits as one job), the
+plan also prices sending them — or everything — as bulk-write jobs and keeps the cheapest
+of the three for the objective. Changes *to empty* always go by PUT (a bulk write is created
+with ``ignore_empty: true``).
+
+**Costs** (:class:`Costs`, all overridable): PUT 1 credit per 10 records per call
+[zoho-api.md §8]; mass update — **UNCONFIRMED** in Zoho's docs — priced by default like
+the update it is, 1 credit per 10 ids per call (the conservative choice: it never
+under-states the bill; set ``Costs(mass_update_records_per_credit=None,
+mass_update_call_credits=1)`` for a flat price per call); bulk write 500 credits per job and
+:attr:`Costs.bulk_write_calls` = 4 calls (upload, create, one status poll, result download;
+a long job polls more).
+
+Examples
+--------
+>>> import pandas as pd
+>>> from crmframe.core.diff import ChangeSet
+>>> ids = [str(3652397000000000000 + i) for i in range(580)]
+>>> changes = pd.DataFrame({"id": ids, "field": "Lead_Status", "old": "New",
+...                         "new": "Contacted"})
+>>> meta = [{"api_name": "Lead_Status", "data_type": "picklist", "mass_update": True}]
+>>> plan = make_plan(ChangeSet(changes=changes), meta, "Leads")
+>>> plan.steps[["route", "n_records", "credits"]].values.tolist()
+[['mass_update', 500, 50], ['put', 80, 8]]
+>>> plan.calls, plan.credits, plan.batch_calls
+(2, 58, 6)
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from crmframe.core.bulkwrite import BulkWriteFile, build_bulk_write
+from crmframe.core.codecs import encode_value
+from crmframe.core.diff import ChangeSet, is_missing
+from crmframe.core.fieldtypes import LOOKUP_KINDS, Kind
+from crmframe.core.metadata import FieldInfo, normalise_fields
+from crmframe.errors import InputError
+
+__all__ = [
+    "DEFAULT_BULK_THRESHOLD",
+    "ROUTES",
+    "STEP_COLUMNS",
+    "Costs",
+    "Limits",
+    "Objective",
+    "Plan",
+    "make_plan",
+]
+
+Objective = Literal["calls", "credits"]
+#: The routes a step may take.
+ROUTES: tuple[str, ...] = ("mass_update", "put", "bulk_write")
+#: Columns of :attr:`Plan.steps`.
+STEP_COLUMNS: tuple[str, ...] = (
+    "route", "calls", "n_records", "ids", "fields", "payload_bytes", "credits",
+)
+#: Records left for PUT above which bulk write is considered (500 credits = 5,000 records).
+DEFAULT_BULK_THRESHOLD = 5_000
+
+# Lexicographic (primary, secondary) packed in one int64: secondary stays far below 2**32.
+_SCALE = np.int64(2**32)
+_INF = np.int64(2**62)
+
+
+@dataclass(frozen=True)
+class Costs:
+    """Credits per route (zoho-api.md §8; every figure overridable).
+
+    Attributes
+    ----------
+    put_records_per_credit : int
+        PUT costs 1 credit per this many records, rounded up per call (10).
+    mass_update_records_per_credit : int or None
+        Mass update priced like an update, 1 credit per this many ids per call (10); None
+        for a flat :attr:`mass_update_call_credits` per call. UNCONFIRMED in Zoho's docs.
+    mass_update_call_credits : int
+        Flat credits per mass-update call when the above is None.
+    bulk_write_job_credits : int
+        Credits per bulk-write job (500).
+    bulk_write_calls : int
+        API calls one bulk-write job makes: upload, create, one poll, download (4).
+
+    Examples
+    --------
+    >>> Costs().put(100), Costs().put(101), Costs().mass_update(500)
+    (10, 11, 50)
+    >>> Costs(mass_update_records_per_credit=None).mass_update(500)
+    1
+    """
+
+    put_records_per_credit: int = 10
+    mass_update_records_per_credit: int | None = 10
+    mass_update_call_credits: int = 1
+    bulk_write_job_credits: int = 500
+    bulk_write_calls: int = 4
+
+    def put(self, n: int) -> int:
+        """Credits of one PUT call carrying ``n`` records."""
+        return math.ceil(n / self.put_records_per_credit) if n > 0 else 0
+
+    def mass_update(self, n: int) -> int:
+        """Credits of one mass-update call on ``n`` ids."""
+        if n <= 0:
+            return 0
+        if self.mass_update_records_per_credit is None:
+            return self.mass_update_call_credits
+        return math.ceil(n / self.mass_update_records_per_credit)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Zoho's per-call sizes (overridable, e.g. to test the planner on small numbers)."""
+
+    put_batch: int = 100
+    mass_update_ids: int = 500
+    bulk_write_rows: int = 25_000
+
+
+# ---------------------------------------------------------------------------------------------
+# the result
+
+
+def _empty_steps() -> pd.DataFrame:
+    frame: pd.DataFrame = pd.DataFrame(
+        {
+            "route": pd.Series([], dtype="string"),
+            "calls": pd.Series([], dtype="int64"),
+            "n_records": pd.Series([], dtype="int64"),
+            "ids": pd.Series([], dtype=object),
+            "fields": pd.Series([], dtype=object),
+            "payload_bytes": pd.Series([], dtype="int64"),
+            "credits": pd.Series([], dtype="int64"),
+        }
+    )
+    return frame
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """The calls that will push a change set, what they cost, and their bodies. No I/O.
+
+    Attributes
+    ----------
+    steps : DataFrame
+        One row per call (a bulk-write job is one row of several calls): ``route``,
+        ``calls``, ``n_records``, ``ids`` (list), ``fields`` (list), ``payload_bytes``,
+        ``credits``.
+    payloads : list
+        Aligned with ``steps``: the JSON body for ``put`` (``{"data": [...]}``, no
+        ``trigger``) and ``mass_update`` (``{"data": [{...}], "ids": [...]}``), a
+        :class:`~crmframe.core.bulkwrite.BulkWriteFile` for ``bulk_write``.
+    changes : ChangeSet
+        What the plan was made from.
+    """
+
+    steps: pd.DataFrame
+    payloads: list[Any]
+    changes: ChangeSet
+    module: str
+    objective: Objective = "calls"
+    costs: Costs = field(default_factory=Costs)
+    limits: Limits = field(default_factory=Limits)
+    n_records: int = 0
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    @property
+    def calls(self) -> int:
+        """API calls the plan makes."""
+        return int(self.steps["calls"].sum())
+
+    @property
+    def credits(self) -> int:
+        """Credits the plan spends (under :attr:`costs`)."""
+        return int(self.steps["credits"].sum())
+
+    @property
+    def naive_calls(self) -> int:
+        """Calls of one PUT per record."""
+        return self.n_records
+
+    @property
+    def naive_credits(self) -> int:
+        """Credits of one PUT per record."""
+        return self.n_records * self.costs.put(1)
+
+    @property
+    def batch_calls(self) -> int:
+        """Calls of plain PUT batches of 100 (every record, every changed field)."""
+        return math.ceil(self.n_records / self.limits.put_batch)
+
+    @property
+    def batch_credits(self) -> int:
+        """Credits of plain PUT batches of 100."""
+        return _put_credits(self.n_records, self.costs, self.limits)
+
+    def route_totals(self) -> pd.DataFrame:
+        """Calls, records and credits per route (index ``route``)."""
+        if not len(self.steps):
+            out: pd.DataFrame = pd.DataFrame(
+                columns=["calls", "n_records", "credits"], dtype="int64"
+            ).rename_axis("route")
+            return out
+        totals: pd.DataFrame = self.steps.groupby("route", sort=False)[
+            ["calls", "n_records", "credits"]
+        ].sum()
+        return totals
+
+    def field_counts(self) -> pd.DataFrame:
+        """Changed cells per field and per route (rows: fields; columns: routes)."""
+        rows: list[tuple[str, str]] = []
+        records = self.changes.records()
+        for route, ids, fields in zip(
+            self.steps["route"], self.steps["ids"], self.steps["fields"], strict=True
+        ):
+            wanted = set(fields)
+            for rid in ids:
+                rows.extend((f, str(route)) for f in records.get(rid, {}) if f in wanted)
+        if not rows:
+            empty: pd.DataFrame = pd.DataFrame(dtype="int64")
+            return empty
+        frame = pd.DataFrame(rows, columns=["field", "route"])
+        counts: pd.DataFrame = (
+            frame.groupby(["field", "route"]).size().unstack("route", fill_value=0).astype("int64")
+        )
+        counts.columns.name = None
+        return counts
+
+    def to_frame(self) -> pd.DataFrame:
+        """The steps as a new frame."""
+        out: pd.DataFrame = self.steps.copy()
+        return out
+
+    def summary(self) -> str:
+        """A few lines: calls and credits per route, against the naive ways.
+
+        Examples
+        --------
+        >>> print(make_plan(ChangeSet.empty(), None, "Leads").summary())
+        Plan for Leads (fewest calls): 0 calls, 0 credits for 0 records (0 changed cells)
+          vs one PUT per record: 0 calls, 0 credits; vs PUT batches of 100: 0 calls, 0 credits
+        """
+        goal = "fewest calls" if self.objective == "calls" else "fewest credits"
+        lines = [
+            f"Plan for {self.module} ({goal}): {self.calls:,} calls, {self.credits:,} credits "
+            f"for {self.n_records:,} records ({len(self.changes):,} changed cells)"
+        ]
+        for route, row in self.route_totals().iterrows():
+            lines.append(f"  {route}: {int(row['calls']):,} calls, {int(row['n_records']):,} "
+                         f"records, {int(row['credits']):,} credits")
+        lines.append(
+            f"  vs one PUT per record: {self.naive_calls:,} calls, {self.naive_credits:,} "
+            f"credits; vs PUT batches of {self.limits.put_batch}: {self.batch_calls:,} calls, "
+            f"{self.batch_credits:,} credits"
+        )
+        lines += [f"  ! {r}" for r in self.changes.reports()]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        head, *rest = self.summary().splitlines()
+        items = "".join(f"<li>{html.escape(line.strip())}</li>" for line in rest)
+        return f"<div><strong>{html.escape(head)}</strong><ul>{items}</ul></div>"
+
+
+# ---------------------------------------------------------------------------------------------
+# cost helpers
+
+
+def _put_credits(n: int, costs: Costs, limits: Limits) -> int:
+    full, rest = divmod(n, limits.put_batch)
+    return full * costs.put(limits.put_batch) + costs.put(rest)
+
+
+def _key(calls: Any, credits: Any, objective: Objective) -> Any:
+    if objective == "calls":
+        return calls * _SCALE + credits
+    return credits * _SCALE + calls
+
+
+def _put_key(rest: np.ndarray, costs: Costs, limits: Limits, objective: Objective) -> np.ndarray:
+    rest = rest.astype(np.int64)
+    calls = -(-rest // limits.put_batch)
+    full, part = np.divmod(rest, limits.put_batch)
+    part_credits = np.asarray([costs.put(int(p)) for p in range(limits.put_batch)],
+                              dtype=np.int64)[part]
+    credits = full * costs.put(limits.put_batch) + part_credits
+    out: np.ndarray = _key(calls, credits, objective)
+    return out
+
+
+def _bulk_cost(n: int, costs: Costs, limits: Limits) -> tuple[int, int]:
+    jobs = math.ceil(n / limits.bulk_write_rows) if n > 0 else 0
+    return jobs * costs.bulk_write_calls, jobs * costs.bulk_write_job_credits
+
+
+# ---------------------------------------------------------------------------------------------
+# choosing mass updates
+
+
+@dataclass
+class _Unit:
+    pairs: tuple[tuple[str, str], ...]
+    ids: list[str]
+
+
+def _unit_options(
+    unit: _Unit, costs: Costs, limits: Limits, objective: Objective
+) -> list[tuple[int, int]]:
+    """(records removed, packed MU cost) for c = 0..ceil(n/B) calls."""
+    n, size = len(unit.ids), limits.mass_update_ids
+    out = [(0, 0)]
+    for c in range(1, math.ceil(n / size) + 1):
+        removed = min(c * size, n)
+        full, rest = divmod(removed, size)
+        credits = full * costs.mass_update(size) + costs.mass_update(rest)
+        out.append((removed, int(_key(c, credits, objective))))
+    return out
+
+
+def _worth_keeping(unit: _Unit, costs: Costs, limits: Limits) -> bool:
+    # A unit no larger than a PUT batch saves at most one PUT call per MU call (never a
+    # strict gain in calls); keep it only if it can be cheaper in credits.
+    n = len(unit.ids)
+    if n > limits.put_batch:
+        return True
+    bound = math.ceil(n / costs.put_records_per_credit)
+    if limits.put_batch % costs.put_records_per_credit:
+        bound += 1
+    return costs.mass_update(n) < bound
+
+
+def _choose(
+    units: list[_Unit], n_total: int, costs: Costs, limits: Limits, objective: Objective
+) -> tuple[list[int], int]:
+    """Calls per unit minimising MU cost + PUT cost of the rest; and the records removed."""
+    capacity = sum(len(u.ids) for u in units)
+    dp = np.full(capacity + 1, _INF, dtype=np.int64)
+    dp[0] = 0
+    choices: list[np.ndarray] = []
+    for unit in units:
+        options = _unit_options(unit, costs, limits, objective)
+        best = dp.copy()
+        pick = np.zeros(capacity + 1, dtype=np.int32)
+        for c, (removed, cost) in enumerate(options[1:], start=1):
+            shifted = np.full(capacity + 1, _INF, dtype=np.int64)
+            shifted[removed:] = dp[: capacity + 1 - removed] + cost
+            better = shifted < best
+            best[better] = shifted[better]
+            pick[better] = c
+        dp = best
+        choices.append(pick)
+    reachable = np.flatnonzero(dp < _INF)
+    total = dp[reachable] + _put_key(n_total - reachable, costs, limits, objective)
+    removed_best = int(reachable[int(np.argmin(total))])
+    calls = [0] * len(units)
+    r = removed_best
+    for i in range(len(units) - 1, -1, -1):
+        c = int(choices[i][r])
+        calls[i] = c
+        if c:
+            r -= min(c * limits.mass_update_ids, len(units[i].ids))
+    return calls, removed_best
+
+
+# ---------------------------------------------------------------------------------------------
+# make_plan
+
+
+def _field_map(fields: Any) -> dict[str, FieldInfo]:
+    if fields is None:
+        return {}
+    if isinstance(fields, Mapping) and fields and all(
+        isinstance(v, FieldInfo) for v in fields.values()
+    ):
+        return dict(fields)
+    return normalise_fields(fields)
+
+
+def _as_changeset(changes: Any) -> ChangeSet:
+    if isinstance(changes, ChangeSet):
+        return changes
+    if isinstance(changes, pd.DataFrame):
+        missing = {"id", "field", "new"} - set(changes.columns)
+        if missing:
+            raise InputError(f"changes frame lacks column(s) {sorted(missing)}")
+        frame = changes.copy()
+        if "old" not in frame.columns:
+            frame["old"] = None
+        return ChangeSet(changes=frame[["id", "field", "old", "new"]].reset_index(drop=True))
+    raise InputError(f"changes must be a ChangeSet or its frame, got {type(changes).__name__}")
+
+
+def _json_size(body: Any) -> int:
+    return len(json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+
+
+def make_plan(
+    changes: ChangeSet | pd.DataFrame,
+    fields: Any = None,
+    module: str | None = None,
+    *,
+    objective: Objective = "calls",
+    costs: Costs | None = None,
+    bulk_threshold: int | None = DEFAULT_BULK_THRESHOLD,
+    mass_update_max_fields: int | None = None,
+    limits: Limits | None = None,
+) -> Plan:
+    """The cheapest set of calls that pushes ``changes``, with their bodies.
+
+    Parameters
+    ----------
+    changes : ChangeSet or DataFrame
+        From :func:`~crmframe.core.diff.diff` (or a frame with ``id``, ``field``, ``new``).
+        Validate it first: values that do not fit their kind raise here.
+    fields : optional
+        Field metadata (anything ``normalise_fields`` accepts). Without it nothing is
+        mass-updated (mass update needs the ``mass_update`` flag) and kinds come from the
+        change set.
+    module : str, optional
+        Module API name; defaults to the change set's.
+    objective : {"calls", "credits"}
+        What to minimise first; the other breaks ties.
+    costs : Costs, optional
+        Credit prices (defaults: zoho-api.md §8, see :class:`Costs`).
+    bulk_threshold : int or None
+        Records left for PUT from which bulk write is priced as well; None: never.
+    mass_update_max_fields : int, optional
+        Fields per mass-update call (default 3 for Deals, else 1).
+    limits : Limits, optional
+        Per-call sizes (100 records per PUT, 500 ids per mass update, 25,000 rows per CSV).
+
+    Returns
+    -------
+    Plan
+
+    Raises
+    ------
+    InputError
+        No module, an unknown objective, a malformed changes frame.
+    ValidationError
+        A value does not fit its field's kind (from the codecs).
+    """
+    if objective not in ("calls", "credits"):
+        raise InputError(f"objective must be 'calls' or 'credits', got {objective!r}")
+    cs = _as_changeset(changes)
+    module = module or cs.module
+    if not module:
+        raise InputError("make_plan needs the module (argument or df.attrs['module'])")
+    costs = costs or Costs()
+    limits = limits or Limits()
+    infos = _field_map(fields)
+    per_call = mass_update_max_fields or (3 if module == "Deals" else 1)
+
+    frame = cs.changes
+    kinds: dict[str, Kind] = {}
+    records: dict[str, dict[str, Any]] = {}
+    clears: set[str] = set()
+    for name, group in frame.groupby("field", sort=False):
+        fname = str(name)
+        info = infos.get(fname)
+        kind = info.kind if info is not None else Kind(cs.kinds.get(fname, Kind.TEXT))
+        kinds[fname] = kind
+        for rid, value in zip(group["id"].tolist(), group["new"].tolist(), strict=True):
+            if is_missing(value):
+                clears.add(str(rid))
+            records.setdefault(str(rid), {})[fname] = encode_value(value, kind)
+    # keep the change set's record order
+    order = list(dict.fromkeys(str(i) for i in frame["id"].tolist()))
+    records = {rid: records[rid] for rid in order}
+    n_total = len(records)
+
+    def mass_ok(name: str) -> bool:
+        info = infos.get(name)
+        return (
+            info is not None
+            and info.mass_updatable
+            and info.kind not in LOOKUP_KINDS
+            and info.kind is not Kind.SUBFORM
+        )
+
+    units_by_sig: dict[tuple[tuple[str, str], ...], _Unit] = {}
+    riders: list[tuple[str, tuple[tuple[str, str], ...]]] = []
+    for rid, values in records.items():
+        if not values or not all(mass_ok(f) for f in values):
+            continue
+        sig = tuple(sorted((f, json.dumps(v, sort_keys=True)) for f, v in values.items()))
+        if len(sig) <= per_call:
+            units_by_sig.setdefault(sig, _Unit(sig, [])).ids.append(rid)
+        else:
+            riders.append((rid, sig))
+    units = [u for u in units_by_sig.values() if _worth_keeping(u, costs, limits)]
+    calls_per_unit, _ = _choose(units, n_total, costs, limits, objective)
+
+    # mass-update calls: (pairs, ids) with spare room tracked for riders
+    mu_calls: list[tuple[tuple[tuple[str, str], ...], list[str]]] = []
+    for unit, c in zip(units, calls_per_unit, strict=True):
+        members = unit.ids[: min(c * limits.mass_update_ids, len(unit.ids))]
+        for start in range(0, len(members), limits.mass_update_ids):
+            mu_calls.append((unit.pairs, members[start : start + limits.mass_update_ids]))
+    covered = {rid for _, ids in mu_calls for rid in ids}
+
+    if riders and mu_calls:
+        # Riders add no call: they may add MU credits and save PUT calls or credits. Take
+        # the best prefix of the riders that fit, so several small losses that together
+        # empty a PUT batch are not refused one by one.
+        single = {pairs[0]: i for i, (pairs, _) in enumerate(mu_calls) if len(pairs) == 1}
+        sizes = [len(ids) for _, ids in mu_calls]
+        n_put = n_total - len(covered)
+        taken: list[tuple[str, list[int]]] = []
+        d_calls = d_credits = 0
+        best_key, best_len = 0, 0
+        for rid, sig in riders:
+            found = [single.get(pair) for pair in sig]
+            slots = [s for s in found if s is not None]
+            if len(slots) < len(sig) or any(sizes[s] >= limits.mass_update_ids for s in slots):
+                continue
+            for s in slots:
+                d_credits += costs.mass_update(sizes[s] + 1) - costs.mass_update(sizes[s])
+                sizes[s] += 1
+            d_calls += math.ceil((n_put - 1) / limits.put_batch) - math.ceil(
+                n_put / limits.put_batch
+            )
+            d_credits += _put_credits(n_put - 1, costs, limits) - _put_credits(
+                n_put, costs, limits
+            )
+            n_put -= 1
+            taken.append((rid, slots))
+            key = int(_key(d_calls, d_credits, objective))
+            if key < best_key:
+                best_key, best_len = key, len(taken)
+        for rid, slots in taken[:best_len]:
+            for s in slots:
+                mu_calls[s][1].append(rid)
+            covered.add(rid)
+
+    put_ids = [rid for rid in records if rid not in covered]
+    bulk_ids: list[str] = []
+    if bulk_threshold is not None and len(put_ids) >= bulk_threshold:
+        # candidates: as planned; mass updates kept and the rest by bulk; everything by bulk
+        def bulk_key(n_mu: list[tuple[Any, list[str]]], to_put: list[str],
+                     to_bulk: list[str]) -> int:
+            b_calls, b_credits = _bulk_cost(len(to_bulk), costs, limits)
+            calls = len(n_mu) + math.ceil(len(to_put) / limits.put_batch) + b_calls
+            credits = (sum(costs.mass_update(len(ids)) for _, ids in n_mu)
+                       + _put_credits(len(to_put), costs, limits) + b_credits)
+            return int(_key(calls, credits, objective))
+
+        kept_put = [r for r in put_ids if r in clears]
+        kept_bulk = [r for r in put_ids if r not in clears]
+        all_put = [r for r in records if r in clears]
+        all_bulk = [r for r in records if r not in clears]
+        candidates = [
+            (bulk_key(mu_calls, put_ids, []), mu_calls, put_ids, []),
+            (bulk_key(mu_calls, kept_put, kept_bulk), mu_calls, kept_put, kept_bulk),
+            (bulk_key([], all_put, all_bulk), [], all_put, all_bulk),
+        ]
+        _, mu_calls, put_ids, bulk_ids = min(candidates, key=lambda c: c[0])
+
+    steps: list[dict[str, Any]] = []
+    payloads: list[Any] = []
+    for pairs, ids in mu_calls:
+        names = [f for f, _ in pairs]
+        data = {f: json.loads(v) for f, v in pairs}
+        body: dict[str, Any] = {"data": [data], "ids": list(ids)}
+        if any(kinds[f] is Kind.LIST for f in names):
+            body["over_write"] = True
+        steps.append({"route": "mass_update", "calls": 1, "n_records": len(ids),
+                      "ids": list(ids), "fields": names, "payload_bytes": _json_size(body),
+                      "credits": costs.mass_update(len(ids))})
+        payloads.append(body)
+    for start in range(0, len(put_ids), limits.put_batch):
+        batch = put_ids[start : start + limits.put_batch]
+        data_rows = [{"id": rid, **records[rid]} for rid in batch]
+        names = list(dict.fromkeys(f for rid in batch for f in records[rid]))
+        body = {"data": data_rows}
+        steps.append({"route": "put", "calls": 1, "n_records": len(batch), "ids": batch,
+                      "fields": names, "payload_bytes": _json_size(body),
+                      "credits": costs.put(len(batch))})
+        payloads.append(body)
+    new_values = cs.records() if bulk_ids else {}
+    for start in range(0, len(bulk_ids), limits.bulk_write_rows):
+        chunk = bulk_ids[start : start + limits.bulk_write_rows]
+        file: BulkWriteFile = build_bulk_write(
+            {rid: new_values[rid] for rid in chunk}, kinds, module
+        )
+        steps.append({"route": "bulk_write", "calls": costs.bulk_write_calls,
+                      "n_records": len(chunk), "ids": chunk, "fields": list(file.columns[1:]),
+                      "payload_bytes": len(file.zip_bytes),
+                      "credits": costs.bulk_write_job_credits})
+        payloads.append(file)
+
+    if steps:
+        table: pd.DataFrame = pd.DataFrame(steps, columns=list(STEP_COLUMNS))
+        table["route"] = table["route"].astype("string")
+        for col in ("calls", "n_records", "payload_bytes", "credits"):
+            table[col] = table[col].astype("int64")
+    else:
+        table = _empty_steps()
+    return Plan(steps=table, payloads=payloads, changes=cs, module=module, objective=objective,
+                costs=costs, limits=limits, n_records=n_total)
