@@ -155,7 +155,8 @@ def csv_records(
                     record.setdefault(name, None)
                 continue
             if cell == "":
-                record[name] = None
+                # JSON pages give [] for an empty multi-select; the CSV cannot tell [] from null.
+                record[name] = [] if convert is _list else None
             elif convert is None:
                 record[name] = cell
             else:
