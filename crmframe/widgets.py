@@ -372,14 +372,37 @@ class PushPreview:
         ``push=lambda: crm.push(edited, original)``.
     monitor_options : dict, optional
         Passed to the :class:`JobMonitor` (``interval``, ``policy``, ``start``...).
+    background : bool, default False
+        Run the push in a daemon thread so the notebook stays usable while a bulk write
+        uploads and runs; the widget fills in when it is done.
+    thread_factory : callable, default threading.Thread
+        Builds that thread (tests pass their own).
 
     Attributes
     ----------
     widget : ipywidgets.VBox
+        Summary, steps table, per-field counts, the button and a message, the results,
+        and the jobs' monitor.
     button : ipywidgets.Button
         Disabled once clicked: a push is not repeated by a second click.
     result : PushResult or None
     monitor : JobMonitor or None
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> class Plan:
+    ...     steps = pd.DataFrame({"route": ["put"], "ids": [["4150868000000225013"]],
+    ...         "fields": [["Phone"]], "n_records": [1], "payload_bytes": [80],
+    ...         "credits": [1.0]})
+    ...     calls, credits = 1, 1.0
+    ...     def push(self):
+    ...         return None
+    >>> preview = PushPreview(Plan())
+    >>> preview.summary.value
+    '<b>Push plan</b>: 1 call, 1 credit'
+    >>> preview.button.description, preview.button.disabled
+    ('Push', False)
     """
 
     def __init__(
@@ -389,21 +412,27 @@ class PushPreview:
         crm: Any = None,
         push: Callable[[], Any] | None = None,
         monitor_options: Mapping[str, Any] | None = None,
+        background: bool = False,
+        thread_factory: Callable[..., threading.Thread] = threading.Thread,
     ) -> None:
         widgets = _ipywidgets()
-        self._widgets = widgets
         self.plan = plan
         self.crm = crm
         self._push = push
         self._monitor_options = dict(monitor_options or {})
         self.result: Any = None
         self.monitor: JobMonitor | None = None
+        self.thread: threading.Thread | None = None
+        self._background = background
+        self._thread_factory = thread_factory
+        self._claim = threading.Lock()
+        self._pushed = False
         self.summary = widgets.HTML(value=self._summary_html())
         self.steps = widgets.HTML(value=self._steps_html())
         self.fields = widgets.HTML(value=self._fields_html())
         self.button = widgets.Button(description="Push", button_style="warning", icon="upload",
                                      tooltip="Send these calls to Zoho")
-        self.button.on_click(lambda _button: self.run())
+        self.button.on_click(self._clicked)
         self.message = widgets.HTML(value="")
         self.results = widgets.HTML(value="")
         self.jobs_box = widgets.VBox([])
@@ -476,13 +505,23 @@ class PushPreview:
             return lambda: crm_push(self.plan)
         raise InputError("nothing can run this plan: give push=..., or a plan with .push()")
 
+    def _clicked(self, _button: Any) -> None:
+        if not self._background:
+            self.run()
+            return
+        self.thread = self._thread_factory(target=self.run, name="crmframe-push", daemon=True)
+        self.thread.start()
+
     def run(self) -> Any:
         """Push (what the button does), then show the results and watch the jobs.
 
-        Returns the ``PushResult``, or None when the push raised (the error is shown).
+        Pushes at most once, however often it is called or clicked. Returns the
+        ``PushResult``, or None when the push raised (the error is shown).
         """
-        if self.button.disabled:
-            return self.result
+        with self._claim:
+            if self._pushed:
+                return self.result
+            self._pushed = True
         self.button.disabled = True
         self.message.value = "pushing…"
         try:

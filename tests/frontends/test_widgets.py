@@ -450,3 +450,18 @@ def test_push_callable_and_crm_push_fallbacks() -> None:
     lonely = PushPreview(PlanWithoutPush())
     assert lonely.run() is None
     assert "nothing can run this plan" in lonely.message.value
+
+
+def test_background_push_keeps_the_notebook_free() -> None:
+    plan = FakePlan(FakeResult([]))
+    preview = PushPreview(plan, background=True)
+    preview.button.click()
+    assert preview.thread is not None
+    assert preview.thread.daemon
+    preview.thread.join(timeout=30)  # a safety net against a hang, not a speed check
+    assert not preview.thread.is_alive()
+    assert plan.pushes == 1
+    assert "pushed: 1 failed" in preview.message.value
+    preview.button.click()
+    preview.thread.join(timeout=30)
+    assert plan.pushes == 1  # the second thread found the push done
