@@ -479,6 +479,13 @@ class PushPreview:
         return table
 
     def _fields_html(self) -> str:
+        by_route = getattr(self.plan, "field_counts", None)
+        if callable(by_route):
+            # Changed cells per field and per route: which route carries which edits.
+            counts_table = by_route()
+            if len(counts_table):
+                table: str = counts_table.to_html(border=0, classes="crmframe-fields")
+                return "<b>changed cells per field</b>" + table
         changes = getattr(self.plan, "changes", None)
         counts = getattr(changes, "fields_changed", None)
         if counts is None or len(counts) == 0:
@@ -488,8 +495,8 @@ class PushPreview:
             for name, n in counts.items()
         )
         return (
-            "<table class='crmframe-fields'><thead><tr><th>field</th><th>records changed</th>"
-            f"</tr></thead><tbody>{rows}</tbody></table>"
+            "<b>changed cells per field</b><table class='crmframe-fields'><thead><tr>"
+            f"<th>field</th><th>changes</th></tr></thead><tbody>{rows}</tbody></table>"
         )
 
     # -- pushing -------------------------------------------------------------------------

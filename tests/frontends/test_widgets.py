@@ -465,3 +465,29 @@ def test_background_push_keeps_the_notebook_free() -> None:
     preview.button.click()
     preview.thread.join(timeout=30)
     assert plan.pushes == 1  # the second thread found the push done
+
+
+def test_preview_of_a_real_plan() -> None:
+    from crmframe.core.diff import ChangeSet
+    from crmframe.core.plan import make_plan
+
+    ids = [str(3652397000000000000 + i) for i in range(580)]
+    changes = pd.concat([
+        pd.DataFrame({"id": ids, "field": "Lead_Status", "old": "New", "new": "Contacted"}),
+        pd.DataFrame({"id": ids[:3], "field": "Phone", "old": "1", "new": "2"}),
+    ], ignore_index=True)
+    meta = [{"api_name": "Lead_Status", "data_type": "picklist", "mass_update": True},
+            {"api_name": "Phone", "data_type": "phone", "mass_update": False}]
+    plan = make_plan(ChangeSet(changes=changes), meta, "Leads")
+    preview = PushPreview(plan, push=lambda: FakeResult([]))
+    assert preview.summary.value.startswith(
+        f"<b>Push plan</b>: {plan.calls} calls, {plan.credits} credits"
+    )
+    assert "Plan for Leads" in preview.summary.value
+    for route in plan.steps["route"]:
+        assert f"<td>{route}</td>" in preview.steps.value
+    assert ids[0] not in preview.steps.value
+    assert "<th>Lead_Status</th>" in preview.fields.value
+    assert "<th>Phone</th>" in preview.fields.value
+    preview.button.click()
+    assert "pushed: 1 failed" in preview.message.value
