@@ -28,6 +28,7 @@ import dataclasses
 import html
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from datetime import timezone
 from typing import Any
 
 from crmframe.core.jobs import JobStatus
@@ -99,8 +100,10 @@ class JobPanel:
         while Zoho reports no counts.
     state : ipywidgets.HTML
         State, Zoho's word, counts, and when it was observed.
+    error : ipywidgets.HTML
+        The last polling error for this job (empty once a status arrives).
     box : ipywidgets.VBox
-        The four above.
+        The five above.
     """
 
     def __init__(self, job: Job, widgets: Any) -> None:
@@ -140,7 +143,8 @@ class JobPanel:
         raw = "" if status.raw_status == status.state else f" ({html.escape(status.raw_status)})"
         when = ""
         if status.observed_at is not None:
-            when = f" · observed {status.observed_at:%Y-%m-%d %H:%M:%S} UTC"
+            seen = status.observed_at.astimezone(timezone.utc)
+            when = f" · observed {seen:%Y-%m-%d %H:%M:%S} UTC"
         self.state.value = (
             f"<b>{status.state}</b>{raw} · {html.escape(_counts_text(status))}{when}"
         )
