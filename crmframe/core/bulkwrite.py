@@ -11,7 +11,7 @@ Written values:
 * date: ``yyyy-MM-dd`` with ``format`` ``yyyy-MM-dd``;
 * datetime: UTC ``yyyy-MM-ddTHH:mm:ss+00:00`` with ``format`` :data:`DATETIME_FORMAT`
   (``yyyy-MM-dd'T'HH:mm:ssXXX``, the Java pattern of that shape; **UNCONFIRMED** that Zoho
-  lists this exact pattern — a sandbox round trip accepts it);
+  lists this exact pattern; the local sandbox parses it);
 * boolean ``true``/``false``; multi-select picklists joined with ``;``;
 * lookups: header ``X.id`` mapped to ``api_name: X`` with ``find_by: id``.
 
@@ -45,6 +45,7 @@ import pandas as pd
 from crmframe.core.codecs import encode_value
 from crmframe.core.diff import is_missing
 from crmframe.core.fieldtypes import LOOKUP_KINDS, Kind
+from crmframe.core.mappings import frame_to_mappings
 from crmframe.errors import EnvelopeError, InputError
 
 __all__ = [
@@ -162,17 +163,6 @@ def _mappings_frame(columns: list[str], kinds: Mapping[str, Kind], module: str) 
 
 
 def _mappings(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    try:
-        from crmframe.core.mappings import frame_to_mappings
-    except ImportError:  # pragma: no cover - the core engineer's module is not there yet
-        out: list[dict[str, Any]] = []
-        for row in frame.to_dict("records"):
-            item = {"api_name": row["api_name"], "index": int(row["index"])}
-            for key in ("format", "find_by"):
-                if row.get(key) is not None:
-                    item[key] = row[key]
-            out.append(item)
-        return out
     result: list[dict[str, Any]] = frame_to_mappings(frame)
     return result
 

@@ -18,9 +18,12 @@ fields are covered by mass updates. Records whose mass-updatable changes are ide
 the batches. The planner finds, by dynamic programming over the number of records removed,
 the choice of ``c`` for every unit that minimises the objective — ``(calls, credits)`` or
 ``(credits, calls)``, compared lexicographically — with the PUT batches of the remainder
-costed exactly (``ceil(rest / 100)`` calls). This is exact for the unit model; records with
-more mass-updatable changes than one call may carry then ride, for free, in calls chosen
-for other records when every one of their values is already being sent with spare room.
+costed exactly (``ceil(rest / 100)`` calls). Records with more mass-updatable changes than
+one call carries (*riders*) must travel in the calls of each of their values: up to
+:data:`EXACT_RIDERS` of them, every subset is tried with the same search, so the plan is the
+optimum of its cost model; beyond that a greedy pass lets them ride in calls already
+chosen when that does not cost more. ``tests/writeback`` checks the plan against a
+brute-force optimum on crafted change sets.
 
 **Bulk write** is a switch, not part of the optimisation: when, after the best mass
 updates, at least ``bulk_threshold`` records would still go by PUT (default
@@ -73,6 +76,7 @@ from crmframe.errors import InputError
 
 __all__ = [
     "DEFAULT_BULK_THRESHOLD",
+    "EXACT_RIDERS",
     "ROUTES",
     "STEP_COLUMNS",
     "Costs",
@@ -338,67 +342,112 @@ def _bulk_cost(n: int, costs: Costs, limits: Limits) -> tuple[int, int]:
 
 @dataclass
 class _Unit:
+    """Records sharing one set of mass-updatable changes (``ids``), plus ``forced`` riders:
+    records with more changes than one call carries that must travel in this unit's calls."""
+
     pairs: tuple[tuple[str, str], ...]
     ids: list[str]
+    forced: list[str] = field(default_factory=list)
 
 
 def _unit_options(
     unit: _Unit, costs: Costs, limits: Limits, objective: Objective
 ) -> list[tuple[int, int]]:
-    """(records removed, packed MU cost) for c = 0..ceil(n/B) calls."""
-    n, size = len(unit.ids), limits.mass_update_ids
-    out = [(0, 0)]
-    for c in range(1, math.ceil(n / size) + 1):
-        removed = min(c * size, n)
-        full, rest = divmod(removed, size)
-        credits = full * costs.mass_update(size) + costs.mass_update(rest)
-        out.append((removed, int(_key(c, credits, objective))))
+    """(own records removed, packed MU cost) of every choice worth considering for a unit.
+
+    Sending ``t`` ids (riders first) takes ``ceil(t/B)`` calls. For a given number of calls
+    the MU credits only step up every ``mass_update_records_per_credit`` ids, and removing
+    more records never costs more PUT calls or credits, so the largest ``t`` of each credit
+    step dominates: those are the only candidates, which keeps the search exact.
+    """
+    n, f, size = len(unit.ids), len(unit.forced), limits.mass_update_ids
+    step = costs.mass_update_records_per_credit
+    out = [] if f else [(0, 0)]
+    for c in range(max(1, math.ceil(f / size)), math.ceil((n + f) / size) + 1):
+        low, high = (c - 1) * size, min(c * size, n + f)
+        first = max(1, f - low)
+        lasts = [s for s in range(step, high - low, step) if s >= first] if step else []
+        for s in [*lasts, high - low]:
+            credits = (c - 1) * costs.mass_update(size) + costs.mass_update(s)
+            out.append((low + s - f, int(_key(c, credits, objective))))
     return out
 
 
 def _worth_keeping(unit: _Unit, costs: Costs, limits: Limits) -> bool:
-    # A unit no larger than a PUT batch saves at most one PUT call per MU call (never a
-    # strict gain in calls); keep it only if it can be cheaper in credits.
+    # k MU calls on units no larger than a PUT batch save at most k PUT calls: never a
+    # strict gain in calls. Keep such a unit only if some part of it is cheaper in credits.
     n = len(unit.ids)
-    if n > limits.put_batch:
+    if n > limits.put_batch or unit.forced:
         return True
-    bound = math.ceil(n / costs.put_records_per_credit)
-    if limits.put_batch % costs.put_records_per_credit:
-        bound += 1
-    return costs.mass_update(n) < bound
+    slack = 1 if limits.put_batch % costs.put_records_per_credit else 0
+    return any(
+        costs.mass_update(s) < math.ceil(s / costs.put_records_per_credit) + slack
+        for s in range(1, n + 1)
+    )
 
 
 def _choose(
-    units: list[_Unit], n_total: int, costs: Costs, limits: Limits, objective: Objective
+    units: list[_Unit],
+    n_total: int,
+    costs: Costs,
+    limits: Limits,
+    objective: Objective,
 ) -> tuple[list[int], int]:
-    """Calls per unit minimising MU cost + PUT cost of the rest; and the records removed."""
+    """Own records to send per unit, minimising MU cost + PUT cost of the rest; and the
+    packed total cost. Riders (``forced``) are already counted as removed."""
+    riders = len({r for u in units for r in u.forced})
     capacity = sum(len(u.ids) for u in units)
     dp = np.full(capacity + 1, _INF, dtype=np.int64)
     dp[0] = 0
     choices: list[np.ndarray] = []
     for unit in units:
         options = _unit_options(unit, costs, limits, objective)
-        best = dp.copy()
+        best = np.full(capacity + 1, _INF, dtype=np.int64)
         pick = np.zeros(capacity + 1, dtype=np.int32)
-        for c, (removed, cost) in enumerate(options[1:], start=1):
+        for removed, cost in options:
             shifted = np.full(capacity + 1, _INF, dtype=np.int64)
             shifted[removed:] = dp[: capacity + 1 - removed] + cost
             better = shifted < best
             best[better] = shifted[better]
-            pick[better] = c
+            pick[better] = removed
         dp = best
         choices.append(pick)
     reachable = np.flatnonzero(dp < _INF)
-    total = dp[reachable] + _put_key(n_total - reachable, costs, limits, objective)
-    removed_best = int(reachable[int(np.argmin(total))])
-    calls = [0] * len(units)
+    total = dp[reachable] + _put_key(n_total - riders - reachable, costs, limits, objective)
+    at = int(np.argmin(total))
+    removed_best = int(reachable[at])
+    takes = [0] * len(units)
     r = removed_best
     for i in range(len(units) - 1, -1, -1):
-        c = int(choices[i][r])
-        calls[i] = c
-        if c:
-            r -= min(c * limits.mass_update_ids, len(units[i].ids))
-    return calls, removed_best
+        take = int(choices[i][r])
+        takes[i] = take
+        r -= take
+    return takes, int(total[at])
+
+
+#: Riders (records with more mass-updatable changes than one call carries) up to which
+#: every subset of them is tried; beyond, or when the search would be too large, a greedy
+#: pass lets them ride in calls chosen for the others.
+EXACT_RIDERS = 12
+_SEARCH_BUDGET = 20_000_000
+
+
+def _with_riders(
+    base: list[_Unit], riders: list[tuple[str, tuple[tuple[str, str], ...]]], chosen: int
+) -> list[_Unit] | None:
+    """Units with the riders of bit mask ``chosen`` forced into the single-pair units."""
+    by_pair = {u.pairs[0]: _Unit(u.pairs, u.ids, []) for u in base if len(u.pairs) == 1}
+    extra: list[_Unit] = []
+    for bit, (rid, sig) in enumerate(riders):
+        if not chosen >> bit & 1:
+            continue
+        for pair in sig:
+            unit = by_pair.get(pair)
+            if unit is None:
+                unit = by_pair[pair] = _Unit((pair,), [], [])
+                extra.append(unit)
+            unit.forced.append(rid)
+    return [by_pair[u.pairs[0]] if len(u.pairs) == 1 else u for u in base] + extra
 
 
 # ---------------------------------------------------------------------------------------------
@@ -528,17 +577,32 @@ def make_plan(
         else:
             riders.append((rid, sig))
     units = [u for u in units_by_sig.values() if _worth_keeping(u, costs, limits)]
-    calls_per_unit, _ = _choose(units, n_total, costs, limits, objective)
+    chosen_mask = 0
+    options_size = sum(len(_unit_options(u, costs, limits, objective)) for u in units)
+    capacity = sum(len(u.ids) for u in units) + 1
+    exact = bool(riders) and len(riders) <= EXACT_RIDERS and (
+        2 ** len(riders) * max(options_size + 2 * len(riders), 1) * capacity <= _SEARCH_BUDGET
+    )
+    if exact:
+        best_key: int | None = None
+        for mask in range(2 ** len(riders)):
+            trial = _with_riders(units, riders, mask)
+            assert trial is not None
+            _, key = _choose(trial, n_total, costs, limits, objective)
+            if best_key is None or key < best_key:
+                best_key, chosen_mask = key, mask
+        units = _with_riders(units, riders, chosen_mask) or units
+    takes, _ = _choose(units, n_total, costs, limits, objective)
 
-    # mass-update calls: (pairs, ids) with spare room tracked for riders
+    # mass-update calls: (pairs, ids); riders first so that they are always sent
     mu_calls: list[tuple[tuple[tuple[str, str], ...], list[str]]] = []
-    for unit, c in zip(units, calls_per_unit, strict=True):
-        members = unit.ids[: min(c * limits.mass_update_ids, len(unit.ids))]
+    for unit, take in zip(units, takes, strict=True):
+        members = unit.forced + unit.ids[:take]
         for start in range(0, len(members), limits.mass_update_ids):
             mu_calls.append((unit.pairs, members[start : start + limits.mass_update_ids]))
     covered = {rid for _, ids in mu_calls for rid in ids}
 
-    if riders and mu_calls:
+    if riders and mu_calls and not exact:
         # Riders add no call: they may add MU credits and save PUT calls or credits. Take
         # the best prefix of the riders that fit, so several small losses that together
         # empty a PUT batch are not refused one by one.
@@ -547,7 +611,7 @@ def make_plan(
         n_put = n_total - len(covered)
         taken: list[tuple[str, list[int]]] = []
         d_calls = d_credits = 0
-        best_key, best_len = 0, 0
+        best_gain, best_len = 0, 0
         for rid, sig in riders:
             found = [single.get(pair) for pair in sig]
             slots = [s for s in found if s is not None]
@@ -564,9 +628,9 @@ def make_plan(
             )
             n_put -= 1
             taken.append((rid, slots))
-            key = int(_key(d_calls, d_credits, objective))
-            if key < best_key:
-                best_key, best_len = key, len(taken)
+            gain = int(_key(d_calls, d_credits, objective))
+            if gain < best_gain:
+                best_gain, best_len = gain, len(taken)
         for rid, slots in taken[:best_len]:
             for s in slots:
                 mu_calls[s][1].append(rid)
