@@ -1,0 +1,120 @@
+"""Realism knobs: credits, concurrency, latency, failures and dropped connections.
+
+Every fault is decided when a request arrives, before its handler runs, so a 429, a 500
+or a dropped connection means nothing was written: a client may retry any of them safely.
+Decisions come from one seeded generator, so a given seed and request order repeat.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import deque
+from dataclasses import dataclass
+
+from crmframe.sandbox.clock import Clock
+
+__all__ = ["Decision", "Faults", "credit_cost"]
+
+DAY = 86_400.0
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do with one request: ``ok``, ``fail`` (500) or ``drop``."""
+
+    action: str
+
+
+def credit_cost(method: str, endpoint: str, records: int = 0, limit: int = 0) -> int:
+    """Credits of one call (zoho-api.md §8).
+
+    Most calls 1; writes 1 per 10 records; COQL 1/2/3 by LIMIT; bulk write 500; bulk
+    read 50; mass update 1 (UNCONFIRMED upstream).
+    """
+    if endpoint == "bulk_write_create":
+        return 500
+    if endpoint == "bulk_read_create":
+        return 50
+    if endpoint == "coql":
+        return 1 if limit <= 200 else 2 if limit <= 1000 else 3
+    if endpoint == "records" and method in ("POST", "PUT"):
+        return max(1, (records + 9) // 10)
+    return 1
+
+
+class Faults:
+    """Per-request fault decisions and the credit / concurrency accounting."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        seed: int,
+        credits_per_day: int | None = None,
+        max_concurrency: int | None = None,
+        failure_rate: float = 0.0,
+        drop_rate: float = 0.0,
+        latency: float = 0.0,
+    ) -> None:
+        self.clock = clock
+        self.credits_per_day = credits_per_day
+        self.max_concurrency = max_concurrency
+        self.failure_rate = failure_rate
+        self.drop_rate = drop_rate
+        self.latency = latency
+        self._rng = random.Random(f"faults-{seed}")
+        self._lock = threading.Lock()
+        self._spent: deque[tuple[float, int]] = deque()
+        self._window_total = 0
+        self.credits_used = 0
+        self.in_flight = 0
+        self.peak_in_flight = 0
+
+    def enter(self) -> bool:
+        """Count a request in; False when it is over the concurrency limit."""
+        with self._lock:
+            if self.max_concurrency is not None and self.in_flight >= self.max_concurrency:
+                return False
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+            return True
+
+    def leave(self) -> None:
+        """Count a request out."""
+        with self._lock:
+            self.in_flight -= 1
+
+    def spend(self, cost: int) -> bool:
+        """Charge ``cost`` credits to the rolling 24-hour window; False when over the limit."""
+        with self._lock:
+            now = self.clock.now()
+            while self._spent and self._spent[0][0] <= now - DAY:
+                self._window_total -= self._spent.popleft()[1]
+            if (self.credits_per_day is not None
+                    and self._window_total + cost > self.credits_per_day):
+                return False
+            self._spent.append((now, cost))
+            self._window_total += cost
+            self.credits_used += cost
+            return True
+
+    def remaining(self) -> int | None:
+        """Credits left in the window (``None`` when unlimited)."""
+        if self.credits_per_day is None:
+            return None
+        with self._lock:
+            return max(0, self.credits_per_day - self._window_total)
+
+    def decide(self) -> Decision:
+        """Fail, drop or serve this request (one draw per knob, in a fixed order)."""
+        if not self.failure_rate and not self.drop_rate:
+            return Decision("ok")
+        with self._lock:
+            fail = self._rng.random() < self.failure_rate
+            drop = self._rng.random() < self.drop_rate
+        if drop:
+            return Decision("drop")
+        if fail:
+            return Decision("fail")
+        return Decision("ok")

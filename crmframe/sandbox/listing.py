@@ -1,0 +1,183 @@
+"""Sorted, filtered views of a module, record projection, and page tokens.
+
+A view (one sort order, one custom view, one ``If-Modified-Since``) is computed once per
+module version and cached, so paging through it costs only the page itself. Page tokens
+are keyset cursors: they remember the sort key of the last record served, so a page
+never repeats or skips a record that did not move.
+"""
+
+from __future__ import annotations
+
+import bisect
+import secrets
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from crmframe.sandbox.criteria import Cond
+from crmframe.sandbox.store import Record, Store
+
+__all__ = ["PageToken", "TokenBook", "View", "Views", "project", "system_keys"]
+
+
+def _sortable(value: Any) -> tuple[int, Any]:
+    if value is None:
+        return (0, 0)
+    if isinstance(value, bool):
+        return (1, int(value))
+    if isinstance(value, (int, float)):
+        return (1, value)
+    if isinstance(value, dict):
+        return (2, str(value.get("name") or value.get("id") or ""))
+    return (2, str(value).casefold())
+
+
+def sort_key(rec: Record, sort_by: str) -> tuple[Any, ...]:
+    """The key a record sorts by (ties broken by id)."""
+    if sort_by == "id":
+        return (rec.id,)
+    if sort_by == "Modified_Time":
+        return (rec.modified, rec.id)
+    if sort_by == "Created_Time":
+        return (rec.created, rec.id)
+    return (_sortable(rec.values.get(sort_by)), rec.id)
+
+
+@dataclass(frozen=True)
+class View:
+    """Records in ascending sort order with their keys (for bisecting)."""
+
+    records: list[Record]
+    keys: list[tuple[Any, ...]]
+
+    def page(self, offset: int, size: int, descending: bool) -> list[Record]:
+        """``size`` records after skipping ``offset`` in the requested direction."""
+        n = len(self.records)
+        if descending:
+            end = max(0, n - offset)
+            return self.records[max(0, end - size):end][::-1]
+        return self.records[offset:offset + size]
+
+    def after(self, key: tuple[Any, ...], size: int, descending: bool) -> list[Record]:
+        """``size`` records that come after ``key`` in the requested direction."""
+        if descending:
+            end = bisect.bisect_left(self.keys, key)
+            return self.records[max(0, end - size):end][::-1]
+        start = bisect.bisect_right(self.keys, key)
+        return self.records[start:start + size]
+
+    def remaining_after(self, key: tuple[Any, ...], descending: bool) -> int:
+        """How many records come after ``key``."""
+        if descending:
+            return bisect.bisect_left(self.keys, key)
+        return len(self.keys) - bisect.bisect_right(self.keys, key)
+
+
+class Views:
+    """A small cache of views, invalidated by the module's version."""
+
+    def __init__(self, store: Store, size: int = 32) -> None:
+        self._store = store
+        self._cache: OrderedDict[tuple[Any, ...], View] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(
+        self,
+        module: str,
+        sort_by: str,
+        *,
+        filter_key: Any = None,
+        cond: Cond | None = None,
+        since: float | None = None,
+    ) -> View:
+        """The view of ``module`` sorted by ``sort_by``, filtered by ``cond`` and ``since``.
+
+        ``filter_key`` names ``cond`` in the cache (``None`` = no condition).
+        """
+        key = (module, self._store.version(module), sort_by, filter_key, since)
+        with self._lock:
+            view = self._cache.get(key)
+            if view is not None:
+                self._cache.move_to_end(key)
+                return view
+        records = self._store.records(module)
+        if since is not None:
+            # Zoho filters If-Modified-Since inclusively (airbyte adds a second to cope).
+            records = [r for r in records if r.modified >= since]
+        if cond is not None:
+            records = [r for r in records if cond(r.values)]
+        if sort_by != "id":
+            records.sort(key=lambda r: sort_key(r, sort_by))
+        view = View(records, [sort_key(r, sort_by) for r in records])
+        with self._lock:
+            self._cache[key] = view
+            while len(self._cache) > self._size:
+                self._cache.popitem(last=False)
+        return view
+
+
+def system_keys(rec: Record, module: str) -> dict[str, Any]:
+    """The ``$``-keys Zoho adds to a full record."""
+    keys: dict[str, Any] = {
+        "$currency_symbol": "$",
+        "$field_states": None,
+        "$state": "save",
+        "$process_flow": False,
+        "$locked_for_me": rec.locked,
+        "$approved": rec.approved,
+        "$approval": {"delegate": False, "approve": False, "reject": False, "resubmit": False},
+        "$editable": not rec.locked,
+        "$review_process": {"approve": False, "reject": False, "resubmit": False},
+        "$in_merge": False,
+        "$approval_state": "approved" if rec.approved else "approval_process_pending",
+    }
+    if module == "Leads":
+        keys["$converted"] = False
+    return keys
+
+
+def project(rec: Record, fields: list[str] | None, module: str) -> dict[str, Any]:
+    """A record as a GET returns it: the chosen fields plus ``id``, or everything."""
+    values = rec.values
+    if fields is None:
+        out = dict(values)
+        out.update(system_keys(rec, module))
+        return out
+    out = {"id": rec.id}
+    for f in fields:
+        out[f] = values.get(f)
+    return out
+
+
+@dataclass(frozen=True)
+class PageToken:
+    """What an opaque ``page_token`` stands for."""
+
+    bound: tuple[Any, ...]
+    last_key: tuple[Any, ...]
+    served: int
+    expires: float
+
+
+class TokenBook:
+    """Issued page tokens (server-side, so they stay opaque and unforgeable)."""
+
+    def __init__(self) -> None:
+        self._tokens: dict[str, PageToken] = {}
+        self._lock = threading.Lock()
+
+    def issue(self, token: PageToken) -> str:
+        """Store ``token`` and return its text."""
+        text = secrets.token_hex(24)
+        with self._lock:
+            if len(self._tokens) > 50_000:
+                self._tokens.clear()
+            self._tokens[text] = token
+        return text
+
+    def find(self, text: str) -> PageToken | None:
+        """The token with this text, or ``None``."""
+        with self._lock:
+            return self._tokens.get(text)

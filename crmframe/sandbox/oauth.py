@@ -1,0 +1,78 @@
+"""Zoho Accounts' refresh-token grant and access-token checks.
+
+Token errors answer HTTP 200 with ``{"error": ...}`` like Zoho Accounts; API calls with
+an unknown or expired token get 401 ``INVALID_TOKEN``, without one 401
+``AUTHENTICATION_FAILURE``.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from typing import Any
+
+from crmframe.sandbox.clock import Clock
+from crmframe.sandbox.envelopes import ApiError
+
+__all__ = ["OAuth"]
+
+
+class OAuth:
+    """Issues and checks access tokens for one client (id, secret, refresh token)."""
+
+    def __init__(self, clock: Clock, ttl: float, seed: int) -> None:
+        rng = random.Random(f"oauth-{seed}")
+        self.clock = clock
+        self.ttl = float(ttl)
+        self.client_id = "1000." + "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+                                            for _ in range(30))
+        self.client_secret = f"{rng.getrandbits(160):040x}"
+        self.refresh_token = f"1000.{rng.getrandbits(128):032x}.{rng.getrandbits(128):032x}"
+        self._tokens: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._rng = random.Random(f"tokens-{seed}")
+        self.issued = 0
+
+    def mint(self, ttl: float | None = None) -> str:
+        """A new access token valid for ``ttl`` seconds (default: the server's TTL)."""
+        with self._lock:
+            token = (f"1000.{self._rng.getrandbits(128):032x}."
+                     f"{self._rng.getrandbits(128):032x}")
+            self._tokens[token] = self.clock.now() + (self.ttl if ttl is None else ttl)
+            self.issued += 1
+            return token
+
+    def grant(self, form: dict[str, str], api_domain: str) -> dict[str, Any]:
+        """Answer ``POST /oauth/v2/token`` (always HTTP 200, like Zoho Accounts)."""
+        grant_type = form.get("grant_type")
+        if grant_type != "refresh_token":
+            return {"error": "unsupported_grant_type"}
+        if form.get("client_id") != self.client_id:
+            return {"error": "invalid_client"}
+        if form.get("client_secret") != self.client_secret:
+            return {"error": "invalid_client_secret"}
+        if form.get("refresh_token") != self.refresh_token:
+            return {"error": "invalid_code"}
+        return {
+            "access_token": self.mint(),
+            "api_domain": api_domain,
+            "token_type": "Bearer",
+            "expires_in": int(self.ttl),
+        }
+
+    def check(self, authorization: str | None) -> None:
+        """Raise the 401 Zoho answers unless ``authorization`` carries a live token."""
+        if not authorization or not authorization.strip():
+            raise ApiError(401, "AUTHENTICATION_FAILURE", "Authentication failed")
+        scheme, _, token = authorization.strip().partition(" ")
+        if scheme.lower() not in ("zoho-oauthtoken", "bearer") or not token.strip():
+            raise ApiError(401, "INVALID_TOKEN", "invalid oauth token")
+        with self._lock:
+            expires = self._tokens.get(token.strip())
+        if expires is None or expires <= self.clock.now():
+            raise ApiError(401, "INVALID_TOKEN", "invalid oauth token")
+
+    def revoke_all(self) -> None:
+        """Forget every access token (clients must refresh)."""
+        with self._lock:
+            self._tokens.clear()

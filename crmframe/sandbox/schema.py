@@ -1,0 +1,531 @@
+"""Module and field metadata of the sandbox org: Leads, Contacts, Accounts and Deals.
+
+Field items are shaped like Zoho's ``/settings/fields`` answer (api_name, data_type,
+json_type, field_label, display_label, id, length, decimal_place, read_only,
+field_read_only, system_mandatory, unique, mass_update, pick_list_values, lookup, formula,
+auto_number...). Leads carries every field of the seeds' sample bodies plus enough custom
+fields (more than 60 in all) to exercise the client's 50-field chunking.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from crmframe.core.fieldtypes import (
+    TEXT_LENGTH_DEFAULTS,
+    Kind,
+    is_read_only,
+    kind_of_field,
+    mass_updatable,
+)
+
+__all__ = [
+    "LAYOUTS",
+    "LEAD_STATUSES",
+    "ORG",
+    "USERS",
+    "CustomView",
+    "Module",
+    "build_modules",
+    "make_id",
+]
+
+#: All sandbox ids are 19 digits: this 9-digit org prefix and a 10-digit counter.
+ID_PREFIX = "487687600"
+
+
+def make_id(n: int) -> str:
+    """The 19-digit id number ``n``.
+
+    >>> make_id(42)
+    '4876876000000000042'
+    """
+    return f"{ID_PREFIX}{n:010d}"
+
+
+ORG: dict[str, Any] = {
+    "id": make_id(1),
+    "zgid": "700000001",
+    "company_name": "crmframe Sandbox Inc.",
+    "primary_email": "admin@sandbox.crmframe.test",
+    "time_zone": "Asia/Kolkata",
+    "iso_code": "USD",
+    "currency_symbol": "$",
+    "country_code": "US",
+    "domain_name": "org700000001",
+    "type": "sandbox",
+}
+
+#: The org's users; the first one is the API user (the one the tokens belong to).
+USERS: list[dict[str, str]] = [
+    {"name": "Patricia Boyle", "id": make_id(11), "email": "patricia.boyle@sandbox.crmframe.test"},
+    {"name": "Theo Martin", "id": make_id(12), "email": "theo.martin@sandbox.crmframe.test"},
+    {"name": "Aiko Tanaka", "id": make_id(13), "email": "aiko.tanaka@sandbox.crmframe.test"},
+    {"name": "Rahul Iyer", "id": make_id(14), "email": "rahul.iyer@sandbox.crmframe.test"},
+]
+
+#: The API user's offset (Asia/Kolkata): system times are written in it.
+USER_OFFSET_MINUTES = 330
+
+LAYOUTS: dict[str, dict[str, str]] = {
+    "Leads": {"name": "Standard", "id": make_id(21)},
+    "Contacts": {"name": "Standard", "id": make_id(22)},
+    "Accounts": {"name": "Standard", "id": make_id(23)},
+    "Deals": {"name": "Standard", "id": make_id(24)},
+}
+
+LEAD_STATUSES = [
+    "-None-",
+    "Attempted to Contact",
+    "Contact in Future",
+    "Contacted",
+    "Junk Lead",
+    "Lost Lead",
+    "Not Contacted",
+    "Pre-Qualified",
+    "Not Qualified",
+]
+LEAD_SOURCES = [
+    "-None-", "Advertisement", "Cold Call", "Employee Referral", "External Referral",
+    "Online Store", "Partner", "Public Relations", "Sales Email Alias", "Seminar Partner",
+    "Internal Seminar", "Trade Show", "Web Download", "Web Research", "Chat",
+]
+INDUSTRIES = [
+    "-None-", "ASP", "Data/Telecom OEM", "ERP", "Government/Military", "Large Enterprise",
+    "ManagementISV", "MSP (Management Service Provider)", "Network Equipment Enterprise",
+    "Non-management ISV", "Optical Networking", "Service Provider", "Small/Medium Enterprise",
+    "Storage Equipment", "Storage Service Provider", "Systems Integrator", "Wireless Industry",
+]
+RATINGS = ["-None-", "Acquired", "Active", "Market Failed", "Project Cancelled", "Shut Down"]
+SALUTATIONS = ["-None-", "Mr.", "Mrs.", "Ms.", "Dr.", "Prof."]
+LANGUAGES = ["English", "French", "German", "Spanish", "Japanese", "Hindi", "Tamil"]
+STAGES = [
+    "Qualification", "Needs Analysis", "Value Proposition", "Id. Decision Makers",
+    "Proposal/Price Quote", "Negotiation/Review", "Closed Won", "Closed Lost",
+]
+ACCOUNT_TYPES = [
+    "-None-", "Analyst", "Competitor", "Customer", "Distributor", "Integrator", "Investor",
+    "Other", "Partner", "Press", "Prospect", "Reseller", "Supplier", "Vendor",
+]
+PRIORITIES = ["-None-", "Low", "Medium", "High", "Critical"]
+SEGMENTS = ["-None-", "SMB", "Mid-Market", "Enterprise", "Public Sector"]
+
+_JSON_TYPES = {
+    "text": "string", "textarea": "string", "email": "string", "phone": "string",
+    "website": "string", "picklist": "string", "datetime": "string", "date": "string",
+    "bigint": "string", "autonumber": "string", "integer": "integer", "double": "double",
+    "currency": "double", "percent": "double", "boolean": "boolean", "lookup": "jsonobject",
+    "ownerlookup": "jsonobject", "layout": "jsonobject", "multiselectpicklist": "jsonarray",
+    "formula": "double",
+}
+
+
+class _Ids:
+    def __init__(self, start: int) -> None:
+        self.n = start
+
+    def next(self) -> str:
+        self.n += 1
+        return make_id(self.n)
+
+
+def _label(api_name: str) -> str:
+    return api_name.replace("_", " ").replace(" s", "").strip()
+
+
+def _field(ids: _Ids, api_name: str, data_type: str, **extra: Any) -> dict[str, Any]:
+    custom = bool(extra.pop("custom", False))
+    label = extra.pop("label", None) or _label(api_name)
+    json_type = extra.pop("json_type", None) or _JSON_TYPES.get(data_type, "string")
+    length = extra.pop("length", None)
+    if length is None:
+        length = TEXT_LENGTH_DEFAULTS.get(data_type) or {
+            "integer": 9, "bigint": 18, "double": 16, "currency": 16, "percent": 5,
+            "boolean": 5, "date": 20, "datetime": 120, "autonumber": 32,
+        }.get(data_type, 120)
+    simple = data_type in {
+        "text", "picklist", "multiselectpicklist", "integer", "bigint", "double", "currency",
+        "percent", "boolean", "date", "datetime", "phone", "website",
+    }
+    item: dict[str, Any] = {
+        "api_name": api_name,
+        "data_type": data_type,
+        "json_type": json_type,
+        "field_label": label,
+        "display_label": label,
+        "column_name": api_name.upper(),
+        "id": ids.next(),
+        "length": length,
+        "decimal_place": extra.pop("decimal_place", None),
+        "read_only": bool(extra.pop("read_only", False)),
+        "field_read_only": bool(extra.pop("field_read_only", False)),
+        "system_mandatory": bool(extra.pop("system_mandatory", False)),
+        "custom_field": custom,
+        "visible": True,
+        "unique": {"casesensitive": False} if extra.pop("unique", False) else {},
+        "mass_update": bool(extra.pop("mass_update", simple)),
+        "sortable": True,
+        "filterable": True,
+        "pick_list_values": [],
+        "lookup": {},
+        "formula": {},
+        "auto_number": {},
+        "currency": {},
+        "history_tracking": False,
+        "crypt": None,
+        "ui_type": 1,
+        "webhook": True,
+        "private": None,
+    }
+    values = extra.pop("values", None)
+    if values is not None:
+        item["pick_list_values"] = [
+            {
+                "display_value": v,
+                "actual_value": v,
+                "id": ids.next(),
+                "sequence_number": i + 1,
+                "type": "used",
+                "maps": [],
+                "expected_data_type": "string",
+            }
+            for i, v in enumerate(values)
+        ]
+    target = extra.pop("target", None)
+    if target is not None:
+        item["lookup"] = {
+            "display_label": target,
+            "api_name": api_name,
+            "module": {"api_name": target, "id": _MODULE_IDS.get(target, make_id(99))},
+            "id": ids.next(),
+        }
+    if data_type == "currency":
+        item["currency"] = {"rounding_option": "normal", "precision": item["decimal_place"] or 2}
+    item.update(extra)
+    return item
+
+
+_MODULE_IDS = {
+    "Leads": make_id(31),
+    "Contacts": make_id(32),
+    "Accounts": make_id(33),
+    "Deals": make_id(34),
+    "users": make_id(35),
+}
+
+
+def _system_fields(ids: _Ids) -> list[dict[str, Any]]:
+    return [
+        _field(ids, "id", "bigint", label="Record Id", read_only=True, field_read_only=True,
+               mass_update=False, length=19),
+        _field(ids, "Owner", "ownerlookup", label="Owner", target="users", mass_update=False),
+        _field(ids, "Created_By", "ownerlookup", target="users", mass_update=False),
+        _field(ids, "Modified_By", "ownerlookup", target="users", mass_update=False),
+        # Zoho's own metadata marks these writable (zoho-api.md §2); fieldtypes knows better.
+        _field(ids, "Created_Time", "datetime", mass_update=False),
+        _field(ids, "Modified_Time", "datetime", mass_update=False),
+        _field(ids, "Layout", "layout", mass_update=False),
+        _field(ids, "Tag", "text", json_type="jsonarray", mass_update=False),
+    ]
+
+
+def _lead_fields(ids: _Ids) -> list[dict[str, Any]]:
+    f = _field
+    fields = [
+        *_system_fields(ids),
+        f(ids, "Salutation", "picklist", values=SALUTATIONS),
+        f(ids, "First_Name", "text", length=40),
+        f(ids, "Last_Name", "text", length=80, system_mandatory=True),
+        f(ids, "Full_Name", "text", read_only=True, field_read_only=True, mass_update=False),
+        f(ids, "Company", "text", length=200),
+        f(ids, "Designation", "text", length=100, label="Title"),
+        f(ids, "Email", "email", mass_update=False),
+        f(ids, "Secondary_Email", "email", mass_update=False),
+        f(ids, "Phone", "phone"),
+        f(ids, "Mobile", "phone", unique=True, mass_update=False),
+        f(ids, "Fax", "phone"),
+        f(ids, "Website", "website"),
+        f(ids, "Skype_ID", "text", length=50),
+        f(ids, "Twitter", "text", length=50),
+        f(ids, "Lead_Source", "picklist", values=LEAD_SOURCES),
+        f(ids, "Lead_Status", "picklist", values=LEAD_STATUSES),
+        f(ids, "Industry", "picklist", values=INDUSTRIES),
+        f(ids, "Rating", "picklist", values=RATINGS),
+        f(ids, "No_of_Employees", "integer", label="No. of Employees"),
+        f(ids, "Annual_Revenue", "currency", decimal_place=2),
+        f(ids, "Email_Opt_Out", "boolean"),
+        f(ids, "Street", "text", length=250),
+        f(ids, "City", "text", length=100),
+        f(ids, "State", "text", length=100),
+        f(ids, "Zip_Code", "text", length=30),
+        f(ids, "Country", "text", length=100),
+        f(ids, "Description", "textarea", mass_update=False),
+        f(ids, "Date_3", "date", label="Date 3", custom=True),
+        f(ids, "Lead_Number", "autonumber", read_only=True, field_read_only=True,
+          mass_update=False, custom=True,
+          auto_number={"prefix": "LD-", "suffix": "", "start_number": 1000}),
+        f(ids, "Revenue_per_Employee", "formula", json_type="double", read_only=True,
+          field_read_only=True, mass_update=False, custom=True, decimal_place=2,
+          formula={"return_type": "double",
+                   "expression": "Annual_Revenue / No_of_Employees"}),
+        f(ids, "Languages_Known", "multiselectpicklist", values=LANGUAGES, custom=True),
+        f(ids, "Probability_Score", "percent", custom=True),
+        f(ids, "Score_2", "double", decimal_place=3, custom=True),
+        f(ids, "External_Ref", "bigint", custom=True),
+        f(ids, "Last_Contacted", "datetime", custom=True),
+        f(ids, "Next_Follow_Up", "datetime", custom=True),
+        f(ids, "Referred_Account", "lookup", target="Accounts", mass_update=False, custom=True),
+        f(ids, "Priority", "picklist", values=PRIORITIES, custom=True),
+        f(ids, "Segment", "picklist", values=SEGMENTS, custom=True),
+        f(ids, "Converted__s", "boolean", read_only=True, field_read_only=True,
+          mass_update=False, label="Is Converted"),
+        f(ids, "Last_Activity_Time", "datetime", read_only=True, field_read_only=True,
+          mass_update=False),
+    ]
+    for i in range(1, 13):
+        fields.append(f(ids, f"Custom_Text_{i}", "text", length=255, custom=True))
+    for i in range(1, 5):
+        fields.append(f(ids, f"Custom_Int_{i}", "integer", custom=True))
+    for i in range(1, 4):
+        fields.append(f(ids, f"Custom_Double_{i}", "double", decimal_place=2, custom=True))
+    for i in range(1, 4):
+        fields.append(f(ids, f"Custom_Date_{i}", "date", custom=True))
+    for i in range(1, 3):
+        fields.append(f(ids, f"Custom_DateTime_{i}", "datetime", custom=True))
+    for i in range(1, 3):
+        fields.append(f(ids, f"Custom_Bool_{i}", "boolean", custom=True))
+    fields.append(f(ids, "Custom_Currency_1", "currency", decimal_place=2, custom=True))
+    fields.append(f(ids, "Custom_Percent_1", "percent", custom=True))
+    fields.append(f(ids, "Custom_Long_1", "bigint", custom=True))
+    fields.append(f(ids, "Custom_Email_1", "email", mass_update=False, custom=True))
+    fields.append(f(ids, "Custom_Phone_1", "phone", custom=True))
+    fields.append(f(ids, "Custom_URL_1", "website", custom=True))
+    fields.append(f(ids, "Custom_Notes_1", "textarea", mass_update=False, custom=True))
+    fields.append(f(ids, "Custom_Pick_1", "picklist", values=["-None-", "Alpha", "Beta", "Gamma"],
+                    custom=True))
+    fields.append(f(ids, "Custom_Multi_1", "multiselectpicklist",
+                    values=["Red", "Green", "Blue", "Yellow"], custom=True))
+    return fields
+
+
+def _contact_fields(ids: _Ids) -> list[dict[str, Any]]:
+    f = _field
+    return [
+        *_system_fields(ids),
+        f(ids, "Salutation", "picklist", values=SALUTATIONS),
+        f(ids, "First_Name", "text", length=40),
+        f(ids, "Last_Name", "text", length=80, system_mandatory=True),
+        f(ids, "Full_Name", "text", read_only=True, field_read_only=True, mass_update=False),
+        f(ids, "Email", "email", mass_update=False),
+        f(ids, "Phone", "phone"),
+        f(ids, "Mobile", "phone"),
+        f(ids, "Account_Name", "lookup", target="Accounts", mass_update=False),
+        f(ids, "Title", "text", length=100),
+        f(ids, "Department", "text", length=30),
+        f(ids, "Lead_Source", "picklist", values=LEAD_SOURCES),
+        f(ids, "Date_of_Birth", "date"),
+        f(ids, "Email_Opt_Out", "boolean"),
+        f(ids, "Mailing_City", "text", length=100),
+        f(ids, "Mailing_Country", "text", length=100),
+        f(ids, "Languages_Known", "multiselectpicklist", values=LANGUAGES, custom=True),
+        f(ids, "Last_Contacted", "datetime", custom=True),
+        f(ids, "Description", "textarea", mass_update=False),
+    ]
+
+
+def _account_fields(ids: _Ids) -> list[dict[str, Any]]:
+    f = _field
+    return [
+        *_system_fields(ids),
+        f(ids, "Account_Name", "text", length=200, system_mandatory=True, mass_update=False),
+        f(ids, "Account_Number", "bigint"),
+        f(ids, "Account_Type", "picklist", values=ACCOUNT_TYPES),
+        f(ids, "Industry", "picklist", values=INDUSTRIES),
+        f(ids, "Rating", "picklist", values=RATINGS),
+        f(ids, "Website", "website"),
+        f(ids, "Phone", "phone"),
+        f(ids, "Employees", "integer"),
+        f(ids, "Annual_Revenue", "currency", decimal_place=2),
+        f(ids, "Billing_City", "text", length=100),
+        f(ids, "Billing_Country", "text", length=100),
+        f(ids, "Customer_Since", "date", custom=True),
+        f(ids, "Description", "textarea", mass_update=False),
+    ]
+
+
+def _deal_fields(ids: _Ids) -> list[dict[str, Any]]:
+    f = _field
+    return [
+        *_system_fields(ids),
+        f(ids, "Deal_Name", "text", length=120, system_mandatory=True, mass_update=False),
+        f(ids, "Stage", "picklist", values=STAGES, system_mandatory=True),
+        f(ids, "Amount", "currency", decimal_place=2),
+        f(ids, "Probability", "percent"),
+        f(ids, "Expected_Revenue", "formula", json_type="double", read_only=True,
+          field_read_only=True, mass_update=False, decimal_place=2,
+          formula={"return_type": "currency", "expression": "Amount * Probability / 100"}),
+        f(ids, "Closing_Date", "date"),
+        f(ids, "Account_Name", "lookup", target="Accounts", mass_update=False),
+        f(ids, "Contact_Name", "lookup", target="Contacts", mass_update=False),
+        f(ids, "Type", "picklist", values=["-None-", "Existing Business", "New Business"]),
+        f(ids, "Lead_Source", "picklist", values=LEAD_SOURCES),
+        f(ids, "Next_Step", "text", length=100),
+        f(ids, "Deal_Number", "autonumber", read_only=True, field_read_only=True,
+          mass_update=False, auto_number={"prefix": "DL-", "suffix": "", "start_number": 1}),
+        f(ids, "Description", "textarea", mass_update=False),
+    ]
+
+
+@dataclass(frozen=True)
+class CustomView:
+    """A custom view: a name and simple criteria ``[(field, op, value), ...]`` all ANDed."""
+
+    id: str
+    name: str
+    module: str
+    criteria: tuple[tuple[str, str, Any], ...] = ()
+    system_name: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The item of ``/settings/custom_views``."""
+        return {
+            "display_value": self.name,
+            "created_time": None,
+            "system_name": self.system_name,
+            "created_by": None,
+            "default": self.system_name == "ALLVIEWS",
+            "modified_time": "2024-01-01T09:00:00+05:30",
+            "name": self.name,
+            "system_defined": self.system_name is not None,
+            "modified_by": {"name": USERS[0]["name"], "id": USERS[0]["id"]},
+            "id": self.id,
+            "category": "public_views",
+            "last_accessed_time": None,
+            "locked": False,
+            "favorite": None,
+            "criteria": _criteria_json(self.criteria),
+        }
+
+
+def _criteria_json(criteria: tuple[tuple[str, str, Any], ...]) -> dict[str, Any] | None:
+    items = [
+        {"comparator": op, "field": {"api_name": name}, "value": value}
+        for name, op, value in criteria
+    ]
+    if not items:
+        return None
+    if len(items) == 1:
+        return items[0]
+    return {"group_operator": "and", "group": items}
+
+
+@dataclass
+class Module:
+    """One module: its metadata and what the server derives from it once."""
+
+    api_name: str
+    singular: str
+    id: str
+    fields: list[dict[str, Any]]
+    views: list[CustomView]
+    max_mass_fields: int = 1
+    by_name: dict[str, dict[str, Any]] = field(default_factory=dict)
+    kinds: dict[str, Kind] = field(default_factory=dict)
+    read_only: frozenset[str] = frozenset()
+    mass: frozenset[str] = frozenset()
+    mandatory: tuple[str, ...] = ()
+    unique: tuple[str, ...] = ()
+    picklists: dict[str, frozenset[str]] = field(default_factory=dict)
+    lookups: dict[str, str] = field(default_factory=dict)
+    lengths: dict[str, int] = field(default_factory=dict)
+    names: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.by_name = {f["api_name"]: f for f in self.fields}
+        self.kinds = {f["api_name"]: kind_of_field(f) for f in self.fields}
+        self.read_only = frozenset(f["api_name"] for f in self.fields if is_read_only(f))
+        self.mass = frozenset(f["api_name"] for f in self.fields if mass_updatable(f))
+        self.mandatory = tuple(f["api_name"] for f in self.fields if f["system_mandatory"])
+        self.unique = tuple(f["api_name"] for f in self.fields if f["unique"])
+        self.picklists = {
+            f["api_name"]: frozenset(v["actual_value"] for v in f["pick_list_values"])
+            for f in self.fields
+            if f["pick_list_values"]
+        }
+        self.lookups = {
+            f["api_name"]: f["lookup"]["module"]["api_name"]
+            for f in self.fields
+            if f["data_type"] in ("lookup", "ownerlookup")
+        }
+        self.lengths = {f["api_name"]: int(f["length"]) for f in self.fields if f["length"]}
+        self.names = tuple(f["api_name"] for f in self.fields)
+
+    def view(self, cvid: str) -> CustomView | None:
+        """The custom view with this id, if it belongs to this module."""
+        for v in self.views:
+            if v.id == cvid:
+                return v
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        """The item of ``/settings/modules``."""
+        return {
+            "api_name": self.api_name,
+            "module_name": self.api_name,
+            "singular_label": self.singular,
+            "plural_label": self.api_name,
+            "id": self.id,
+            "api_supported": True,
+            "creatable": True,
+            "editable": True,
+            "deletable": True,
+            "viewable": True,
+            "generated_type": "default",
+            "sequence_number": list(_MODULE_IDS).index(self.api_name) + 1,
+            "visible": True,
+            "modified_time": "2024-01-01T09:00:00+05:30",
+            "modified_by": None,
+            "profiles": [{"name": "Administrator", "id": make_id(41)}],
+        }
+
+
+def build_modules() -> dict[str, Module]:
+    """The four sandbox modules, keyed by API name (deterministic ids)."""
+    ids = _Ids(1000)
+    leads = Module(
+        "Leads", "Lead", _MODULE_IDS["Leads"], _lead_fields(ids),
+        [
+            CustomView(ids.next(), "All Leads", "Leads", (), "ALLVIEWS"),
+            CustomView(ids.next(), "Leads in Paris", "Leads", (("City", "equal", "Paris"),)),
+            CustomView(ids.next(), "Hot Leads", "Leads", (("Rating", "equal", "Active"),)),
+            CustomView(ids.next(), "Not Contacted Leads", "Leads",
+                       (("Lead_Status", "equal", "Not Contacted"),)),
+        ],
+    )
+    contacts = Module(
+        "Contacts", "Contact", _MODULE_IDS["Contacts"], _contact_fields(ids),
+        [
+            CustomView(ids.next(), "All Contacts", "Contacts", (), "ALLVIEWS"),
+            CustomView(ids.next(), "Contacts in Paris", "Contacts",
+                       (("Mailing_City", "equal", "Paris"),)),
+        ],
+    )
+    accounts = Module(
+        "Accounts", "Account", _MODULE_IDS["Accounts"], _account_fields(ids),
+        [
+            CustomView(ids.next(), "All Accounts", "Accounts", (), "ALLVIEWS"),
+            CustomView(ids.next(), "Customers", "Accounts",
+                       (("Account_Type", "equal", "Customer"),)),
+        ],
+    )
+    deals = Module(
+        "Deals", "Deal", _MODULE_IDS["Deals"], _deal_fields(ids),
+        [
+            CustomView(ids.next(), "All Deals", "Deals", (), "ALLVIEWS"),
+            CustomView(ids.next(), "Open Deals", "Deals",
+                       (("Stage", "not_in", ["Closed Won", "Closed Lost"]),)),
+        ],
+        max_mass_fields=3,
+    )
+    return {m.api_name: m for m in (leads, contacts, accounts, deals)}

@@ -1,0 +1,283 @@
+"""Deterministic seed data: realistic Accounts, Contacts, Leads and Deals from one seed.
+
+The same ``seed`` and counts give the same records, ids and timestamps on every machine.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from typing import Any
+
+from crmframe.sandbox.clock import format_datetime
+from crmframe.sandbox.schema import (
+    ACCOUNT_TYPES,
+    INDUSTRIES,
+    LANGUAGES,
+    LAYOUTS,
+    LEAD_SOURCES,
+    LEAD_STATUSES,
+    PRIORITIES,
+    RATINGS,
+    SALUTATIONS,
+    SEGMENTS,
+    STAGES,
+    USERS,
+)
+
+__all__ = ["BASE_EPOCH", "SeedRecord", "counts_for", "generate"]
+
+#: Seeded records were "created" from this instant on (2024-01-01T00:00:00Z).
+BASE_EPOCH = 1_704_067_200
+
+FIRST = [
+    "Amelia", "Noah", "Olivia", "Liam", "Emma", "Lucas", "Chloé", "Hugo", "Léa", "Louis",
+    "Aarav", "Diya", "Kenji", "Yuki", "Sofia", "Mateo", "Zoë", "Ethan", "Ava", "Jules",
+    "Priya", "Arjun", "Hana", "Sven", "Ingrid", "Omar", "Fatima", "Pablo", "Lucía", "Björn",
+]
+LAST = [
+    "Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy",
+    "Moreau", "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis",
+    "Sato", "Suzuki", "Takahashi", "Iyer", "Sharma", "Patel", "Müller", "Schmidt", "O'Brien",
+    "Nguyen", "Kowalski", "Rossi",
+]
+CITIES = [
+    ("Paris", "France"), ("Paris", "France"), ("Lyon", "France"), ("London", "United Kingdom"),
+    ("Berlin", "Germany"), ("Chennai", "India"), ("Mumbai", "India"), ("Tokyo", "Japan"),
+    ("New York", "United States"), ("San Francisco", "United States"), ("Madrid", "Spain"),
+    ("Toronto", "Canada"), ("Sydney", "Australia"), ("Austin", "United States"),
+]
+COMPANY_WORDS = [
+    "Zylker", "Acme", "Globex", "Initech", "Umbrella", "Hooli", "Vandelay", "Stark", "Wayne",
+    "Tyrell", "Soylent", "Cyberdyne", "Wonka", "Gringotts", "Oscorp", "Aperture", "Nakatomi",
+]
+COMPANY_SUFFIX = ["Corp", "Ltd", "Inc.", "GmbH", "SARL", "Labs", "Systems", "Partners"]
+#: Offsets (minutes) used for the custom datetime fields, so clients meet them all.
+OFFSETS = [330, -420, 0, 60, -300, 540, 120, -180]
+
+SeedRecord = tuple[str, dict[str, Any], float, float]
+
+
+def counts_for(records: int) -> dict[str, int]:
+    """How many records each module gets for ``records`` Leads."""
+    return {
+        "Accounts": max(10, records // 20) if records else 0,
+        "Contacts": records // 5,
+        "Leads": records,
+        "Deals": records // 10,
+    }
+
+
+def _ri(rng: random.Random, low: int, high: int) -> int:
+    # random.randint is slow (three calls deep); this is enough for sample data.
+    return low + int(rng.random() * (high - low + 1))
+
+
+def _pick(rng: random.Random, values: list[str]) -> str | None:
+    v = values[int(rng.random() * len(values))]
+    return None if v == "-None-" else v
+
+
+def _dt(epoch: float, rng: random.Random) -> str:
+    return format_datetime(epoch, rng.choice(OFFSETS))
+
+
+def _date(epoch: float) -> str:
+    return format_datetime(epoch, 0)[:10]
+
+
+def _maybe(rng: random.Random, value: Any, p_null: float = 0.15) -> Any:
+    return None if rng.random() < p_null else value
+
+
+def _user(rng: random.Random) -> dict[str, str]:
+    return dict(rng.choice(USERS))
+
+
+def _common(rng: random.Random, module: str, created: float, modified: float) -> dict[str, Any]:
+    owner = _user(rng)
+    creator = {"name": USERS[0]["name"], "id": USERS[0]["id"], "email": USERS[0]["email"]}
+    return {
+        "Owner": owner,
+        "Created_By": creator,
+        "Modified_By": creator,
+        "Created_Time": format_datetime(created, 330),
+        "Modified_Time": format_datetime(modified, 330),
+        "Layout": dict(LAYOUTS[module]),
+        "Tag": [{"name": "vip", "id": "4876876000000000091"}] if rng.random() < 0.1 else [],
+    }
+
+
+def generate(
+    seed: int, records: int, next_id: Iterator[str]
+) -> Iterator[tuple[str, SeedRecord]]:
+    """Yield ``(module, (id, values, created_epoch, modified_epoch))`` for all modules.
+
+    Accounts come first so Contacts, Leads and Deals can point at them.
+    """
+    rng = random.Random(seed)
+    counts = counts_for(records)
+    t = float(BASE_EPOCH)
+    accounts: list[tuple[str, str]] = []
+    contacts: list[tuple[str, str]] = []
+
+    def stamps() -> tuple[float, float]:
+        nonlocal t
+        t += _ri(rng, 30, 900)
+        return t, t + _ri(rng, 0, 86_400 * 30)
+
+    for n in range(counts["Accounts"]):
+        rid = next(next_id)
+        created, modified = stamps()
+        name = f"{rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_SUFFIX)} {n + 1}"
+        city, country = rng.choice(CITIES)
+        values = _common(rng, "Accounts", created, modified) | {
+            "Account_Name": name,
+            "Account_Number": str(_ri(rng, 10**9, 10**12)),
+            "Account_Type": _pick(rng, ACCOUNT_TYPES),
+            "Industry": _pick(rng, INDUSTRIES),
+            "Rating": _pick(rng, RATINGS),
+            "Website": f"www.{name.split()[0].lower()}{n + 1}.example.com",
+            "Phone": f"+1-555-{_ri(rng, 1000000, 9999999)}",
+            "Employees": _ri(rng, 1, 20000),
+            "Annual_Revenue": round(rng.uniform(1e4, 5e7), 2),
+            "Billing_City": city,
+            "Billing_Country": country,
+            "Customer_Since": _maybe(rng, _date(created - _ri(rng, 0, 86_400 * 2000))),
+            "Description": None,
+        }
+        accounts.append((rid, name))
+        yield "Accounts", (rid, values, created, modified)
+
+    for _ in range(counts["Contacts"]):
+        rid = next(next_id)
+        created, modified = stamps()
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        city, country = rng.choice(CITIES)
+        acc = rng.choice(accounts) if accounts and rng.random() < 0.85 else None
+        values = _common(rng, "Contacts", created, modified) | {
+            "Salutation": _pick(rng, SALUTATIONS),
+            "First_Name": first,
+            "Last_Name": last,
+            "Full_Name": f"{first} {last}",
+            "Email": f"{first.lower()}.{last.lower().replace(chr(39), '')}.{rid[-6:]}@example.com",
+            "Phone": _maybe(rng, f"+33-1-{_ri(rng, 10000000, 99999999)}"),
+            "Mobile": _maybe(rng, f"+33-6-{_ri(rng, 10000000, 99999999)}"),
+            "Account_Name": {"name": acc[1], "id": acc[0]} if acc else None,
+            "Title": _maybe(rng, rng.choice(["CEO", "CTO", "Buyer", "Analyst", "VP Sales"])),
+            "Department": _maybe(rng, rng.choice(["Sales", "IT", "Finance", "Operations"])),
+            "Lead_Source": _pick(rng, LEAD_SOURCES),
+            "Date_of_Birth": _maybe(rng, _date(BASE_EPOCH - _ri(rng, 20, 65) * 31_557_600)),
+            "Email_Opt_Out": rng.random() < 0.1,
+            "Mailing_City": city,
+            "Mailing_Country": country,
+            "Languages_Known": rng.sample(LANGUAGES, _ri(rng, 0, 2)),
+            "Last_Contacted": _maybe(rng, _dt(modified, rng)),
+            "Description": None,
+        }
+        contacts.append((rid, f"{first} {last}"))
+        yield "Contacts", (rid, values, created, modified)
+
+    for n in range(counts["Leads"]):
+        rid = next(next_id)
+        created, modified = stamps()
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        city, country = rng.choice(CITIES)
+        employees = _maybe(rng, _ri(rng, 1, 5000))
+        revenue = _maybe(rng, round(rng.uniform(1000, 2_000_000), 2))
+        acc = rng.choice(accounts) if accounts and rng.random() < 0.3 else None
+        company = f"{rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_SUFFIX)}"
+        values = _common(rng, "Leads", created, modified) | {
+            "Salutation": _pick(rng, SALUTATIONS),
+            "First_Name": first,
+            "Last_Name": last,
+            "Full_Name": f"{first} {last}",
+            "Company": company,
+            "Designation": _maybe(rng, rng.choice(["Manager", "Director", "Engineer", "Owner"])),
+            "Email": f"{first.lower()}.{last.lower().replace(chr(39), '')}.{n}@example.com",
+            "Secondary_Email": _maybe(rng, f"{last.lower().replace(chr(39), '')}{n}@mail.example",
+                                      0.7),
+            "Phone": _maybe(rng, f"+1-555-{_ri(rng, 1000000, 9999999)}"),
+            # unique: built from the record number so seeds never collide
+            "Mobile": f"+9198{n:08d}",
+            "Fax": _maybe(rng, f"+1-555-{_ri(rng, 1000000, 9999999)}", 0.8),
+            "Website": _maybe(rng, f"www.{company.split()[0].lower()}.example.com", 0.5),
+            "Skype_ID": _maybe(rng, f"{first.lower()}{n}", 0.6),
+            "Twitter": _maybe(rng, f"@{first.lower()}{n}", 0.6),
+            "Lead_Source": _pick(rng, LEAD_SOURCES),
+            "Lead_Status": _pick(rng, LEAD_STATUSES),
+            "Industry": _pick(rng, INDUSTRIES),
+            "Rating": _pick(rng, RATINGS),
+            "No_of_Employees": employees,
+            "Annual_Revenue": revenue,
+            "Email_Opt_Out": rng.random() < 0.1,
+            "Street": _maybe(rng, f"{_ri(rng, 1, 200)} Rue de la Paix"),
+            "City": city,
+            "State": None,
+            "Zip_Code": _maybe(rng, f"{_ri(rng, 10000, 99999)}"),
+            "Country": country,
+            "Description": _maybe(rng, "Met at the trade show; wants a demo.", 0.7),
+            "Date_3": _maybe(rng, _date(created + _ri(rng, 0, 86_400 * 365))),
+            "Lead_Number": f"LD-{1000 + n}",
+            "Revenue_per_Employee": None,
+            "Languages_Known": rng.sample(LANGUAGES, _ri(rng, 0, 3)),
+            "Probability_Score": _maybe(rng, float(_ri(rng, 0, 100))),
+            "Score_2": _maybe(rng, round(rng.uniform(-50, 50), 3)),
+            "External_Ref": _maybe(rng, str(_ri(rng, 10**17, 9 * 10**17))),
+            "Last_Contacted": _maybe(rng, _dt(modified - _ri(rng, 0, 86_400 * 10), rng)),
+            "Next_Follow_Up": _maybe(rng, _dt(modified + _ri(rng, 0, 86_400 * 60), rng)),
+            "Referred_Account": {"name": acc[1], "id": acc[0]} if acc else None,
+            "Priority": _pick(rng, PRIORITIES),
+            "Segment": _pick(rng, SEGMENTS),
+            "Converted__s": False,
+            "Last_Activity_Time": None,
+        }
+        for i in range(1, 13):
+            values[f"Custom_Text_{i}"] = _maybe(rng, f"note {i}-{_ri(rng, 0, 9999)}", 0.4)
+        for i in range(1, 5):
+            values[f"Custom_Int_{i}"] = _maybe(rng, _ri(rng, -1000, 100000), 0.3)
+        for i in range(1, 4):
+            values[f"Custom_Double_{i}"] = _maybe(rng, round(rng.uniform(0, 1000), 2), 0.3)
+        for i in range(1, 4):
+            values[f"Custom_Date_{i}"] = _maybe(
+                rng, _date(created + _ri(rng, -86_400 * 400, 86_400 * 400)), 0.3)
+        for i in range(1, 3):
+            values[f"Custom_DateTime_{i}"] = _maybe(
+                rng, _dt(created + _ri(rng, 0, 86_400 * 90), rng), 0.3)
+        for i in range(1, 3):
+            values[f"Custom_Bool_{i}"] = rng.random() < 0.5
+        values["Custom_Currency_1"] = _maybe(rng, round(rng.uniform(0, 10000), 2), 0.3)
+        values["Custom_Percent_1"] = _maybe(rng, float(_ri(rng, 0, 100)), 0.3)
+        values["Custom_Long_1"] = _maybe(rng, str(_ri(rng, 10**15, 10**18 - 1)), 0.3)
+        values["Custom_Email_1"] = _maybe(rng, f"alt{n}@example.org", 0.5)
+        values["Custom_Phone_1"] = _maybe(rng, f"+44-20-{_ri(rng, 10000000, 99999999)}", 0.5)
+        values["Custom_URL_1"] = _maybe(rng, f"https://example.com/lead/{n}", 0.5)
+        values["Custom_Notes_1"] = _maybe(rng, "Multi-line\nnotes.", 0.7)
+        values["Custom_Pick_1"] = _pick(rng, ["-None-", "Alpha", "Beta", "Gamma"])
+        values["Custom_Multi_1"] = rng.sample(["Red", "Green", "Blue", "Yellow"], _ri(rng, 0, 2))
+        yield "Leads", (rid, values, created, modified)
+
+    for n in range(counts["Deals"]):
+        rid = next(next_id)
+        created, modified = stamps()
+        acc = rng.choice(accounts) if accounts else None
+        con = rng.choice(contacts) if contacts and rng.random() < 0.7 else None
+        stage = rng.choice(STAGES)
+        values = _common(rng, "Deals", created, modified) | {
+            "Deal_Name": f"{acc[1] if acc else 'Deal'} - {rng.choice(['Renewal', 'Upsell', 'New'])}"
+                         f" {n + 1}",
+            "Stage": stage,
+            "Amount": _maybe(rng, round(rng.uniform(500, 250_000), 2), 0.1),
+            "Probability": float({"Closed Won": 100, "Closed Lost": 0}.get(stage,
+                                                                           _ri(rng, 10, 90))),
+            "Expected_Revenue": None,
+            "Closing_Date": _date(created + _ri(rng, 0, 86_400 * 180)),
+            "Account_Name": {"name": acc[1], "id": acc[0]} if acc else None,
+            "Contact_Name": {"name": con[1], "id": con[0]} if con else None,
+            "Type": _pick(rng, ["-None-", "Existing Business", "New Business"]),
+            "Lead_Source": _pick(rng, LEAD_SOURCES),
+            "Next_Step": _maybe(rng, "Send proposal", 0.6),
+            "Deal_Number": f"DL-{n + 1}",
+            "Description": None,
+        }
+        yield "Deals", (rid, values, created, modified)

@@ -1,0 +1,234 @@
+"""The running sandbox: a threaded werkzeug server on loopback, plus admin hooks."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from types import TracebackType
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from crmframe.sandbox.app import Sandbox
+from crmframe.sandbox.clock import Clock, SystemClock
+from crmframe.sandbox.faults import Faults
+from crmframe.sandbox.oauth import OAuth
+from crmframe.sandbox.schema import build_modules
+from crmframe.sandbox.seed import generate
+from crmframe.sandbox.store import Record, Store
+from crmframe.sandbox.validation import recompute
+
+__all__ = ["SandboxServer", "start"]
+
+log = logging.getLogger("crmframe.sandbox")
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log on stderr: the server keeps its own request log."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        log.debug("werkzeug %s: " + message, type, *args)
+
+
+class SandboxServer:
+    """A Zoho-CRM-compatible server running in a background thread.
+
+    Parameters
+    ----------
+    records
+        Leads to seed (Contacts get a fifth, Deals a tenth, Accounts a twentieth);
+        only used when the database is empty.
+    db
+        SQLite file (kept between runs), or ``None`` for an in-memory database.
+    host, port
+        Where to listen; port 0 picks a free port. Loopback only by default.
+    seed
+        Seed of the data generator and of every random fault decision.
+    token_ttl
+        Access-token lifetime in seconds (Zoho: 3600).
+    credits_per_day, max_concurrency
+        API credits per rolling 24 h and concurrent requests; beyond them 429
+        ``TOO_MANY_REQUESTS``. ``None`` = unlimited.
+    latency
+        Seconds added to every API call.
+    failure_rate, drop_rate
+        Probability of a 500 ``INTERNAL_ERROR`` / of closing the connection unanswered,
+        decided before anything is written.
+    job_speed, job_delay
+        Records per second for jobs, and seconds spent in each waiting state.
+    page_token_ttl
+        Lifetime of v8 page tokens (Zoho: 24 h).
+    flag_records
+        Seed a few locked and unapproved Leads and Deals (see :meth:`flagged`).
+    clock
+        Time source (``crmframe.sandbox.ManualClock`` in tests).
+    """
+
+    def __init__(
+        self,
+        records: int = 5000,
+        db: str | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        seed: int = 42,
+        token_ttl: float = 3600.0,
+        credits_per_day: int | None = None,
+        max_concurrency: int | None = None,
+        latency: float = 0.0,
+        failure_rate: float = 0.0,
+        drop_rate: float = 0.0,
+        job_speed: float = 2000.0,
+        job_delay: float = 1.0,
+        page_token_ttl: float = 86_400.0,
+        flag_records: bool = True,
+        clock: Clock | None = None,
+    ) -> None:
+        self.clock: Clock = clock or SystemClock()
+        self.modules = build_modules()
+        self.store = Store(str(db) if db is not None else None, self.modules)
+        try:
+            if self.store.is_empty():
+                self._seed(seed, records, flag_records)
+            self.oauth = OAuth(self.clock, token_ttl, seed)
+            self.faults = Faults(self.clock, seed=seed, credits_per_day=credits_per_day,
+                                 max_concurrency=max_concurrency, failure_rate=failure_rate,
+                                 drop_rate=drop_rate, latency=latency)
+            self.app = Sandbox(modules=self.modules, store=self.store, clock=self.clock,
+                               oauth=self.oauth, faults=self.faults, job_speed=job_speed,
+                               job_delay=job_delay, page_token_ttl=page_token_ttl)
+            self._httpd: BaseWSGIServer = make_server(
+                host, port, self.app, threaded=True, request_handler=_QuietHandler)
+        except BaseException:
+            self.store.close()
+            raise
+        self.host = host
+        self.port = int(self._httpd.port)
+        self.url = f"http://{host}:{self.port}"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,),
+                                        name=f"crmframe-sandbox-{self.port}", daemon=True)
+        self._stopped = False
+        self._thread.start()
+
+    # ------------------------------------------------------------------ seeding
+    def _seed(self, seed: int, records: int, flag_records: bool) -> None:
+        ids = iter(self.store.new_id, None)
+        batches: dict[str, list[Record]] = {name: [] for name in self.modules}
+        for module, (rid, values, created, modified) in generate(seed, records, ids):
+            full: dict[str, Any] = {"id": rid}
+            full.update(values)
+            recompute(module, full)
+            batches[module].append(Record(rid, full, created, modified))
+        if flag_records:
+            for module in ("Leads", "Deals"):
+                batch = batches[module]
+                n = len(batch)
+                if n < 8:
+                    continue
+                for i in (n // 2, n // 2 + 1):
+                    batch[i] = batch[i].with_flags(locked=True, approved=None)
+                for i in (n // 3, n // 3 + 1):
+                    batch[i] = batch[i].with_flags(locked=None, approved=False)
+        for module, batch in batches.items():
+            self.store.put(module, batch)
+        self.store.set_meta("seed", str(seed))
+
+    # ------------------------------------------------------------------ public
+    @property
+    def credentials(self) -> dict[str, str]:
+        """What ``crmframe.connect(**credentials)`` needs to talk to this server."""
+        return {
+            "client_id": self.oauth.client_id,
+            "client_secret": self.oauth.client_secret,
+            "refresh_token": self.oauth.refresh_token,
+            "accounts_url": self.url,
+            "api_domain": self.url,
+        }
+
+    def access_token(self, ttl: float | None = None) -> str:
+        """A fresh access token, without the OAuth round trip (tests, notebooks)."""
+        return self.oauth.mint(ttl)
+
+    def stop(self) -> None:
+        """Stop serving and close the database (idempotent)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join()
+        self.store.close()
+
+    def __enter__(self) -> SandboxServer:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "stopped" if self._stopped else "running"
+        return f"<SandboxServer {self.url} {state}>"
+
+    # ------------------------------------------------------------------ admin hooks
+    def ids(self, module: str) -> list[str]:
+        """All record ids of a module, ascending."""
+        return self.store.ids(module)
+
+    def get_record(self, module: str, rid: str) -> dict[str, Any]:
+        """A copy of one record's values (raises KeyError when absent)."""
+        rec = self.store.get(module, rid)
+        if rec is None:
+            raise KeyError(f"{module} has no record {rid}")
+        return dict(rec.values)
+
+    def flag(self, module: str, rid: str, locked: bool | None = None,
+             approved: bool | None = None) -> None:
+        """Lock/unlock a record or mark it (un)approved; ``None`` leaves a flag as is."""
+        with self.store.lock:
+            rec = self.store.get(module, rid)
+            if rec is None:
+                raise KeyError(f"{module} has no record {rid}")
+            self.store.put(module, [rec.with_flags(locked, approved)])
+
+    def flagged(self, module: str) -> dict[str, str]:
+        """``{id: "locked" | "not_approved"}`` for the flagged records of a module."""
+        out: dict[str, str] = {}
+        for rec in self.store.records(module):
+            if rec.locked:
+                out[rec.id] = "locked"
+            elif not rec.approved:
+                out[rec.id] = "not_approved"
+        return out
+
+    def touch(self, module: str, rid: str) -> dict[str, Any]:
+        """Simulate another user editing a record: bumps ``Modified_Time``/``Modified_By``."""
+        return dict(self.app.writer.touch(module, rid).values)
+
+    @property
+    def requests(self) -> list[tuple[str, str, int]]:
+        """``(method, path, status)`` of every request so far (status 0 = dropped)."""
+        return self.app.requests()
+
+    def clear_requests(self) -> None:
+        """Empty :attr:`requests`."""
+        self.app.clear_requests()
+
+    @property
+    def credits_used(self) -> int:
+        """API credits spent since start."""
+        return self.faults.credits_used
+
+
+def start(records: int = 5000, db: str | None = None, **options: Any) -> SandboxServer:
+    """Start a sandbox in a background thread on a free loopback port.
+
+    Examples
+    --------
+    >>> with start(records=50) as server:          # doctest: +SKIP
+    ...     crm = crmframe.connect(**server.credentials)
+    """
+    return SandboxServer(records, db, **options)

@@ -1,0 +1,314 @@
+"""Inserting and updating records with Zoho's per-record results.
+
+All checks of one request run under the store lock before anything is written, then the
+successful records are committed in one transaction: a request either writes its
+successes or (on an exception) nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from crmframe.core.fieldtypes import Kind
+from crmframe.sandbox.clock import Clock, format_datetime
+from crmframe.sandbox.schema import LAYOUTS, USER_OFFSET_MINUTES, USERS, Module
+from crmframe.sandbox.store import Record, Store
+from crmframe.sandbox.validation import Problem, check_value, mandatory, recompute
+
+__all__ = ["Writer", "write_status"]
+
+API_USER = USERS[0]
+_BY = {"name": API_USER["name"], "id": API_USER["id"]}
+
+Op = Literal["insert", "update"]
+
+
+def write_status(results: list[dict[str, Any]], *, modern: bool, created: bool = False,
+                 mass: bool = False) -> int:
+    """The HTTP status of a multi-record answer.
+
+    v8: all success 200 (201 for inserts), mixed 207, all failed 400. v2/v2.1 per the
+    seeds: failed records answer 202 (seed 003), mass updates always 200 (seed 004).
+    """
+    ok = sum(1 for r in results if r.get("status") == "success")
+    if ok == len(results):
+        return 201 if created else 200
+    if not modern and mass:
+        return 200
+    if ok:
+        return 207
+    return 400 if modern else 202
+
+
+class Writer:
+    """Applies writes to the store, one request at a time."""
+
+    def __init__(self, store: Store, modules: dict[str, Module], clock: Clock) -> None:
+        self.store = store
+        self.modules = modules
+        self.clock = clock
+
+    # ------------------------------------------------------------------ helpers
+    def resolve(self, module: str | None, rid: str) -> str | None:
+        """Display name of record ``rid`` in ``module`` (for lookups), or ``None``."""
+        if module is None or module not in self.modules:
+            return None
+        rec = self.store.get(module, rid)
+        if rec is None:
+            return None
+        v = rec.values
+        for key in ("Account_Name", "Deal_Name", "Full_Name", "Last_Name"):
+            if isinstance(v.get(key), str):
+                return str(v[key])
+        return rid
+
+    def stamp(self, previous: float | None) -> float:
+        """A modification time: now, but always after ``previous`` (seconds precision)."""
+        now = float(int(self.clock.now()))
+        if previous is not None and now <= previous:
+            now = float(int(previous) + 1)
+        return now
+
+    @staticmethod
+    def success(rec: Record, *, added: bool, modern: bool) -> dict[str, Any]:
+        """The ``SUCCESS`` item for a written record (seed 003 / v8 shapes)."""
+        v = rec.values
+        details: dict[str, Any] = {
+            "Modified_Time": v.get("Modified_Time"),
+            "Modified_By": {"name": v["Modified_By"]["name"], "id": v["Modified_By"]["id"]},
+            "Created_Time": v.get("Created_Time"),
+            "id": rec.id,
+            "Created_By": {"name": v["Created_By"]["name"], "id": v["Created_By"]["id"]},
+        }
+        if modern:
+            details["$approval_state"] = "approved"
+        return {
+            "code": "SUCCESS",
+            "details": details,
+            "message": "record added" if added else "record updated",
+            "status": "success",
+        }
+
+    @staticmethod
+    def _path(modern: bool, index: int, api_name: str) -> str | None:
+        return f"$.data[{index}].{api_name}" if modern else None
+
+    def flag_problem(self, rec: Record, index: int, modern: bool) -> Problem | None:
+        """``RECORD_LOCKED`` / ``NOT_APPROVED`` for a flagged record."""
+        if rec.locked:
+            if modern:
+                return Problem(
+                    "RECORD_LOCKED",
+                    "Sorry, you cannot perform this operation as the record is locked.",
+                    {"api_name": "id", "json_path": f"$.data[{index}].id",
+                     "action": "record_locking"},
+                )
+            # v2's sample answers this code with the NOT_APPROVED wording (seed 003).
+            return Problem("RECORD_LOCKED", "cannot update record that is not approved yet",
+                           {"action": "record_locking", "id": rec.id})
+        if not rec.approved:
+            msg = ("Cannot update record that is not approved yet" if modern
+                   else "cannot update record that is not approved yet")
+            return Problem("NOT_APPROVED", msg, {"id": rec.id})
+        return None
+
+    def duplicate(self, mod: Module, api_name: str, dup_id: str, index: int,
+                  modern: bool) -> Problem:
+        """``DUPLICATE_DATA`` on a unique field."""
+        if not modern:
+            return Problem("DUPLICATE_DATA", "duplicate data", {"api_name": api_name, "id": dup_id})
+        other = self.store.get(mod.api_name, dup_id)
+        owner = other.values.get("Owner") if other else None
+        dup: dict[str, Any] = {"id": dup_id,
+                               "module": {"api_name": mod.api_name, "id": mod.id}}
+        if isinstance(owner, Mapping):
+            dup["Owner"] = {"name": owner.get("name"), "id": owner.get("id")}
+        return Problem("DUPLICATE_DATA", "duplicate data", {
+            "api_name": api_name,
+            "json_path": f"$.data[{index}].{api_name}",
+            "duplicate_record": dup,
+            "id": dup_id,
+            "more_records": False,
+        })
+
+    def check_fields(self, mod: Module, item: Mapping[str, Any], index: int,
+                     modern: bool) -> dict[str, Any] | Problem:
+        """Checked values of one written object (``id`` and ``$``-keys left out)."""
+        out: dict[str, Any] = {}
+        for key, value in item.items():
+            if key == "id" or key.startswith("$"):
+                continue
+            checked = check_value(mod, key, value, self._path(modern, index, key), self.resolve)
+            if isinstance(checked, Problem):
+                return checked
+            out[key] = checked
+        return out
+
+    # ------------------------------------------------------------------ writes
+    def write(
+        self,
+        module: str,
+        items: list[Any],
+        *,
+        op: Op,
+        modern: bool,
+        path_id: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Insert or update ``items``; one result per item, in order."""
+        mod = self.modules[module]
+        results: list[dict[str, Any]] = []
+        with self.store.lock:
+            pending: dict[str, Record] = {}
+            claimed: dict[tuple[str, str], str] = {}
+            for index, item in enumerate(items):
+                outcome = self._one(mod, item, index, op=op, modern=modern, path_id=path_id,
+                                    pending=pending, claimed=claimed)
+                if isinstance(outcome, Problem):
+                    results.append(outcome.to_json())
+                else:
+                    pending[outcome.id] = outcome
+                    results.append(self.success(outcome, added=op == "insert", modern=modern))
+            self.store.put(module, pending.values())
+        return results
+
+    def _one(
+        self,
+        mod: Module,
+        item: Any,
+        index: int,
+        *,
+        op: Op,
+        modern: bool,
+        path_id: str | None,
+        pending: dict[str, Record],
+        claimed: dict[tuple[str, str], str],
+    ) -> Record | Problem:
+        if not isinstance(item, Mapping):
+            return Problem("INVALID_DATA", "invalid data",
+                           {"expected_data_type": "jsonobject", "api_name": "data",
+                            **({"json_path": f"$.data[{index}]"} if modern else {})})
+        old: Record | None = None
+        if op == "update":
+            rid = path_id if path_id is not None else item.get("id")
+            if rid is None:
+                return mandatory("id", self._path(modern, index, "id"))
+            old = pending.get(str(rid)) or (
+                self.store.get(mod.api_name, rid) if isinstance(rid, str) else None)
+            if old is None:
+                return Problem("INVALID_DATA", "the id given seems to be invalid", {"id": str(rid)})
+            flagged = self.flag_problem(old, index, modern)
+            if flagged is not None:
+                return flagged
+        checked = self.check_fields(mod, item, index, modern)
+        if isinstance(checked, Problem):
+            return checked
+        if old is None:
+            for api_name in mod.mandatory:
+                if checked.get(api_name) in (None, ""):
+                    return mandatory(api_name, self._path(modern, index, api_name))
+        rid = old.id if old is not None else self.store.new_id()
+        for api_name in mod.unique:
+            if api_name not in checked or checked[api_name] in (None, ""):
+                continue
+            key = str(checked[api_name]).casefold()
+            dup = self.store.find_unique(mod.api_name, api_name, checked[api_name])
+            if dup is not None and dup != rid:
+                # a record already stored, unless this same request moves it off that value
+                moved = pending.get(dup)
+                if moved is None or str(moved.values.get(api_name) or "").casefold() == key:
+                    return self.duplicate(mod, api_name, dup, index, modern)
+            other = claimed.get((api_name, key))
+            if other is not None and other != rid:
+                return self.duplicate(mod, api_name, other, index, modern)
+            claimed[(api_name, key)] = rid
+        return self._build(mod, rid, old, checked)
+
+    def _build(self, mod: Module, rid: str, old: Record | None,
+               changes: dict[str, Any]) -> Record:
+        by = {"name": API_USER["name"], "id": API_USER["id"], "email": API_USER["email"]}
+        if old is None:
+            created = self.stamp(None)
+            values: dict[str, Any] = {
+                name: ([] if mod.kinds[name] is Kind.LIST else None) for name in mod.names
+            }
+            values.update({
+                "id": rid,
+                "Owner": dict(by),
+                "Layout": dict(LAYOUTS[mod.api_name]),
+                "Created_By": dict(by),
+                "Created_Time": format_datetime(created, USER_OFFSET_MINUTES),
+            })
+            if mod.api_name == "Leads":
+                values["Lead_Number"] = f"LD-{1000 + self.store.count('Leads') + 1}"
+                values["Converted__s"] = False
+            if mod.api_name == "Deals":
+                values["Deal_Number"] = f"DL-{self.store.count('Deals') + 1}"
+            modified = created
+            locked, approved = False, True
+        else:
+            values = dict(old.values)
+            created = old.created
+            modified = self.stamp(old.modified)
+            locked, approved = old.locked, old.approved
+        values.update(changes)
+        values["Modified_By"] = dict(by)
+        values["Modified_Time"] = format_datetime(modified, USER_OFFSET_MINUTES)
+        recompute(mod.api_name, values)
+        return Record(rid, values, created, modified, locked, approved)
+
+    def touch(self, module: str, rid: str) -> Record:
+        """Bump a record's ``Modified_Time`` as if another user edited it."""
+        with self.store.lock:
+            old = self.store.get(module, rid)
+            if old is None:
+                raise KeyError(f"{module} has no record {rid}")
+            other = USERS[1]
+            modified = self.stamp(old.modified)
+            values = dict(old.values)
+            values["Modified_By"] = dict(other)
+            values["Modified_Time"] = format_datetime(modified, USER_OFFSET_MINUTES)
+            rec = Record(rid, values, old.created, modified, old.locked, old.approved)
+            self.store.put(module, [rec])
+            return rec
+
+    def mass_apply(self, module: str, ids: list[Any], changes: dict[str, Any], *,
+                   over_write: bool, modern: bool) -> list[dict[str, Any]]:
+        """Apply checked ``changes`` to each id (mass update by ids): per-id results."""
+        mod = self.modules[module]
+        results: list[dict[str, Any]] = []
+        with self.store.lock:
+            pending: dict[str, Record] = {}
+            for index, rid in enumerate(ids):
+                old = pending.get(rid) if isinstance(rid, str) else None
+                if old is None and isinstance(rid, str):
+                    old = self.store.get(module, rid)
+                if old is None:
+                    results.append(Problem("INVALID_DATA", "the id given seems to be invalid",
+                                           {"id": str(rid)}).to_json())
+                    continue
+                flagged = self.flag_problem(old, index, modern)
+                if flagged is not None:
+                    if flagged.code == "RECORD_LOCKED":
+                        flagged = Problem("RECORD_LOCKED", flagged.message,
+                                          {"action": "record_locking", "id": old.id})
+                    results.append(flagged.to_json())
+                    continue
+                rec = self._build(mod, old.id, old, self.merge(mod, old, changes, over_write))
+                pending[rec.id] = rec
+                results.append(self.success(rec, added=False, modern=modern))
+            self.store.put(module, pending.values())
+        return results
+
+    @staticmethod
+    def merge(mod: Module, old: Record, changes: dict[str, Any],
+              over_write: bool) -> dict[str, Any]:
+        """Mass-update values: multi-select picklists add to the old list unless over_write."""
+        if over_write:
+            return changes
+        merged = dict(changes)
+        for name, value in changes.items():
+            if mod.kinds.get(name) is Kind.LIST and isinstance(value, list):
+                before = old.values.get(name) or []
+                merged[name] = list(dict.fromkeys([*before, *value]))
+        return merged
