@@ -50,7 +50,7 @@ Examples
 >>> meta = [{"api_name": "Lead_Status", "data_type": "picklist", "mass_update": True}]
 >>> plan = make_plan(ChangeSet(changes=changes), meta, "Leads")
 >>> plan.steps[["route", "n_records", "credits"]].values.tolist()
-[['mass_update', 500, 50], ['put', 80, 8]]
+[['mass_update', 480, 48], ['put', 100, 10]]
 >>> plan.calls, plan.credits, plan.batch_calls
 (2, 58, 6)
 """
