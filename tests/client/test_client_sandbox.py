@@ -1,0 +1,195 @@
+"""The client against a live sandbox: whole modules, 60 fields, faults, expiring tokens."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pandas as pd
+import pytest
+import requests
+from clienthelpers import no_wait_retry, request_log
+
+from crmframe.core.records import records_to_frame
+from crmframe.errors import InvalidModuleError, InvalidRequestError
+from crmframe.facade.crm import CRM, connect
+from crmframe.http.paging import iter_record_pages
+from crmframe.http.retry import RetryPolicy
+
+pytestmark = pytest.mark.sandbox
+
+
+def record_gets(server: Any, module: str = "Leads") -> list[tuple[str, str, int]]:
+    return [e for e in request_log(server) if e[0] == "GET" and e[1].endswith(f"/{module}")]
+
+
+@pytest.mark.parametrize("version", ["v8", "v2.1", "v2"])
+def test_read_5000_ids_match_the_sandbox(server: Any, version: str) -> None:
+    credentials = {**server.credentials, "version": version}
+    with connect(**credentials, retry=no_wait_retry()) as crm:
+        frame = crm.read_records("Leads", ["Last_Name", "Email", "Owner"])
+    assert len(frame) == 5000
+    assert not frame.index.has_duplicates
+    assert set(frame.index) == set(server.ids("Leads"))
+    assert frame.index.dtype == "string"
+    assert list(frame.columns[:4]) == ["Last_Name", "Email", "Owner.id", "Owner.name"]
+    assert frame["Last_Name"].notna().all()
+
+
+def test_v8_switches_to_page_tokens_past_2000(server: Any, crm: CRM) -> None:
+    pages = list(iter_record_pages(crm.client, "Leads", fields=["id"], limit=2600))
+    assert sum(len(p["data"]) for p in pages) == 2600
+    assert all("next_page_token" in p["info"] for p in pages[:-1])
+
+
+def test_sixty_field_read_is_chunked_and_merged(server: Any, crm: CRM) -> None:
+    fields = crm.read_fields("Leads")
+    assert len(fields) >= 60
+    server.clear_requests()
+    frame = crm.read_records("Leads", limit=450)
+    gets = record_gets(server)
+    assert len(gets) == 3 * 2  # 450 rows = 3 pages, in two passes of ≤ 50 fields
+    assert len(frame) == 450
+    assert not frame.index.has_duplicates
+    base = {c.split(".")[0] for c in frame.columns}
+    assert base >= set(fields.index) - {"id"}
+    # dtypes come from the metadata, whichever pass fetched the column
+    for name, kind in fields["kind"].items():
+        if name in frame.columns and kind == "integer":
+            assert str(frame[name].dtype) == "Int64", name
+        if name in frame.columns and kind == "datetime":
+            assert str(frame[name].dtype) == "datetime64[s, UTC]", name
+
+
+def test_read_records_agrees_with_records_to_frame(crm: CRM) -> None:
+    fields = crm.read_fields("Leads")
+    names = [n for n in fields.index if n != "id"][:30]
+    frame = crm.read_records("Leads", names, limit=300)
+    envelopes = [crm.client.request("GET", "Leads", params={
+        "fields": ",".join(["id", *names]), "per_page": 200, "page": page}).body
+        for page in (1, 2)]
+    merged = {"data": envelopes[0]["data"] + envelopes[1]["data"][:100]}
+    expected = records_to_frame(merged, fields, columns=names, module="Leads")
+    pd.testing.assert_frame_equal(frame, expected, check_like=False)
+
+
+def test_ids_and_limit(server: Any, crm: CRM) -> None:
+    wanted = sorted(server.ids("Leads"))[:230]
+    frame = crm.read_records("Leads", ["Last_Name"], ids=wanted)
+    assert list(frame.index) == wanted
+    assert len(crm.read_records("Leads", ["Last_Name"], limit=17)) == 17
+
+
+def test_nothing_modified_gives_typed_empty_frame(crm: CRM) -> None:
+    future = datetime.now(timezone.utc) + timedelta(days=3650)
+    frame = crm.read_records("Leads", ["Last_Name", "No_of_Employees", "Owner", "Created_Time"],
+                             modified_since=future)
+    assert len(frame) == 0
+    assert frame.dtypes.astype(str).to_dict() == {
+        "Last_Name": "string", "No_of_Employees": "Int64", "Owner.id": "string",
+        "Owner.name": "string", "Created_Time": "datetime64[s, UTC]"}
+    assert frame.index.name == "id"
+
+
+def test_bulk_and_paged_reads_give_equal_frames() -> None:
+    from crmframe.sandbox import start
+
+    names = ["Last_Name", "Email", "No_of_Employees", "Annual_Revenue", "Owner",
+             "Created_Time", "Email_Opt_Out", "Lead_Status"]
+    with start(records=1500, seed=8, job_speed=1e6, job_delay=0) as server, connect(
+        **server.credentials, retry=no_wait_retry()
+    ) as crm:
+        crm.bulk_sleep = lambda seconds: time.sleep(0.01)  # type: ignore[method-assign]
+        paged = crm.read_records("Leads", names, method="pages")
+        bulk = crm.read_records("Leads", names, method="bulk")
+    assert bulk.attrs["method"] == "bulk"
+    assert paged.attrs["method"] == "pages"
+    assert len(bulk) == len(paged) == 1500
+    shared = [c for c in paged.columns if c in bulk.columns]
+    assert "Owner.id" in shared
+    assert "Owner.name" not in bulk.columns
+    assert len(shared) == len(names)
+    pd.testing.assert_frame_equal(bulk.loc[paged.index, shared], paged[shared])
+
+
+def test_429_500_and_drops_on_a_fifth_of_calls_still_give_every_record() -> None:
+    from crmframe.sandbox import start
+
+    # Two reads in parallel against a server that takes one request at a time give 429s
+    # (with Retry-After); failure_rate and drop_rate add 500s and cut connections.
+    retry = RetryPolicy(max_attempts=40, max_delay=3600, sleep=lambda s: time.sleep(0.01))
+    frames: dict[str, pd.DataFrame] = {}
+    with start(records=3000, seed=5, failure_rate=0.12, drop_rate=0.1, max_concurrency=1,
+               latency=0.005) as server, connect(**server.credentials, retry=retry) as crm:
+        crm.read_fields("Leads")
+
+        def read(name: str) -> None:
+            frames[name] = crm.read_records("Leads", [name])
+
+        threads = [threading.Thread(target=read, args=(n,)) for n in ("Last_Name", "Email")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        statuses = [status for _, _, status in request_log(server)]
+        ids = set(server.ids("Leads"))
+    for frame in frames.values():
+        assert len(frame) == 3000
+        assert set(frame.index) == ids
+    assert statuses.count(429) > 0
+    assert statuses.count(500) > 0
+    assert statuses.count(0) > 0  # dropped connections
+    faulty = len(statuses) - statuses.count(200)
+    assert faulty >= 0.18 * len(statuses)
+
+
+def test_token_expiring_mid_read_is_refreshed_and_replayed(server: Any) -> None:
+    state = {"pages": 0}
+
+    def revoke_after_five_pages(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        if response.request.path_url.startswith("/crm/v8/Leads?"):
+            state["pages"] += 1
+            if state["pages"] in (5, 15):
+                server.oauth.revoke_all()
+
+    with requests.Session() as session:
+        session.hooks["response"].append(revoke_after_five_pages)
+        server.clear_requests()
+        with connect(**server.credentials, session=session, retry=no_wait_retry()) as crm:
+            frame = crm.read_records("Leads", ["Last_Name"])
+            assert crm.client.auth.refresh_count == 3
+    log = request_log(server)
+    assert len(frame) == 5000
+    assert set(frame.index) == set(server.ids("Leads"))
+    assert sum(1 for _, path, status in log if status == 401) == 2
+    assert sum(1 for _, path, _ in log if path.endswith("/oauth/v2/token")) == 3
+
+
+def test_typed_errors_are_not_retried(server: Any, crm: CRM) -> None:
+    crm.read_fields("Leads")  # token obtained
+    server.clear_requests()
+    with pytest.raises(InvalidModuleError):
+        crm.read_records("Nope", ["Last_Name"])
+    assert request_log(server) == [("GET", "/crm/v8/settings/fields", 400)]
+    with pytest.raises(InvalidRequestError):
+        crm.client.request("GET", "Leads", params={"fields": "Last_Name", "sort_by": "Email"})
+    assert request_log(server)[-1][2] == 400
+
+
+def test_modules_views_coql_and_search(server: Any, crm: CRM) -> None:
+    modules = crm.read_modules()
+    assert "Leads" in modules.index
+    views = crm.read_custom_views("Leads")
+    assert views.index.name == "id"
+    assert len(views) >= 1
+    found = crm.coql("select Last_Name, No_of_Employees from Leads where id is not null")
+    assert len(found) == 5000
+    assert str(found["No_of_Employees"].dtype) == "Int64"
+    capped = crm.coql("select Last_Name from Leads where id is not null limit 2500")
+    assert len(capped) == 2500
+    name = crm.read_records("Leads", ["Last_Name"], limit=1)["Last_Name"].iloc[0]
+    hits = crm.search("Leads", f"(Last_Name:equals:{name})", ["Last_Name", "Email"])
+    assert len(hits) >= 1
+    assert (hits["Last_Name"].str.lower() == name.lower()).all()
