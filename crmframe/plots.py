@@ -40,6 +40,7 @@ from matplotlib.patches import Patch
 
 from crmframe.core.jobs import JobStatus
 from crmframe.errors import InputError
+from crmframe.facade.jobs import Job
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -164,16 +165,38 @@ def _fits_inside(seg: Segment) -> bool:
     return seg.width >= 1.3 * len(seg.text) + 1.0
 
 
-def _as_statuses(status_or_statuses: JobStatus | Iterable[JobStatus]) -> list[JobStatus]:
+def _as_statuses(status_or_statuses: Any) -> list[JobStatus]:
+    """Observations to draw: a status, a Job's history, or an iterable of statuses."""
     if isinstance(status_or_statuses, JobStatus):
         return [status_or_statuses]
-    history = getattr(status_or_statuses, "history", None)
-    items = list(history if history is not None else status_or_statuses)
+    if isinstance(status_or_statuses, Job):
+        items: list[Any] = list(status_or_statuses.history)
+    else:
+        items = list(status_or_statuses)
     if not items:
-        raise InputError("nothing to plot: give a JobStatus or a list of them")
+        raise InputError("nothing to plot: give a JobStatus, a Job or a list of them")
     bad = [type(s).__name__ for s in items if not isinstance(s, JobStatus)]
     if bad:
         raise InputError(f"expected JobStatus values, got {', '.join(sorted(set(bad)))}")
+    return items
+
+
+def _latest(item: Any) -> JobStatus:
+    if isinstance(item, Job):
+        # A job not polled yet is drawn as pending, like a job whose counts are unknown.
+        return item.status or JobStatus(item.kind, item.job_id, "SCHEDULED", "", module=item.module)
+    if not isinstance(item, JobStatus):
+        raise InputError(f"expected JobStatus or Job values, got {type(item).__name__}")
+    return item
+
+
+def _current(status_or_statuses: Any) -> list[JobStatus]:
+    """One status per job: a status, a Job's latest status, or an iterable of either."""
+    if isinstance(status_or_statuses, (JobStatus, Job)):
+        return [_latest(status_or_statuses)]
+    items = [_latest(item) for item in status_or_statuses]
+    if not items:
+        raise InputError("nothing to plot: give a JobStatus, a Job or a list of them")
     return items
 
 
@@ -222,14 +245,15 @@ def _legend(statuses: list[JobStatus], pending: bool) -> list[Patch]:
 
 
 def plot_job_status(
-    status_or_statuses: JobStatus | Iterable[JobStatus], ax: Axes | None = None
+    status_or_statuses: JobStatus | Job | Iterable[JobStatus | Job], ax: Axes | None = None
 ) -> Axes:
     """Draw one horizontal stacked bar per job: its counts out of the total.
 
     Parameters
     ----------
-    status_or_statuses : JobStatus or iterable of JobStatus
-        One job, or several (one bar each, first at the top).
+    status_or_statuses : JobStatus, Job, or iterable of them
+        One job, or several (one bar each, first at the top). A :class:`Job` is drawn at
+        its latest status (pending when not polled yet).
     ax : matplotlib Axes, optional
         Where to draw; default a new :class:`~matplotlib.figure.Figure` (no pyplot).
 
@@ -257,7 +281,7 @@ def plot_job_status(
     >>> [(p.get_gid(), float(p.get_width()), str(p.get_hatch() or "")) for p in ax.patches]
     [('554023000000506003:Failed', 100.0, ''), ('4150868000005392002:Pending', 100.0, '//')]
     """
-    statuses = _as_statuses(status_or_statuses)
+    statuses = _current(status_or_statuses)
     if ax is None:
         ax = _new_axes(8.0, 1.7 + 0.6 * len(statuses))
     any_pending = False
@@ -396,7 +420,9 @@ def plot_job_progress(history: Any, ax: Axes | None = None) -> Axes:
     return ax
 
 
-def job_chart_png(status_or_statuses: JobStatus | Iterable[JobStatus], *, dpi: int = 100) -> bytes:
+def job_chart_png(
+    status_or_statuses: JobStatus | Job | Iterable[JobStatus | Job], *, dpi: int = 100
+) -> bytes:
     """The status chart as PNG bytes (what the notebook widget shows).
 
     Examples
@@ -416,7 +442,7 @@ def _slug(text: str) -> str:
 
 
 def save_job_charts(
-    statuses: JobStatus | Iterable[JobStatus],
+    statuses: JobStatus | Job | Iterable[JobStatus],
     directory: str | Path,
     *,
     dpi: int = 100,

@@ -324,3 +324,21 @@ def test_job_chart_png_renders_at_the_requested_dpi(
 
     pixels = mimage.imread(io.BytesIO(data), format="png")
     assert len({tuple(p) for p in pixels.reshape(-1, pixels.shape[-1])}) > 10
+
+
+def test_a_job_is_drawn_at_its_latest_status(
+    mass_update_statuses: dict[str, JobStatus],
+) -> None:
+    job = Job(MASS_UPDATE_JOB_ID, module="Accounts",
+              history=[mass_update_statuses[s] for s in ("scheduled", "running")])
+    ax = plot_job_status(job)
+    assert ax.get_title() == f"mass_update {MASS_UPDATE_JOB_ID} — RUNNING"
+    assert bars(ax)[f"{MASS_UPDATE_JOB_ID}:Updated"][1] == 60.0
+    # A job never polled is pending, next to a finished one.
+    fresh = Job(BULK_ID, "bulk_write")
+    ax = plot_job_status([job, fresh])
+    assert bars(ax)[f"{BULK_ID}:Pending"] == (0.0, 100.0, COLORS["Pending"], PENDING_HATCH)
+    assert texts(ax)[f"{BULK_ID}:Pending"] == "pending"
+    # The progress chart of a Job is its whole history.
+    progress = plot_job_progress(job)
+    assert progress.get_title().endswith("RUNNING after 2 polls")
