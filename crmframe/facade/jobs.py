@@ -3,13 +3,13 @@
 :class:`JobsMixin` is one part of :class:`crmframe.facade.crm.CRM`; it only needs
 ``self.client`` (a :class:`~crmframe.http.client.ZohoClient`). One status is one GET:
 
-=============  ======================================================  ==========
-kind           request                                                 base
-=============  ======================================================  ==========
+=============  ======================================================  ==========================
+kind           request                                                 relative to
+=============  ======================================================  ==========================
 mass_update    ``GET {module}/actions/mass_update?job_id={job_id}``    ``/crm/{version}/``
 bulk_write     ``GET write/{job_id}``                                  ``/crm/bulk/{version}/``
 bulk_read      ``GET read/{job_id}``                                   ``/crm/bulk/{version}/``
-=============  ======================================================  ==========
+=============  ======================================================  ==========================
 
 Examples
 --------
