@@ -136,6 +136,8 @@ def iter_record_pages(
         raise ConfigurationError(f"per_page must be between 1 and 200, got {per_page}")
     if limit is not None and limit <= 0:
         return
+    if limit is not None and ids is None:
+        per_page = min(per_page, limit)  # a small limit needs one small page, not 200 rows
     params: dict[str, Any] = {"per_page": per_page}
     if fields:
         params["fields"] = ",".join(fields)
