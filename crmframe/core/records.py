@@ -194,6 +194,8 @@ class RecordsBuilder:
         keys: dict[Any, Any] = {}
         for record in records:
             keys.update(record)
+        # Everything is checked before any column grows, so a refused page leaves the
+        # builder as it was.
         if "code" in keys and "status" in keys:
             for position, record in enumerate(records):
                 if _is_action_result(record):
@@ -204,16 +206,22 @@ class RecordsBuilder:
                         f"({record.get('code')}), not a record: use results_to_frame"
                     )
         cols = self._cols
-        for key in keys:
-            if key in cols:
-                continue
+        new = [k for k in keys if k not in cols]
+        for key in new:
             if not isinstance(key, str):
                 raise EnvelopeError(f"record keys must be strings, got {key!r:.40}")
+        ids: list[Any] | None = None
+        if "id" in keys:
+            ids = [r.get("id") for r in records]
+            ids = _check_ids(ids, self._rows)
+        for key in new:
             if key.startswith("$") and not self._keep_system:
                 continue
             cols[key] = [None] * self._rows
         for key, column in cols.items():
-            if key in keys:
+            if key == "id" and ids is not None:
+                column.extend(ids)
+            elif key in keys:
                 column.extend([r.get(key) for r in records])
             else:
                 column.extend([None] * count)
@@ -291,14 +299,25 @@ def _decode(values: list[Any], kind: Kind | None) -> pd.Series:
     return decode_column(values, kind)
 
 
-def _id_index(ids: list[Any]) -> pd.Index:
+def _check_ids(ids: list[Any], offset: int) -> list[Any]:
+    """Record ids as strings (an int id from a non-Zoho source is spelled out exactly)."""
     types = set(map(type, ids))
     types.discard(type(None))
-    if not types <= {str}:
-        if not types <= {str, int}:
-            bad = next(v for v in ids if v is not None and type(v) not in (str, int))
-            raise EnvelopeError(f"record id {bad!r:.40} is {type(bad).__name__}, expected a string")
-        ids = [str(v) if type(v) is int else v for v in ids]
+    if types <= {str}:
+        return ids
+    for position, value in enumerate(ids):
+        if value is not None and type(value) not in (str, int):
+            raise EnvelopeError(
+                f"record {offset + position}: id {value!r:.40} is {type(value).__name__}, "
+                "expected an id string"
+            )
+    try:
+        return [str(v) if type(v) is int else v for v in ids]
+    except ValueError:  # an int too long to spell out is no Zoho id
+        raise EnvelopeError(f"record id beyond {offset}: an integer too long for an id") from None
+
+
+def _id_index(ids: list[Any]) -> pd.Index:
     return pd.Index(pd.array(ids, dtype="string"), name="id")
 
 

@@ -221,7 +221,7 @@ def test_success_item_in_data_is_not_a_record() -> None:
         ({"data": {"id": "1"}}, EnvelopeError, "'data' is dict"),
         ({"data": ["x"]}, EnvelopeError, "data item 0 is str"),
         ({"data": [], "info": []}, EnvelopeError, "'info' is list"),
-        ({"data": [{"id": 1.5}]}, EnvelopeError, "record id"),
+        ({"data": [{"id": 1.5}]}, EnvelopeError, "record 0: id 1.5 is float"),
         ("[1, 2]", EnvelopeError, "top level"),
         (b"\xff\xfe", EnvelopeError, "JSON"),
         (42, EnvelopeError, "int"),

@@ -1,0 +1,206 @@
+"""Property tests: whatever is thrown at the public core functions, only CrmframeError escapes.
+
+Malformed JSON, random bytes and objects, and structured input that looks like Zoho
+envelopes (records with random keys and values, deep nesting, huge ints, NaN-like strings,
+``$`` keys, weird info blocks, job and mapping shapes).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from crmframe.core.jobs import JobStatus, job_status
+from crmframe.core.mappings import frame_to_mappings, mappings_to_frame
+from crmframe.core.metadata import fields_to_frame
+from crmframe.core.records import RecordsBuilder, records_to_frame
+from crmframe.core.results import results_to_frame
+from crmframe.errors import CrmframeError
+
+FUZZ = settings(max_examples=int(os.environ.get("CRMFRAME_FUZZ_EXAMPLES", "120")), deadline=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+FIELD_META = {"fields": [
+    {"api_name": "Owner", "data_type": "ownerlookup", "json_type": "jsonobject"},
+    {"api_name": "Created_Time", "data_type": "datetime", "json_type": "string"},
+    {"api_name": "Date_of_Birth", "data_type": "date", "json_type": "string"},
+    {"api_name": "No_of_Employees", "data_type": "integer", "json_type": "integer"},
+    {"api_name": "Annual_Revenue", "data_type": "currency", "json_type": "double"},
+    {"api_name": "Email_Opt_Out", "data_type": "boolean", "json_type": "boolean"},
+    {"api_name": "Visitor_Score", "data_type": "bigint", "json_type": "string"},
+    {"api_name": "Tag", "data_type": "text", "json_type": "jsonarray"},
+    {"api_name": "Projects", "data_type": "subform", "json_type": "jsonarray"},
+    {"api_name": "Details", "data_type": "text", "json_type": "jsonobject"},
+    {"api_name": "Last_Name", "data_type": "text", "json_type": "string"},
+]}
+
+KEYS = ["id", "Owner", "Created_Time", "Date_of_Birth", "No_of_Employees", "Annual_Revenue",
+        "Email_Opt_Out", "Visitor_Score", "Tag", "Projects", "Details", "Last_Name", "$state",
+        "$approved", "code", "status", "message", "details", "name", "email", "Status",
+        "api_name", "index", "format", "module", "find_by", "default_value", "Owner.id", ""]
+
+special_strings = st.sampled_from([
+    "NaN", "nan", "None", "null", "NaT", "inf", "-Infinity", "", " ", "4150868000000002175",
+    "2021-05-11T18:22:29+05:30", "2021-05-11", "2021-02-30", "9999-12-31T23:59:59-14:00",
+    "0000-01-01", "2021-05-11T12:52:29Z", "2021-05-11T12:52:29+99:99", "2021-13-01T00:00:00+00:00",
+    "yyyy/MM/dd", "error", "success", "SUCCESS", "INVALID_MODULE", "COMPLETED", "RUNNING",
+    "2021-05-11\n", "\x00", "💥",
+])
+scalars = st.one_of(
+    st.none(), st.booleans(),
+    st.integers(), st.integers(min_value=2**62, max_value=2**200), st.integers(max_value=-(2**63)),
+    st.floats(), st.text(max_size=12), special_strings,
+)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4),
+                            st.dictionaries(st.one_of(st.sampled_from(KEYS), st.text(max_size=6)),
+                                            inner, max_size=5)),
+    max_leaves=25,
+)
+lookups = st.one_of(st.none(), st.fixed_dictionaries(
+    {}, optional={"id": st.one_of(special_strings, scalars), "name": scalars,
+                  "email": scalars, "zuid": scalars}))
+records = st.dictionaries(st.sampled_from(KEYS), st.one_of(json_values, lookups), max_size=10)
+infos = st.one_of(json_values, st.dictionaries(
+    st.sampled_from(["page", "per_page", "count", "more_records", "next_page_token"]),
+    json_values, max_size=5))
+mappings = st.dictionaries(st.sampled_from(["api_name", "index", "format", "find_by", "module",
+                                            "default_value", "parent_column_index", "resource"]),
+                           st.one_of(json_values, st.integers(-2, 5)), max_size=6)
+resources = st.dictionaries(
+    st.sampled_from(["module", "field_mappings", "status", "file", "type", "code"]),
+    st.one_of(json_values, st.lists(mappings, max_size=4),
+              st.fixed_dictionaries({"api_name": scalars})),
+    max_size=5)
+fields = st.dictionaries(
+    st.sampled_from(["api_name", "data_type", "json_type", "length", "pick_list_values",
+                     "lookup", "formula", "unique", "read_only", "mass_update", "id"]),
+    st.one_of(json_values, st.sampled_from(["lookup", "datetime", "integer", "jsonarray",
+                                            "formula", "Owner", "id"])),
+    max_size=8)
+envelopes = st.dictionaries(
+    st.sampled_from(["data", "info", "resource", "fields", "status", "code", "message",
+                     "details", "id", "operation", "result"]),
+    st.one_of(json_values, infos, st.lists(records, max_size=6), st.lists(resources, max_size=3),
+              st.lists(fields, max_size=4), st.lists(st.one_of(records, json_values), max_size=3)),
+    max_size=6)
+
+
+class FakeResponse:
+    """Shaped like requests.Response: what load_envelope looks for."""
+
+    def __init__(self, status_code: Any, content: Any) -> None:
+        self.status_code = status_code
+        self.content = content
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, default=str)
+
+
+anything = st.one_of(
+    envelopes,
+    json_values,
+    envelopes.map(_dump),
+    envelopes.map(lambda e: _dump(e).encode()),
+    st.binary(max_size=40),
+    st.text(max_size=40),
+    st.builds(FakeResponse, st.one_of(st.sampled_from([200, 204, 207, 304, 400, 500]),
+                                      json_values),
+              st.one_of(st.binary(max_size=20), envelopes.map(lambda e: _dump(e).encode()),
+                        json_values)),
+    st.builds(object),
+    st.just(float("nan")),
+    st.lists(records, max_size=4),
+)
+
+
+def survives(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call; a CrmframeError is a correct answer. Anything else fails the test."""
+    try:
+        return function(*args, **kwargs)
+    except CrmframeError as exc:
+        if not str(exc):
+            raise AssertionError(f"{type(exc).__name__} without a message") from exc
+        return exc
+
+
+@FUZZ
+@given(anything)
+def test_records_to_frame_only_raises_crmframe_errors(value: Any) -> None:
+    for kwargs in ({}, {"fields": FIELD_META}, {"keep_system_keys": True}):
+        out = survives(records_to_frame, value, **kwargs)
+        if isinstance(out, pd.DataFrame):
+            assert out.index.name == "id"
+            assert str(out.index.dtype) == "string"
+
+
+@FUZZ
+@given(st.lists(st.one_of(envelopes, st.lists(records, max_size=3), json_values), max_size=4))
+def test_builder_pages_only_raise_crmframe_errors(pages: list[Any]) -> None:
+    builder = RecordsBuilder(FIELD_META, columns=["Owner", "Created_Time"])
+    for page in pages:
+        out = survives(builder.add, page)
+        assert isinstance(out, (int, CrmframeError))
+    frame = builder.to_frame()
+    assert len(frame) == builder.rows
+    assert "Created_Time" in frame.columns
+    # a lookup is flattened, or kept whole when a value is not an object (never lost)
+    assert {"Owner.id", "Owner.name"} <= set(frame.columns) or "Owner" in frame.columns
+
+
+@FUZZ
+@given(anything, st.one_of(st.lists(fields, max_size=4), envelopes, json_values))
+def test_fields_only_raise_crmframe_errors(value: Any, meta: Any) -> None:
+    out = survives(fields_to_frame, value)
+    assert isinstance(out, (pd.DataFrame, CrmframeError))
+    out = survives(records_to_frame, {"data": [{"id": "1", "Owner": None}]}, meta)
+    assert isinstance(out, (pd.DataFrame, CrmframeError))
+
+
+@FUZZ
+@given(anything, st.one_of(st.none(), json_values, st.lists(records, max_size=3)))
+def test_results_to_frame_only_raises_crmframe_errors(value: Any, sent: Any) -> None:
+    out = survives(results_to_frame, value, records=sent)
+    if isinstance(out, pd.DataFrame):
+        assert out.index.name == "position"
+
+
+@FUZZ
+@given(st.one_of(anything, st.builds(lambda r: {"resource": r}, st.lists(resources, max_size=3))))
+def test_mappings_only_raise_crmframe_errors(value: Any) -> None:
+    out = survives(mappings_to_frame, value)
+    if isinstance(out, pd.DataFrame):
+        back = survives(frame_to_mappings, out, by_module=True)
+        assert isinstance(back, (dict, CrmframeError))
+
+
+frames = st.integers(min_value=0, max_value=4).flatmap(
+    lambda n: st.dictionaries(
+        st.sampled_from(["api_name", "index", "format", "find_by", "module", "lookup_module",
+                         "default_value", "resource", "x"]),
+        st.lists(st.one_of(scalars, json_values), min_size=n, max_size=n),
+        max_size=6,
+    ).map(lambda cols: pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in cols.items()}))
+)
+
+
+@FUZZ
+@given(st.one_of(frames, anything), st.booleans())
+def test_frame_to_mappings_only_raises_crmframe_errors(df: Any, by_module: bool) -> None:
+    out = survives(frame_to_mappings, df, by_module=by_module)
+    assert isinstance(out, (list, dict, CrmframeError))
+
+
+@FUZZ
+@given(anything, st.one_of(st.none(), scalars))
+def test_job_status_only_raises_crmframe_errors(value: Any, job_id: Any) -> None:
+    out = survives(job_status, value, job_id=job_id)
+    assert isinstance(out, (JobStatus, CrmframeError))
