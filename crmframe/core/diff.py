@@ -485,8 +485,13 @@ def _ids(frame: pd.DataFrame, which: str) -> tuple[pd.DataFrame, pd.Index]:
         ids = pd.Index(
             [None if is_missing(v) or v == "" else str(v) for v in ids], dtype="string", name="id"
         )
-    elif ids.hasnans or (ids == "").any():
-        ids = pd.Index(ids.where(ids != "", None), dtype="string", name="id")
+    else:
+        empty = pd.Series(ids == "", dtype="boolean").fillna(False).to_numpy(dtype=bool)
+        if empty.any():
+            ids = pd.Index(
+                [None if e else v for v, e in zip(ids, empty, strict=True)],
+                dtype="string", name="id",
+            )
     return frame, ids
 
 
