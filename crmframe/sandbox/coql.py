@@ -72,6 +72,7 @@ def tokenize(text: str) -> list[Tok]:
                             {"near": text[pos:pos + 20].strip(), "column": pos})
         kind = m.lastgroup or ""
         raw = m.group(kind)
+        start = m.start(kind)
         value: Any = raw
         if kind == "str":
             value = re.sub(r"\\(.)", r"\1", raw[1:-1])
@@ -79,7 +80,7 @@ def tokenize(text: str) -> list[Tok]:
             value = float(raw) if "." in raw else int(raw)
         elif kind == "ident" and raw.lower() in KEYWORDS:
             kind, value = "kw", raw.lower()
-        toks.append(Tok(kind, value, m.start(kind)))
+        toks.append(Tok(kind, value, start))
         pos = m.end()
     return toks
 

@@ -1,0 +1,182 @@
+"""Starting, stopping, restarting and seeding the sandbox."""
+
+from __future__ import annotations
+
+import ast
+import re
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+import requests
+
+from crmframe.sandbox import SandboxServer, start
+from tests.sandbox.conftest import Api
+
+pytestmark = pytest.mark.sandbox
+
+SANDBOX_DIR = Path(__file__).resolve().parents[2] / "crmframe" / "sandbox"
+
+
+def test_context_manager_serves_on_a_free_loopback_port_and_stops() -> None:
+    before = {t.name for t in threading.enumerate()}
+    with start(records=20) as server:
+        assert server.url.startswith("http://127.0.0.1:")
+        assert server.port > 0
+        with requests.Session() as s:
+            r = s.get(server.url + "/crm/v8/org",
+                      headers={"Authorization": "Zoho-oauthtoken " + server.access_token()})
+        assert r.status_code == 200
+        assert r.json()["org"][0]["zgid"]
+    server.stop()  # idempotent
+    with pytest.raises(requests.ConnectionError):
+        requests.get(server.url + "/crm/v8/org", timeout=5)
+    after = {t.name for t in threading.enumerate()}
+    assert not {n for n in after - before if n.startswith("crmframe-sandbox")}
+
+
+def test_two_servers_get_different_ports() -> None:
+    with start(records=10) as a, start(records=10) as b:
+        assert a.port != b.port
+
+
+def test_credentials_are_what_connect_needs() -> None:
+    with start(records=10) as server:
+        creds = server.credentials
+        assert set(creds) == {"client_id", "client_secret", "refresh_token", "accounts_url",
+                              "api_domain"}
+        assert creds["api_domain"] == creds["accounts_url"] == server.url
+        r = requests.post(server.url + "/oauth/v2/token", data={
+            "grant_type": "refresh_token", "client_id": creds["client_id"],
+            "client_secret": creds["client_secret"], "refresh_token": creds["refresh_token"]},
+            timeout=10)
+        assert r.status_code == 200
+        assert r.json()["api_domain"] == server.url
+
+
+def test_seed_is_deterministic_and_ids_are_19_digit_strings() -> None:
+    with start(records=60, seed=7) as a, start(records=60, seed=7) as b:
+        assert a.ids("Leads") == b.ids("Leads")
+        rid = a.ids("Leads")[5]
+        assert a.get_record("Leads", rid) == b.get_record("Leads", rid)
+        for rid in a.ids("Leads") + a.ids("Accounts"):
+            assert isinstance(rid, str) and len(rid) == 19 and rid.isdigit()
+
+
+def test_different_seeds_give_different_data() -> None:
+    with start(records=30, seed=1) as a, start(records=30, seed=2) as b:
+        ra = a.get_record("Leads", a.ids("Leads")[3])
+        rb = b.get_record("Leads", b.ids("Leads")[3])
+        assert (ra["Last_Name"], ra["City"], ra["Created_Time"]) != (
+            rb["Last_Name"], rb["City"], rb["Created_Time"])
+
+
+def test_module_sizes_follow_records() -> None:
+    with start(records=200) as server:
+        assert len(server.ids("Leads")) == 200
+        assert len(server.ids("Contacts")) == 40
+        assert len(server.ids("Deals")) == 20
+        assert len(server.ids("Accounts")) == 10
+
+
+def test_restart_on_the_same_file_keeps_committed_writes(tmp_path: Path) -> None:
+    db = tmp_path / "sandbox.db"
+    with start(records=50, db=str(db)) as server:
+        api = Api(server)
+        rid = server.ids("Leads")[0]
+        r = api.put("Leads", json={"data": [{"id": rid, "City": "Persisted City"}]})
+        assert r.status_code == 200
+        r = api.post("Leads", json={"data": [{"Last_Name": "Added Before Restart"}]})
+        assert r.status_code == 201
+        new_id = r.json()["data"][0]["details"]["id"]
+        api.close()
+    with start(records=999, db=str(db)) as again:
+        assert again.get_record("Leads", rid)["City"] == "Persisted City"
+        assert again.get_record("Leads", new_id)["Last_Name"] == "Added Before Restart"
+        assert len(again.ids("Leads")) == 51  # not reseeded with 999
+        api = Api(again)
+        r = api.post("Leads", json={"data": [{"Last_Name": "After"}]})
+        assert r.json()["data"][0]["details"]["id"] not in again.ids("Leads")[:-1]
+        api.close()
+
+
+def test_admin_hooks(server: SandboxServer) -> None:
+    rid = server.ids("Leads")[0]
+    before = server.get_record("Leads", rid)
+    after = server.touch("Leads", rid)
+    assert after["Modified_Time"] > before["Modified_Time"]
+    assert after["Modified_By"]["id"] != before["Modified_By"]["id"]
+    server.flag("Leads", rid, locked=True)
+    assert server.flagged("Leads")[rid] == "locked"
+    server.flag("Leads", rid, locked=False)
+    assert rid not in server.flagged("Leads")
+    with pytest.raises(KeyError):
+        server.get_record("Leads", "4876876000999999999")
+    server.clear_requests()
+    api = Api(server)
+    api.get("Leads", params={"fields": "Last_Name"})
+    api.close()
+    assert server.requests == [("GET", "/crm/v8/Leads", 200)]
+    assert server.credits_used >= 1
+
+
+def test_seeded_flags_are_few_and_discoverable(server: SandboxServer) -> None:
+    flags = server.flagged("Leads")
+    assert sorted(flags.values()) == ["locked", "locked", "not_approved", "not_approved"]
+    assert server.flagged("Accounts") == {}
+
+
+def test_cli_runs_until_terminated() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "crmframe.sandbox", "--port", "0", "--records", "10"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline()]
+        while "Ctrl-C" not in lines[-1] and lines[-1]:
+            lines.append(proc.stdout.readline())
+        url = re.search(r"http://127\.0\.0\.1:\d+", lines[0])
+        assert url, lines
+        r = requests.get(url.group(0) + "/crm/v8/Leads", timeout=10)
+        assert r.status_code == 401
+        assert r.json()["code"] == "AUTHENTICATION_FAILURE"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
+    assert proc.returncode == 0
+    assert any('"refresh_token"' in line for line in lines)
+
+
+def test_cli_main_parses_options() -> None:
+    from crmframe.sandbox.cli import build_parser
+
+    args = build_parser().parse_args(["--port", "0", "--failure-rate", "0.5", "--no-flags"])
+    assert args.port == 0 and args.failure_rate == 0.5 and args.no_flags
+
+
+def test_sandbox_imports_only_what_it_may() -> None:
+    allowed_crmframe = {"crmframe.core.fieldtypes"}
+    for path in SANDBOX_DIR.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                top = name.split(".")[0]
+                assert top not in ("pandas", "numpy", "requests"), (path.name, name)
+                if top == "crmframe":
+                    assert name.startswith("crmframe.sandbox") or name in allowed_crmframe, (
+                        path.name, name)
+
+
+def test_leaked_server_is_visible_in_repr() -> None:
+    server = SandboxServer(records=5)
+    assert "running" in repr(server)
+    server.stop()
+    assert "stopped" in repr(server)
