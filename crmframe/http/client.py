@@ -73,6 +73,23 @@ class Reply:
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 
+class _Shown:
+    """The URL as logs and messages show it, built (and redacted) only when printed."""
+
+    __slots__ = ("_params", "_text", "_url")
+
+    def __init__(self, url: str, params: Mapping[str, Any] | None) -> None:
+        self._url = url
+        self._params = params
+        self._text: str | None = None
+
+    def __str__(self) -> str:
+        if self._text is None:
+            query = f"?{urlencode(self._params, doseq=True)}" if self._params else ""
+            self._text = redact(self._url + query)
+        return self._text
+
+
 def _error_body(response: requests.Response) -> dict[str, Any] | None:
     try:
         body = json.loads(response.content or b"null")
@@ -272,8 +289,7 @@ class ZohoClient:
         method = method.upper()
         if idempotent is None:
             idempotent = method != "POST"
-        shown = url + (f"?{urlencode(params, doseq=True)}" if params else "")
-        shown = redact(shown)
+        shown = _Shown(url, params)
         policy = self.retry
         started = policy.clock()
         attempt = 0
