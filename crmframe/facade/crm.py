@@ -22,7 +22,9 @@ import pandas as pd
 import requests
 
 from crmframe.errors import ConfigurationError
+from crmframe.facade.jobs import JobsMixin
 from crmframe.facade.reading import ReadingMixin
+from crmframe.facade.writing import WritingMixin
 from crmframe.http.auth import Auth, RefreshTokenAuth, StaticToken
 from crmframe.http.client import SUPPORTED_VERSIONS, ZohoClient
 from crmframe.http.datacenters import data_center as lookup_data_center
@@ -43,10 +45,9 @@ _IGNORED_EXTRAS = frozenset({"upload_domain", "upload_url", "org_id", "url", "to
 _DEFAULT_VERSION = "v8"
 
 
-# The other mixins (WritingMixin from facade/writing.py, JobsMixin from facade/jobs.py)
-# join this class as ``CRM(ReadingMixin, WritingMixin, JobsMixin)`` when they land; each
-# needs only ``self.client``, ``self.version`` and ``self.read_fields(module)``.
-class CRM(ReadingMixin):
+# One mixin per concern and module (reading, writing, jobs); each needs only ``self.client``,
+# ``self.version`` and ``self.read_fields(module)``.
+class CRM(ReadingMixin, WritingMixin, JobsMixin):
     """A connection to one Zoho CRM org, speaking DataFrames.
 
     Build it with :func:`connect`. ``client`` is the :class:`~crmframe.http.client.ZohoClient`
