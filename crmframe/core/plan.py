@@ -343,11 +343,12 @@ def _bulk_cost(n: int, costs: Costs, limits: Limits) -> tuple[int, int]:
 @dataclass
 class _Unit:
     """Records sharing one set of mass-updatable changes (``ids``), plus ``forced`` riders:
-    records with more changes than one call carries that must travel in this unit's calls."""
+    records with several changes sent in the calls of single-value units."""
 
     pairs: tuple[tuple[str, str], ...]
     ids: list[str]
     forced: list[str] = field(default_factory=list)
+    per_chunk: int = 1  # calls per chunk of ids: ceil(len(pairs) / fields per call)
 
 
 def _unit_options(
@@ -369,7 +370,8 @@ def _unit_options(
         lasts = [s for s in range(step, high - low, step) if s >= first] if step else []
         for s in [*lasts, high - low]:
             credits = (c - 1) * costs.mass_update(size) + costs.mass_update(s)
-            out.append((low + s - f, int(_key(c, credits, objective))))
+            key = _key(c * unit.per_chunk, credits * unit.per_chunk, objective)
+            out.append((low + s - f, int(key)))
     return out
 
 
@@ -381,7 +383,7 @@ def _worth_keeping(unit: _Unit, costs: Costs, limits: Limits) -> bool:
         return True
     slack = 1 if limits.put_batch % costs.put_records_per_credit else 0
     return any(
-        costs.mass_update(s) < math.ceil(s / costs.put_records_per_credit) + slack
+        unit.per_chunk * costs.mass_update(s) < math.ceil(s / costs.put_records_per_credit) + slack
         for s in range(1, n + 1)
     )
 
@@ -434,20 +436,24 @@ _SEARCH_BUDGET = 20_000_000
 
 def _with_riders(
     base: list[_Unit], riders: list[tuple[str, tuple[tuple[str, str], ...]]], chosen: int
-) -> list[_Unit] | None:
-    """Units with the riders of bit mask ``chosen`` forced into the single-pair units."""
-    by_pair = {u.pairs[0]: _Unit(u.pairs, u.ids, []) for u in base if len(u.pairs) == 1}
-    extra: list[_Unit] = []
-    for bit, (rid, sig) in enumerate(riders):
-        if not chosen >> bit & 1:
-            continue
+) -> list[_Unit]:
+    """Fresh units where the riders of bit mask ``chosen`` leave their own unit and are
+    forced into the single-value units of each of their values (created when missing)."""
+    picked = [(rid, sig) for bit, (rid, sig) in enumerate(riders) if chosen >> bit & 1]
+    gone = {rid for rid, _ in picked}
+    units = [
+        _Unit(u.pairs, [i for i in u.ids if i not in gone] if gone else u.ids, [], u.per_chunk)
+        for u in base
+    ]
+    by_pair = {u.pairs[0]: u for u in units if len(u.pairs) == 1}
+    for rid, sig in picked:
         for pair in sig:
             unit = by_pair.get(pair)
             if unit is None:
-                unit = by_pair[pair] = _Unit((pair,), [], [])
-                extra.append(unit)
+                unit = by_pair[pair] = _Unit((pair,), [], [], 1)
+                units.append(unit)
             unit.forced.append(rid)
-    return [by_pair[u.pairs[0]] if len(u.pairs) == 1 else u for u in base] + extra
+    return units
 
 
 # ---------------------------------------------------------------------------------------------
@@ -572,9 +578,11 @@ def make_plan(
         if not values or not all(mass_ok(f) for f in values):
             continue
         sig = tuple(sorted((f, json.dumps(v, sort_keys=True)) for f, v in values.items()))
-        if len(sig) <= per_call:
-            units_by_sig.setdefault(sig, _Unit(sig, [])).ids.append(rid)
-        else:
+        unit = units_by_sig.get(sig)
+        if unit is None:
+            unit = units_by_sig[sig] = _Unit(sig, [], [], math.ceil(len(sig) / per_call))
+        unit.ids.append(rid)
+        if len(sig) > 1:
             riders.append((rid, sig))
     units = [u for u in units_by_sig.values() if _worth_keeping(u, costs, limits)]
     chosen_mask = 0
@@ -586,20 +594,21 @@ def make_plan(
     if exact:
         best_key: int | None = None
         for mask in range(2 ** len(riders)):
-            trial = _with_riders(units, riders, mask)
-            assert trial is not None
-            _, key = _choose(trial, n_total, costs, limits, objective)
+            _, key = _choose(_with_riders(units, riders, mask), n_total, costs, limits, objective)
             if best_key is None or key < best_key:
                 best_key, chosen_mask = key, mask
-        units = _with_riders(units, riders, chosen_mask) or units
+        units = _with_riders(units, riders, chosen_mask)
     takes, _ = _choose(units, n_total, costs, limits, objective)
 
-    # mass-update calls: (pairs, ids); riders first so that they are always sent
+    # mass-update calls: (pairs, ids); riders first so that they are always sent; a unit
+    # with more values than one call carries sends each chunk once per group of fields
     mu_calls: list[tuple[tuple[tuple[str, str], ...], list[str]]] = []
     for unit, take in zip(units, takes, strict=True):
         members = unit.forced + unit.ids[:take]
         for start in range(0, len(members), limits.mass_update_ids):
-            mu_calls.append((unit.pairs, members[start : start + limits.mass_update_ids]))
+            chunk = members[start : start + limits.mass_update_ids]
+            for first in range(0, len(unit.pairs), per_call):
+                mu_calls.append((unit.pairs[first : first + per_call], list(chunk)))
     covered = {rid for _, ids in mu_calls for rid in ids}
 
     if riders and mu_calls and not exact:
@@ -613,6 +622,8 @@ def make_plan(
         d_calls = d_credits = 0
         best_gain, best_len = 0, 0
         for rid, sig in riders:
+            if rid in covered:
+                continue
             found = [single.get(pair) for pair in sig]
             slots = [s for s in found if s is not None]
             if len(slots) < len(sig) or any(sizes[s] >= limits.mass_update_ids for s in slots):
