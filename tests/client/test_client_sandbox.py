@@ -193,3 +193,23 @@ def test_modules_views_coql_and_search(server: Any, crm: CRM) -> None:
     hits = crm.search("Leads", f"(Last_Name:equals:{name})", ["Last_Name", "Email"])
     assert len(hits) >= 1
     assert (hits["Last_Name"].str.lower() == name.lower()).all()
+
+
+def test_page_tokens_and_id_slices_give_the_same_frame(server: Any) -> None:
+    names = ["Last_Name", "Email", "No_of_Employees", "Created_Time", "Lead_Status"]
+    frames = {}
+    for version in ("v8", "v2.1"):
+        with connect(**{**server.credentials, "version": version},
+                     retry=no_wait_retry()) as crm:
+            frames[version] = crm.read_records("Leads", names, limit=3000)
+    v8, v21 = frames["v8"], frames["v2.1"]
+    assert len(v8) == len(v21) == 3000
+    pd.testing.assert_frame_equal(v21.sort_index(), v8.sort_index())
+
+
+def test_progress_bar_when_asked(crm: CRM, capsys: pytest.CaptureFixture[str]) -> None:
+    frame = crm.read_records("Leads", ["Last_Name"], limit=600, progress=True)
+    err = capsys.readouterr().err
+    assert len(frame) == 600
+    assert "Leads" in err
+    assert "600/600" in err
