@@ -50,7 +50,7 @@ from crmframe.facade.push import (
 )
 from crmframe.facade.pushresult import PushResult, empty_results, normalise_results
 
-__all__ = ["WritingMixin", "base_fields", "module_of"]
+__all__ = ["WritingMixin", "base_fields", "module_of", "send_steps"]
 
 _LOOKUP_PARTS = ("id", "name", "email")
 #: Zoho's documented maximum of ids per read (``GET /{module}?ids=``) used for read-backs.
@@ -425,6 +425,44 @@ def run_push(
     )
 
 
+def send_steps(
+    crm: Any,
+    module: str,
+    steps: Sequence[Step],
+    *,
+    journal: str | os.PathLike[str] | None = None,
+    poll_interval: float = 2.0,
+) -> PushResult:
+    """Send ready-made steps (no diff, no validation) and report every record.
+
+    For bodies crmframe would not build itself — replaying a payload, reproducing an
+    error — and for :meth:`WritingMixin.mass_update` by ids.
+
+    Examples
+    --------
+    >>> step = Step(0, "put", ("738964000002148061",), ("Phone",),
+    ...             {"data": [{"id": "738964000002148061", "Phone": "98883434559"}]})
+    >>> send_steps(crm, "Leads", [step]).results           # doctest: +SKIP
+    """
+    infos = normalise_fields(crm.read_fields(module)) if hasattr(crm, "read_fields") else {}
+    sender = CrmSender(
+        crm.client, module, infos,
+        read=lambda fields, ids: crm._read_back(module, fields, ids),
+        wait=lambda job: crm.wait(job, interval=poll_interval),
+    )
+    if journal is not None and steps:
+        fingerprint = plan_fingerprint(s.payload for s in steps)
+        with Journal.open(journal, fingerprint, [s.describe() for s in steps],
+                          module=module) as book:
+            outcomes = execute(steps, sender, journal=book)
+    else:
+        outcomes = execute(steps, sender)
+    frames = [frame for outcome in outcomes for frame in outcome_rows(outcome)]
+    credits = sum(o.step.credits for o in outcomes if o.calls)
+    return PushResult(_concat(frames), calls=sender.calls, credits=credits,
+                      reads=sender.reads, jobs=sender.jobs)
+
+
 def _concat(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
     kept = [f for f in frames if len(f)]
     if not kept:
@@ -719,14 +757,7 @@ class WritingMixin:
                 for start in range(0, len(id_list), MASS_UPDATE_IDS_PER_CALL)
             )
         ]
-        sender = CrmSender(
-            self.client, module, {},
-            read=lambda f, i: self._read_back(module, f, i),
-            wait=lambda job: self._any().wait(job),
-        )
-        outcomes = execute(steps, sender)
-        frames = [frame for outcome in outcomes for frame in outcome_rows(outcome)]
-        return PushResult(_concat(frames), calls=sender.calls)
+        return send_steps(self, module, steps)
 
     def mass_update_failures(
         self,

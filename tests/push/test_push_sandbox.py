@@ -1,0 +1,252 @@
+"""crm.push against the sandbox: round trip of every data type, counts, reports, conflicts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from crmframe.core.metadata import normalise_fields
+from crmframe.errors import InputError, ValidationError
+from crmframe.facade.pushresult import PushResult
+
+from .helpers import writable_leads, write_calls
+
+pytestmark = pytest.mark.sandbox
+
+
+def _edit_every_kind(original: pd.DataFrame, server: Any) -> pd.DataFrame:
+    """A copy with values of every writable data type changed (and some cleared)."""
+    edited = original.copy()
+    ix = edited.index
+    other_owner = next(o for o in original["Owner.id"].dropna().unique()
+                       if o != original["Owner.id"].iloc[400])
+    accounts = server.ids("Accounts")
+    edited.loc[ix[::7], "City"] = [f"City {n}" for n in range(len(ix[::7]))]  # text
+    edited.loc[ix[1000:2300], "Lead_Status"] = "Contacted"  # picklist, one value: mass update
+    edited.loc[ix[0:50], "Custom_Email_1"] = [f"x{n}@example.org" for n in range(50)]  # email
+    edited.loc[ix[50:100], "Phone"] = [f"+1-555-000{n:04d}" for n in range(50)]  # phone
+    edited.loc[ix[100:120], "Website"] = "https://crmframe.example/x"  # website
+    edited.loc[ix[120:140], "Description"] = "two\nlines ünïcode ✓"  # textarea
+    edited.loc[ix[140:200], "No_of_Employees"] = 77  # integer
+    edited.loc[ix[200:210], "Custom_Int_1"] = pd.NA  # integer cleared
+    edited.loc[ix[210:240], "Annual_Revenue"] = 1234.5  # currency
+    edited.loc[ix[240:260], "Probability_Score"] = 12.0  # percent
+    edited.loc[ix[260:280], "Custom_Double_1"] = 0.25  # double
+    edited.loc[ix[280:320], "Email_Opt_Out"] = ~original.loc[ix[280:320], "Email_Opt_Out"]
+    edited.loc[ix[320:340], "Custom_Date_1"] = pd.Timestamp("2031-05-06")  # date
+    edited.loc[ix[340:350], "Custom_Date_3"] = pd.NaT  # date cleared
+    edited.loc[ix[350:370], "Custom_DateTime_1"] = pd.Timestamp("2030-01-02T03:04:05Z")
+    edited.loc[ix[370:380], "Custom_Long_1"] = "1234567890123456789"  # bigint, 19 digits
+    edited.loc[ix[380:400], "Custom_Multi_1"] = pd.Series(
+        [["Blue", "Red"]] * 20, index=ix[380:400], dtype=object)  # multi-select
+    edited.loc[ix[400:420], "Owner.id"] = other_owner  # owner lookup
+    edited.loc[ix[420:430], "Referred_Account.id"] = accounts[:10]  # lookup
+    edited.loc[ix[430:440], "Mobile"] = [f"+91990000{n:04d}" for n in range(10)]  # unique
+    edited.loc[ix[440:460], "Custom_Text_6"] = pd.NA  # text cleared
+    edited.loc[ix[460:470], "Custom_Pick_1"] = "Gamma"  # picklist
+    return edited
+
+
+COMPARED = [
+    "City", "Lead_Status", "Custom_Email_1", "Phone", "Website", "Description",
+    "No_of_Employees", "Custom_Int_1", "Annual_Revenue", "Probability_Score", "Custom_Double_1",
+    "Email_Opt_Out", "Custom_Date_1", "Custom_Date_3", "Custom_DateTime_1", "Custom_Long_1",
+    "Custom_Multi_1", "Owner.id", "Referred_Account.id", "Mobile", "Custom_Text_6",
+    "Custom_Pick_1",
+]
+
+
+def test_round_trip_of_every_data_type_gives_back_the_edited_frame(
+    crm: Any, server: Any
+) -> None:
+    original = writable_leads(crm, server)
+    assert len(original) > 4900
+    edited = _edit_every_kind(original, server)
+    server.clear_requests()
+    result = crm.push(edited, original, trigger=[])
+    assert isinstance(result, PushResult)
+    assert result.failed.empty, result.failed[["id", "code", "message"]].head()
+    assert result.calls == len(write_calls(server))
+    assert set(result.results["route"]) == {"mass_update", "put"}
+    # one row per record and route, nobody twice
+    assert not result.results.duplicated(["id", "route"]).any()
+    back = crm.read_records("Leads", progress=False).loc[original.index]
+    pd.testing.assert_frame_equal(back[COMPARED], edited[COMPARED], check_freq=False)
+    changed = result.results["id"].nunique()
+    assert changed == len(result.changes.ids)
+    assert result.credits == result.plan.credits
+
+
+def test_push_without_original_reads_the_baseline(crm: Any, server: Any) -> None:
+    ids = writable_leads(crm, server, 30).index.tolist()
+    edited = crm.read_records("Leads", ["City", "No_of_Employees"], ids=ids, progress=False)
+    edited["City"] = "Baseline Town"
+    edited.loc[edited.index[:5], "No_of_Employees"] = 3
+    server.clear_requests()
+    result = crm.push(edited)
+    assert result.failed.empty
+    assert result.calls == 1 == len(write_calls(server))
+    reads = [r for r in server.requests if r[0] == "GET" and "/Leads" in r[1]]
+    assert reads, "the baseline was read back"
+    assert {server.get_record("Leads", i)["City"] for i in ids} == {"Baseline Town"}
+
+
+def test_dry_run_sends_nothing_and_lists_the_plan(crm: Any, server: Any) -> None:
+    original = writable_leads(crm, server, 120)
+    edited = original.copy()
+    edited["Custom_Text_1"] = "dry"
+    server.clear_requests()
+    result = crm.push(edited, original, dry_run=True)
+    assert write_calls(server) == []
+    assert result.dry_run and result.calls == 0
+    assert set(result.results["status"]) == {"planned"}
+    assert result.results["id"].nunique() == 120
+    assert "dry run" in repr(result)
+
+
+def test_invalid_edits_raise_before_any_call(crm: Any, server: Any) -> None:
+    original = writable_leads(crm, server, 10)
+    edited = original.copy()
+    edited.loc[edited.index[0], "Lead_Status"] = "Not a status"
+    edited.loc[edited.index[1], "Last_Name"] = pd.NA  # mandatory
+    edited.loc[edited.index[2], "City"] = "fine"
+    server.clear_requests()
+    with pytest.raises(ValidationError) as info:
+        crm.push(edited, original)
+    assert write_calls(server) == []
+    assert info.value.problems is not None
+    assert len(info.value.problems) == 2
+
+
+def test_push_valid_pushes_the_rest_and_reports_the_invalid(crm: Any, server: Any) -> None:
+    original = writable_leads(crm, server, 10)
+    edited = original.copy()
+    bad, good = edited.index[0], edited.index[1]
+    edited.loc[bad, "Lead_Status"] = "Not a status"
+    edited.loc[good, "City"] = "Valid City"
+    result = crm.push(edited, original, push_valid=True)
+    rows = result.results.set_index("id")
+    assert rows.loc[bad, "status"] == "skipped"
+    assert rows.loc[bad, "code"] == "VALIDATION"
+    assert rows.loc[good, "status"] == "success"
+    assert server.get_record("Leads", good)["City"] == "Valid City"
+
+
+def test_nothing_edited_is_dropped(crm: Any, server: Any) -> None:
+    original = writable_leads(crm, server, 6)
+    edited = original.copy()
+    edited.loc[edited.index[0], "Owner.name"] = "Someone Else"  # name without id: unpushable
+    edited = edited.drop(index=edited.index[1])  # removed row: never deleted
+    new_row = original.iloc[[2]].copy()
+    new_row.index = pd.Index([pd.NA], dtype="string", name="id")  # added row: no id
+    edited = pd.concat([edited, new_row])
+    edited.loc[edited.index[2], "City"] = "Pushed"
+    result = crm.push(edited, original)
+    codes = result.results.groupby("code")["id"].apply(list).to_dict()
+    assert codes["UNPUSHABLE"] == [original.index[0]]
+    assert codes["NOT_PUSHED_DELETE"] == [original.index[1]]
+    assert "NOT_PUSHED_INSERT" in codes
+    assert result.results.set_index("code").loc["SUCCESS", "id"] == edited.index[2]
+    assert len(result.failed) == 3
+
+
+def test_conflicts_are_reported_not_overwritten_then_retried_with_overwrite(
+    crm: Any, server: Any
+) -> None:
+    original = writable_leads(crm, server, 8)
+    edited = original.copy()
+    edited["Custom_Text_2"] = "mine"
+    touched = original.index[:2].tolist()
+    for rid in touched:
+        server.touch("Leads", rid)  # someone else edits after we read
+    result = crm.push(edited, original)
+    conflicts = result.results[result.results["code"] == "CONFLICT"]
+    assert sorted(conflicts["id"]) == sorted(touched)
+    assert set(conflicts["status"]) == {"skipped"}
+    for rid in touched:
+        assert server.get_record("Leads", rid).get("Custom_Text_2") != "mine"
+    assert result.retryable.empty  # a conflict is not retried unless told to overwrite
+    again = result.retry(overwrite=True)
+    assert sorted(again.results["id"]) == sorted(touched)
+    assert again.failed.empty
+    for rid in touched:
+        assert server.get_record("Leads", rid)["Custom_Text_2"] == "mine"
+
+
+def test_retry_resends_only_retryable_failures(crm: Any, server: Any) -> None:
+    original = writable_leads(crm, server, 12)
+    edited = original.copy()
+    edited["Custom_Text_4"] = "retry me"
+    locked = original.index[3]
+    bad_mobile = original.index[4]
+    server.flag("Leads", locked, locked=True)
+    edited.loc[bad_mobile, "Mobile"] = original.loc[original.index[5], "Mobile"]  # duplicate
+    result = crm.push(edited, original)
+    failed = result.failed.set_index("id")
+    assert failed.loc[locked, "code"] == "RECORD_LOCKED"
+    assert failed.loc[bad_mobile, "code"] == "DUPLICATE_DATA"
+    assert failed.loc[bad_mobile, "api_name"] == "Mobile"
+    assert result.retryable["id"].tolist() == [locked]
+    server.flag("Leads", locked, locked=False)
+    server.clear_requests()
+    again = result.retry()
+    assert again.results["id"].tolist() == [locked]
+    assert again.failed.empty
+    assert again.results.loc[0, "fields"] == ["Custom_Text_4"]
+    assert len(write_calls(server)) == 1
+    assert server.get_record("Leads", locked)["Custom_Text_4"] == "retry me"
+
+
+def test_bulk_write_route_when_the_plan_chooses_it(crm: Any, server: Any) -> None:
+    original = writable_leads(crm, server, 60)
+    edited = original.copy()
+    edited["Custom_Text_5"] = pd.array([f"bulk {n}" for n in range(60)], dtype="string")
+    edited.loc[:, "Custom_Int_2"] = 5
+    server.clear_requests()
+    result = crm.push(edited, original, bulk_threshold=10, poll_interval=0.05,
+                      costs=_bulk_is_cheap())
+    assert set(result.results["route"]) == {"bulk_write"}
+    assert result.failed.empty, result.failed.head()
+    assert len(result.jobs) == 1
+    assert result.calls == len(write_calls(server)) == 2  # upload + create job
+    back = crm.read_records("Leads", ["Custom_Text_5", "Custom_Int_2"], ids=original.index,
+                            progress=False)
+    pd.testing.assert_frame_equal(back.loc[original.index, ["Custom_Text_5", "Custom_Int_2"]],
+                                  edited[["Custom_Text_5", "Custom_Int_2"]])
+
+
+def _bulk_is_cheap() -> Any:
+    from crmframe.core.plan import Costs
+
+    return Costs(bulk_write_job_credits=1, bulk_write_calls=1)
+
+
+def test_plan_and_module_resolution(crm: Any, server: Any) -> None:
+    original = writable_leads(crm, server, 5)
+    edited = original.copy()
+    edited["Custom_Text_7"] = "planned"
+    plan = crm.plan(edited, original)
+    assert plan.calls == 1 and plan.module == "Leads"
+    assert normalise_fields(crm.read_fields("Leads"))["Custom_Text_7"].kind.value == "text"
+    bare = edited.copy()
+    bare.attrs = {}
+    base = original.copy()
+    base.attrs = {}
+    with pytest.raises(InputError, match="which module"):
+        crm.plan(bare, base)
+    assert crm.plan(bare, base, module="Leads").calls == 1
+
+
+def test_accessor_diff_plan_push(crm: Any, server: Any) -> None:
+    import crmframe.accessor  # noqa: F401
+
+    original = writable_leads(crm, server, 4)
+    edited = original.copy()
+    edited["Custom_Text_8"] = "via accessor"
+    assert len(edited.crm.diff(original)) == 4
+    assert edited.crm.plan(crm, original).calls == 1
+    result = edited.crm.push(crm, original)
+    assert result.failed.empty and result.calls == 1
+    assert edited.crm.module == "Leads"
