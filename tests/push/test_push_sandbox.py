@@ -100,7 +100,8 @@ def test_dry_run_sends_nothing_and_lists_the_plan(crm: Any, server: Any) -> None
     server.clear_requests()
     result = crm.push(edited, original, dry_run=True)
     assert write_calls(server) == []
-    assert result.dry_run and result.calls == 0
+    assert result.dry_run
+    assert result.calls == 0
     assert set(result.results["status"]) == {"planned"}
     assert result.results["id"].nunique() == 120
     assert "dry run" in repr(result)
@@ -228,7 +229,8 @@ def test_plan_and_module_resolution(crm: Any, server: Any) -> None:
     edited = original.copy()
     edited["Custom_Text_7"] = "planned"
     plan = crm.plan(edited, original)
-    assert plan.calls == 1 and plan.module == "Leads"
+    assert plan.calls == 1
+    assert plan.module == "Leads"
     assert normalise_fields(crm.read_fields("Leads"))["Custom_Text_7"].kind.value == "text"
     bare = edited.copy()
     bare.attrs = {}
@@ -248,5 +250,6 @@ def test_accessor_diff_plan_push(crm: Any, server: Any) -> None:
     assert len(edited.crm.diff(original)) == 4
     assert edited.crm.plan(crm, original).calls == 1
     result = edited.crm.push(crm, original)
-    assert result.failed.empty and result.calls == 1
+    assert result.failed.empty
+    assert result.calls == 1
     assert edited.crm.module == "Leads"
