@@ -1,0 +1,855 @@
+"""``crmframe demo``: the main job, end to end, against an embedded sandbox.
+
+No account and no network: a Zoho-compatible sandbox starts on loopback with a few thousand
+Leads, and the demo does what an analyst would do with crmframe:
+
+1. read the Leads into a typed frame;
+2. edit a copy with pandas: clean the phone numbers of the US leads, set every SMB lead to
+   *Contact in Future*, and (by mistake) type three values that do not fit the fields;
+3. validate: every problem comes back at once, before anything is sent;
+4. plan the push of the valid part (calls and credits against the naive ways) and push it;
+5. run a mass update over a custom view and a bulk write, watched to the end;
+6. read everything back to check that Zoho holds what was meant;
+7. write a report folder: ``report.html``, the charts as PNG, the frames as CSV.
+
+It prints a summary (records read, cells edited, calls and credits against one PUT per
+record and plain batches of 100, failures by code) and exits 1 when something it expected
+did not happen.
+
+Examples
+--------
+>>> main(["--help"])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import html
+import json
+import math
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+import pandas as pd
+
+from crmframe.core.bulkwrite import parse_bulk_result
+from crmframe.core.jobs import JobStatus
+from crmframe.errors import CrmframeError, ValidationError
+from crmframe.plots import job_chart_png, plot_job_progress
+
+__all__ = ["DEFAULT_OUT", "DEFAULT_RECORDS", "Check", "Stage", "main", "run"]
+
+#: Leads the sandbox is seeded with unless ``--records`` says otherwise.
+DEFAULT_RECORDS = 3000
+#: Fewest leads the demo runs with.
+MIN_RECORDS = 1000
+#: The report folder unless ``--out`` says otherwise.
+DEFAULT_OUT = "crmframe-demo"
+
+MODULE = "Leads"
+#: The segment whose phone numbers are cleaned (to E.164: ``+15554655933``).
+PHONE_CITIES = ("New York", "San Francisco", "Austin")
+#: The segment whose status is set in one go (it becomes a mass update by ids).
+STATUS_SEGMENT = "SMB"
+STATUS_VALUE = "Contact in Future"
+#: The custom view the mass update runs over, and what it sets.
+VIEW_NAME = "Leads in Paris"
+VIEW_VALUES: dict[str, Any] = {"Priority": "High"}
+#: The field the bulk write rewrites for every lead.
+SCORE_FIELD = "Probability_Score"
+#: Seconds between job status polls (the sandbox runs jobs in about a second).
+POLL_INTERVAL = 0.25
+
+_READ_BACK_FIELDS = ["Phone", "Lead_Status", "Designation", "No_of_Employees", "Priority",
+                     SCORE_FIELD]
+
+
+# ---------------------------------------------------------------------------------------------
+# small records of what happened
+
+
+@dataclass
+class Stage:
+    """The API traffic of one step, as counted by the sandbox, and the naive alternatives.
+
+    ``naive_*`` is one PUT per record; ``batch_*`` plain PUT batches of 100 (Zoho: 1 credit
+    per 10 records of a PUT). Steps that only read have no naive alternative (``None``).
+    """
+
+    name: str
+    records: int
+    calls: int
+    credits: int
+    naive_calls: int | None = None
+    naive_credits: int | None = None
+    batch_calls: int | None = None
+    batch_credits: int | None = None
+
+    @staticmethod
+    def naive_for(records: int) -> tuple[int, int, int, int]:
+        """``(naive_calls, naive_credits, batch_calls, batch_credits)`` for ``records`` PUTs."""
+        batches = math.ceil(records / 100)
+        batch_credits = sum(
+            math.ceil(min(100, records - start) / 10) for start in range(0, records, 100)
+        )
+        return records, records, batches, batch_credits
+
+
+@dataclass
+class Check:
+    """One expectation of the demo and whether it held."""
+
+    name: str
+    ok: bool
+    detail: str = ""
+
+
+@dataclass
+class Outcome:
+    """Everything the report and the summary are made of."""
+
+    out: Path
+    records: int = 0
+    edited_cells: int = 0
+    stages: list[Stage] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+    problems: pd.DataFrame | None = None
+    plan_text: str = ""
+    plan_steps: pd.DataFrame | None = None
+    push_summary: pd.DataFrame | None = None
+    push_results: pd.DataFrame | None = None
+    failures: pd.DataFrame | None = None
+    edits_by_field: pd.DataFrame | None = None
+    dtype_counts: pd.DataFrame | None = None
+    jobs: dict[str, list[JobStatus]] = field(default_factory=dict)
+    mass_failures: pd.DataFrame | None = None
+    bulk_results: pd.DataFrame | None = None
+    files: list[Path] = field(default_factory=list)
+    charts: list[Path] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when every check held."""
+        return bool(self.checks) and all(c.ok for c in self.checks)
+
+    def check(self, name: str, ok: bool, detail: str = "") -> bool:
+        """Record an expectation; returns ``ok``."""
+        self.checks.append(Check(name, bool(ok), detail))
+        return bool(ok)
+
+
+class Printer:
+    """Step headings and lines on a stream; ``quiet`` keeps only the summary."""
+
+    def __init__(self, stream: TextIO, quiet: bool) -> None:
+        self.stream = stream
+        self.quiet = quiet
+
+    def heading(self, text: str) -> None:
+        """A step heading."""
+        self.line(f"\n== {text}")
+
+    def line(self, text: str = "") -> None:
+        """A line, unless quiet."""
+        if not self.quiet:
+            print(text, file=self.stream, flush=True)
+
+    def always(self, text: str = "") -> None:
+        """A line even when quiet (the summary, failed checks)."""
+        print(text, file=self.stream, flush=True)
+
+
+class ProgressLine:
+    """``on_update`` for ``crm.wait``: one text progress line per status.
+
+    On a terminal the line is redrawn in place; elsewhere (logs, CI) each new status is a
+    line of its own.
+    """
+
+    def __init__(self, printer: Printer, label: str, width: int = 30) -> None:
+        self.printer = printer
+        self.label = label
+        self.width = width
+        self.tty = bool(getattr(printer.stream, "isatty", lambda: False)())
+        self.seen: list[JobStatus] = []
+
+    def text(self, status: JobStatus) -> str:
+        """The progress line for ``status``."""
+        counts = [n for _, n in status.segments() if n is not None]
+        done = sum(counts) if counts else 0
+        if status.kind == "mass_update" and status.not_updated is not None:
+            done -= status.not_updated  # "not updated" is what is still to do while running
+        total = status.total
+        if total:
+            filled = round(self.width * min(done, total) / total)
+            bar = "#" * filled + "." * (self.width - filled)
+            share = f"{done:>6,}/{total:,} ({100 * done / total:3.0f}%)"
+        else:
+            bar, share = "?" * self.width, "counts not known yet"
+        return f"  {self.label:<12} [{bar}] {status.state:<9} {share}"
+
+    def __call__(self, status: JobStatus) -> None:
+        self.seen.append(status)
+        if self.printer.quiet:
+            return
+        line = self.text(status)
+        if self.tty:
+            end = "\n" if status.done else ""
+            print("\r" + line, end=end, file=self.printer.stream, flush=True)
+        else:
+            print(line, file=self.printer.stream, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# the façade, as an analyst gets it
+
+
+def _connect(credentials: dict[str, str]) -> Any:
+    """``crmframe.connect(**credentials)``, with the writing and jobs parts of ``CRM``.
+
+    Until ``CRM`` is composed from all its mixins (``ReadingMixin``, ``WritingMixin``,
+    ``JobsMixin``), the missing ones are mixed in here so the demo runs on the façade as
+    designed (docs/architecture.md, "Facade").
+    """
+    import crmframe
+    from crmframe.facade.crm import connect as facade_connect
+
+    connect: Callable[..., Any] = getattr(crmframe, "connect", facade_connect)
+    crm = connect(**credentials)
+    wanted = ("plan", "push", "mass_update", "mass_update_failures", "bulk_write", "wait")
+    if all(hasattr(crm, name) for name in wanted):
+        return crm
+    from crmframe.facade.jobs import JobsMixin
+    from crmframe.facade.writing import WritingMixin
+
+    bases = (type(crm), *(m for m in (WritingMixin, JobsMixin) if not isinstance(crm, m)))
+    full = type("CRM", bases, {"__module__": type(crm).__module__})
+    return full(crm.client)
+
+
+class Traffic:
+    """Counts the sandbox's API requests and credits between two points."""
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        self.calls, self.credits = self._now()
+
+    def _now(self) -> tuple[int, int]:
+        calls = sum(1 for _, path, _ in self.server.requests if path.startswith("/crm/"))
+        return calls, int(self.server.credits_used)
+
+    def take(self) -> tuple[int, int]:
+        """Calls and credits since the last ``take`` (or since the start)."""
+        calls, credits = self._now()
+        spent = calls - self.calls, credits - self.credits
+        self.calls, self.credits = calls, credits
+        return spent
+
+
+# ---------------------------------------------------------------------------------------------
+# the steps
+
+
+def e164(phone: pd.Series) -> pd.Series:
+    """Phone numbers with every separator removed (``+1-555-4655933`` → ``+15554655933``).
+
+    Examples
+    --------
+    >>> e164(pd.Series(["+1-555-4655933", "(555) 465 5933", None], dtype="string")).tolist()
+    ['+15554655933', '5554655933', <NA>]
+    """
+    cleaned: pd.Series = phone.str.replace(r"[^\d+]", "", regex=True)
+    return cleaned
+
+
+def make_edits(
+    leads: pd.DataFrame, seed: int
+) -> tuple[pd.DataFrame, dict[str, list[str]], list[tuple[str, str, Any]]]:
+    """The analyst's edits on a copy of ``leads``.
+
+    Returns
+    -------
+    edited : DataFrame
+    segments : dict
+        ``{"phone": ids, "status": ids}``: the records each edit touches (changed cells).
+    invalid : list of (id, field, value)
+        The three values that do not fit their field.
+    """
+    edited = leads.copy()
+    us = edited["City"].isin(PHONE_CITIES).fillna(False).to_numpy(dtype=bool)
+    new_phone = e164(edited.loc[us, "Phone"])
+    edited.loc[us, "Phone"] = new_phone
+    phone_ids = [str(i) for i, old, new in zip(
+        leads.index[us], leads.loc[us, "Phone"], new_phone, strict=True)
+        if not pd.isna(old) and old != new]
+
+    segment = (edited["Segment"] == STATUS_SEGMENT).fillna(False).to_numpy(dtype=bool)
+    status_ids = [str(i) for i, old in zip(leads.index[segment],
+                                           leads.loc[segment, "Lead_Status"], strict=True)
+                  if pd.isna(old) or old != STATUS_VALUE]
+    edited.loc[segment, "Lead_Status"] = STATUS_VALUE
+
+    # Three slips an analyst makes, on leads the other edits do not touch.
+    others = edited.index[~(us | segment)]
+    rng = np.random.default_rng(seed)
+    picks = [str(others[int(i)]) for i in rng.choice(len(others), size=3, replace=False)]
+    invalid: list[tuple[str, str, Any]] = [
+        (picks[0], "Lead_Status", "Hot prospect"),           # not in the picklist
+        (picks[1], "Designation", "Head of " + "Strategic " * 12 + "Partnerships"),  # > 100
+        (picks[2], "No_of_Employees", "about fifty"),         # text into an integer field
+    ]
+    # An Int64 column cannot hold text: the analyst's frame went object, as it would in
+    # pandas after pasting a value in.
+    edited["No_of_Employees"] = edited["No_of_Employees"].astype(object)
+    for rid, name, value in invalid:
+        edited.loc[rid, name] = value
+    return edited, {"phone": phone_ids, "status": status_ids}, invalid
+
+
+def _plain(value: Any) -> Any:
+    """Cells that CSV and HTML show well: lists and dicts as JSON."""
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(value, default=str, ensure_ascii=False)
+    return value
+
+
+def csv_ready(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose object columns hold JSON text instead of lists and dicts."""
+    out: pd.DataFrame = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object:
+            out[column] = out[column].map(_plain)
+    return out
+
+
+def _save_progress_chart(history: Sequence[JobStatus], path: Path) -> Path:
+    from matplotlib.figure import Figure
+
+    ax = plot_job_progress(list(history))
+    figure = ax.get_figure()
+    while figure is not None and not isinstance(figure, Figure):
+        figure = figure.get_figure()  # a SubFigure: climb to the figure that can save
+    if figure is None:  # pragma: no cover - plot_job_progress always draws on a Figure
+        raise CrmframeError("plot_job_progress returned axes without a figure")
+    figure.savefig(path, dpi=100)
+    return path
+
+
+def _same(got: Any, want: Any) -> bool:
+    """Equal cells, missing equal to missing, floats to 1e-6."""
+    got_missing, want_missing = bool(pd.isna(got)), bool(pd.isna(want))
+    if got_missing or want_missing:
+        return got_missing and want_missing
+    if isinstance(want, float):
+        return abs(float(got) - want) < 1e-6
+    return bool(got == want)
+
+
+def _check_equal(
+    outcome: Outcome, name: str, current: pd.DataFrame, expected: dict[str, dict[str, Any]]
+) -> None:
+    """Check that ``current`` (indexed by id) holds ``expected`` ``{id: {field: value}}``."""
+    wrong: list[str] = []
+    for rid, values in expected.items():
+        if rid not in current.index:
+            wrong.append(f"{rid} missing")
+            continue
+        for name_, want in values.items():
+            got: Any = current.at[rid, name_]
+            if not _same(got, want):
+                wrong.append(f"{rid}.{name_}={got!r} (expected {want!r})")
+    detail = f"{len(expected):,} records checked"
+    if wrong:
+        detail += f"; {len(wrong)} differ: " + ", ".join(wrong[:5])
+    outcome.check(name, not wrong and bool(expected), detail)
+
+
+def run(
+    *,
+    records: int,
+    out: Path,
+    seed: int,
+    printer: Printer,
+) -> Outcome:
+    """Run every step of the demo; failed expectations are in ``Outcome.checks``.
+
+    Raises
+    ------
+    CrmframeError
+        When a step cannot go on (the caller reports it and exits 1).
+    """
+    import crmframe.sandbox as sandbox
+
+    started = time.perf_counter()
+    outcome = Outcome(out=out)
+    out.mkdir(parents=True, exist_ok=True)
+    charts = out / "charts"
+    charts.mkdir(exist_ok=True)
+    for old in charts.glob("*.png"):
+        old.unlink()  # charts of an earlier run carry other job ids
+
+    printer.heading(f"1. Start an embedded Zoho-compatible sandbox with {records:,} leads")
+    # Jobs progress at about one module per second: visible progress, a quick demo.
+    server = sandbox.start(records=records, seed=seed, job_speed=max(500.0, float(records)),
+                           job_delay=0.2)
+    with server:
+        printer.line(f"  sandbox at {server.url} (loopback, in-memory, no account)")
+        crm = _connect(server.credentials)
+        traffic = Traffic(server)
+
+        # -- read ------------------------------------------------------------------------
+        printer.heading("2. Read the Leads into a typed frame")
+        leads = crm.read_records(MODULE, progress=not printer.quiet)
+        calls, credits = traffic.take()
+        outcome.records = len(leads)
+        outcome.stages.append(Stage("read Leads", len(leads), calls, credits))
+        expected_records = len(server.ids(MODULE))
+        outcome.check("read every lead", len(leads) == expected_records,
+                      f"{len(leads):,} rows read, the sandbox holds {expected_records:,}")
+        dtypes = leads.dtypes.astype(str).value_counts().rename_axis("dtype").to_frame("columns")
+        outcome.dtype_counts = dtypes
+        outcome.check("typed columns", str(leads["Modified_Time"].dtype).startswith("datetime64")
+                      and str(leads["No_of_Employees"].dtype) == "Int64"
+                      and str(leads.index.dtype) == "string",
+                      "Modified_Time datetime64, No_of_Employees Int64, ids as strings")
+        printer.line(f"  {len(leads):,} rows x {leads.shape[1]} columns in {calls} calls; "
+                     f"index {leads.index.name!r} ({leads.index.dtype})")
+        printer.line("  dtypes: " + ", ".join(f"{d} {n}" for d, n in dtypes["columns"].items()))
+
+        # -- edit ------------------------------------------------------------------------
+        printer.heading("3. Edit a copy with pandas")
+        edited, segments, invalid = make_edits(leads, seed)
+        printer.line(f"  Phone to E.164 for leads in {', '.join(PHONE_CITIES)}: "
+                     f"{len(segments['phone']):,} records")
+        printer.line(f"  Lead_Status = {STATUS_VALUE!r} for every {STATUS_SEGMENT} lead: "
+                     f"{len(segments['status']):,} records")
+        for rid, name, value in invalid:
+            shown = value if len(str(value)) <= 40 else str(value)[:37] + "..."
+            printer.line(f"  a slip: {name} = {shown!r} on {rid}")
+
+        # -- validate ----------------------------------------------------------------------
+        printer.heading("4. Validate: every problem at once, before any call")
+        try:
+            crm.plan(edited, leads)
+        except ValidationError as exc:
+            problems = exc.problems
+            outcome.problems = problems
+            printer.line("  ValidationError: " + str(exc).splitlines()[0])
+            if problems is not None:
+                for row in problems.itertuples(index=False):
+                    printer.line(f"    {row.id} {row.field}: {row.problem}")
+        else:
+            problems = None
+        caught = set() if problems is None else {
+            (str(r.id), str(r.field)) for r in problems.itertuples(index=False)}
+        wanted = {(rid, name) for rid, name, _ in invalid}
+        outcome.check("validation caught every invalid value, all at once",
+                      caught == wanted, f"{len(caught)} problem(s) reported, {len(wanted)} made")
+        calls, credits = traffic.take()
+        plan_reads = calls  # field metadata; the plan itself calls nothing
+
+        # -- plan --------------------------------------------------------------------------
+        printer.heading("5. Plan the push of the valid edits")
+        preview = crm.push(edited, leads, push_valid=True, dry_run=True)
+        plan = preview.plan
+        outcome.plan_text = plan.summary()
+        steps = plan.to_frame()
+        outcome.plan_steps = steps
+        for line in outcome.plan_text.splitlines():
+            printer.line("  " + line)
+        outcome.edited_cells = len(plan.changes) + len(wanted)
+        edits_by_field = plan.changes.changes.groupby("field").size().rename("cells").to_frame()
+        outcome.edits_by_field = edits_by_field
+        outcome.check("the plan makes fewer calls than one PUT per record and than batches",
+                      plan.calls < plan.naive_calls and plan.calls <= plan.batch_calls,
+                      f"{plan.calls} calls vs {plan.naive_calls} naive, "
+                      f"{plan.batch_calls} in batches of 100")
+        routes = set(steps["route"].astype(str))
+        outcome.check("the status segment goes by mass update, the phones by PUT",
+                      {"mass_update", "put"} <= routes, f"routes: {sorted(routes)}")
+        traffic.take()
+
+        # -- push --------------------------------------------------------------------------
+        printer.heading("6. Push the valid part; invalid values are reported, not sent")
+        result = crm.push(edited, leads, push_valid=True)
+        calls, credits = traffic.take()
+        n_push = plan.n_records
+        outcome.stages.append(
+            Stage("push edits", n_push, calls + plan_reads, credits, *Stage.naive_for(n_push)))
+        outcome.push_results = result.results
+        outcome.push_summary = result.summary()
+        printer.line(f"  {result!r}")
+        push_failed = result.failed
+        codes = set(push_failed["code"].astype(str))
+        outcome.check("invalid values reported as VALIDATION failures",
+                      "VALIDATION" in codes
+                      and int((push_failed["code"] == "VALIDATION").sum()) == len(wanted),
+                      f"failure codes: {sorted(codes)}")
+        outcome.check("push used fewer calls than planned naive ways",
+                      result.calls == plan.calls and result.calls < plan.naive_calls,
+                      f"{result.calls} write calls (planned {plan.calls}), "
+                      f"naive {plan.naive_calls}")
+
+        # -- mass update by view ----------------------------------------------------------
+        printer.heading(f"7. Mass update over the custom view {VIEW_NAME!r}")
+        views = crm.read_custom_views(MODULE)
+        match = views.index[(views["name"] == VIEW_NAME).fillna(False).to_numpy(dtype=bool)]
+        if not len(match):
+            raise CrmframeError(f"the sandbox has no {VIEW_NAME!r} view of {MODULE}")
+        cvid = str(match[0])
+        printer.line(f"  view {cvid}; setting {VIEW_VALUES}")
+        job = crm.mass_update(MODULE, VIEW_VALUES, cvid=cvid)
+        status = crm.wait(job, interval=POLL_INTERVAL,
+                          on_update=ProgressLine(printer, "mass update"))
+        mass_failures = crm.mass_update_failures(job, VIEW_VALUES, cvid=cvid, wait=False)
+        outcome.mass_failures = mass_failures
+        outcome.jobs["mass_update"] = list(job.history)
+        calls, credits = traffic.take()
+        total = int(status.total or 0)
+        outcome.stages.append(
+            Stage("mass update by view", total, calls, credits, *Stage.naive_for(total)))
+        in_view = int((leads["City"] == "Paris").fillna(False).sum())
+        outcome.check("mass update job completed over the whole view",
+                      status.state == "COMPLETED" and total == in_view,
+                      f"{status.state}: {total:,} in the job, {in_view:,} Paris leads read")
+
+        # -- bulk write --------------------------------------------------------------------
+        printer.heading(f"8. Bulk write: a new {SCORE_FIELD} for every lead")
+        scores = leads[[SCORE_FIELD]].copy()
+        revenue = leads["Annual_Revenue"].astype("Float64").fillna(0.0)
+        scores[SCORE_FIELD] = (revenue / 20_000).clip(0, 100).round(0).astype("Float64")
+        scores.attrs["module"] = MODULE
+        bulk_job = crm.bulk_write(scores, MODULE, wait=False)
+        bulk_status = crm.wait(bulk_job, interval=POLL_INTERVAL,
+                               on_update=ProgressLine(printer, "bulk write"))
+        if not bulk_status.download_url:
+            raise CrmframeError(f"bulk write {bulk_job.job_id} completed without a result file")
+        sent_ids = [str(i) for i in scores.index]
+        bulk = parse_bulk_result(crm.client.get_bytes(bulk_status.download_url), ids=sent_ids)
+        outcome.bulk_results = bulk
+        outcome.jobs["bulk_write"] = list(bulk_job.history)
+        calls, credits = traffic.take()
+        outcome.stages.append(Stage("bulk write", len(scores), calls, credits,
+                                    *Stage.naive_for(len(scores))))
+        by_status = bulk["status"].astype(str).value_counts()
+        outcome.check("bulk write job completed, one result row per lead",
+                      bulk_status.state == "COMPLETED" and len(bulk) == len(scores)
+                      and int(by_status.get("updated", 0)) > 0,
+                      f"{bulk_status.state}: " + ", ".join(
+                          f"{k} {v:,}" for k, v in by_status.items()))
+
+        # -- read back -----------------------------------------------------------------------
+        printer.heading("9. Read back and compare")
+        now = crm.read_records(MODULE, fields=_READ_BACK_FIELDS, progress=False)
+        calls, credits = traffic.take()
+        outcome.stages.append(Stage("read back", len(now), calls, credits))
+        ok = result.succeeded
+        done_ids = set(ok["id"].dropna().astype(str))
+        expect_push: dict[str, dict[str, Any]] = {}
+        for rid in segments["phone"]:
+            if rid in done_ids:
+                expect_push.setdefault(rid, {})["Phone"] = edited.at[rid, "Phone"]
+        for rid in segments["status"]:
+            if rid in done_ids:
+                expect_push.setdefault(rid, {})["Lead_Status"] = STATUS_VALUE
+        _check_equal(outcome, "the pushed edits are in Zoho", now, expect_push)
+        untouched = {rid: {name: leads.at[rid, name]} for rid, name, _ in invalid}
+        failed_ids = set(push_failed["id"].dropna().astype(str)) - {r for r, _, _ in invalid}
+        for rid in failed_ids:
+            for name in ("Phone", "Lead_Status"):
+                untouched.setdefault(rid, {})[name] = leads.at[rid, name]
+        _check_equal(outcome, "the invalid and refused edits are not", now, untouched)
+        paris = [str(i) for i in leads.index[(leads["City"] == "Paris").fillna(False)
+                                             .to_numpy(dtype=bool)]]
+        not_updated = set(mass_failures["id"].astype(str)) if len(mass_failures) else set()
+        _check_equal(outcome, "the view's leads hold the mass-updated value", now,
+                     {rid: dict(VIEW_VALUES) for rid in paris if rid not in not_updated})
+        updated = bulk[bulk["status"].astype(str) == "updated"]
+        _check_equal(outcome, "the bulk-written scores are in Zoho", now,
+                     {str(rid): {SCORE_FIELD: float(scores.at[str(rid), SCORE_FIELD])}
+                      for rid in updated["id"]})
+
+        failures = collect_failures(push_failed, mass_failures, bulk)
+        outcome.failures = failures
+
+        # -- report --------------------------------------------------------------------------
+        printer.heading(f"10. Write the report to {out}/")
+        for kind, history in outcome.jobs.items():
+            outcome.charts.append(_save_progress_chart(history, charts / f"{kind}_progress.png"))
+        finals = [h[-1] for h in outcome.jobs.values() if h]
+        status_png = charts / "jobs_status.png"
+        status_png.write_bytes(job_chart_png(finals))
+        outcome.charts.insert(0, status_png)
+        outcome.seconds = time.perf_counter() - started
+        outcome.files = write_report(outcome)
+        missing = [p for p in outcome.files + outcome.charts
+                   if not p.exists() or p.stat().st_size == 0]
+        outcome.check("report files written", not missing,
+                      f"{len(outcome.files)} files, {len(outcome.charts)} charts"
+                      + (f"; missing: {missing}" if missing else ""))
+        for path in outcome.files + outcome.charts:
+            printer.line(f"  {path}")
+        crm.close()
+    return outcome
+
+
+def collect_failures(
+    push_failed: pd.DataFrame, mass_failures: pd.DataFrame, bulk: pd.DataFrame
+) -> pd.DataFrame:
+    """Every record whose edit did not land, from the three writes, in one frame."""
+    parts = []
+    if len(push_failed):
+        parts.append(pd.DataFrame({
+            "step": "push",
+            "id": push_failed["id"].astype("string"),
+            "code": push_failed["code"].astype("string"),
+            "fields": push_failed["fields"].map(
+                lambda f: ", ".join(map(str, f)) if isinstance(f, (list, tuple)) else ""),
+            "message": push_failed["message"].astype("string"),
+        }))
+    if len(mass_failures):
+        parts.append(pd.DataFrame({
+            "step": "mass update",
+            "id": mass_failures["id"].astype("string"),
+            "code": mass_failures["code"].astype("string"),
+            "fields": mass_failures["field"].astype("string"),
+            "message": [f"still {a!r}, expected {e!r}" for a, e in
+                        zip(mass_failures["actual"], mass_failures["expected"], strict=True)],
+        }))
+    bad = bulk[bulk["status"].astype(str) != "updated"]
+    if len(bad):
+        parts.append(pd.DataFrame({
+            "step": "bulk write",
+            "id": bad["id"].astype("string"),
+            "code": bad["code"].fillna(bad["status"].str.upper()).astype("string"),
+            "fields": bad["column"].fillna("").astype("string"),
+            "message": [f"{s} by the job" + (f" (column {c})" if isinstance(c, str) and c
+                                              else "")
+                        for s, c in zip(bad["status"].astype(str), bad["column"], strict=True)],
+        }))
+    if not parts:
+        empty: pd.DataFrame = pd.DataFrame(
+            {c: pd.Series([], dtype="string") for c in ("step", "id", "code", "fields",
+                                                        "message")})
+        return empty
+    out: pd.DataFrame = pd.concat(parts, ignore_index=True)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# report and summary
+
+
+def stages_frame(stages: Iterable[Stage]) -> pd.DataFrame:
+    """The stages as a table, with a total row."""
+    rows = [dataclasses.asdict(s) for s in stages]
+    frame: pd.DataFrame = pd.DataFrame(rows).set_index("name")
+    for column in frame.columns:
+        frame[column] = frame[column].astype("Int64")
+    writes = frame[frame["naive_calls"].notna()]
+    total = frame.sum(numeric_only=True).astype("Int64")
+    for column in ("naive_calls", "naive_credits", "batch_calls", "batch_credits"):
+        total[column] = writes[column].sum()
+    total["records"] = None  # reads and writes of the same records do not add up
+    frame.loc["total"] = total
+    frame.index.name = "step"
+    return frame
+
+
+def _distinct(messages: pd.Series) -> str:
+    """Up to three distinct messages of a group, joined."""
+    seen = list(dict.fromkeys(str(m) for m in messages.dropna()))
+    return "; ".join(seen[:3]) + ("; ..." if len(seen) > 3 else "")
+
+
+def failures_by_code(failures: pd.DataFrame) -> pd.DataFrame:
+    """Failures grouped by step and code: how many, and the first message."""
+    if not len(failures):
+        empty: pd.DataFrame = pd.DataFrame(columns=["step", "code", "records", "message"])
+        return empty
+    grouped: pd.DataFrame = failures.groupby(["step", "code"], sort=False).agg(
+        records=("id", "size"), message=("message", _distinct)).reset_index()
+    return grouped
+
+
+def summary_text(outcome: Outcome) -> str:
+    """The short summary printed at the end."""
+    stages = stages_frame(outcome.stages)
+    lines = ["crmframe demo summary",
+             f"  records read: {outcome.records:,}",
+             f"  cells edited: {outcome.edited_cells:,}"
+             + (f" ({len(outcome.problems)} invalid, caught before sending)"
+                if outcome.problems is not None else "")]
+    lines.append(f"  {'step':<22}{'records':>8}{'calls':>7}{'credits':>9}"
+                 f"{'naive calls':>13}{'naive credits':>15}{'batch calls':>13}"
+                 f"{'batch credits':>15}")
+
+    def cell(value: Any, width: int) -> str:
+        return f"{'-' if pd.isna(value) else f'{int(value):,}':>{width}}"
+
+    for name, row in stages.iterrows():
+        lines.append(f"  {name!s:<22}{cell(row['records'], 8)}{cell(row['calls'], 7)}"
+                     f"{cell(row['credits'], 9)}{cell(row['naive_calls'], 13)}"
+                     f"{cell(row['naive_credits'], 15)}{cell(row['batch_calls'], 13)}"
+                     f"{cell(row['batch_credits'], 15)}")
+    lines.append("  (calls and credits as counted by the sandbox, reads and polls included; "
+                 "naive = one PUT per record, batch = PUT batches of 100)")
+    failures = outcome.failures if outcome.failures is not None else pd.DataFrame()
+    grouped = failures_by_code(failures)
+    lines.append(f"  failures: {len(failures):,}")
+    for step, code, count, message in grouped[["step", "code", "records", "message"]].itertuples(
+            index=False):
+        lines.append(f"    {step}: {code} x{count} — {message}")
+    bad = [c for c in outcome.checks if not c.ok]
+    lines.append(f"  checks: {len(outcome.checks) - len(bad)} of {len(outcome.checks)} passed"
+                 f" in {outcome.seconds:.1f}s")
+    lines.append(f"  report: {outcome.out / 'report.html'}")
+    return "\n".join(lines)
+
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 90%; }
+th, td { border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: right; }
+th { background: #f3f3f3; }
+pre { background: #f7f7f7; padding: 0.8em; }
+.fail { color: #d62728; } .ok { color: #2ca02c; }
+"""
+
+
+def _table(frame: pd.DataFrame | None, *, index: bool = True, rows: int = 50) -> str:
+    if frame is None or not len(frame):
+        return "<p>(none)</p>"
+    shown = csv_ready(frame.head(rows))
+    more = f"<p>{len(frame) - rows:,} more rows in the CSV.</p>" if len(frame) > rows else ""
+    return str(shown.to_html(index=index, na_rep="", border=0)) + more
+
+
+def write_report(outcome: Outcome) -> list[Path]:
+    """``report.html`` and the CSV files; returns the paths written."""
+    out = outcome.out
+    files: list[Path] = []
+
+    def to_csv(frame: pd.DataFrame | None, name: str, *, index: bool = False) -> None:
+        if frame is None:
+            return
+        path = out / name
+        csv_ready(frame).to_csv(path, index=index)
+        files.append(path)
+
+    stages = stages_frame(outcome.stages)
+    to_csv(stages, "summary.csv", index=True)
+    to_csv(outcome.plan_steps, "plan.csv")
+    to_csv(outcome.problems, "problems.csv")
+    to_csv(outcome.push_results, "results.csv")
+    to_csv(outcome.failures, "failures.csv")
+    to_csv(outcome.bulk_results, "bulk_write_results.csv")
+    for kind, history in outcome.jobs.items():
+        if history:
+            frame = pd.concat([s.to_frame() for s in history], ignore_index=True)
+            to_csv(frame, f"{kind}_status.csv")
+
+    checks = pd.DataFrame([dataclasses.asdict(c) for c in outcome.checks])
+    failures = outcome.failures if outcome.failures is not None else pd.DataFrame()
+    images = "\n".join(
+        f'<p><img src="charts/{html.escape(p.name)}" alt="{html.escape(p.stem)}"></p>'
+        for p in outcome.charts)
+    csv_links = " · ".join(f'<a href="{html.escape(p.name)}">{html.escape(p.name)}</a>'
+                           for p in files)
+    body = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>crmframe demo report</title>
+<style>{_CSS}</style></head><body>
+<h1>crmframe demo report</h1>
+<p>{outcome.records:,} leads read from an embedded sandbox; {outcome.edited_cells:,} cells
+edited; {len(failures):,} failures; {outcome.seconds:.1f}s.</p>
+<h2>Summary</h2>
+<p>Calls and credits as counted by the sandbox (reads and polls included), against one PUT per
+record (naive) and PUT batches of 100 (batch).</p>
+{_table(stages)}
+<h2>Checks</h2>
+{_table(checks, index=False)}
+<h2>Read</h2>
+{_table(outcome.dtype_counts)}
+<h2>Edits</h2>
+{_table(outcome.edits_by_field)}
+<h2>Validation problems (nothing sent for these)</h2>
+{_table(outcome.problems, index=False)}
+<h2>Plan</h2>
+<pre>{html.escape(outcome.plan_text)}</pre>
+{_table(_plan_view(outcome.plan_steps), index=False)}
+<h2>Push results</h2>
+{_table(outcome.push_summary, index=False)}
+<h2>Failures</h2>
+{_table(failures_by_code(failures), index=False)}
+{_table(failures, index=False)}
+<h2>Jobs</h2>
+{images}
+<h2>Files</h2>
+<p>{csv_links}</p>
+</body></html>
+"""
+    path = out / "report.html"
+    path.write_text(body, encoding="utf-8")
+    files.insert(0, path)
+    return files
+
+
+def _plan_view(steps: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The plan's steps without the id lists (they are in plan.csv)."""
+    if steps is None:
+        return None
+    view: pd.DataFrame = steps.drop(columns=[c for c in ("ids",) if c in steps.columns])
+    return view
+
+
+# ---------------------------------------------------------------------------------------------
+# command line
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="crmframe demo",
+        description="The main job against an embedded Zoho-compatible sandbox (no account, "
+        "no network): read Leads into a typed frame, edit, validate, plan, push, run a "
+        "mass update and a bulk write, and write a report folder.",
+    )
+    parser.add_argument("--records", type=int, default=DEFAULT_RECORDS,
+                        help=f"leads in the sandbox (default {DEFAULT_RECORDS})")
+    parser.add_argument("--out", default=DEFAULT_OUT,
+                        help=f"report folder (default {DEFAULT_OUT}/)")
+    parser.add_argument("--seed", type=int, default=42, help="seed of the data (default 42)")
+    parser.add_argument("--quiet", action="store_true", help="print only the summary")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the demo; returns 0 when every expectation held, else 1 (2 for bad options)."""
+    parser = _parser()
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if args.records < MIN_RECORDS:
+        # Below this the status segment is too small for a mass update to save a call.
+        parser.error(f"--records must be at least {MIN_RECORDS}")
+    printer = Printer(sys.stdout, args.quiet)
+    try:
+        outcome = run(records=args.records, out=Path(args.out), seed=args.seed,
+                      printer=printer)
+    except CrmframeError as exc:
+        printer.always(f"crmframe demo: FAILED: {type(exc).__name__}: {exc}")
+        return 1
+    printer.always("")
+    printer.always(summary_text(outcome))
+    for check in outcome.checks:
+        if not check.ok:
+            printer.always(f"  FAILED: {check.name}: {check.detail}")
+    return 0 if outcome.ok else 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
