@@ -137,13 +137,25 @@ class Step:
         """
         keep = None if ids is None else set(ids)
         if self.route == "put" and isinstance(self.payload, Mapping):
-            data = self.payload.get("data") or []
-            return [dict(r) for r in data if keep is None or str(r.get("id")) in keep]
+            return [
+                {**record, "id": rid}
+                for rid, record in self._pairs()
+                if keep is None or rid in keep
+            ]
         values: dict[str, Any] = {}
         if self.route == "mass_update" and isinstance(self.payload, Mapping):
             data = self.payload.get("data") or [{}]
             values = dict(data[0]) if data else {}
         return [{"id": i, **values} for i in self.ids if keep is None or i in keep]
+
+    def _pairs(self) -> list[tuple[str, dict[str, Any]]]:
+        """``(step id, record)`` for a PUT body: by position when the counts agree (a record
+        may lack its id — reproducing Zoho's MANDATORY_NOT_FOUND), else by the record's id."""
+        data = self.payload.get("data") if isinstance(self.payload, Mapping) else None
+        rows = [r for r in data or [] if isinstance(r, Mapping)]
+        if len(rows) == len(self.ids):
+            return [(rid, dict(r)) for rid, r in zip(self.ids, rows, strict=True)]
+        return [(str(r.get("id")), dict(r)) for r in rows]
 
     def restricted(self, ids: Sequence[str]) -> Any:
         """The payload cut down to ``ids`` (same keys otherwise), for JSON routes.
@@ -159,8 +171,8 @@ class Step:
             return self.payload
         body = dict(self.payload)
         if self.route == "put":
-            body["data"] = [r for r in body.get("data") or [] if str(r.get("id")) in keep]
-        elif self.route == "mass_update":
+            body["data"] = [r for rid, r in self._pairs() if rid in keep]
+        elif self.route == "mass_update" and "ids" in body:
             body["ids"] = [str(i) for i in body.get("ids") or [] if str(i) in keep]
         return body
 

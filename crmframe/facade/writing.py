@@ -444,7 +444,9 @@ def send_steps(
     ...             {"data": [{"id": "738964000002148061", "Phone": "98883434559"}]})
     >>> send_steps(crm, "Leads", [step]).results           # doctest: +SKIP
     """
-    infos = normalise_fields(crm.read_fields(module)) if hasattr(crm, "read_fields") else {}
+    # Field metadata only serves read-backs, which only a journal resume makes; not asking
+    # for it otherwise lets a step reach Zoho even for a module Zoho will refuse.
+    infos = normalise_fields(crm.read_fields(module)) if journal is not None else {}
     sender = CrmSender(
         crm.client, module, infos,
         read=lambda fields, ids: crm._read_back(module, fields, ids),
