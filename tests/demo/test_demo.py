@@ -1,0 +1,194 @@
+"""``crmframe demo``: the main job runs end to end against its embedded sandbox."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import crmframe.demo as demo
+from crmframe.core.jobs import JobStatus
+
+RECORDS = 2000
+# Zoho-style tokens and client ids as the sandbox mints them ("1000." + hex/upper-case).
+TOKEN_RE = re.compile(r"1000\.[0-9A-Za-z]{6,}")
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, Path]:
+    """One full demo run (2,000 leads), shared by the tests of this module."""
+    out = tmp_path_factory.mktemp("demo") / "out"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = demo.main(["--records", str(RECORDS), "--out", str(out), "--quiet"])
+    return code, printed.getvalue(), out
+
+
+def _summary_numbers(text: str, step: str) -> list[int | None]:
+    line = next(line for line in text.splitlines() if line.strip().startswith(step))
+    cells = line.strip()[len(step):].split()
+    return [None if c == "-" else int(c.replace(",", "")) for c in cells]
+
+
+@pytest.mark.sandbox
+@pytest.mark.slow
+def test_demo_exits_zero_and_prints_the_summary(run: tuple[int, str, Path]) -> None:
+    code, printed, _ = run
+    assert code == 0, printed
+    assert "FAILED" not in printed
+    assert f"records read: {RECORDS:,}" in printed
+    assert re.search(r"cells edited: [\d,]+ \(3 invalid, caught before sending\)", printed)
+    assert re.search(r"checks: (\d+) of \1 passed", printed)
+    # --quiet keeps the summary only: no step headings.
+    assert "== 1." not in printed
+
+
+@pytest.mark.sandbox
+@pytest.mark.slow
+def test_demo_uses_fewer_calls_than_the_naive_ways(run: tuple[int, str, Path]) -> None:
+    _, printed, out = run
+    records, calls, credits, naive_calls, naive_credits, batch_calls, _ = _summary_numbers(
+        printed, "push edits")
+    assert records is not None
+    assert records > 100
+    assert calls is not None
+    assert naive_calls is not None
+    assert batch_calls is not None
+    assert calls < naive_calls
+    assert credits is not None
+    assert naive_credits is not None
+    assert credits < naive_credits
+    summary = pd.read_csv(out / "summary.csv", index_col="step")
+    assert summary.loc["total", "calls"] < summary.loc["total", "naive_calls"]
+    assert summary.loc["read Leads", "records"] == RECORDS
+    plan = pd.read_csv(out / "plan.csv")
+    # The status segment is one mass update by ids; the cleaned phones go by PUT batches.
+    assert set(plan["route"]) == {"mass_update", "put"}
+    assert int(plan["calls"].sum()) < int(plan["n_records"].sum())
+
+
+@pytest.mark.sandbox
+@pytest.mark.slow
+def test_demo_reports_the_invalid_values_and_zoho_refusals(run: tuple[int, str, Path]) -> None:
+    _, printed, out = run
+    problems = pd.read_csv(out / "problems.csv", dtype={"id": "string"})
+    assert sorted(problems["field"]) == ["Designation", "Lead_Status", "No_of_Employees"]
+    failures = pd.read_csv(out / "failures.csv", dtype={"id": "string"})
+    validation = failures[failures["code"] == "VALIDATION"]
+    assert sorted(validation["id"]) == sorted(problems["id"])
+    assert "push: VALIDATION x3" in printed
+    # The sandbox seeds locked and unapproved leads: the bulk write skips them, with a code.
+    bulk = failures[failures["step"] == "bulk write"]
+    assert set(bulk["code"]) == {"BLOCKED_RECORD", "NOT_APPROVED"}
+    assert failures["id"].str.fullmatch(r"\d{19}").all()
+
+
+@pytest.mark.sandbox
+@pytest.mark.slow
+def test_demo_writes_the_report_folder(run: tuple[int, str, Path]) -> None:
+    _, _, out = run
+    for name in ("report.html", "summary.csv", "plan.csv", "problems.csv", "results.csv",
+                 "failures.csv", "bulk_write_results.csv", "mass_update_status.csv",
+                 "bulk_write_status.csv"):
+        assert (out / name).stat().st_size > 200, name
+    results = pd.read_csv(out / "results.csv", dtype={"id": "string"})
+    assert (results["status"] == "success").sum() > 100
+    jobs = pd.read_csv(out / "bulk_write_status.csv")
+    assert jobs["state"].iloc[-1] == "COMPLETED"
+    assert len(jobs) >= 2  # watched while it ran, not only at the end
+    report = (out / "report.html").read_text(encoding="utf-8")
+    images = re.findall(r'<img src="([^"]+)"', report)
+    assert "charts/jobs_status.png" in images
+    assert {"charts/mass_update_progress.png", "charts/bulk_write_progress.png"} <= set(images)
+    for image in images:
+        assert (out / image).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", image
+    assert "<table" in report
+    assert "VALIDATION" in report
+    assert "Plan for Leads" in report
+
+
+@pytest.mark.sandbox
+@pytest.mark.slow
+def test_demo_outputs_hold_no_token(run: tuple[int, str, Path]) -> None:
+    _, printed, out = run
+    texts = [printed] + [p.read_text(encoding="utf-8") for p in out.iterdir() if p.is_file()]
+    for text in texts:
+        assert not TOKEN_RE.search(text)
+
+
+@pytest.mark.sandbox
+@pytest.mark.slow
+def test_demo_exits_one_when_an_expectation_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = demo.make_edits
+
+    def without_slips(leads: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, dict[str, list[str]],
+                                                              list[tuple[str, str, object]]]:
+        edited, segments, invalid = real(leads, seed)
+        for rid, name, _ in invalid[1:]:
+            edited.loc[rid, name] = leads.loc[rid, name]  # two slips never happened
+        return edited, segments, invalid
+
+    monkeypatch.setattr(demo, "make_edits", without_slips)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = demo.main(["--records", "1000", "--out", str(tmp_path / "out"), "--quiet"])
+    assert code == 1
+    assert "FAILED: validation caught every invalid value" in printed.getvalue()
+
+
+def test_demo_refuses_too_few_records(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        demo.main(["--records", "10"])
+    assert exc.value.code == 2
+    assert "--records must be at least" in capsys.readouterr().err
+
+
+def test_progress_line_shows_counts_and_state() -> None:
+    class Stream(io.StringIO):
+        def isatty(self) -> bool:
+            return False
+
+    stream = Stream()
+    progress = demo.ProgressLine(demo.Printer(stream, quiet=False), "bulk write", width=10)
+    progress(JobStatus("bulk_write", "1", "SCHEDULED", "ADDED"))
+    progress(JobStatus("bulk_write", "1", "RUNNING", "INPROGRESS", total=200, added=0,
+                       updated=50, skipped=0))
+    progress(JobStatus("mass_update", "2", "COMPLETED", "COMPLETED", total=200, updated=190,
+                       failed=10, not_updated=0))
+    lines = stream.getvalue().splitlines()
+    assert lines == [
+        "  bulk write   [??????????] SCHEDULED counts not known yet",
+        "  bulk write   [##........] RUNNING       50/200 ( 25%)",
+        "  bulk write   [##########] COMPLETED    200/200 (100%)",
+    ]
+    assert [s.state for s in progress.seen] == ["SCHEDULED", "RUNNING", "COMPLETED"]
+
+
+def test_stages_frame_totals_only_what_adds_up() -> None:
+    stages = [demo.Stage("read Leads", 1000, 11, 11),
+              demo.Stage("push edits", 300, 5, 30, *demo.Stage.naive_for(300))]
+    frame = demo.stages_frame(stages)
+    assert frame.loc["total", "calls"] == 16
+    assert frame.loc["total", "naive_calls"] == 300
+    assert pd.isna(frame.loc["total", "records"])
+    assert demo.Stage.naive_for(250) == (250, 250, 3, 25)
+
+
+def test_console_script_runs_the_demo_subcommand(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / ("crmframe.exe" if os.name == "nt" else "crmframe")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "crmframe.cli"]
+    done = subprocess.run([*command, "demo", "--help"], cwd=tmp_path, capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "--records" in done.stdout
+    assert "--out" in done.stdout
+    assert not any(tmp_path.iterdir())  # --help writes no report
