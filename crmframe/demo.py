@@ -212,26 +212,12 @@ class ProgressLine:
 
 
 def _connect(credentials: dict[str, str]) -> Any:
-    """``crmframe.connect(**credentials)``, with the writing and jobs parts of ``CRM``.
-
-    Until ``CRM`` is composed from all its mixins (``ReadingMixin``, ``WritingMixin``,
-    ``JobsMixin``), the missing ones are mixed in here so the demo runs on the façade as
-    designed (docs/architecture.md, "Facade").
-    """
+    """``crmframe.connect(**credentials)`` (the façade's ``connect`` until it is exported)."""
     import crmframe
     from crmframe.facade.crm import connect as facade_connect
 
     connect: Callable[..., Any] = getattr(crmframe, "connect", facade_connect)
-    crm = connect(**credentials)
-    wanted = ("plan", "push", "mass_update", "mass_update_failures", "bulk_write", "wait")
-    if all(hasattr(crm, name) for name in wanted):
-        return crm
-    from crmframe.facade.jobs import JobsMixin
-    from crmframe.facade.writing import WritingMixin
-
-    bases = (type(crm), *(m for m in (WritingMixin, JobsMixin) if not isinstance(crm, m)))
-    full = type("CRM", bases, {"__module__": type(crm).__module__})
-    return full(crm.client)
+    return connect(**credentials)
 
 
 class Traffic:
