@@ -43,7 +43,14 @@ from typing import IO, Any
 
 from crmframe.errors import InputError
 
-__all__ = ["JOURNAL_FORMAT", "Journal", "JournalMismatchError", "StepState", "plan_fingerprint"]
+__all__ = [
+    "JOURNAL_FORMAT",
+    "Journal",
+    "JournalHead",
+    "JournalMismatchError",
+    "StepState",
+    "plan_fingerprint",
+]
 
 #: The header's ``format`` value; a file without it is not a crmframe journal.
 JOURNAL_FORMAT = "crmframe-push-journal/1"
@@ -124,6 +131,14 @@ def _b64(obj: Any) -> Any:
     return obj
 
 
+@dataclass(frozen=True)
+class JournalHead:
+    """An existing journal's header and the ids any of its events touched."""
+
+    header: dict[str, Any]
+    touched: set[str]
+
+
 class Journal:
     """An open push journal. Use :meth:`open`; every write is flushed and ``fsync``-ed.
 
@@ -161,6 +176,7 @@ class Journal:
         steps: Sequence[Mapping[str, Any]] = (),
         *,
         module: str | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> Journal:
         """Create the journal, or resume it if it exists and holds the same plan.
 
@@ -175,6 +191,8 @@ class Journal:
             the file documents what was intended.
         module : str, optional
             The module, for the header.
+        extra : dict, optional
+            More header keys (decisions a resume must repeat, e.g. excluded conflicts).
 
         Raises
         ------
@@ -209,9 +227,39 @@ class Journal:
                 "module": module,
                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "steps": [_canonical(dict(s)) for s in steps],
+                **dict(extra or {}),
             }
         )
         return journal
+
+    @staticmethod
+    def peek(path: str | os.PathLike[str]) -> JournalHead | None:
+        """What an existing journal holds, without opening it for writing.
+
+        Returns ``None`` when there is no journal (or an empty file) at ``path``.
+
+        Raises
+        ------
+        JournalMismatchError
+            When the file is not a crmframe journal.
+        """
+        path = os.fspath(path)
+        if not os.path.exists(path) or os.path.getsize(path) == 0:
+            return None
+        with open(path, encoding="utf-8") as handle:
+            first = handle.readline()
+        try:
+            header = json.loads(first)
+        except ValueError:
+            header = None
+        if not isinstance(header, dict) or header.get("format") != JOURNAL_FORMAT:
+            raise JournalMismatchError(f"{path!r} is not a crmframe push journal")
+        states = Journal._read(path, str(header.get("fingerprint")))
+        touched: set[str] = set()
+        for state in states.values():
+            touched |= state.settled_ids()
+            touched |= set(state.pending or ())
+        return JournalHead(header, touched)
 
     @staticmethod
     def _read(path: str, fingerprint: str) -> dict[int, StepState]:

@@ -211,6 +211,7 @@ class Prepared:
     plan: Any = None
     skipped: list[pd.DataFrame] = field(default_factory=list)
     reads: int = 0
+    conflicts: list[str] = field(default_factory=list)
 
 
 def problem_rows(problems: pd.DataFrame) -> pd.DataFrame:
@@ -270,6 +271,7 @@ def prepare_push(
     objective: Objective,
     bulk_threshold: int | None,
     costs: Any,
+    journal: str | os.PathLike[str] | None = None,
 ) -> Prepared:
     """Module, metadata, baseline, diff, validation, conflicts and the plan (no writes)."""
     if not isinstance(edited, pd.DataFrame):
@@ -301,10 +303,19 @@ def prepare_push(
         changes = split_valid(changes, problems)
         skipped.append(problem_rows(problems))
 
+    conflicts: list[str] = []
     if check_conflicts and "Modified_Time" in baseline.columns and len(changes):
-        current = crm._read_back(name, ["Modified_Time"], changes.ids)
-        reads += 1
-        conflicts = conflicting_ids(baseline, current)
+        # Resuming a journal: the records it touched changed because of us, and the
+        # conflicts the first run excluded must be excluded again for the same plan.
+        head = Journal.peek(journal) if journal is not None else None
+        exempt = head.touched if head is not None else set()
+        before = [str(i) for i in (head.header.get("conflicts") or [])] if head else []
+        check = [i for i in changes.ids if i not in exempt and i not in before]
+        if check:
+            current = crm._read_back(name, ["Modified_Time"], check)
+            reads += 1
+            conflicts = conflicting_ids(baseline, current)
+        conflicts += [i for i in before if i in set(changes.ids)]
         if conflicts and not overwrite:
             hit = changes.changes["id"].isin(conflicts).to_numpy(dtype=bool)
             fields_by_id: dict[str, list[str]] = {}
@@ -321,7 +332,8 @@ def prepare_push(
             )
     plan = make_plan(changes, meta, name, objective=objective, costs=costs,
                      bulk_threshold=bulk_threshold)
-    return Prepared(name, meta, infos, baseline, changes, plan, skipped, reads)
+    return Prepared(name, meta, infos, baseline, changes, plan, skipped, reads,
+                    conflicts if not overwrite else [])
 
 
 def retry_frames(
@@ -411,7 +423,8 @@ def run_push(
     if journal is not None and steps:
         fingerprint = plan_fingerprint(s.payload for s in steps)
         with Journal.open(journal, fingerprint, [s.describe() for s in steps],
-                          module=prepared.module) as book:
+                          module=prepared.module,
+                          extra={"conflicts": prepared.conflicts}) as book:
             outcomes = execute(steps, sender, journal=book)
     else:
         outcomes = execute(steps, sender)
@@ -627,10 +640,15 @@ class WritingMixin:
         >>> result = crm.push(edited, original, trigger=[])   # doctest: +SKIP
         >>> result.failed                                      # doctest: +SKIP
         """
+        if journal is not None and original is None:
+            raise InputError(
+                "a journal needs original=...: resuming compares the same baseline, and a "
+                "baseline read back after a partial push would already hold some edits"
+            )
         prepared = prepare_push(
             self, edited, original, module=module, push_valid=push_valid, overwrite=overwrite,
             check_conflicts=original is not None, objective=objective,
-            bulk_threshold=bulk_threshold, costs=costs,
+            bulk_threshold=bulk_threshold, costs=costs, journal=journal,
         )
         options: dict[str, Any] = {
             "module": prepared.module, "trigger": trigger, "push_valid": push_valid,
