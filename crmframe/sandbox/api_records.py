@@ -12,8 +12,8 @@ from crmframe.sandbox.coql import CoqlError, compile_where, parse
 from crmframe.sandbox.criteria import Cond, CriteriaError, all_of, any_of, condition
 from crmframe.sandbox.envelopes import ApiError
 from crmframe.sandbox.jobs import MassUpdateJob
-from crmframe.sandbox.listing import PageToken, View, project, sort_key
-from crmframe.sandbox.responses import empty, json_response
+from crmframe.sandbox.listing import PageToken, View, page_text, project, sort_key
+from crmframe.sandbox.responses import empty, json_response, raw_json_response
 from crmframe.sandbox.schema import USER_OFFSET_MINUTES, Module
 from crmframe.sandbox.search import parse_criteria, split_values, unescape
 from crmframe.sandbox.store import Record
@@ -101,8 +101,7 @@ def _fields_param(request: Request, version: Version, mod: Module, *,
 
 def _encode_page(page: list[Record], fields: list[str] | None, module: str,
                  info: dict[str, Any]) -> Response:
-    body = {"data": [project(r, fields, module) for r in page], "info": info}
-    return json_response(body)
+    return raw_json_response(page_text(page, fields, module, info))
 
 
 def _info(version: Version, *, per_page: int, count: int, page: int, more: bool,

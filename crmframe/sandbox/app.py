@@ -169,8 +169,14 @@ class Sandbox:
                 response = self.handle(request)
             finally:
                 self.faults.leave()
-        status = 0 if isinstance(response, _Dropped) else response.status_code
-        self._record(request.method, request.path, status)
+        # Logged before the answer leaves, so a client never sees an unlogged answer.
+        dropped = isinstance(response, _Dropped)
+        self._record(request.method, request.path, 0 if dropped else response.status_code)
+        if dropped:
+            sock = environ.get("werkzeug.socket")
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
         return response(environ, start_response)
 
     def _too_many(self, why: str) -> Response:
@@ -236,10 +242,7 @@ class Sandbox:
 
     @staticmethod
     def _drop(request: Request) -> Response:
-        sock = request.environ.get("werkzeug.socket")
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+        # The socket is shut in __call__, once the drop is logged.
         return _Dropped(b"", status=500)
 
     @staticmethod

@@ -9,16 +9,19 @@ never repeats or skips a record that did not move.
 from __future__ import annotations
 
 import bisect
+import json
 import secrets
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from crmframe.sandbox.criteria import Cond
 from crmframe.sandbox.store import Record, Store
 
-__all__ = ["PageToken", "TokenBook", "View", "Views", "project", "system_keys"]
+__all__ = ["PageToken", "TokenBook", "View", "Views", "full_text", "page_text", "project",
+           "system_keys"]
 
 
 def _sortable(value: Any) -> tuple[int, Any]:
@@ -136,6 +139,48 @@ def system_keys(rec: Record, module: str) -> dict[str, Any]:
     if module == "Leads":
         keys["$converted"] = False
     return keys
+
+
+_SYSTEM_TEXT: dict[tuple[str, bool, bool], str] = {}
+
+
+def full_text(rec: Record, module: str) -> str:
+    """The JSON text of a full record with its ``$``-keys, spliced from the stored body."""
+    body = rec.cache.get("body")
+    if body is None:
+        return json.dumps(project(rec, None, module), ensure_ascii=False, separators=(",", ":"))
+    key = (module, rec.locked, rec.approved)
+    tail = _SYSTEM_TEXT.get(key)
+    if tail is None:
+        tail = json.dumps(system_keys(rec, module), ensure_ascii=False, separators=(",", ":"))
+        tail = _SYSTEM_TEXT.setdefault(key, "," + tail[1:])
+    return body[:-1] + tail if body != "{}" else "{" + tail[1:]
+
+
+def page_text(records: list[Record], fields: list[str] | None, module: str,
+              info: dict[str, Any]) -> bytes:
+    """A whole ``{"data": [...], "info": {...}}`` page, encoded."""
+    info_text = json.dumps(info, separators=(",", ":"))
+    if fields is None:
+        items = ",".join(full_text(r, module) for r in records)
+        return ('{"data":[' + items + '],"info":' + info_text + "}").encode("utf-8")
+    if not fields:
+        data: list[dict[str, Any]] = [{"id": r.id} for r in records]
+    else:
+        getter = itemgetter(*fields)
+        data = []
+        single = len(fields) == 1
+        for r in records:
+            out: dict[str, Any] = {"id": r.id}
+            try:
+                got = getter(r.values)
+            except KeyError:
+                out.update((f, r.values.get(f)) for f in fields)
+            else:
+                out.update(zip(fields, (got,) if single else got))
+            data.append(out)
+    return json.dumps({"data": data, "info": info}, ensure_ascii=False,
+                      separators=(",", ":")).encode("utf-8")
 
 
 def project(rec: Record, fields: list[str] | None, module: str) -> dict[str, Any]:

@@ -53,6 +53,8 @@ class Record:
     modified: float
     locked: bool = False
     approved: bool = True
+    #: Memo of derived text (``"body"``: the stored JSON); never part of comparisons.
+    cache: dict[str, str] = field(default_factory=dict, compare=False, repr=False, hash=False)
 
     def with_flags(self, locked: bool | None, approved: bool | None) -> Record:
         """A copy with the lock/approval flags changed (``None`` keeps a flag)."""
@@ -60,6 +62,7 @@ class Record:
             self,
             locked=self.locked if locked is None else locked,
             approved=self.approved if approved is None else approved,
+            cache=dict(self.cache),
         )
 
 
@@ -112,6 +115,7 @@ class Store:
             if module not in self.data:
                 continue
             rec = Record(rid, json.loads(body), created, modified, bool(locked), bool(approved))
+            rec.cache["body"] = body
             self._mirror(module, rec, None)
         for md in self.data.values():
             md.order.sort()
@@ -183,11 +187,14 @@ class Store:
         batch = list(records)
         if not batch:
             return
-        rows = [
-            (module, r.id, r.created, r.modified, int(r.locked), int(r.approved),
-             json.dumps(r.values, separators=(",", ":"), ensure_ascii=False))
-            for r in batch
-        ]
+        rows = []
+        for r in batch:
+            body = r.cache.get("body")
+            if body is None:
+                body = r.cache["body"] = json.dumps(r.values, separators=(",", ":"),
+                                                    ensure_ascii=False)
+            rows.append((module, r.id, r.created, r.modified, int(r.locked), int(r.approved),
+                         body))
         with self.lock:
             conn = self._conn
             conn.execute("BEGIN")
