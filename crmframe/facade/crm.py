@@ -26,7 +26,7 @@ from crmframe.facade.jobs import JobsMixin
 from crmframe.facade.reading import ReadingMixin
 from crmframe.facade.writing import WritingMixin
 from crmframe.http.auth import Auth, RefreshTokenAuth, StaticToken
-from crmframe.http.client import SUPPORTED_VERSIONS, ZohoClient
+from crmframe.http.client import EDITION_CONCURRENCY, SUPPORTED_VERSIONS, ZohoClient
 from crmframe.http.datacenters import data_center as lookup_data_center
 from crmframe.http.retry import RetryPolicy
 
@@ -123,7 +123,8 @@ def connect(
     accounts_url: str | None = None,
     version: str | None = None,
     session: requests.Session | None = None,
-    max_concurrency: int = 10,
+    max_concurrency: int | None = None,
+    edition: str | None = None,
     retry: RetryPolicy | None = None,
     **extra: Any,
 ) -> CRM:
@@ -147,9 +148,11 @@ def connect(
         API version: ``"v8"`` (default), ``"v2.1"`` or ``"v2"``.
     session : requests.Session, optional
         Your own session (proxies, adapters). crmframe leaves it open.
-    max_concurrency : int
-        Requests in flight at once (default 10; Zoho allows 5 on Free, up to 25 on
-        Ultimate).
+    max_concurrency : int, optional
+        Requests in flight at once. Default: the ``edition``'s limit, else 10.
+    edition : str, optional
+        Zoho edition, to set ``max_concurrency`` from Zoho's table: ``free`` 5,
+        ``standard`` 10, ``professional`` 15, ``enterprise`` 20, ``ultimate`` 25.
     retry : RetryPolicy, optional
         Retry bounds and backoff for 429/5xx/dropped connections.
     **extra
@@ -233,6 +236,16 @@ def connect(
                     "the token answer carried no api_domain: pass api_domain= or data_center="
                 )
         auth = refreshing
+    if max_concurrency is None:
+        max_concurrency = 10
+        if edition is not None:
+            key = edition.strip().lower().replace(" ", "_")
+            if key not in EDITION_CONCURRENCY:
+                raise ConfigurationError(
+                    f"unknown Zoho edition {edition!r}: expected one of "
+                    + ", ".join(sorted(EDITION_CONCURRENCY))
+                )
+            max_concurrency = EDITION_CONCURRENCY[key]
     kwargs: dict[str, Any] = {}
     if timeout is not None:
         kwargs["timeout"] = timeout

@@ -49,12 +49,25 @@ from crmframe.http.auth import Auth
 from crmframe.http.redact import redact
 from crmframe.http.retry import RetryPolicy
 
-__all__ = ["SUPPORTED_VERSIONS", "Reply", "ZohoClient"]
+__all__ = ["EDITION_CONCURRENCY", "SUPPORTED_VERSIONS", "Reply", "ZohoClient"]
 
 log = logging.getLogger("crmframe.http")
 
 #: API versions the client knows the differences of.
 SUPPORTED_VERSIONS = ("v2", "v2.1", "v8")
+
+#: Zoho's concurrency limit per org and app, by edition (zoho-api.md §8). Heavy calls
+#: (COQL, search, cvid/sort reads, big writes) share a sub-limit of 10 on every edition.
+EDITION_CONCURRENCY: dict[str, int] = {
+    "free": 5,
+    "standard": 10,
+    "starter": 10,
+    "professional": 15,
+    "enterprise": 20,
+    "zoho_one": 20,
+    "ultimate": 25,
+    "crm_plus": 25,
+}
 
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # Statuses that mean "not processed", safe to retry even for a POST that inserts.

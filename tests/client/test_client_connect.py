@@ -95,3 +95,14 @@ def test_secrets_never_in_errors() -> None:
         connect(client_id="x", client_secret="very-secret-value", refresh_token="1000.rr.tt")
     assert "very-secret-value" not in str(info.value)
     assert "1000.rr.tt" not in str(info.value)
+
+
+def test_concurrency_cap_from_edition_or_explicit() -> None:
+    with connect("1000.a.b", data_center="us") as crm:
+        assert crm.client.max_concurrency == 10
+    with connect("1000.a.b", data_center="us", edition="Enterprise") as crm:
+        assert crm.client.max_concurrency == 20
+    with connect("1000.a.b", data_center="us", edition="free", max_concurrency=2) as crm:
+        assert crm.client.max_concurrency == 2
+    with pytest.raises(ConfigurationError, match="professional"):
+        connect("1000.a.b", data_center="us", edition="platinum")

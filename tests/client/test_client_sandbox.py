@@ -114,6 +114,30 @@ def test_bulk_and_paged_reads_give_equal_frames() -> None:
     pd.testing.assert_frame_equal(bulk.loc[paged.index, shared], paged[shared])
 
 
+def test_auto_switches_to_bulk_past_the_threshold_and_follows_job_slices(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import crmframe.facade.reading as reading
+    import crmframe.sandbox.jobs as sandbox_jobs
+    from crmframe.sandbox import start
+
+    # Scaled down: "past 100,000 rows" becomes past 1,000, and a bulk job exports 400
+    # records instead of 200,000, so one read needs four jobs (page 1..4).
+    monkeypatch.setattr(reading, "BULK_THRESHOLD", 1000)
+    monkeypatch.setattr(sandbox_jobs, "READ_PAGE", 400)
+    with start(records=1500, seed=9, job_speed=1e6, job_delay=0) as server, connect(
+        **server.credentials, retry=no_wait_retry()
+    ) as crm:
+        crm.bulk_sleep = lambda seconds: time.sleep(0.01)  # type: ignore[method-assign]
+        frame = crm.read_records("Leads", ["Last_Name", "Owner"])
+        creates = [e for e in request_log(server) if e[:2] == ("POST", "/crm/bulk/v8/read")]
+        ids = set(server.ids("Leads"))
+    assert frame.attrs["method"] == "bulk"
+    assert len(creates) == 4
+    assert len(frame) == 1500
+    assert set(frame.index) == ids
+
+
 def test_429_500_and_drops_on_a_fifth_of_calls_still_give_every_record() -> None:
     from crmframe.sandbox import start
 
