@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -237,3 +239,40 @@ def test_progress_bar_when_asked(crm: CRM, capsys: pytest.CaptureFixture[str]) -
     assert len(frame) == 600
     assert "Leads" in err
     assert "600/600" in err
+
+
+def test_other_ways_to_connect(server: Any) -> None:
+    credentials = server.credentials
+    # accounts server only: the token answer names the API domain
+    with connect(client_id=credentials["client_id"], client_secret=credentials["client_secret"],
+                 refresh_token=credentials["refresh_token"],
+                 accounts_url=credentials["accounts_url"]) as crm:
+        assert crm.client.api_domain == server.url
+        assert len(crm.read_records("Leads", ["Last_Name"], limit=3)) == 3
+    # a ready access token
+    with connect(server.access_token(), server.url) as crm:
+        assert len(crm.read_records("Leads", ["Last_Name"], limit=3)) == 3
+
+
+def test_logs_carry_no_secret(server: Any, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="crmframe")
+    state = {"n": 0}
+
+    def revoke_once(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        state["n"] += 1
+        if state["n"] == 4:
+            server.oauth.revoke_all()
+
+    with requests.Session() as session:
+        session.hooks["response"].append(revoke_once)
+        with connect(**server.credentials, session=session, retry=no_wait_retry()) as crm:
+            crm.read_records("Leads", ["Last_Name"], limit=1000)
+            shown = repr(crm) + repr(crm.client) + repr(crm.client.auth)
+    text = caplog.text + shown
+    assert "GET http://127.0.0.1" in caplog.text
+    assert "access token rejected" in caplog.text
+    assert "access token refreshed" in caplog.text
+    for secret in (server.credentials["client_secret"], server.credentials["refresh_token"]):
+        assert secret not in text
+    assert "Zoho-oauthtoken 1000" not in text
+    assert not re.search(r"1000\.[0-9a-f]{32}\.", text)
