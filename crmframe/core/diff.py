@@ -232,11 +232,18 @@ def _changed(a: pd.Series, b: pd.Series, kind: Kind, decimals: int | None) -> np
         na_a, na_b = np.isnat(xa), np.isnat(xb)
         result = (na_a != na_b) | (~na_a & ~na_b & (xa != xb))
         return result
-    if da == db and isinstance(da, (pd.StringDtype, pd.BooleanDtype)):
-        eq = (a.array == b.array).to_numpy(dtype=bool, na_value=False)
-        na_a = a.isna().to_numpy(dtype=bool)
-        na_b = b.isna().to_numpy(dtype=bool)
-        result = ~(eq | (na_a & na_b))
+    if isinstance(da, pd.StringDtype) and isinstance(db, pd.StringDtype):
+        # None for missing on both sides makes one object comparison enough:
+        # None == None (both empty) and None != "x" (cleared or filled)
+        plain_a: Any = a  # the stubs refuse na_value=None, pandas accepts it
+        plain_b: Any = b
+        result = plain_a.to_numpy(dtype=object, na_value=None) != plain_b.to_numpy(
+            dtype=object, na_value=None
+        )
+        return np.asarray(result, dtype=bool)
+    if isinstance(da, pd.BooleanDtype) and isinstance(db, pd.BooleanDtype):
+        # -1 stands for missing: equal only to itself
+        result = a.to_numpy(dtype="int8", na_value=-1) != b.to_numpy(dtype="int8", na_value=-1)
         return result
     return _changed_generic(a, b, kind, decimals)
 
