@@ -7,6 +7,7 @@ for the same records, whichever path (pages, id slices, bulk CSV) fetched them.
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 import time
@@ -19,9 +20,10 @@ import pandas as pd
 from crmframe.core.bulkcsv import add_csv, finish_bulk_frame
 from crmframe.core.metadata import fields_to_frame
 from crmframe.core.records import RecordsBuilder
-from crmframe.errors import InputError, ZohoAPIError
+from crmframe.errors import InputError, PaginationLimitError, ZohoAPIError
 from crmframe.http.bulk import iter_bulk_read
 from crmframe.http.paging import (
+    PAGE_NUMBER_LIMIT,
     format_modified_since,
     iter_coql_pages,
     iter_record_pages,
@@ -32,6 +34,8 @@ if TYPE_CHECKING:
     from crmframe.http.client import ZohoClient
 
 __all__ = ["BULK_THRESHOLD", "MAX_FIELDS_PER_CALL", "ReadingMixin"]
+
+log = logging.getLogger("crmframe.facade")
 
 #: Rows past which ``read_records`` uses a bulk-read job (Zoho's page-token ceiling).
 BULK_THRESHOLD = 100_000
@@ -83,7 +87,9 @@ def _typed_settings_frame(items: list[dict[str, Any]], index: str) -> pd.DataFra
         pd.DataFrame.from_records(items) if items else pd.DataFrame(columns=[index])
     )
     for col in frame.columns:
-        values = [v for v in frame[col].tolist() if v is not None]
+        # from_records fills keys some items lack with NaN: missing, like None.
+        values = [v for v in frame[col].tolist()
+                  if v is not None and not (isinstance(v, float) and v != v)]
         kinds = set(map(type, values))
         if kinds <= {str}:
             frame[col] = frame[col].astype("string")
@@ -203,8 +209,12 @@ class ReadingMixin:
         progress : bool, optional
             Show a ``tqdm`` bar. Default: only in a notebook, and only past one page.
         method : {"auto", "pages", "bulk"}
-            ``"auto"`` pages (page tokens past 2,000 on v8, id slices on v2/v2.1) and
-            switches to a bulk-read job past 100,000 records; ``"bulk"`` always exports.
+            ``"auto"`` (default) asks for the count (one call), then pages (page tokens
+            past 2,000 on v8, id slices on v2/v2.1), or uses a bulk-read job past 100,000
+            records or when paging cannot reach every record (v2/v2.1 past 2,000 with
+            ``cvid`` or ``sort_by``); ``"pages"`` never exports (raises
+            :class:`~crmframe.errors.PaginationLimitError` instead); ``"bulk"`` always
+            exports (sorted locally when ``sort_by`` is given).
         keep_system_keys : bool
             Keep ``$``-prefixed keys (``$approved``...). Default False.
 
@@ -233,30 +243,67 @@ class ReadingMixin:
             total = self.count_records(module, cvid=cvid)
             if total is not None and limit is not None:
                 total = min(total, limit)
-        use_bulk = id_list is None and (
-            method == "bulk" or (method == "auto" and total is not None and total > BULK_THRESHOLD)
+        # v2/v2.1 page numbers stop at 2,000, and id slices cannot keep a view or a sort.
+        unsliceable = self.version != "v8" and (bool(cvid) or sort_by not in (None, "id"))
+        too_many = total is not None and (
+            total > BULK_THRESHOLD or (unsliceable and total > PAGE_NUMBER_LIMIT)
         )
+        use_bulk = id_list is None and (method == "bulk" or (method == "auto" and too_many))
         if use_bulk:
-            if sort_by:
-                raise InputError("a bulk read cannot sort: drop sort_by, or use method='pages'")
-            frame = self._read_bulk(module, names, meta, cvid=cvid, modified_since=modified_since,
-                                    limit=limit, progress=progress, total=total,
-                                    keep_system_keys=keep_system_keys)
-            frame.attrs["method"] = "bulk"
-            return frame
+            return self._read_bulk(module, names, meta, cvid=cvid,
+                                   modified_since=modified_since, sort_by=sort_by,
+                                   sort_order=sort_order, limit=limit, progress=progress,
+                                   total=total, keep_system_keys=keep_system_keys)
 
+        try:
+            frames = self._read_pages(module, names, meta, all_fields=fields is None,
+                                      cvid=cvid, ids=id_list, modified_since=modified_since,
+                                      sort_by=sort_by, sort_order=sort_order, limit=limit,
+                                      progress=progress, total=total,
+                                      keep_system_keys=keep_system_keys)
+        except PaginationLimitError as exc:
+            if method != "auto" or id_list is not None:
+                raise
+            # Paging cannot reach every record (v2/v2.1 past 2,000 with cvid or sort_by, or
+            # past Zoho's 100,000 page-token ceiling): export instead of stopping short.
+            log.info("%s: %s; reading with a bulk-read job instead", module, exc.message)
+            return self._read_bulk(module, names, meta, cvid=cvid,
+                                   modified_since=modified_since, sort_by=sort_by,
+                                   sort_order=sort_order, limit=limit, progress=progress,
+                                   total=total, keep_system_keys=keep_system_keys)
+        frame = _merge_on_id(frames)
+        frame.attrs["method"] = "pages"
+        return frame
+
+    def _read_pages(
+        self,
+        module: str,
+        names: list[str],
+        meta: pd.DataFrame,
+        *,
+        all_fields: bool,
+        cvid: str | None,
+        ids: list[str] | None,
+        modified_since: datetime | str | None,
+        sort_by: str | None,
+        sort_order: str | None,
+        limit: int | None,
+        progress: bool | None,
+        total: int | None,
+        keep_system_keys: bool,
+    ) -> list[pd.DataFrame]:
         # v2/v2.1 list every field without a 'fields' parameter; v3+ insist on ≤50 names.
-        all_in_one = fields is None and self.version != "v8"
+        all_in_one = all_fields and self.version != "v8"
         chunks = [[]] if all_in_one else _chunks(names, MAX_FIELDS_PER_CALL - 1)
         bar = _Progress(progress, None if total is None else total * len(chunks), module)
+        frames = []
         try:
-            frames = []
             for chunk in chunks:
                 builder = RecordsBuilder(meta, columns=names if all_in_one else chunk,
                                          keep_system_keys=keep_system_keys, module=module)
                 pages = iter_record_pages(
                     self.client, module, fields=None if all_in_one else ["id", *chunk],
-                    cvid=cvid, ids=id_list, sort_by=sort_by, sort_order=sort_order,
+                    cvid=cvid, ids=ids, sort_by=sort_by, sort_order=sort_order,
                     modified_since=modified_since, limit=limit,
                 )
                 for page in pages:
@@ -264,9 +311,7 @@ class ReadingMixin:
                 frames.append(builder.to_frame())
         finally:
             bar.close()
-        frame = _merge_on_id(frames)
-        frame.attrs["method"] = "pages"
-        return frame
+        return frames
 
     def _read_bulk(
         self,
@@ -276,6 +321,8 @@ class ReadingMixin:
         *,
         cvid: str | None,
         modified_since: datetime | str | None,
+        sort_by: str | None,
+        sort_order: str | None,
         limit: int | None,
         progress: bool | None,
         total: int | None,
@@ -294,13 +341,21 @@ class ReadingMixin:
                                         criteria=criteria, sleep=self.bulk_sleep):
                 bar.update(add_csv(builder, piece.csv, meta))
                 last = piece.csv
-                if limit is not None and builder.rows >= limit:
+                if limit is not None and not sort_by and builder.rows >= limit:
                     break
         finally:
             bar.close()
         frame = finish_bulk_frame(builder.to_frame(), last, meta)
+        if sort_by:
+            # An export cannot sort: sort here (Zoho's default order is descending).
+            ascending = (sort_order or "desc").lower() == "asc"
+            if sort_by == "id":
+                frame = frame.sort_index(ascending=ascending, kind="stable")
+            elif sort_by in frame.columns:
+                frame = frame.sort_values(sort_by, ascending=ascending, kind="stable")
         if limit is not None and len(frame) > limit:
             frame = frame.iloc[:limit]
+        frame.attrs["method"] = "bulk"
         return frame
 
     # -- queries ------------------------------------------------------------------------

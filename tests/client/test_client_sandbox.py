@@ -15,7 +15,7 @@ import requests
 from clienthelpers import no_wait_retry, request_log
 
 from crmframe.core.records import records_to_frame
-from crmframe.errors import InvalidModuleError, InvalidRequestError
+from crmframe.errors import InvalidModuleError, InvalidRequestError, PaginationLimitError
 from crmframe.facade.crm import CRM, connect
 from crmframe.http.paging import iter_record_pages
 from crmframe.http.retry import RetryPolicy
@@ -276,3 +276,25 @@ def test_logs_carry_no_secret(server: Any, caplog: pytest.LogCaptureFixture) -> 
         assert secret not in text
     assert "Zoho-oauthtoken 1000" not in text
     assert not re.search(r"1000\.[0-9a-f]{32}\.", text)
+
+
+def test_v2_with_a_view_past_2000_falls_back_to_bulk() -> None:
+    from crmframe.sandbox import start
+
+    with start(records=2500, seed=4, job_speed=1e6, job_delay=0) as server, connect(
+        **{**server.credentials, "version": "v2.1"}, retry=no_wait_retry()
+    ) as crm:
+        crm.bulk_sleep = lambda seconds: time.sleep(0.01)  # type: ignore[method-assign]
+        views = crm.read_custom_views("Leads")
+        everyone = views.index[views["system_name"] == "ALLVIEWS"][0]
+        with pytest.raises(PaginationLimitError, match="method='bulk'"):
+            crm.read_records("Leads", ["Last_Name"], cvid=everyone, method="pages")
+        frame = crm.read_records("Leads", ["Last_Name"], cvid=everyone)
+        by_time = crm.read_records("Leads", ["Last_Name", "Created_Time"],
+                                   sort_by="Created_Time", sort_order="asc")
+        ids = set(server.ids("Leads"))
+    assert frame.attrs["method"] == "bulk"
+    assert set(frame.index) == ids
+    assert by_time.attrs["method"] == "bulk"
+    assert len(by_time) == 2500
+    assert by_time["Created_Time"].is_monotonic_increasing
