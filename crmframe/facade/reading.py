@@ -55,7 +55,8 @@ class _Progress:
     """A ``tqdm.auto`` bar opened when asked, or lazily in a notebook on the second page."""
 
     def __init__(self, wanted: bool | None, total: int | None, desc: str) -> None:
-        self._mode = wanted if wanted is not None else (_in_notebook() or None)
+        self._always = wanted is True
+        self._in_notebook = wanted is None and _in_notebook()
         self._total = total
         self._desc = desc
         self._bar: Any = None
@@ -65,13 +66,13 @@ class _Progress:
     def update(self, rows: int) -> None:
         self._pages += 1
         self._done += rows
-        if self._bar is None and self._mode and (self._mode is True or self._pages > 1):
+        if self._bar is not None:
+            self._bar.update(rows)
+        elif self._always or (self._in_notebook and self._pages > 1):
             from tqdm.auto import tqdm
 
             self._bar = tqdm(total=self._total, desc=self._desc, unit="rec", leave=True)
             self._bar.update(self._done)
-        elif self._bar is not None:
-            self._bar.update(rows)
 
     def close(self) -> None:
         if self._bar is not None:

@@ -298,3 +298,19 @@ def test_v2_with_a_view_past_2000_falls_back_to_bulk() -> None:
     assert by_time.attrs["method"] == "bulk"
     assert len(by_time) == 2500
     assert by_time["Created_Time"].is_monotonic_increasing
+
+
+def test_progress_in_a_notebook_only_past_one_page(
+    crm: CRM, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import crmframe.facade.reading as reading
+
+    crm.read_records("Leads", ["Last_Name"], limit=600)
+    assert capsys.readouterr().err == ""  # not a notebook: no bar by default
+    monkeypatch.setattr(reading, "_in_notebook", lambda: True)
+    crm.read_records("Leads", ["Last_Name"], limit=150)
+    assert capsys.readouterr().err == ""  # one page: no bar
+    crm.read_records("Leads", ["Last_Name"], limit=600)
+    assert "600/600" in capsys.readouterr().err
+    crm.read_records("Leads", ["Last_Name"], limit=600, progress=False)
+    assert capsys.readouterr().err == ""
