@@ -375,7 +375,9 @@ class ReadingMixin:
 
         Pages with ``limit offset, count`` up to the version's reach (2,000 rows a call and
         100,000 in all on v8; 200 and 10,000 on v2/v2.1). A ``LIMIT`` in the query caps
-        the total. Columns are typed from the module's field metadata.
+        the total. Columns are typed from the module's field metadata. Zoho's COQL gives
+        lookups as ids only, so a selected lookup ``X`` yields ``X.id`` (select
+        ``X.Field`` for more).
 
         Examples
         --------
@@ -397,7 +399,11 @@ class ReadingMixin:
                 bar.update(builder.add(page))
         finally:
             bar.close()
-        return builder.to_frame()
+        frame = builder.to_frame()
+        # COQL returns lookups as {"id"} only: an all-null "X.name" would claim "no name".
+        empty_names = [c for c in frame.columns if c.endswith(".name")
+                       and c.rsplit(".", 1)[0] in (columns or []) and frame[c].isna().all()]
+        return frame.drop(columns=empty_names) if empty_names else frame
 
     def search(
         self,

@@ -314,3 +314,11 @@ def test_progress_in_a_notebook_only_past_one_page(
     assert "600/600" in capsys.readouterr().err
     crm.read_records("Leads", ["Last_Name"], limit=600, progress=False)
     assert capsys.readouterr().err == ""
+
+
+def test_coql_lookups_are_ids_only(crm: CRM) -> None:
+    frame = crm.coql("select Last_Name, Owner from Leads where id is not null limit 5")
+    assert list(frame.columns) == ["Last_Name", "Owner.id"]
+    paged = crm.read_records("Leads", ["Last_Name", "Owner"], ids=list(frame.index))
+    pd.testing.assert_frame_equal(frame, paged[["Last_Name", "Owner.id"]],
+                                  check_index_type=True)
