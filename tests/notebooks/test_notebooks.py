@@ -1,0 +1,230 @@
+"""The notebooks in ``notebooks/`` run top to bottom in a real kernel, offline.
+
+01–03 start an embedded sandbox; 04 replays its committed cassette with no server at all.
+Each notebook's printed results are checked, not only the absence of errors. Committed
+notebooks carry no outputs, and neither outputs nor cassettes carry a token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = ROOT / "notebooks"
+CASSETTE = ROOT / "cassettes" / "notebooks" / "04_report.yaml"
+NAMES = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
+# What the sandbox mints: access/refresh tokens and client ids ("1000." + hex/upper-case).
+TOKEN_RE = re.compile(r"1000\.[0-9A-Za-z]{6,}")
+
+# Appended to each executed copy: proves the kernel is this test run's Python.
+KERNEL_PROBE = "import sys\nprint('kernel prefix:', sys.prefix)"
+
+
+def _execute(name: str) -> nbformat.NotebookNode:
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(KERNEL_PROBE))
+    # timeout=None: no limit on a cell's duration (the suite sets no wall-clock limits);
+    # any cell error raises CellExecutionError and fails the test.
+    client = NotebookClient(nb, timeout=None, kernel_name="python3",
+                            resources={"metadata": {"path": str(NOTEBOOKS)}})
+    client.execute()
+    return nb
+
+
+@pytest.fixture(scope="module")
+def executed() -> Callable[[str], nbformat.NotebookNode]:
+    """Run a notebook once per test module; later calls get the same executed copy."""
+    cache: dict[str, nbformat.NotebookNode] = {}
+
+    def get(name: str) -> nbformat.NotebookNode:
+        if name not in cache:
+            cache[name] = _execute(name)
+        return cache[name]
+
+    return get
+
+
+def _outputs(nb: nbformat.NotebookNode) -> list[dict[str, Any]]:
+    return [out for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs]
+
+
+def _text(nb: nbformat.NotebookNode) -> str:
+    """Everything the notebook printed or displayed as text."""
+    parts = []
+    for out in _outputs(nb):
+        if out.get("output_type") == "stream":
+            parts.append(out.get("text", ""))
+        data = out.get("data", {})
+        parts.append(str(data.get("text/plain", "")))
+        parts.append(str(data.get("text/html", "")))
+    return "\n".join(parts)
+
+
+def _number(pattern: str, text: str) -> int:
+    found = re.search(pattern, text)
+    assert found, pattern
+    return int(found.group(1).replace(",", ""))
+
+
+def check_01(nb: nbformat.NotebookNode, text: str) -> None:
+    assert _number(r"rows: (\d+)", text) > 2000  # beyond Zoho's 2,000-row page limit
+    assert "datetime64[s, UTC]" in text
+    assert re.search(r"No_of_Employees\s+Int64", text)
+    assert re.search(r"Date_3\s+datetime64\[s\]", text)
+    assert re.search(r"index: id string e\.g\. \d{19}\b", text)
+    assert _number(r"leads in the Paris view: (\d+)", text) > 0
+
+
+def check_02(nb: nbformat.NotebookNode, text: str) -> None:
+    planned = _number(r"Plan for Leads \(fewest calls\): (\d+) calls", text)
+    naive = _number(r"vs one PUT per record: ([\d,]+) calls", text)
+    batches = _number(r"vs PUT batches of 100: ([\d,]+) calls", text)
+    assert planned < batches <= naive
+    assert "mass_update" in text  # the segment's status went by mass update
+    assert "not in the picklist" in text
+    assert "not an integer" in text
+    assert re.search(r"error 2 \(RECORD_LOCKED 2\)", text)
+    assert "after retry: 0 failed, 2 succeeded" in text
+    assert "phones as edited: True; statuses as edited: True" in text
+    assert "the slip was not sent: True" in text
+
+
+def check_03(nb: nbformat.NotebookNode, text: str) -> None:
+    outputs = _outputs(nb)
+    assert any("application/vnd.jupyter.widget-view+json" in out.get("data", {})
+               for out in outputs)
+    assert sum("image/png" in out.get("data", {}) for out in outputs) >= 2
+    assert re.search(r"<Job mass_update \d+ \(Leads\): COMPLETED, Updated \d+, Failed 1\b",
+                     text)
+    assert re.search(r"<Job bulk_write \d+ \(Leads\): COMPLETED", text)
+    assert "NOT_UPDATED" in text
+    updated = _number(r"bulk write: (\d+) updated", text)
+    skipped = _number(r"updated, (\d+) skipped of 2000", text)
+    assert updated + skipped == 2000
+    assert skipped > 0
+
+
+def check_04(nb: nbformat.NotebookNode, text: str) -> None:
+    assert "replaying 04_report.yaml" in text
+    found = re.search(r"interactions in the cassette: (\d+), replayed: (\d+)", text)
+    assert found
+    assert int(found.group(1)) == int(found.group(2)) > 0
+    # The recorded answer, exactly: the report is reproducible.
+    assert "report total: 600 leads, annual revenue 506,360,835.13" in text
+    assert any("image/png" in out.get("data", {}) for out in _outputs(nb))
+
+
+CHECKS: dict[str, Callable[[nbformat.NotebookNode, str], None]] = {
+    "01_read_records.ipynb": check_01,
+    "02_edit_and_push.ipynb": check_02,
+    "03_monitor_jobs.ipynb": check_03,
+    "04_reproducible_report.ipynb": check_04,
+}
+
+
+def test_the_four_notebooks_are_there() -> None:
+    assert set(CHECKS) <= set(NAMES)
+
+
+@pytest.mark.notebook
+@pytest.mark.sandbox
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_runs_top_to_bottom(
+    name: str, executed: Callable[[str], nbformat.NotebookNode]
+) -> None:
+    before = hashlib.sha256(CASSETTE.read_bytes()).hexdigest()
+    nb = executed(name)
+    text = _text(nb)
+    assert f"kernel prefix: {sys.prefix}" in text
+    assert not [out for out in _outputs(nb) if out.get("output_type") == "error"]
+    assert name in CHECKS, f"add a check of {name}'s results to CHECKS"
+    CHECKS[name](nb, text)
+    # Replaying never rewrites the committed cassette.
+    assert hashlib.sha256(CASSETTE.read_bytes()).hexdigest() == before
+
+
+@pytest.fixture(scope="module")
+def sandbox_secrets() -> list[str]:
+    """The client id, secret and refresh token the notebooks' sandboxes use (fixed by seed)."""
+    from crmframe.sandbox import start
+
+    secrets: list[str] = []
+    for seed in (42, 7):  # 01-03 use the default seed; 04 recorded with seed 7
+        with start(records=10, seed=seed) as server:
+            creds = server.credentials
+            secrets += [creds["client_id"], creds["client_secret"], creds["refresh_token"]]
+    return secrets
+
+
+@pytest.mark.notebook
+@pytest.mark.sandbox
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_outputs_hold_no_secret(
+    name: str, executed: Callable[[str], nbformat.NotebookNode], sandbox_secrets: list[str]
+) -> None:
+    outputs = json.dumps(_outputs(executed(name)))
+    assert not TOKEN_RE.search(outputs)
+    for secret in sandbox_secrets:
+        assert secret not in outputs
+
+
+@pytest.mark.sandbox
+def test_cassette_holds_no_secret(sandbox_secrets: list[str]) -> None:
+    text = CASSETTE.read_text(encoding="utf-8")
+    assert "/oauth/v2/token" in text  # the token exchange was recorded...
+    assert "client_secret=scrubbed" in text  # ...scrubbed
+    assert not TOKEN_RE.search(text)
+    assert "Zoho-oauthtoken" not in text
+    for secret in sandbox_secrets:
+        assert secret not in text
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_committed_notebook_is_stripped(name: str) -> None:
+    nb = json.loads((NOTEBOOKS / name).read_text(encoding="utf-8"))
+    code = [cell for cell in nb["cells"] if cell["cell_type"] == "code"]
+    assert code
+    assert all(cell["outputs"] == [] for cell in code)
+    assert all(cell["execution_count"] is None for cell in code)
+    assert "widgets" not in nb["metadata"]
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+
+
+def test_strip_tool_finds_nothing_to_strip() -> None:
+    done = subprocess.run([sys.executable, str(ROOT / "tools" / "strip_notebooks.py"), "--check"],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout == ""
+
+
+def test_strip_tool_strips(tmp_path: Path) -> None:
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("print(1)")
+    cell.outputs = [nbformat.v4.new_output("stream", text="1\n")]
+    cell.execution_count = 3
+    nb.cells = [cell]
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {}}
+    path = tmp_path / "x.ipynb"
+    nbformat.write(nb, path)
+    tool = [sys.executable, str(ROOT / "tools" / "strip_notebooks.py")]
+    check = subprocess.run([*tool, "--check", str(path)], capture_output=True, text=True,
+                           check=False)
+    assert check.returncode == 1
+    subprocess.run([*tool, str(path)], capture_output=True, check=True)
+    stripped = json.loads(path.read_text(encoding="utf-8"))
+    assert stripped["cells"][0]["outputs"] == []
+    assert stripped["cells"][0]["execution_count"] is None
+    assert "widgets" not in stripped["metadata"]
