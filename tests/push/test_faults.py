@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -42,12 +43,10 @@ class Neighbour(threading.Thread):
     def run(self) -> None:
         with requests.Session() as session:
             while not self.stop.is_set():
-                try:
+                with contextlib.suppress(requests.RequestException):
                     session.get(f"{self.url}/crm/v8/Leads", params={"fields": "City"},
                                 headers={"Authorization": f"Zoho-oauthtoken {self.token}"},
                                 timeout=5).close()
-                except requests.RequestException:
-                    pass
                 self.sent += 1
 
 
