@@ -161,6 +161,11 @@ def write_create(sb: Sandbox, request: Request, version: Version) -> Response:
     if operation not in ("insert", "update", "upsert"):
         raise ApiError(400, "INVALID_DATA", "invalid data",
                        {"api_name": "operation", "json_path": "$.operation"})
+    callback = body.get("callback")
+    if callback is not None and (not isinstance(callback, dict)
+                                 or not str(callback.get("url", "")).startswith(("http://",
+                                                                                 "https://"))):
+        raise ApiError(400, "INVALID_CALLBACK_URL", "Invalid callback URL provided")
     resources = body.get("resource")
     if not isinstance(resources, list) or not resources or not isinstance(resources[0], dict):
         raise ApiError(400, "MANDATORY_NOT_FOUND", "required field not found",
@@ -179,11 +184,6 @@ def write_create(sb: Sandbox, request: Request, version: Version) -> Response:
     if find_by is not None and find_by != "id" and find_by not in mod.unique:
         raise ApiError(400, "INVALID_DATA", "find_by must be id or a unique field",
                        {"api_name": "find_by", "json_path": "$.resource[0].find_by"})
-    callback = body.get("callback")
-    if callback is not None and (not isinstance(callback, dict)
-                                 or not str(callback.get("url", "")).startswith(("http://",
-                                                                                 "https://"))):
-        raise ApiError(400, "INVALID_CALLBACK_URL", "Invalid callback URL provided")
     file_name, content = upload_
     header, rows = _read_csv(content)
     if len(rows) > MAX_ROWS:
@@ -245,6 +245,20 @@ def _read_criteria(mod: Module, spec: Any) -> Cond:
     return condition(mod, name, str(spec.get("comparator", "equal")), spec.get("value"))
 
 
+def _echo_criteria(mod: Module, spec: Any) -> Any:
+    """Criteria as the job status echoes them: each field with its id (v7 sample)."""
+    if isinstance(spec, dict) and isinstance(spec.get("group"), list):
+        return {"group": [_echo_criteria(mod, g) for g in spec["group"]],
+                "group_operator": spec.get("group_operator", "and")}
+    if isinstance(spec, dict):
+        field = spec.get("field")
+        name = field.get("api_name") if isinstance(field, dict) else None
+        meta = mod.by_name.get(str(name))
+        return {"field": {"id": meta["id"] if meta else None, "api_name": name},
+                "comparator": spec.get("comparator"), "value": spec.get("value")}
+    return spec
+
+
 def read_create(sb: Sandbox, request: Request, version: Version) -> Response:
     """``POST /crm/bulk/{ver}/read``."""
     body = _body(request)
@@ -299,7 +313,7 @@ def read_create(sb: Sandbox, request: Request, version: Version) -> Response:
     }
     for key in ("fields", "criteria", "cvid"):
         if query.get(key) is not None:
-            echo[key] = query[key]
+            echo[key] = _echo_criteria(mod, query[key]) if key == "criteria" else query[key]
     job = BulkReadJob(sb.jobs.new_id(), version.name, mod, list(fields), cond, echo, page,
                       sb.clock.now(), expected, callback=body.get("callback"))
     sb.jobs.add_read(job)

@@ -177,7 +177,7 @@ def page_text(records: list[Record], fields: list[str] | None, module: str,
             except KeyError:
                 out.update((f, r.values.get(f)) for f in fields)
             else:
-                out.update(zip(fields, (got,) if single else got))
+                out.update(zip(fields, (got,) if single else got, strict=True))
             data.append(out)
     return json.dumps({"data": data, "info": info}, ensure_ascii=False,
                       separators=(",", ":")).encode("utf-8")

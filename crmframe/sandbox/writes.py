@@ -71,7 +71,7 @@ class Writer:
         return now
 
     @staticmethod
-    def success(rec: Record, *, added: bool, modern: bool) -> dict[str, Any]:
+    def success(rec: Record, *, added: bool, modern: bool, mass: bool = False) -> dict[str, Any]:
         """The ``SUCCESS`` item for a written record (seed 003 / v8 shapes)."""
         v = rec.values
         details: dict[str, Any] = {
@@ -81,7 +81,8 @@ class Writer:
             "id": rec.id,
             "Created_By": {"name": v["Created_By"]["name"], "id": v["Created_By"]["id"]},
         }
-        if modern:
+        if modern and not mass:
+            # v8 updateRecords reports it; v8 massUpdateRecords does not.
             details["$approval_state"] = "approved"
         return {
             "code": "SUCCESS",
@@ -123,7 +124,8 @@ class Writer:
         dup: dict[str, Any] = {"id": dup_id,
                                "module": {"api_name": mod.api_name, "id": mod.id}}
         if isinstance(owner, Mapping):
-            dup["Owner"] = {"name": owner.get("name"), "id": owner.get("id")}
+            dup["Owner"] = {"name": owner.get("name"), "id": owner.get("id"),
+                            "zuid": str(owner.get("id", ""))[-8:]}
         return Problem("DUPLICATE_DATA", "duplicate data", {
             "api_name": api_name,
             "json_path": f"$.data[{index}].{api_name}",
@@ -296,7 +298,7 @@ class Writer:
                     continue
                 rec = self._build(mod, old.id, old, self.merge(mod, old, changes, over_write))
                 pending[rec.id] = rec
-                results.append(self.success(rec, added=False, modern=modern))
+                results.append(self.success(rec, added=False, modern=modern, mass=True))
             self.store.put(module, pending.values())
         return results
 

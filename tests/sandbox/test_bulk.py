@@ -54,7 +54,8 @@ def test_bulk_insert_full_flow(server: SandboxServer, api: Api, clock: ManualClo
     r = _upload(api, _zip(rows))
     assert r.status_code == 200
     up = r.json()
-    assert up["code"] == "FILE_UPLOAD_SUCCESS" and up["message"] == "file uploaded."
+    assert up["code"] == "FILE_UPLOAD_SUCCESS"
+    assert up["message"] == "file uploaded."
     file_id = up["details"]["file_id"]
     body = {"operation": "insert", "ignore_empty": True,
             "callback": {"url": "https://example.com/cb", "method": "post"},
@@ -68,7 +69,8 @@ def test_bulk_insert_full_flow(server: SandboxServer, api: Api, clock: ManualClo
     r = api.post("write", bulk=True, json=body)
     assert r.status_code == 201
     created = r.json()
-    assert created["status"] == "success" and created["code"] == "SUCCESS"
+    assert created["status"] == "success"
+    assert created["code"] == "SUCCESS"
     job_id = created["details"]["id"]
 
     def job() -> dict[str, Any]:
@@ -77,7 +79,8 @@ def test_bulk_insert_full_flow(server: SandboxServer, api: Api, clock: ManualClo
         return r.json()  # type: ignore[no-any-return]
 
     j = job()
-    assert j["status"] == "ADDED" and "result" not in j
+    assert j["status"] == "ADDED"
+    assert "result" not in j
     assert j["resource"][0]["file"] == {"status": "INPROGRESS", "name": "leads.csv"}
     clock.advance(2)  # 1 s added, then 100 rows/s
     j = job()
@@ -90,13 +93,15 @@ def test_bulk_insert_full_flow(server: SandboxServer, api: Api, clock: ManualClo
     f = j["resource"][0]["file"]
     assert f == {"status": "COMPLETED", "name": "leads.csv", "added_count": 150,
                  "skipped_count": 3, "updated_count": 0, "total_count": 153}
-    assert j["operation"] == "insert" and j["callback"]["url"] == "https://example.com/cb"
+    assert j["operation"] == "insert"
+    assert j["callback"]["url"] == "https://example.com/cb"
     result = api.get(j["result"]["download_url"])
     assert result.status_code == 200
     out = _unzip_csv(result.content)
     assert len(out) == 153
     assert list(out[0])[-3:] == ["STATUS", "RECORD_ID", "ERRORS"]
-    assert out[0]["STATUS"] == "added" and len(out[0]["RECORD_ID"]) == 19
+    assert out[0]["STATUS"] == "added"
+    assert len(out[0]["RECORD_ID"]) == 19
     assert server.get_record("Leads", out[0]["RECORD_ID"])["Date_3"] == "2024-01-01"
     assert server.get_record("Leads", out[0]["RECORD_ID"])["Owner"]["name"] == "Theo Martin"
     assert [o["ERRORS"] for o in out[-3:]] == ["MANDATORY_NOT_FOUND-Last_Name",
@@ -210,8 +215,10 @@ def test_bulk_read_flow(server: SandboxServer, api: Api, clock: ManualClock) -> 
     assert r.status_code == 201
     created = r.json()
     item = created["data"][0]
-    assert item["code"] == "ADDED_SUCCESSFULLY" and created["info"] == {}
-    assert item["details"]["state"] == "ADDED" and item["details"]["operation"] == "read"
+    assert item["code"] == "ADDED_SUCCESSFULLY"
+    assert created["info"] == {}
+    assert item["details"]["state"] == "ADDED"
+    assert item["details"]["operation"] == "read"
     job_id = item["details"]["id"]
     states = []
     for _ in range(4):
@@ -223,7 +230,8 @@ def test_bulk_read_flow(server: SandboxServer, api: Api, clock: ManualClock) -> 
     data = api.get(f"read/{job_id}", bulk=True).json()["data"][0]
     assert data["state"] == "COMPLETED"
     result = data["result"]
-    assert result["per_page"] == 200000 and result["more_records"] is False
+    assert result["per_page"] == 200000
+    assert result["more_records"] is False
     assert result["download_url"] == f"/crm/bulk/v8/read/{job_id}/result"
     rows = _unzip_csv(api.get(result["download_url"]).content)
     expected = [i for i in server.ids("Leads")
@@ -244,4 +252,5 @@ def test_bulk_read_errors(api: Api) -> None:
                                                     "fields": ["Nope"]}})
     assert r.json()["code"] == "INVALID_DATA"
     r = api.get("read/4876876000999999999", bulk=True)
-    assert r.status_code == 404 and r.json()["code"] == "RESOURCE_NOT_FOUND"
+    assert r.status_code == 404
+    assert r.json()["code"] == "RESOURCE_NOT_FOUND"

@@ -101,7 +101,8 @@ def test_credits_per_day_answer_429_until_the_window_rolls() -> None:
             r = api.get("org")
             assert r.status_code == 429
             assert r.json()["code"] == "TOO_MANY_REQUESTS"
-            assert r.json()["status"] == "error" and r.json()["details"] == {}
+            assert r.json()["status"] == "error"
+            assert r.json()["details"] == {}
             assert r.headers["Retry-After"]
             assert server.credits_used == 25
             clock.advance(86_400)
@@ -152,7 +153,8 @@ def test_concurrency_limit_answers_429() -> None:
 
 def test_faults_class_limits_concurrency_exactly() -> None:
     f = Faults(ManualClock(0), seed=1, max_concurrency=2)
-    assert f.enter() and f.enter()
+    assert f.enter()
+    assert f.enter()
     assert not f.enter()
     f.leave()
     assert f.enter()
@@ -219,5 +221,6 @@ def test_dropped_connections_are_repeatable_and_write_nothing() -> None:
             return out
 
     first = run()
-    assert 0 in first and 200 in first
+    assert 0 in first
+    assert 200 in first
     assert run() == first

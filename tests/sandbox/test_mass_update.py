@@ -33,7 +33,8 @@ def test_mass_update_mixed_with_locked_and_bad_ids(server: SandboxServer, api: A
                                                    "ids": [*ok, locked, "4876876000999999999"]})
     assert r.status_code == 207
     data = r.json()["data"]
-    assert data[1] == {"code": "RECORD_LOCKED", "details": {"action": "record_locking", "id": locked},
+    assert data[1] == {"code": "RECORD_LOCKED",
+                       "details": {"action": "record_locking", "id": locked},
                        "message": "Sorry, you cannot perform this operation as the record is "
                                   "locked.", "status": "error"}
     assert data[2] == {"code": "INVALID_DATA", "details": {"id": "4876876000999999999"},
@@ -116,7 +117,8 @@ def test_cvid_job_lifecycle(server: SandboxServer, api: Api, clock: ManualClock)
                  "Not_Updated_Count": 300, "Total_Count": 300}
     r = api.post("Leads/actions/mass_update", json={"data": [{"Segment": "SMB"}],
                                                    "cvid": all_view["id"]})
-    assert r.status_code == 202 and r.json()["data"][0]["code"] == "ALREADY_SCHEDULED"
+    assert r.status_code == 202
+    assert r.json()["data"][0]["code"] == "ALREADY_SCHEDULED"
     clock.advance(2.0)  # 1 s scheduled, then 100 records/s
     s = status()
     assert s["Status"] == "RUNNING"
@@ -126,7 +128,8 @@ def test_cvid_job_lifecycle(server: SandboxServer, api: Api, clock: ManualClock)
     s = status()
     assert s["Status"] == "COMPLETED"
     assert s["Failed_Count"] == 4  # the seeded locked / unapproved Leads
-    assert s["Updated_Count"] == 296 and s["Not_Updated_Count"] == 0
+    assert s["Updated_Count"] == 296
+    assert s["Not_Updated_Count"] == 0
     assert server.get_record("Leads", _plain(server, "Leads", 1)[0])["Segment"] == "SMB"
 
 
@@ -155,4 +158,5 @@ def test_mass_update_status_errors(api: Api) -> None:
     assert r.json() == {"code": "INVALID_DATA", "details": {"param_name": "job_id"},
                         "message": "The jobid given seems to be invalid", "status": "error"}
     r = api.get("Leads/actions/mass_update")
-    assert r.status_code == 400 and r.json()["code"] == "MANDATORY_NOT_FOUND"
+    assert r.status_code == 400
+    assert r.json()["code"] == "MANDATORY_NOT_FOUND"

@@ -83,7 +83,8 @@ def test_v2_fields_optional_and_info_has_four_keys(api2: Api) -> None:
     assert set(body["info"]) == V2_INFO
     assert body["info"] == {"per_page": 5, "count": 5, "page": 1, "more_records": True}
     rec = body["data"][0]
-    assert "$approved" in rec and "$currency_symbol" in rec
+    assert "$approved" in rec
+    assert "$currency_symbol" in rec
     assert len([k for k in rec if not k.startswith("$")]) >= 60
 
 
@@ -98,7 +99,8 @@ def test_page_token_bound_expired_unknown_and_ambiguous(server: SandboxServer, a
     r = api.get("Leads", params={"fields": "Last_Name", "page_token": token, "page": 2})
     assert r.json()["code"] == "AMBIGUITY_DURING_PROCESSING"
     r = api.get("Leads", params={"fields": "Last_Name", "page_token": "nope"})
-    assert r.status_code == 400 and r.json()["code"] == "INVALID_DATA"
+    assert r.status_code == 400
+    assert r.json()["code"] == "INVALID_DATA"
     # the same token twice gives the same page (safe retries)
     a = api.get("Leads", params={"fields": "Last_Name", "per_page": 50, "page_token": token})
     b = api.get("Leads", params={"fields": "Last_Name", "per_page": 50, "page_token": token})
@@ -184,7 +186,8 @@ def test_single_record_and_missing_id(server: SandboxServer, api: Api) -> None:
     r = api.get(f"Leads/{rid}")
     assert r.status_code == 200
     data = r.json()["data"]
-    assert len(data) == 1 and data[0]["id"] == rid
+    assert len(data) == 1
+    assert data[0]["id"] == rid
     r = api.get("Leads/4876876000999999999")
     assert r.status_code == 204
 
@@ -197,7 +200,8 @@ def test_ids_cvid_sort_and_count(server: SandboxServer, api: Api) -> None:
     paris = next(v for v in views if v["name"] == "Leads in Paris")
     r = api.get("Leads", params={"fields": "City", "cvid": paris["id"]})
     rows = r.json()["data"]
-    assert rows and all(row["City"] == "Paris" for row in rows)
+    assert rows
+    assert all(row["City"] == "Paris" for row in rows)
     expected = sum(1 for rid in server.ids("Leads")
                    if server.get_record("Leads", rid)["City"] == "Paris")
     count = api.get("Leads/actions/count", params={"cvid": paris["id"]}).json()["count"]
@@ -214,10 +218,12 @@ def test_ids_cvid_sort_and_count(server: SandboxServer, api: Api) -> None:
 
 
 def test_search_criteria(server: SandboxServer, api: Api) -> None:
-    r = api.get("Leads/search", params={"criteria": "((City:equals:Paris)and(Email_Opt_Out:equals:false))"})
+    criteria = "((City:equals:Paris)and(Email_Opt_Out:equals:false))"
+    r = api.get("Leads/search", params={"criteria": criteria})
     assert r.status_code == 200
     rows = r.json()["data"]
-    assert rows and all(row["City"] == "Paris" and row["Email_Opt_Out"] is False for row in rows)
+    assert rows
+    assert all(row["City"] == "Paris" and row["Email_Opt_Out"] is False for row in rows)
     r = api.get("Leads/search", params={"criteria": "(Last_Name:starts_with:Mar)"})
     assert all(row["Last_Name"].startswith("Mar") for row in r.json()["data"])
     r = api.get("Leads/search", params={"criteria": "(No_of_Employees:greater_than:4000)"})
@@ -225,7 +231,8 @@ def test_search_criteria(server: SandboxServer, api: Api) -> None:
     r = api.get("Leads/search", params={"criteria": "(City:in:Paris,Lyon)"})
     assert {row["City"] for row in r.json()["data"]} == {"Paris", "Lyon"}
     r = api.get("Leads/search", params={"criteria": "(Nope:equals:1)"})
-    assert r.status_code == 400 and r.json()["code"] == "INVALID_QUERY"
+    assert r.status_code == 400
+    assert r.json()["code"] == "INVALID_QUERY"
     r = api.get("Leads/search")
     assert r.status_code == 400
     r = api.get("Leads/search", params={"criteria": "(Last_Name:equals:Nobody)"})
@@ -247,7 +254,8 @@ def test_field_values_have_zoho_forms(server: SandboxServer, api: Api) -> None:
         if row["Last_Contacted"]:
             assert DATETIME_RE.match(row["Last_Contacted"])
             offsets.add(row["Last_Contacted"][-6:])
-        assert isinstance(row["Tag"], list) and isinstance(row["Languages_Known"], list)
+        assert isinstance(row["Tag"], list)
+        assert isinstance(row["Languages_Known"], list)
         assert row["External_Ref"] is None or isinstance(row["External_Ref"], str)
     assert len(offsets) >= 3
 
@@ -260,8 +268,10 @@ def test_unknown_module_and_url(api: Api, api2: Api) -> None:
     r = api2.get("Nope")
     assert r.json()["details"] == {}
     r = api.get("/crm/v8/Leads/1/2/3/4")
-    assert r.status_code == 404 and r.json()["code"] == "INVALID_URL_PATTERN"
+    assert r.status_code == 404
+    assert r.json()["code"] == "INVALID_URL_PATTERN"
     r = api.get("/crm/v99/Leads")
     assert r.status_code == 404
     r = api.session.delete(api.url("coql"))
-    assert r.status_code == 400 and r.json()["code"] == "INVALID_REQUEST_METHOD"
+    assert r.status_code == 400
+    assert r.json()["code"] == "INVALID_REQUEST_METHOD"

@@ -63,7 +63,9 @@ def test_seed_is_deterministic_and_ids_are_19_digit_strings() -> None:
         rid = a.ids("Leads")[5]
         assert a.get_record("Leads", rid) == b.get_record("Leads", rid)
         for rid in a.ids("Leads") + a.ids("Accounts"):
-            assert isinstance(rid, str) and len(rid) == 19 and rid.isdigit()
+            assert isinstance(rid, str)
+            assert len(rid) == 19
+            assert rid.isdigit()
 
 
 def test_different_seeds_give_different_data() -> None:
@@ -154,7 +156,9 @@ def test_cli_main_parses_options() -> None:
     from crmframe.sandbox.cli import build_parser
 
     args = build_parser().parse_args(["--port", "0", "--failure-rate", "0.5", "--no-flags"])
-    assert args.port == 0 and args.failure_rate == 0.5 and args.no_flags
+    assert args.port == 0
+    assert args.failure_rate == 0.5
+    assert args.no_flags
 
 
 def test_sandbox_imports_only_what_it_may() -> None:

@@ -31,12 +31,14 @@ def test_update_success_shape_and_modified_time(server: SandboxServer, api: Api,
     status, data = _put(api, {"id": rid, "City": "Nantes", "No_of_Employees": 12})
     assert status == 200
     item = data[0]
-    assert item["code"] == "SUCCESS" and item["status"] == "success"
+    assert item["code"] == "SUCCESS"
+    assert item["status"] == "success"
     assert item["message"] == "record updated"
-    assert SUCCESS_DETAILS <= set(item["details"])
+    assert set(item["details"]) >= SUCCESS_DETAILS
     assert set(item["details"]["Modified_By"]) == {"name", "id"}
     after = server.get_record("Leads", rid)
-    assert after["City"] == "Nantes" and after["No_of_Employees"] == 12
+    assert after["City"] == "Nantes"
+    assert after["No_of_Employees"] == 12
     assert after["Modified_Time"] != before["Modified_Time"]
     assert item["details"]["Modified_Time"] == after["Modified_Time"]
     # two updates in the same second still move Modified_Time
@@ -121,7 +123,8 @@ def test_valid_writes_of_every_type(server: SandboxServer, api: Api) -> None:
     })
     assert status == 200, data
     rec = server.get_record("Leads", rid)
-    assert rec["Referred_Account"]["id"] == acc and rec["Referred_Account"]["name"]
+    assert rec["Referred_Account"]["id"] == acc
+    assert rec["Referred_Account"]["name"]
     assert rec["Owner"]["name"] == "Theo Martin"
     assert rec["Last_Contacted"] == "2024-03-01T10:00:00-07:00"
     assert rec["Tag"][0]["name"] == "hot"
@@ -156,8 +159,11 @@ def test_duplicate_unique_field(server: SandboxServer, api: Api, api2: Api) -> N
     status, data = _put(api, {"id": b, "Mobile": mobile})
     assert status == 400
     d = data[0]["details"]
-    assert data[0]["code"] == "DUPLICATE_DATA" and data[0]["message"] == "duplicate data"
-    assert d["api_name"] == "Mobile" and d["duplicate_record"]["id"] == a and d["id"] == a
+    assert data[0]["code"] == "DUPLICATE_DATA"
+    assert data[0]["message"] == "duplicate data"
+    assert d["api_name"] == "Mobile"
+    assert d["duplicate_record"]["id"] == a
+    assert d["id"] == a
     r = api2.put("Leads", json={"data": [{"id": b, "Mobile": mobile}]})
     assert r.status_code == 202  # v2 (seed 003)
     assert r.json()["data"][0]["details"] == {"api_name": "Mobile", "id": a}
@@ -184,7 +190,8 @@ def test_locked_and_not_approved(server: SandboxServer, api: Api, api2: Api) -> 
                                    "action": "record_locking"},
                        "message": "Sorry, you cannot perform this operation as the record is "
                                   "locked.", "status": "error"}
-    assert data[1]["code"] == "NOT_APPROVED" and data[1]["details"] == {"id": pending}
+    assert data[1]["code"] == "NOT_APPROVED"
+    assert data[1]["details"] == {"id": pending}
     r = api2.put(f"Leads/{locked}", json={"data": [{"City": "X"}]})
     assert r.status_code == 202
     assert r.json()["data"][0]["code"] == "RECORD_LOCKED"
@@ -230,6 +237,8 @@ def test_whole_request_errors(server: SandboxServer, api: Api, api2: Api) -> Non
                         "message": "the module name given seems to be invalid", "status": "error"}
     r = api.session.delete(api.url("Leads"))
     assert r.status_code == 400
+    assert r.json()["data"][0]["code"] == "INVALID_REQUEST_METHOD"  # v8 wraps it
+    r = api2.session.delete(api2.url("Leads"))
     assert r.json()["code"] == "INVALID_REQUEST_METHOD"
 
 
