@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
+from itertools import chain
 from datetime import date, datetime, timezone
 from typing import Any
 
@@ -132,10 +133,22 @@ def _types(values: list[Any]) -> set[type]:
 # ----------------------------------------------------------------------------- decoding
 
 
+def _string_array(values: list[Any]) -> Any:
+    """Strings and Nones → a ``string`` array (values already checked to be str or None)."""
+    if _PYTHON_STRINGS:
+        # StringArray only validates; pd.array(dtype="string") copies element by element.
+        return pd.arrays.StringArray(np.array(values, dtype=object))
+    return pd.array(values, dtype="string")
+
+
+# The fast path builds the python-backed array directly, so only when "string" means that.
+_PYTHON_STRINGS = pd.StringDtype().storage == "python"
+
+
 def _decode_text(values: list[Any]) -> Any:
     if not _types(values) <= {str}:
         raise _NoFit
-    return pd.array(values, dtype="string")
+    return _string_array(values)
 
 
 def _decode_id(values: list[Any]) -> Any:
@@ -144,7 +157,7 @@ def _decode_id(values: list[Any]) -> Any:
         raise _NoFit
     if int in types:
         values = [str(v) if type(v) is int else v for v in values]
-    return pd.array(values, dtype="string")
+    return _string_array(values)
 
 
 def _decode_integer(values: list[Any]) -> Any:
@@ -176,15 +189,20 @@ def _decode_boolean(values: list[Any]) -> Any:
 def _check_strings(values: list[Any], pattern: Any) -> None:
     if not _types(values) <= {str}:
         raise _NoFit
-    match = pattern.match
-    for v in values:
-        if v is not None and (match(v) is None or v[-1] == "\n"):
-            raise _NoFit
+    # fullmatch, because "$" would let a trailing newline through
+    present = [v for v in values if v is not None] if None in values else values
+    if not all(map(pattern.fullmatch, present)):
+        raise _NoFit
 
 
 def _decode_date(values: list[Any]) -> Any:
     _check_strings(values, DATE_RE)
-    return pd.Series(np.array(values, dtype="datetime64[s]"), dtype="datetime64[s]")
+    try:
+        # pandas' C parser is the fast path; it refuses years its unit cannot hold
+        parsed = pd.to_datetime(values, format="%Y-%m-%d")
+        return pd.Series(parsed, copy=False).astype("datetime64[s]")
+    except (ValueError, OverflowError):
+        return pd.Series(np.array(values, dtype="datetime64[s]"), dtype="datetime64[s]")
 
 
 def _offset_seconds(text: str) -> int:
@@ -197,6 +215,11 @@ def _offset_seconds(text: str) -> int:
 
 def _decode_datetime(values: list[Any]) -> Any:
     _check_strings(values, DATETIME_RE)
+    try:
+        parsed = pd.to_datetime(values, format="%Y-%m-%dT%H:%M:%S%z", utc=True)
+        return pd.Series(parsed, copy=False).astype("datetime64[s, UTC]")
+    except (ValueError, OverflowError):
+        pass  # beyond pandas' range on 2.x (ns), or an offset it refuses: NumPy below
     local = np.array([None if v is None else v[:19] for v in values], dtype="datetime64[s]")
     offsets = np.array(
         [0 if v is None else _offset_seconds(v[19:]) for v in values], dtype="timedelta64[s]"
@@ -321,10 +344,7 @@ def split_objects(values: list[Any]) -> dict[str, list[Any]] | None:
     """
     if not _types(values) <= {dict}:
         return None
-    keys: dict[Any, None] = {}
-    for v in values:
-        if v:
-            keys.update(dict.fromkeys(v))
+    keys = dict.fromkeys(chain.from_iterable(filter(None, values)))
     if not all(isinstance(k, str) for k in keys):
         return None
     return {k: [None if v is None else v.get(k) for v in values] for k in keys}

@@ -34,7 +34,10 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import gc
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from itertools import chain
 from typing import Any
 
 import pandas as pd
@@ -55,6 +58,24 @@ __all__ = ["RecordsBuilder", "records_to_frame"]
 # Sub-keys of a lookup whose kind is known whatever the values look like.
 _LOOKUP_PART_KINDS: dict[str, Kind] = {"id": Kind.ID, "name": Kind.TEXT, "email": Kind.TEXT}
 _LOOKUP_PARTS = ("id", "name")
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building.
+
+    Parsing and collecting a page allocates thousands of acyclic containers, and each
+    allocation burst sets off collections that walk every object already held: on 100,000
+    records that was half of the time. Nothing built here forms a cycle, so nothing is
+    left for the collector; the previous state is restored (never enabled if it was off).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _is_action_result(item: Mapping[str, Any]) -> bool:
@@ -127,7 +148,10 @@ class RecordsBuilder:
             )
         self._keep_system = bool(keep_system_keys)
         self._module = module
-        self._cols: dict[str, list[Any]] = {}
+        # Each column is a list of per-page tuples: a tuple of strings and numbers drops out
+        # of the garbage collector's sight, where one long list would make every full
+        # collection walk millions of references (measured: a third of the build time).
+        self._cols: dict[str, list[tuple[Any, ...]]] = {}
         self._rows = 0
         self._pages = 0
         self._info: dict[str, Any] = {}
@@ -154,6 +178,10 @@ class RecordsBuilder:
             (a subclass) for a whole-request error envelope, or an error object in
             ``data`` instead of a record (e.g. ``INVALID_MODULE``).
         """
+        with _gc_paused():
+            return self._add(page)
+
+    def _add(self, page: Any) -> int:
         http_status: int | None = None
         if isinstance(page, list):
             records: list[Any] = page
@@ -217,26 +245,30 @@ class RecordsBuilder:
         for key in new:
             if key.startswith("$") and not self._keep_system:
                 continue
-            cols[key] = [None] * self._rows
+            cols[key] = [(None,) * self._rows] if self._rows else []
         for key, column in cols.items():
             if key == "id" and ids is not None:
-                column.extend(ids)
+                column.append(tuple(ids))
             elif key in keys:
-                column.extend([r.get(key) for r in records])
+                column.append(tuple([r.get(key) for r in records]))
             else:
-                column.extend([None] * count)
+                column.append((None,) * count)
         self._rows += count
         return count
 
     def to_frame(self) -> pd.DataFrame:
         """The typed frame of every record added so far (the builder can keep going)."""
+        with _gc_paused():
+            return self._to_frame()
+
+    def _to_frame(self) -> pd.DataFrame:
         rows = self._rows
-        ids = self._cols.get("id", [None] * rows)
+        ids = _joined(self._cols["id"]) if "id" in self._cols else [None] * rows
         out: dict[str, pd.Series] = {}
         taken = set(self._cols)
-        for name, values in self._cols.items():
+        for name, chunks in self._cols.items():
             if name != "id":
-                self._emit(name, values, out, taken)
+                self._emit(name, _joined(chunks), out, taken)
         for name in self._requested:
             if name == "id" or name in self._cols:
                 continue
@@ -285,6 +317,10 @@ class RecordsBuilder:
             out[name] = object_series(values)
             return
         out[name] = _decode(values, kind)
+
+
+def _joined(chunks: list[tuple[Any, ...]]) -> list[Any]:
+    return list(chain.from_iterable(chunks))
 
 
 def _lookup_order(part: str) -> int:
