@@ -322,3 +322,13 @@ def test_coql_lookups_are_ids_only(crm: CRM) -> None:
     paged = crm.read_records("Leads", ["Last_Name", "Owner"], ids=list(frame.index))
     pd.testing.assert_frame_equal(frame, paged[["Last_Name", "Owner.id"]],
                                   check_index_type=True)
+
+
+def test_field_metadata_is_cached_per_connection(server: Any, crm: CRM) -> None:
+    first = crm.read_fields("Leads")
+    server.clear_requests()
+    assert crm.read_fields("Leads") is first
+    assert request_log(server) == []
+    again = crm.read_fields("Leads", refresh=True)
+    assert request_log(server) == [("GET", "/crm/v8/settings/fields", 200)]
+    pd.testing.assert_frame_equal(again, first)
