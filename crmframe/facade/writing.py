@@ -14,7 +14,9 @@ result, never dropped.
 
 Examples
 --------
->>> module_of(pd.DataFrame(attrs={"module": "Leads"}), None, None)
+>>> frame = pd.DataFrame({"City": ["Pune"]})
+>>> frame.attrs["module"] = "Leads"
+>>> module_of(frame, None, None)
 'Leads'
 >>> base_fields(["id", "Owner.id", "Owner.name", "Phone", "Modified_Time"])
 ['Owner', 'Phone', 'Modified_Time']

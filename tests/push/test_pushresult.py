@@ -1,0 +1,80 @@
+"""PushResult views, retry gating, reprs; the push modules' docstring examples."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pandas as pd
+import pytest
+
+from crmframe.errors import InputError
+from crmframe.facade.pushresult import PushResult, empty_results
+
+
+def _result(**kwargs: object) -> PushResult:
+    frame = pd.DataFrame({
+        "id": ["1", "2", "3", "4", "5", None],
+        "route": ["put", "put", "put", None, "mass_update", None],
+        "call": [0, 0, 0, None, 1, None],
+        "fields": [["A"], ["A"], ["A"], ["A"], ["B"], ["C"]],
+        "code": ["SUCCESS", "RECORD_LOCKED", "INVALID_DATA", "CONFLICT", "NOT_SENT",
+                 "NOT_PUSHED_INSERT"],
+        "status": ["success", "error", "error", "skipped", "not_sent", "skipped"],
+        "message": ["record updated", "locked", "bad", "changed", "stopped", "insert"],
+        "details": [{}, {}, {"api_name": "A"}, {}, {}, {}],
+        "Modified_Time": ["2024-01-02T03:04:05+00:00", None, None, None, None, None],
+    })
+    return PushResult(frame, calls=2, credits=2.0, **kwargs)  # type: ignore[arg-type]
+
+
+def test_views_and_dtypes() -> None:
+    result = _result()
+    assert result.succeeded["id"].tolist() == ["1"]
+    assert result.failed["id"].tolist()[:4] == ["2", "3", "4", "5"]
+    assert pd.isna(result.failed["id"].iloc[4])  # an added row has no id
+    assert result.retryable["id"].tolist() == ["2", "5"]
+    assert result.retryable_mask(overwrite=True).sum() == 3  # + the conflict
+    assert str(result.results["id"].dtype) == "string"
+    assert str(result.results["call"].dtype) == "Int64"
+    assert result.results.loc[0, "Modified_Time"] == pd.Timestamp("2024-01-02T03:04:05Z")
+    assert not result.ok
+
+
+def test_summary_and_reprs() -> None:
+    result = _result()
+    summary = result.summary()
+    assert summary["records"].sum() == 6
+    text = repr(result)
+    assert text.startswith("<PushResult: 6 records, 2 calls, 2 credits")
+    assert "error 2 (INVALID_DATA 1, RECORD_LOCKED 1)" in text
+    assert "<table" in result._repr_html_()
+    empty = PushResult(empty_results())
+    assert empty.ok
+    assert "nothing to push" in repr(empty)
+
+
+def test_retry_needs_a_crm_and_passes_overwrite() -> None:
+    with pytest.raises(InputError, match="nothing to retry"):
+        _result().retry()
+    seen: list[bool] = []
+
+    def again(result: PushResult, overwrite: bool) -> PushResult:
+        seen.append(overwrite)
+        return PushResult(empty_results())
+
+    _result(retry_with=again).retry()
+    _result(retry_with=again, overwrite=True).retry()
+    _result(retry_with=again).retry(overwrite=True)
+    assert seen == [False, True, True]
+
+
+@pytest.mark.parametrize("name", [
+    "crmframe.facade.journal", "crmframe.facade.push", "crmframe.facade.pushresult",
+    "crmframe.facade.writing", "crmframe.accessor",
+])
+def test_docstring_examples(name: str) -> None:
+    module = importlib.import_module(name)
+    outcome = doctest.testmod(module, optionflags=doctest.ELLIPSIS, report=True)
+    assert outcome.attempted > 0
+    assert outcome.failed == 0
