@@ -78,13 +78,16 @@ _READ_BACK_FIELDS = ["Phone", "Lead_Status", "Designation", "No_of_Employees", "
 class Stage:
     """The API traffic of one step, as counted by the sandbox, and the naive alternatives.
 
-    ``naive_*`` is one PUT per record; ``batch_*`` plain PUT batches of 100 (Zoho: 1 credit
-    per 10 records of a PUT). Steps that only read have no naive alternative (``None``).
+    ``calls`` counts every API request (reads and job polls included), ``writes`` the ones
+    that change data or start a job (POST/PUT). ``naive_*`` is one PUT per record;
+    ``batch_*`` plain PUT batches of 100 (Zoho: 1 credit per 10 records of a PUT). Steps that
+    only read have no naive alternative (``None``).
     """
 
     name: str
     records: int
     calls: int
+    writes: int
     credits: int
     naive_calls: int | None = None
     naive_credits: int | None = None
@@ -221,22 +224,26 @@ def _connect(credentials: dict[str, str]) -> Any:
 
 
 class Traffic:
-    """Counts the sandbox's API requests and credits between two points."""
+    """Counts the sandbox's API requests, writes and credits between two points.
+
+    The sandbox logs every request; OAuth token calls are not API calls and are left out.
+    """
 
     def __init__(self, server: Any) -> None:
         self.server = server
-        self.calls, self.credits = self._now()
+        self.last = self._now()
 
-    def _now(self) -> tuple[int, int]:
-        calls = sum(1 for _, path, _ in self.server.requests if path.startswith("/crm/"))
-        return calls, int(self.server.credits_used)
+    def _now(self) -> tuple[int, int, int]:
+        api = [method for method, path, _ in self.server.requests if path.startswith("/crm/")]
+        writes = sum(1 for method in api if method in ("POST", "PUT"))
+        return len(api), writes, int(self.server.credits_used)
 
-    def take(self) -> tuple[int, int]:
-        """Calls and credits since the last ``take`` (or since the start)."""
-        calls, credits = self._now()
-        spent = calls - self.calls, credits - self.credits
-        self.calls, self.credits = calls, credits
-        return spent
+    def take(self) -> tuple[int, int, int]:
+        """``(calls, writes, credits)`` since the last ``take`` (or since the start)."""
+        now = self._now()
+        calls, writes, credits = (a - b for a, b in zip(now, self.last, strict=True))
+        self.last = now
+        return calls, writes, credits
 
 
 # ---------------------------------------------------------------------------------------------
@@ -393,9 +400,9 @@ def run(
         # -- read ------------------------------------------------------------------------
         printer.heading("2. Read the Leads into a typed frame")
         leads = crm.read_records(MODULE, progress=not printer.quiet)
-        calls, credits = traffic.take()
+        calls, writes, credits = traffic.take()
         outcome.records = len(leads)
-        outcome.stages.append(Stage("read Leads", len(leads), calls, credits))
+        outcome.stages.append(Stage("read Leads", len(leads), calls, writes, credits))
         expected_records = len(server.ids(MODULE))
         outcome.check("read every lead", len(leads) == expected_records,
                       f"{len(leads):,} rows read, the sandbox holds {expected_records:,}")
@@ -438,13 +445,16 @@ def run(
         wanted = {(rid, name) for rid, name, _ in invalid}
         outcome.check("validation caught every invalid value, all at once",
                       caught == wanted, f"{len(caught)} problem(s) reported, {len(wanted)} made")
-        calls, credits = traffic.take()
-        plan_reads = calls  # field metadata; the plan itself calls nothing
 
         # -- plan --------------------------------------------------------------------------
         printer.heading("5. Plan the push of the valid edits")
-        preview = crm.push(edited, leads, push_valid=True, dry_run=True)
-        plan = preview.plan
+        # The plan of the valid part: the frame as if the slips had not been made. (A dry
+        # run, push(..., dry_run=True), would show the same plan after reading every edited
+        # record's Modified_Time for the conflict check.)
+        valid = edited.copy()
+        for rid, name, _ in invalid:
+            valid.loc[rid, name] = leads.at[rid, name]
+        plan = crm.plan(valid, leads)
         outcome.plan_text = plan.summary()
         steps = plan.to_frame()
         outcome.plan_steps = steps
@@ -460,15 +470,15 @@ def run(
         routes = set(steps["route"].astype(str))
         outcome.check("the status segment goes by mass update, the phones by PUT",
                       {"mass_update", "put"} <= routes, f"routes: {sorted(routes)}")
-        traffic.take()
 
         # -- push --------------------------------------------------------------------------
         printer.heading("6. Push the valid part; invalid values are reported, not sent")
         result = crm.push(edited, leads, push_valid=True)
-        calls, credits = traffic.take()
+        calls, writes, credits = traffic.take()
         n_push = plan.n_records
-        outcome.stages.append(
-            Stage("push edits", n_push, calls + plan_reads, credits, *Stage.naive_for(n_push)))
+        # Validation, plan and push together: metadata, the conflict check's reads, writes.
+        outcome.stages.append(Stage("push edits", n_push, calls, writes, credits,
+                                    *Stage.naive_for(n_push)))
         outcome.push_results = result.results
         outcome.push_summary = result.summary()
         printer.line(f"  {result!r}")
@@ -497,10 +507,10 @@ def run(
         mass_failures = crm.mass_update_failures(job, VIEW_VALUES, cvid=cvid, wait=False)
         outcome.mass_failures = mass_failures
         outcome.jobs["mass_update"] = list(job.history)
-        calls, credits = traffic.take()
+        calls, writes, credits = traffic.take()
         total = int(status.total or 0)
-        outcome.stages.append(
-            Stage("mass update by view", total, calls, credits, *Stage.naive_for(total)))
+        outcome.stages.append(Stage("mass update by view", total, calls, writes, credits,
+                                    *Stage.naive_for(total)))
         in_view = int((leads["City"] == "Paris").fillna(False).sum())
         outcome.check("mass update job completed over the whole view",
                       status.state == "COMPLETED" and total == in_view,
@@ -521,8 +531,8 @@ def run(
         bulk = parse_bulk_result(crm.client.get_bytes(bulk_status.download_url), ids=sent_ids)
         outcome.bulk_results = bulk
         outcome.jobs["bulk_write"] = list(bulk_job.history)
-        calls, credits = traffic.take()
-        outcome.stages.append(Stage("bulk write", len(scores), calls, credits,
+        calls, writes, credits = traffic.take()
+        outcome.stages.append(Stage("bulk write", len(scores), calls, writes, credits,
                                     *Stage.naive_for(len(scores))))
         by_status = bulk["status"].astype(str).value_counts()
         outcome.check("bulk write job completed, one result row per lead",
@@ -534,8 +544,8 @@ def run(
         # -- read back -----------------------------------------------------------------------
         printer.heading("9. Read back and compare")
         now = crm.read_records(MODULE, fields=_READ_BACK_FIELDS, progress=False)
-        calls, credits = traffic.take()
-        outcome.stages.append(Stage("read back", len(now), calls, credits))
+        calls, writes, credits = traffic.take()
+        outcome.stages.append(Stage("read back", len(now), calls, writes, credits))
         ok = result.succeeded
         done_ids = set(ok["id"].dropna().astype(str))
         expect_push: dict[str, dict[str, Any]] = {}
@@ -673,7 +683,7 @@ def summary_text(outcome: Outcome) -> str:
              f"  cells edited: {outcome.edited_cells:,}"
              + (f" ({len(outcome.problems)} invalid, caught before sending)"
                 if outcome.problems is not None else "")]
-    lines.append(f"  {'step':<22}{'records':>8}{'calls':>7}{'credits':>9}"
+    lines.append(f"  {'step':<22}{'records':>8}{'calls':>7}{'writes':>8}{'credits':>9}"
                  f"{'naive calls':>13}{'naive credits':>15}{'batch calls':>13}"
                  f"{'batch credits':>15}")
 
@@ -682,11 +692,12 @@ def summary_text(outcome: Outcome) -> str:
 
     for name, row in stages.iterrows():
         lines.append(f"  {name!s:<22}{cell(row['records'], 8)}{cell(row['calls'], 7)}"
-                     f"{cell(row['credits'], 9)}{cell(row['naive_calls'], 13)}"
-                     f"{cell(row['naive_credits'], 15)}{cell(row['batch_calls'], 13)}"
-                     f"{cell(row['batch_credits'], 15)}")
-    lines.append("  (calls and credits as counted by the sandbox, reads and polls included; "
-                 "naive = one PUT per record, batch = PUT batches of 100)")
+                     f"{cell(row['writes'], 8)}{cell(row['credits'], 9)}"
+                     f"{cell(row['naive_calls'], 13)}{cell(row['naive_credits'], 15)}"
+                     f"{cell(row['batch_calls'], 13)}{cell(row['batch_credits'], 15)}")
+    lines.append("  (as counted by the sandbox: calls include reads, conflict checks and job "
+                 "polls, writes are the POST/PUT among them;")
+    lines.append("   naive = one PUT per record, batch = plain PUT batches of 100)")
     failures = outcome.failures if outcome.failures is not None else pd.DataFrame()
     grouped = failures_by_code(failures)
     lines.append(f"  failures: {len(failures):,}")
@@ -756,8 +767,9 @@ def write_report(outcome: Outcome) -> list[Path]:
 <p>{outcome.records:,} leads read from an embedded sandbox; {outcome.edited_cells:,} cells
 edited; {len(failures):,} failures; {outcome.seconds:.1f}s.</p>
 <h2>Summary</h2>
-<p>Calls and credits as counted by the sandbox (reads and polls included), against one PUT per
-record (naive) and PUT batches of 100 (batch).</p>
+<p>As counted by the sandbox: <em>calls</em> include reads, the conflict check's reads and job
+polls; <em>writes</em> are the POST/PUT calls among them. Compared with one PUT per record
+(naive) and plain PUT batches of 100 (batch).</p>
 {_table(stages)}
 <h2>Checks</h2>
 {_table(checks, index=False)}
