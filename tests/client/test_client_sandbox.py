@@ -332,3 +332,14 @@ def test_field_metadata_is_cached_per_connection(server: Any, crm: CRM) -> None:
     again = crm.read_fields("Leads", refresh=True)
     assert request_log(server) == [("GET", "/crm/v8/settings/fields", 200)]
     pd.testing.assert_frame_equal(again, first)
+
+
+def test_modified_since_past_2000_on_v8_and_v21_agree(server: Any, crm: CRM) -> None:
+    times = crm.read_records("Leads", ["Modified_Time"])["Modified_Time"].sort_values()
+    since = times.iloc[1000].to_pydatetime()
+    v8 = crm.read_records("Leads", ["Last_Name", "Modified_Time"], modified_since=since)
+    with connect(**{**server.credentials, "version": "v2.1"}, retry=no_wait_retry()) as old:
+        v21 = old.read_records("Leads", ["Last_Name", "Modified_Time"], modified_since=since)
+    assert len(v8) == (times >= since).sum() > 2000
+    assert (v8["Modified_Time"] >= since).all()
+    pd.testing.assert_frame_equal(v21.sort_index(), v8.sort_index())
