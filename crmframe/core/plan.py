@@ -352,22 +352,30 @@ class _Unit:
 
 
 def _unit_options(
-    unit: _Unit, costs: Costs, limits: Limits, objective: Objective
+    unit: _Unit, costs: Costs, limits: Limits, objective: Objective, *, fine: bool = True
 ) -> list[tuple[int, int]]:
     """(own records removed, packed MU cost) of every choice worth considering for a unit.
 
     Sending ``t`` ids (riders first) takes ``ceil(t/B)`` calls. For a given number of calls
     the MU credits only step up every ``mass_update_records_per_credit`` ids, and removing
     more records never costs more PUT calls or credits, so the largest ``t`` of each credit
-    step dominates: those are the only candidates, which keeps the search exact.
+    step dominates: those are the only candidates, which keeps the search exact. When the
+    search would be too large (``fine=False``), only the last chunk of a unit may be partial
+    (with Zoho's sizes — 500, 100, 10 records per credit — a partial middle chunk never wins).
     """
     n, f, size = len(unit.ids), len(unit.forced), limits.mass_update_ids
     step = costs.mass_update_records_per_credit
     out = [] if f else [(0, 0)]
-    for c in range(max(1, math.ceil(f / size)), math.ceil((n + f) / size) + 1):
+    most = math.ceil((n + f) / size)
+    for c in range(max(1, math.ceil(f / size)), most + 1):
         low, high = (c - 1) * size, min(c * size, n + f)
         first = max(1, f - low)
-        lasts = [s for s in range(step, high - low, step) if s >= first] if step else []
+        # coarse mode (very large inputs): partial chunks only as the unit's last chunk
+        lasts = (
+            [s for s in range(step, high - low, step) if s >= first]
+            if step and (fine or c == most)
+            else []
+        )
         for s in [*lasts, high - low]:
             credits = (c - 1) * costs.mass_update(size) + costs.mass_update(s)
             key = _key(c * unit.per_chunk, credits * unit.per_chunk, objective)
@@ -399,11 +407,14 @@ def _choose(
     packed total cost. Riders (``forced``) are already counted as removed."""
     riders = len({r for u in units for r in u.forced})
     capacity = sum(len(u.ids) for u in units)
+    fine = sum(len(_unit_options(u, costs, limits, objective)) for u in units) * (
+        capacity + 1
+    ) <= _SEARCH_BUDGET
     dp = np.full(capacity + 1, _INF, dtype=np.int64)
     dp[0] = 0
     choices: list[np.ndarray] = []
     for unit in units:
-        options = _unit_options(unit, costs, limits, objective)
+        options = _unit_options(unit, costs, limits, objective, fine=fine)
         best = np.full(capacity + 1, _INF, dtype=np.int64)
         pick = np.zeros(capacity + 1, dtype=np.int32)
         for removed, cost in options:
@@ -698,7 +709,8 @@ def make_plan(
             {rid: new_values[rid] for rid in chunk}, kinds, module
         )
         steps.append({"route": "bulk_write", "calls": costs.bulk_write_calls,
-                      "n_records": len(chunk), "ids": chunk, "fields": list(file.columns[1:]),
+                      "n_records": len(chunk), "ids": chunk,
+                      "fields": [c[:-3] if c.endswith(".id") else c for c in file.columns[1:]],
                       "payload_bytes": len(file.zip_bytes),
                       "credits": costs.bulk_write_job_credits})
         payloads.append(file)
