@@ -54,14 +54,16 @@ def test_demo_exits_zero_and_prints_the_summary(run: tuple[int, str, Path]) -> N
 @pytest.mark.slow
 def test_demo_uses_fewer_calls_than_the_naive_ways(run: tuple[int, str, Path]) -> None:
     _, printed, out = run
-    records, calls, credits, naive_calls, naive_credits, batch_calls, _ = _summary_numbers(
-        printed, "push edits")
+    records, calls, writes, credits, naive_calls, naive_credits, batch_calls, _ = (
+        _summary_numbers(printed, "push edits"))
     assert records is not None
     assert records > 100
     assert calls is not None
     assert naive_calls is not None
     assert batch_calls is not None
     assert calls < naive_calls
+    assert writes is not None
+    assert 0 < writes < batch_calls  # the mass update saved PUT batches
     assert credits is not None
     assert naive_credits is not None
     assert credits < naive_credits
@@ -174,10 +176,11 @@ def test_progress_line_shows_counts_and_state() -> None:
 
 
 def test_stages_frame_totals_only_what_adds_up() -> None:
-    stages = [demo.Stage("read Leads", 1000, 11, 11),
-              demo.Stage("push edits", 300, 5, 30, *demo.Stage.naive_for(300))]
+    stages = [demo.Stage("read Leads", 1000, 11, 0, 11),
+              demo.Stage("push edits", 300, 5, 2, 30, *demo.Stage.naive_for(300))]
     frame = demo.stages_frame(stages)
     assert frame.loc["total", "calls"] == 16
+    assert frame.loc["total", "writes"] == 2
     assert frame.loc["total", "naive_calls"] == 300
     assert pd.isna(frame.loc["total", "records"])
     assert demo.Stage.naive_for(250) == (250, 250, 3, 25)
