@@ -42,6 +42,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from crmframe.core.codecs import encode_value
@@ -152,6 +153,41 @@ def _value_checker(info: FieldInfo) -> Callable[[Any], str | None]:
     return lambda value: None
 
 
+def _fast_problems(info: FieldInfo, values: list[Any]) -> list[str | None] | None:
+    """Vectorised checks for the common case (all values plain ``str`` in a text field or
+    plain ``int`` in an integer field, no uniqueness to track); None when not applicable."""
+    if info.unique or not values:
+        return None
+    if info.kind is Kind.TEXT and all(type(v) is str for v in values):
+        texts = pd.Series(values, dtype=object)
+        out: list[str | None] = [None] * len(values)
+        checks: list[tuple[np.ndarray, str]] = []
+        limit = info.max_length
+        if limit is not None:
+            checks.append((texts.str.len().to_numpy() > limit, f"longer than {limit} characters"))
+        if info.data_type == "picklist" and info.picklist_values:
+            checks.append((~texts.isin(list(info.picklist_values)).to_numpy(),
+                           "not in the picklist"))
+        if info.data_type == "email":
+            ok = texts.str.match(EMAIL_RE.pattern).to_numpy(dtype=bool)
+            checks.append((~ok, "malformed email"))
+        # the first failing check wins, as in the per-value path
+        for mask, problem in reversed(checks):
+            for position in np.flatnonzero(mask):
+                out[position] = problem
+        return out
+    if info.kind is Kind.INTEGER and all(type(v) is int for v in values):
+        numbers = np.abs(np.asarray(values, dtype=object)).astype(float)
+        out = [None] * len(values)
+        for position in np.flatnonzero(numbers > _INT32_MAX):
+            out[position] = "integer out of range"
+        if info.length is not None:
+            for position in np.flatnonzero(numbers >= 10.0 ** info.length):
+                out[position] = f"more than {info.length} digits"
+        return out
+    return None
+
+
 def find_problems(changes: ChangeSet | pd.DataFrame, fields: Any) -> pd.DataFrame:
     """Every problem of every changed cell, as a frame (empty when all is well).
 
@@ -185,6 +221,11 @@ def find_problems(changes: ChangeSet | pd.DataFrame, fields: Any) -> pd.DataFram
             )
             found.extend((r, i, fname, v, verdict) for r, i, v in zip(rows, ids, values,
                                                                        strict=True))
+            continue
+        fast = _fast_problems(info, values)
+        if fast is not None:
+            found.extend((r, i, fname, v, p) for r, i, v, p in zip(rows, ids, values, fast,
+                                                                   strict=True) if p)
             continue
         check = _value_checker(info)
         type_problem = _TYPE_PROBLEM[info.kind]

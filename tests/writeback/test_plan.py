@@ -234,3 +234,12 @@ def test_small_limits_are_respected() -> None:
     assert plan.steps["n_records"].max() <= 5
     assert (plan.steps.loc[plan.steps["route"] == "put", "n_records"] <= 3).all()
     assert plan.calls == 5 + 3  # 23 ids in 5 mass updates, 7 records in 3 batches
+
+
+def test_a_very_large_unit_uses_full_mass_update_calls() -> None:
+    rows = [(str(3652397000000000000 + i), "Lead_Status", "Contacted") for i in range(60_250)]
+    plan = make_plan(change_set(rows), LEADS_FIELDS, "Leads", bulk_threshold=None)
+    # 120 full calls and the last 250 ids: one more mass update beats 3 PUT batches
+    assert plan.calls == 121
+    assert set(plan.steps["route"]) == {"mass_update"}
+    assert sorted(set(plan.steps["n_records"])) == [250, 500]

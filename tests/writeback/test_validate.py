@@ -165,3 +165,18 @@ def test_many_changes_are_checked_per_field() -> None:
     found = find_problems(changes(rows), LEADS_FIELDS)
     assert len(found) == n // 1000
     assert set(found["problem"]) == {"not in the picklist"}
+
+
+@pytest.mark.parametrize("field", ["Last_Name", "Lead_Status", "Email", "No_of_Employees"])
+def test_vectorised_and_per_value_checks_agree(field: str) -> None:
+    values: list[Any] = ["ok@corp.example", "Contacted", "x" * 81, "Hot", "a@b", "Zhang",
+                         "", "Junk Lead"]
+    if field == "No_of_Employees":
+        values = [1, 10**9, 2**31, 999_999_999, -5, 0]
+    rows = [(IDS[i], field, v) for i, v in enumerate(values)]
+    fast = find_problems(changes(rows), LEADS_FIELDS)
+    # a trailing clear forces the per-value path for the whole field
+    slow = find_problems(changes([*rows, (IDS[30], field, None)]), LEADS_FIELDS)
+    slow = slow[slow["id"] != IDS[30]].reset_index(drop=True)
+    assert fast[["id", "problem"]].values.tolist() == slow[["id", "problem"]].values.tolist()
+    assert len(fast) > 0
