@@ -105,8 +105,6 @@ HANDLERS: dict[str, Handler] = {
     "bulk_read_result": api_bulk.read_result,
 }
 
-_V8_RECORD_PATH = re.compile(
-    r"^/crm/v[3-8]/(?!settings/|coql$|upload$|org$|users$)[^/]+(/[^/]+)?/?$")
 _LIMIT_RE = re.compile(r"\blimit\s+(\d+)(?:\s*,\s*(\d+))?", re.IGNORECASE)
 
 
@@ -194,12 +192,8 @@ class Sandbox:
             adapter = self.url_map.bind_to_environ(request.environ)
             endpoint, args = adapter.match()
         except MethodNotAllowed:
-            if _V8_RECORD_PATH.match(request.path):
-                # v8's record endpoints wrap it in data[] (updateRecords example).
-                return json_response({"data": [{
-                    "status": "error",
-                    "message": "The HTTP request method type is not a valid one.",
-                    "code": "INVALID_REQUEST_METHOD", "details": {"resource_path_index": 0}}]}, 400)
+            # One top-level shape on every version (seeds 000/003/004): v8's OpenAPI example
+            # wraps it in data[], but a whole-request error must stop a client's batch.
             return json_response(error_body("INVALID_REQUEST_METHOD",
                                             "The http request method type is not a valid one"),
                                  400)
