@@ -595,7 +595,8 @@ def make_plan(
         unit.ids.append(rid)
         if len(sig) > 1:
             riders.append((rid, sig))
-    units = [u for u in units_by_sig.values() if _worth_keeping(u, costs, limits)]
+    every_unit = list(units_by_sig.values())
+    units = [u for u in every_unit if _worth_keeping(u, costs, limits)]
     chosen_mask = 0
     options_size = sum(len(_unit_options(u, costs, limits, objective)) for u in units)
     capacity = sum(len(u.ids) for u in units) + 1
@@ -603,12 +604,17 @@ def make_plan(
         2 ** len(riders) * max(options_size + 2 * len(riders), 1) * capacity <= _SEARCH_BUDGET
     )
     if exact:
+        # small units pruned above may still share a call with riders: start from all
+        def forced_units(mask: int) -> list[_Unit]:
+            return [u for u in _with_riders(every_unit, riders, mask)
+                    if _worth_keeping(u, costs, limits)]
+
         best_key: int | None = None
         for mask in range(2 ** len(riders)):
-            _, key = _choose(_with_riders(units, riders, mask), n_total, costs, limits, objective)
+            _, key = _choose(forced_units(mask), n_total, costs, limits, objective)
             if best_key is None or key < best_key:
                 best_key, chosen_mask = key, mask
-        units = _with_riders(units, riders, chosen_mask)
+        units = forced_units(chosen_mask)
     takes, _ = _choose(units, n_total, costs, limits, objective)
 
     # mass-update calls: (pairs, ids); riders first so that they are always sent; a unit

@@ -32,10 +32,10 @@ COSTS = {
 }
 
 
-def brute_force(records: dict[str, dict[str, Any]], costs: Costs,
-                objective: Objective) -> tuple[int, int]:
+def brute_force(records: dict[str, dict[str, Any]], costs: Costs, objective: Objective,
+                limits: Limits = LIMITS, mass: str = "AB") -> tuple[int, int]:
     ids = list(records)
-    eligible = [r for r in ids if all(f in ("A", "B") for f in records[r])]
+    eligible = [r for r in ids if all(f in mass for f in records[r])]
     best: tuple[int, int] | None = None
     for mask in range(1 << len(eligible)):
         chosen = [eligible[i] for i in range(len(eligible)) if mask >> i & 1]
@@ -45,13 +45,13 @@ def brute_force(records: dict[str, dict[str, Any]], costs: Costs,
                 per_value[pair] = per_value.get(pair, 0) + 1
         calls = credits = 0
         for n in per_value.values():
-            full, rest = divmod(n, LIMITS.mass_update_ids)
+            full, rest = divmod(n, limits.mass_update_ids)
             calls += full + (1 if rest else 0)
-            credits += full * costs.mass_update(LIMITS.mass_update_ids) + costs.mass_update(rest)
+            credits += full * costs.mass_update(limits.mass_update_ids) + costs.mass_update(rest)
         left = len(ids) - len(chosen)
-        calls += math.ceil(left / LIMITS.put_batch)
-        full, rest = divmod(left, LIMITS.put_batch)
-        credits += full * costs.put(LIMITS.put_batch) + costs.put(rest)
+        calls += math.ceil(left / limits.put_batch)
+        full, rest = divmod(left, limits.put_batch)
+        credits += full * costs.put(limits.put_batch) + costs.put(rest)
         key = (calls, credits) if objective == "calls" else (credits, calls)
         if best is None or key < best:
             best = key
@@ -111,3 +111,28 @@ def test_a_hand_made_case_where_mass_update_wins() -> None:
     assert plan.calls == 2
     assert "mass_update" in set(plan.steps["route"])
     assert plan.batch_calls == 3
+
+
+THREE = [{"api_name": f, "data_type": "text", "mass_update": True} for f in "ABD"] + [
+    {"api_name": "C", "data_type": "text"}]
+
+
+@pytest.mark.parametrize("objective", ["calls", "credits"])
+@pytest.mark.parametrize(("put_batch", "mass_ids"), [(2, 3), (4, 5)])
+@pytest.mark.parametrize("seed", range(15))
+def test_three_fields_many_values_other_limits(seed: int, put_batch: int, mass_ids: int,
+                                               objective: Objective) -> None:
+    rng = random.Random(1000 * put_batch + seed)
+    records: dict[str, dict[str, Any]] = {}
+    for i in range(rng.randint(1, 11)):
+        fields = {f: rng.choice("xyz") for f in "ABD" if rng.random() < 0.45}
+        if not fields or rng.random() < 0.1:
+            fields["C"] = "t"
+        records[str(3652397000000000000 + i)] = fields
+    limits = Limits(put_batch=put_batch, mass_update_ids=mass_ids)
+    costs = Costs(put_records_per_credit=2, mass_update_records_per_credit=3)
+    rows = [(rid, f, v) for rid, fields in records.items() for f, v in fields.items()]
+    plan = make_plan(change_set(rows), THREE, "Leads", objective=objective, costs=costs,
+                     limits=limits, bulk_threshold=None)
+    got = (plan.calls, plan.credits) if objective == "calls" else (plan.credits, plan.calls)
+    assert got == brute_force(records, costs, objective, limits, "ABD")
