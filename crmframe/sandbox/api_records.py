@@ -83,6 +83,17 @@ def _data_array(body: dict[str, Any]) -> list[Any]:
     return data
 
 
+def _unmodified_since(request: Request) -> float | None:
+    header = request.headers.get("If-Unmodified-Since")
+    if not header:
+        return None
+    try:
+        return parse_datetime(header)
+    except ValueError:
+        raise ApiError(400, "INVALID_DATA", "invalid data",
+                       {"header_name": "If-Unmodified-Since"}) from None
+
+
 def _fields_param(request: Request, version: Version, mod: Module, *,
                   required: bool) -> list[str] | None:
     raw = request.args.get("fields")
@@ -257,7 +268,8 @@ def records(sb: Sandbox, request: Request, version: Version, module: str) -> Res
         raise ApiError(400, "LIMIT_EXCEEDED", "count of records in your request exceeds the limit",
                        {"maximum_length": MAX_WRITE, "api_name": "data"}, wrap=version.modern)
     op = "insert" if request.method == "POST" else "update"
-    results = sb.writer.write(mod.api_name, data, op=op, modern=version.modern)  # type: ignore[arg-type]
+    results = sb.writer.write(mod.api_name, data, op=op, modern=version.modern,  # type: ignore[arg-type]
+                              unmodified_since=_unmodified_since(request))
     status = write_status(results, modern=version.modern, created=op == "insert")
     return json_response({"data": results}, status)
 
@@ -274,7 +286,7 @@ def record(sb: Sandbox, request: Request, version: Version, module: str, rid: st
     body = _body(request)
     data = _data_array(body)
     results = sb.writer.write(mod.api_name, data[:1], op="update", modern=version.modern,
-                              path_id=rid)
+                              path_id=rid, unmodified_since=_unmodified_since(request))
     return json_response({"data": results}, write_status(results, modern=version.modern))
 
 

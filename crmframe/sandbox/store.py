@@ -102,6 +102,7 @@ class Store:
         self.data: dict[str, ModuleData] = {name: ModuleData() for name in modules}
         self._counter = FIRST_RECORD_NUMBER
         self._load()
+        self._saved_counter = self._counter
 
     # ------------------------------------------------------------------ lifecycle
     def _load(self) -> None:
@@ -205,10 +206,12 @@ class Store:
                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
                     rows,
                 )
-                conn.execute(
-                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('counter', ?)",
-                    (str(self._counter),),
-                )
+                if self._counter != self._saved_counter:
+                    conn.execute(
+                        "INSERT OR REPLACE INTO meta (key, value) VALUES ('counter', ?)",
+                        (str(self._counter),),
+                    )
+                    self._saved_counter = self._counter
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")

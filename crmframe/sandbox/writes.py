@@ -34,6 +34,8 @@ def write_status(results: list[dict[str, Any]], *, modern: bool, created: bool =
     ok = sum(1 for r in results if r.get("status") == "success")
     if ok == len(results):
         return 201 if created else 200
+    if not ok and all(r.get("code") == "ALREADY_MODIFIED" for r in results):
+        return 412
     if not modern and mass:
         return 200
     if ok:
@@ -156,8 +158,13 @@ class Writer:
         op: Op,
         modern: bool,
         path_id: str | None = None,
+        unmodified_since: float | None = None,
     ) -> list[dict[str, Any]]:
-        """Insert or update ``items``; one result per item, in order."""
+        """Insert or update ``items``; one result per item, in order.
+
+        ``unmodified_since`` (the ``If-Unmodified-Since`` header) refuses updates of records
+        modified after it with ``ALREADY_MODIFIED``.
+        """
         mod = self.modules[module]
         results: list[dict[str, Any]] = []
         with self.store.lock:
@@ -165,7 +172,8 @@ class Writer:
             claimed: dict[tuple[str, str], str] = {}
             for index, item in enumerate(items):
                 outcome = self._one(mod, item, index, op=op, modern=modern, path_id=path_id,
-                                    pending=pending, claimed=claimed)
+                                    pending=pending, claimed=claimed,
+                                    unmodified_since=unmodified_since)
                 if isinstance(outcome, Problem):
                     results.append(outcome.to_json())
                 else:
@@ -185,6 +193,7 @@ class Writer:
         path_id: str | None,
         pending: dict[str, Record],
         claimed: dict[tuple[str, str], str],
+        unmodified_since: float | None = None,
     ) -> Record | Problem:
         if not isinstance(item, Mapping):
             return Problem("INVALID_DATA", "invalid data",
@@ -202,6 +211,11 @@ class Writer:
             flagged = self.flag_problem(old, index, modern)
             if flagged is not None:
                 return flagged
+            if unmodified_since is not None and old.modified > unmodified_since:
+                details = self.success(old, added=False, modern=False)["details"]
+                return Problem("ALREADY_MODIFIED",
+                               "record updated time has already passed if-unmodified-since time",
+                               details)
         checked = self.check_fields(mod, item, index, modern)
         if isinstance(checked, Problem):
             return checked

@@ -262,3 +262,23 @@ def test_records_written_are_read_back(server: SandboxServer, api: Api) -> None:
     _put(api, {"id": rid, "Custom_Text_3": "round trip"})
     r = api.get("Leads", params={"fields": "Custom_Text_3", "ids": rid})
     assert r.json()["data"][0]["Custom_Text_3"] == "round trip"
+
+
+def test_if_unmodified_since_refuses_records_edited_meanwhile(server: SandboxServer,
+                                                             api: Api) -> None:
+    a, b = _plain(server, 2)
+    read_at = server.get_record("Leads", a)["Modified_Time"]
+    later = server.get_record("Leads", b)["Modified_Time"]
+    since = max(read_at, later, key=lambda t: t)
+    server.touch("Leads", a)  # another user edits a after we read it
+    r = api.put("Leads", json={"data": [{"id": a, "City": "Mine"}]},
+                headers={"If-Unmodified-Since": since})
+    assert r.status_code == 412
+    item = r.json()["data"][0]
+    assert item["code"] == "ALREADY_MODIFIED"
+    assert set(item["details"]) == {"Modified_Time", "Created_Time", "id", "Modified_By",
+                                    "Created_By"}
+    assert server.get_record("Leads", a)["City"] != "Mine"
+    r = api.put("Leads", json={"data": [{"id": a, "City": "Mine"}, {"id": b, "City": "Ok"}]},
+                headers={"If-Unmodified-Since": "2030-01-01T00:00:00+00:00"})
+    assert r.status_code == 200
