@@ -52,6 +52,7 @@ __all__ = [
     "diff",
     "infer_kind",
     "is_missing",
+    "values_equal",
 ]
 
 #: Columns of :attr:`ChangeSet.changes`.
@@ -513,7 +514,7 @@ def _field_map(fields: Any) -> dict[str, FieldInfo]:
 
 
 def _column_plan(
-    columns: Sequence[Hashable], frame: pd.DataFrame, infos: Mapping[str, FieldInfo]
+    columns: Sequence[Hashable], infos: Mapping[str, FieldInfo]
 ) -> tuple[list[str], dict[str, list[str]]]:
     """Split columns into plain fields and lookup groups ``{field: [sub-keys]}``."""
     names = [str(c) for c in columns]
@@ -605,7 +606,7 @@ def diff(original: pd.DataFrame, edited: pd.DataFrame, *, fields: Any = None) ->
     cols_e = [str(c) for c in edited.columns]
     set_o, set_e = set(cols_o), set(cols_e)
     shared = [c for c in cols_e if c in set_o]
-    plain, lookups = _column_plan(shared, edited, infos)
+    plain, lookups = _column_plan(shared, infos)
 
     def aligned(name: str) -> tuple[pd.Series, pd.Series]:
         a = original[name]
