@@ -26,8 +26,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, Path]:
     """One full demo run (2,000 leads), shared by the tests of this module."""
     out = tmp_path_factory.mktemp("demo") / "out"
     printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        code = demo.main(["--records", str(RECORDS), "--out", str(out), "--quiet"])
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(io.StringIO()):
+        code = demo.main(["--records", str(RECORDS), "--out", str(out)])
     return code, printed.getvalue(), out
 
 
@@ -46,8 +46,20 @@ def test_demo_exits_zero_and_prints_the_summary(run: tuple[int, str, Path]) -> N
     assert f"records read: {RECORDS:,}" in printed
     assert re.search(r"cells edited: [\d,]+ \(3 invalid, caught before sending\)", printed)
     assert re.search(r"checks: (\d+) of \1 passed", printed)
-    # --quiet keeps the summary only: no step headings.
-    assert "== 1." not in printed
+    headings = re.findall(r"^== (\d+)\. ", printed, flags=re.MULTILINE)
+    assert headings == [str(n) for n in range(1, 11)]
+
+
+@pytest.mark.sandbox
+@pytest.mark.slow
+def test_demo_shows_job_progress_until_completed(run: tuple[int, str, Path]) -> None:
+    _, printed, _ = run
+    for label in ("mass update", "bulk write"):
+        lines = [line for line in printed.splitlines()
+                 if re.match(rf"  {label}\s+\[", line)]
+        assert len(lines) >= 2, label  # several polls, not only the end
+        assert "COMPLETED" in lines[-1]
+        assert lines[-1].endswith("(100%)")
 
 
 @pytest.mark.sandbox
@@ -145,6 +157,7 @@ def test_demo_exits_one_when_an_expectation_fails(
         code = demo.main(["--records", "1000", "--out", str(tmp_path / "out"), "--quiet"])
     assert code == 1
     assert "FAILED: validation caught every invalid value" in printed.getvalue()
+    assert "== 1." not in printed.getvalue()  # --quiet: the summary only
 
 
 def test_demo_refuses_too_few_records(capsys: pytest.CaptureFixture[str]) -> None:
