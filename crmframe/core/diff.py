@@ -8,7 +8,9 @@ with vectorised masks. Equality is type-aware:
   ``decimal_place``, else :data:`DEFAULT_DECIMAL_PLACES`);
 * integers and floats compare by value (``5`` equals ``5.0``);
 * datetimes compare as instants; a tz-naive value in a datetime column is taken as UTC
-  (crmframe reads datetimes in UTC, so a naive edit most likely means UTC);
+  (crmframe reads datetimes in UTC, so a naive edit most likely means UTC); a string in
+  Zoho's own format (``2024-03-01``, ``2024-03-01T10:00:00+05:30``) is the date or instant
+  it spells;
 * lists (multi-select picklists) and dicts compare by content; strings exactly.
 
 Lookups arrive flattened (``Owner.id``, ``Owner.name``...). A change to ``X.id`` is a change
@@ -40,7 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crmframe.core.fieldtypes import LOOKUP_KINDS, Kind
+from crmframe.core.fieldtypes import DATE_RE, DATETIME_RE, LOOKUP_KINDS, Kind
 from crmframe.core.metadata import FieldInfo, normalise_fields
 from crmframe.errors import InputError
 
@@ -124,6 +126,15 @@ def _as_utc(value: pd.Timestamp) -> pd.Timestamp:
     return out
 
 
+def _parse_zoho_time(value: Any) -> Any:
+    if isinstance(value, str) and (DATE_RE.match(value) or DATETIME_RE.match(value)):
+        try:
+            return pd.Timestamp(value)
+        except ValueError:
+            return value
+    return value
+
+
 def values_equal(a: Any, b: Any, kind: Kind | None = None, decimals: int | None = None) -> bool:
     """Type-aware equality of two cell values (the rules of :func:`diff`).
 
@@ -140,6 +151,9 @@ def values_equal(a: Any, b: Any, kind: Kind | None = None, decimals: int | None 
     ma, mb = is_missing(a), is_missing(b)
     if ma or mb:
         return ma and mb
+    if kind in (Kind.DATE, Kind.DATETIME):
+        # a date typed as Zoho's text ("2024-03-01", "...T10:00:00+05:30") is that instant
+        a, b = _parse_zoho_time(a), _parse_zoho_time(b)
     if isinstance(a, (bool, np.bool_)) or isinstance(b, (bool, np.bool_)):
         return isinstance(a, (bool, np.bool_)) and isinstance(b, (bool, np.bool_)) and (
             bool(a) == bool(b)

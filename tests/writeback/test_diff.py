@@ -106,10 +106,14 @@ def test_object_datetimes_and_strings_fall_back_to_element_rules() -> None:
     b = a.copy()
     col = b["Created_Time"].astype(object)
     col.iat[0] = col.iat[0].tz_convert("Europe/Paris")  # same instant
-    col.iat[1] = "2024-01-02T10:00:00+00:00"  # a string: not a datetime, a change
+    col.iat[1] = "2024-01-02T15:30:00+05:30"  # Zoho's text for the same instant
+    col.iat[2] = "2024-01-03T10:00:01+00:00"  # one second later: a change
+    col.iat[3] = "next tuesday"  # not a datetime: a change (validation refuses it)
     b["Created_Time"] = col
     cs = diff(a, b, fields=LEADS_FIELDS)
-    assert cs.changes[["id", "field"]].values.tolist() == [[IDS[1], "Created_Time"]]
+    assert cs.changes[["id", "field"]].values.tolist() == [
+        [IDS[2], "Created_Time"], [IDS[3], "Created_Time"]]
+    assert cs.changes.loc[0, "new"] == "2024-01-03T10:00:01+00:00"
 
 
 def test_lists_compare_by_content() -> None:
