@@ -1,8 +1,7 @@
 """Per-record checks of written values against the field metadata, and derived fields.
 
 Every check returns Zoho's ``INVALID_DATA``/``MANDATORY_NOT_FOUND`` item; nothing here
-touches storage. Choices where Zoho's docs are silent (documented in the README of the
-sandbox package docstring):
+touches storage. Choices where Zoho's docs are silent (also in ``sandbox/README.md``):
 
 * ``$``-keys are ignored on write (they are what a GET returned); other read-only fields
   (``Created_Time``, formulas, autonumbers, ``Full_Name``...) are refused with
