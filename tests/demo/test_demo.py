@@ -208,3 +208,11 @@ def test_console_script_runs_the_demo_subcommand(tmp_path: Path) -> None:
     assert "--records" in done.stdout
     assert "--out" in done.stdout
     assert not any(tmp_path.iterdir())  # --help writes no report
+
+
+def test_docstring_examples() -> None:
+    import doctest
+
+    result = doctest.testmod(demo, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0
+    assert result.failed == 0
