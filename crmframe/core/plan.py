@@ -29,8 +29,9 @@ brute-force optimum on crafted change sets.
 updates, at least ``bulk_threshold`` records would still go by PUT (default
 :data:`DEFAULT_BULK_THRESHOLD`, the point where PUT costs as many credits as one job), the
 plan also prices sending them — or everything — as bulk-write jobs and keeps the cheapest
-of the three for the objective. Changes *to empty* always go by PUT (a bulk write is created
-with ``ignore_empty: true``).
+of the three for the objective. Changes *to empty* always go by PUT: a bulk write is created
+with ``ignore_empty: true``, and Zoho documents mass update with a value, not with null
+(UNCONFIRMED that null works there, so it is not tried).
 
 **Costs** (:class:`Costs`, all overridable): PUT 1 credit per 10 records per call
 [zoho-api.md §8]; mass update — **UNCONFIRMED** in Zoho's docs — priced by default like
@@ -586,7 +587,8 @@ def make_plan(
     units_by_sig: dict[tuple[tuple[str, str], ...], _Unit] = {}
     riders: list[tuple[str, tuple[tuple[str, str], ...]]] = []
     for rid, values in records.items():
-        if not values or not all(mass_ok(f) for f in values):
+        # clears stay out of mass updates: Zoho documents a value there, never null
+        if not values or rid in clears or not all(mass_ok(f) for f in values):
             continue
         sig = tuple(sorted((f, json.dumps(v, sort_keys=True)) for f, v in values.items()))
         unit = units_by_sig.get(sig)

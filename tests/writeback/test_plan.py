@@ -243,3 +243,10 @@ def test_a_very_large_unit_uses_full_mass_update_calls() -> None:
     assert plan.calls == 121
     assert set(plan.steps["route"]) == {"mass_update"}
     assert sorted(set(plan.steps["n_records"])) == [250, 500]
+
+
+def test_clears_are_never_mass_updated() -> None:
+    rows = [(rid, "City", None) for rid in lead_ids(600)]
+    plan = make_plan(change_set(rows), LEADS_FIELDS, "Leads")
+    assert set(plan.steps["route"]) == {"put"}
+    assert plan.payloads[0]["data"][0] == {"id": lead_ids(1)[0], "City": None}
