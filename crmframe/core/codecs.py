@@ -39,15 +39,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from itertools import chain
 from datetime import date, datetime, timezone
+from itertools import chain
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from crmframe.core.fieldtypes import DATE_RE, DATETIME_RE, Kind
-from crmframe.errors import ValidationError
+from crmframe.errors import InputError, ValidationError
 
 __all__ = [
     "DTYPES",
@@ -87,6 +87,14 @@ class _NoFit(Exception):
     """Internal: the values do not fit the kind; the caller falls back to ``object``."""
 
 
+def _kind(kind: Any) -> Kind:
+    try:
+        return Kind(kind)
+    except ValueError:
+        names = ", ".join(k.value for k in Kind)
+        raise InputError(f"unknown field kind {kind!r:.40}: expected one of {names}") from None
+
+
 def dtype_for(kind: Kind) -> str:
     """The pandas dtype (as a string ``astype`` accepts) of a decoded column of ``kind``.
 
@@ -95,7 +103,7 @@ def dtype_for(kind: Kind) -> str:
     >>> dtype_for(Kind.DATETIME), dtype_for(Kind.ID), dtype_for(Kind.LIST)
     ('datetime64[s, UTC]', 'string', 'object')
     """
-    return DTYPES[Kind(kind)]
+    return DTYPES[_kind(kind)]
 
 
 def is_missing(value: Any) -> bool:
@@ -137,7 +145,10 @@ def _string_array(values: list[Any]) -> Any:
     """Strings and Nones → a ``string`` array (values already checked to be str or None)."""
     if _PYTHON_STRINGS:
         # StringArray only validates; pd.array(dtype="string") copies element by element.
-        return pd.arrays.StringArray(np.array(values, dtype=object))
+        try:
+            return pd.arrays.StringArray(np.array(values, dtype=object))
+        except ValueError:  # a pandas version stricter about None: take the slow path
+            pass
     return pd.array(values, dtype="string")
 
 
@@ -274,7 +285,7 @@ def decode_column(values: Iterable[Any], kind: Kind) -> pd.Series:
     """
     vals = values if isinstance(values, list) else list(values)
     try:
-        decoded = _DECODERS[Kind(kind)](vals)
+        decoded = _DECODERS[_kind(kind)](vals)
     except (_NoFit, ValueError, TypeError, ArithmeticError):
         # ArithmeticError: OverflowError from huge ints; ValueError covers bad calendar dates.
         return object_series(vals)
@@ -515,7 +526,7 @@ def encode_value(value: Any, kind: Kind) -> Any:
     >>> encode_value(("English", "Spanish"), Kind.LIST)
     ['English', 'Spanish']
     """
-    kind = Kind(kind)
+    kind = _kind(kind)
     if is_missing(value):
         return None
     if isinstance(value, np.generic) and kind not in (Kind.DATE, Kind.DATETIME):
@@ -575,7 +586,7 @@ def encode_series(series: Any, kind: Kind) -> list[Any]:
     >>> encode_series(pd.Series([1, None], dtype="Int64"), Kind.INTEGER)
     [1, None]
     """
-    kind = Kind(kind)
+    kind = _kind(kind)
     if not isinstance(series, pd.Series):
         try:
             series = pd.Series(list(series), dtype=object)

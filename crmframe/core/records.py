@@ -189,8 +189,8 @@ class RecordsBuilder:
             loaded = load_envelope(page)
             http_status = loaded.http_status
             body = loaded.body
-            self._pages += 1
             if not body:  # 204/304 or {}: a valid answer with nothing in it
+                self._pages += 1
                 return 0
             if "data" not in body:
                 raise EnvelopeError(
@@ -200,11 +200,14 @@ class RecordsBuilder:
             if not isinstance(data, list):
                 raise EnvelopeError(f"'data' is {type(data).__name__}, expected a list of records")
             info = body.get("info")
-            if info is not None:
-                if not isinstance(info, Mapping):
-                    raise EnvelopeError(f"'info' is {type(info).__name__}, expected an object")
-                self._info = dict(info)
+            if info is not None and not isinstance(info, Mapping):
+                raise EnvelopeError(f"'info' is {type(info).__name__}, expected an object")
             records = data
+            added = self._add_records(records, http_status)
+            if info is not None:
+                self._info = dict(info)
+            self._pages += 1
+            return added
         return self._add_records(records, http_status)
 
     def _add_records(self, records: list[Any], http_status: int | None) -> int:

@@ -282,3 +282,13 @@ def test_round_trip_frame_json_frame(kind: Kind, data: st.DataObject) -> None:
         if text is not None and kind is Kind.FLOAT:
             assert isinstance(text, float)
             assert math.isfinite(text)
+
+
+def test_unknown_kind_is_an_input_error() -> None:
+    from crmframe.errors import InputError
+
+    with pytest.raises(InputError, match="unknown field kind 'money'"):
+        encode_value(1, "money")  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="unknown field kind"):
+        decode_column([1], "money")  # type: ignore[arg-type]
+    assert encode_value("2021-05-11", "date") == "2021-05-11"  # type: ignore[arg-type]

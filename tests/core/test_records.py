@@ -270,3 +270,29 @@ def test_coql_partial_lookups_and_dotted_names() -> None:
     df = records_to_frame(body("v7_records_through_a_coql_query_381__sample_response_3"))
     assert "Account_Name.Parent_Account.Account_Name" in df.columns
     assert df["Account_Name.Parent_Account.Account_Name"].tolist()[0] == "Zylker"
+
+
+def test_a_real_requests_response() -> None:
+    import requests
+
+    response = requests.Response()
+    response.status_code = 200
+    response._content = json.dumps(RECORDS).encode()
+    df = records_to_frame(response, LEADS_FIELDS)
+    assert df.index[0] == "4150868000000002175"
+    empty = requests.Response()
+    empty.status_code = 304
+    empty._content = b""
+    assert len(records_to_frame(empty)) == 0
+
+
+def test_a_refused_page_leaves_the_builder_as_it_was() -> None:
+    builder = RecordsBuilder()
+    builder.add({"data": [{"id": "1", "a": 1}], "info": {"page": 1}})
+    with pytest.raises(EnvelopeError):
+        builder.add({"data": [{"id": "2", "b": 2}, {"id": [], "a": 3}], "info": {"page": 2}})
+    df = builder.to_frame()
+    assert df.index.tolist() == ["1"]
+    assert list(df.columns) == ["a"]
+    assert df.attrs["info"] == {"page": 1}
+    assert df.attrs["pages"] == 1
