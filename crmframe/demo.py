@@ -392,9 +392,8 @@ def run(
     # Jobs progress at about one module per second: visible progress, a quick demo.
     server = sandbox.start(records=records, seed=seed, job_speed=max(500.0, float(records)),
                            job_delay=0.2)
-    with server:
+    with server, _connect(server.credentials) as crm:
         printer.line(f"  sandbox at {server.url} (loopback, in-memory, no account)")
-        crm = _connect(server.credentials)
         traffic = Traffic(server)
 
         # -- read ------------------------------------------------------------------------
@@ -592,7 +591,6 @@ def run(
                       + (f"; missing: {missing}" if missing else ""))
         for path in outcome.files + outcome.charts:
             printer.line(f"  {path}")
-        crm.close()
     return outcome
 
 
