@@ -36,7 +36,7 @@ from crmframe.core.codecs import encode_value
 from crmframe.core.diff import ChangeSet, diff
 from crmframe.core.jobs import job_status
 from crmframe.core.metadata import FieldInfo, normalise_fields
-from crmframe.core.plan import DEFAULT_BULK_THRESHOLD, Objective, make_plan
+from crmframe.core.plan import DEFAULT_BULK_THRESHOLD, Costs, Objective, make_plan
 from crmframe.core.validate import find_problems, split_valid, validate
 from crmframe.errors import InputError, ValidationError
 from crmframe.facade.jobs import Job
@@ -55,6 +55,8 @@ from crmframe.facade.pushresult import PushResult, empty_results, normalise_resu
 __all__ = ["WritingMixin", "base_fields", "module_of", "send_steps"]
 
 _LOOKUP_PARTS = ("id", "name", "email")
+#: Fields Zoho changes on its own; not compared when the baseline is read back fresh.
+VOLATILE_FIELDS = frozenset({"Modified_Time", "Modified_By", "Last_Activity_Time"})
 #: Zoho's documented maximum of ids per read (``GET /{module}?ids=``) used for read-backs.
 READ_IDS_PER_CALL = 100
 
@@ -287,7 +289,10 @@ def prepare_push(
         wanted = [f for f in base_fields(list(edited_ix.columns)) if f in infos] or ["id"]
         baseline = crm._read_back(name, wanted, frame_ids(edited_ix))
         reads += 1
-        # Only the edited columns are compared: the read may bring extra lookup parts.
+        # Only the edited columns are compared (the read may bring extra lookup parts), and
+        # not those Zoho changes by itself: a fresh baseline would flag them as edits.
+        volatile = [c for c in edited_ix.columns if set(base_fields([c])) & VOLATILE_FIELDS]
+        edited_ix = edited_ix.drop(columns=volatile)
         keep = [c for c in baseline.columns if c in set(map(str, edited_ix.columns))]
         baseline = baseline[keep]
         baseline.attrs["module"] = name
@@ -771,9 +776,11 @@ class WritingMixin:
             return Job.from_status(status, module=module)
         id_list = [str(i) for i in ids or []]
         fields = tuple(encoded)
+        costs = Costs()
         steps = [
             Step(n, "mass_update", tuple(chunk), fields,
-                 {"data": [encoded], "ids": list(chunk), **extra})
+                 {"data": [encoded], "ids": list(chunk), **extra},
+                 credits=float(costs.mass_update(len(chunk))))
             for n, chunk in enumerate(
                 id_list[start : start + MASS_UPDATE_IDS_PER_CALL]
                 for start in range(0, len(id_list), MASS_UPDATE_IDS_PER_CALL)

@@ -93,6 +93,19 @@ def test_push_without_original_reads_the_baseline(crm: Any, server: Any) -> None
     assert {server.get_record("Leads", i)["City"] for i in ids} == {"Baseline Town"}
 
 
+def test_push_without_original_ignores_what_zoho_changes_itself(crm: Any, server: Any) -> None:
+    ids = writable_leads(crm, server, 40).index[30:33].tolist()
+    edited = crm.read_records("Leads", ["City", "Modified_Time", "Modified_By"], ids=ids,
+                              progress=False)
+    for rid in ids:
+        server.touch("Leads", rid)  # Modified_Time/By move on after our read
+    edited["City"] = "Still pushed"
+    result = crm.push(edited)
+    assert result.failed.empty
+    assert result.results["id"].nunique() == 3
+    assert {server.get_record("Leads", i)["City"] for i in ids} == {"Still pushed"}
+
+
 def test_dry_run_sends_nothing_and_lists_the_plan(crm: Any, server: Any) -> None:
     original = writable_leads(crm, server, 120)
     edited = original.copy()
