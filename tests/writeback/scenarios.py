@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 
 from crmframe.core.diff import ChangeSet
-from tests.writeback.leads import LEAD_STATUSES, lead_ids
+
+from .leads import LEAD_STATUSES, lead_ids
 
 
 def change_set(rows: list[tuple[str, str, object]], module: str = "Leads") -> ChangeSet:

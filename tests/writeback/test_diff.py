@@ -9,7 +9,8 @@ import pytest
 from crmframe.core.diff import ChangeSet, diff, values_equal
 from crmframe.core.fieldtypes import Kind
 from crmframe.errors import InputError
-from tests.writeback.leads import LEADS_FIELDS, lead_ids, leads_frame
+
+from .leads import LEADS_FIELDS, lead_ids, leads_frame
 
 IDS = lead_ids(6)
 

@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crmframe.core.diff import diff, values_equal
-from tests.writeback.leads import lead_ids
+
+from .leads import lead_ids
 
 TEXT = st.one_of(st.none(), st.text(alphabet="abcxyz -", max_size=6))
 INTS = st.one_of(st.none(), st.integers(-10**6, 10**6))

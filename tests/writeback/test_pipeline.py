@@ -12,7 +12,8 @@ from crmframe.core.plan import make_plan
 from crmframe.core.records import records_to_frame
 from crmframe.core.validate import find_problems, split_valid, validate
 from crmframe.errors import ValidationError
-from tests.writeback.leads import LEADS_FIELDS
+
+from .leads import LEADS_FIELDS
 
 A, B = "3652397000009851001", "3652397000009851002"
 ENVELOPE = {

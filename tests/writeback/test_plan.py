@@ -11,8 +11,9 @@ import pytest
 from crmframe.core.bulkwrite import BulkWriteFile
 from crmframe.core.plan import DEFAULT_BULK_THRESHOLD, Costs, Limits, make_plan
 from crmframe.errors import InputError
-from tests.writeback.leads import LEADS_FIELDS, lead_ids
-from tests.writeback.scenarios import change_set, standard_scenario
+
+from .leads import LEADS_FIELDS, lead_ids
+from .scenarios import change_set, standard_scenario
 
 DEALS_FIELDS = [
     {"api_name": "Stage", "data_type": "picklist", "mass_update": True,

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from crmframe.core.plan import Costs, Limits, Objective, make_plan
-from tests.writeback.scenarios import change_set
+
+from .scenarios import change_set
 
 LIMITS = Limits(put_batch=3, mass_update_ids=4)
 META = [

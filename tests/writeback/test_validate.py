@@ -10,7 +10,8 @@ import pytest
 from crmframe.core.diff import ChangeSet, diff
 from crmframe.core.validate import PROBLEM_COLUMNS, find_problems, split_valid, validate
 from crmframe.errors import ValidationError
-from tests.writeback.leads import LEADS_FIELDS, lead_ids, leads_frame
+
+from .leads import LEADS_FIELDS, lead_ids, leads_frame
 
 IDS = lead_ids(40)
 OWNER = "4150868000000225099"
