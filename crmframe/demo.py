@@ -796,6 +796,9 @@ polls; <em>writes</em> are the POST/PUT calls among them. Compared with one PUT 
 {_table(failures_by_code(failures), index=False)}
 {_table(failures, index=False)}
 <h2>Jobs</h2>
+{_table(_jobs_view(outcome.jobs), index=False)}
+<h3>Records the mass update did not change (read back)</h3>
+{_table(outcome.mass_failures, index=False)}
 {images}
 <h2>Files</h2>
 <p>{csv_links}</p>
@@ -805,6 +808,18 @@ polls; <em>writes</em> are the POST/PUT calls among them. Compared with one PUT 
     path.write_text(body, encoding="utf-8")
     files.insert(0, path)
     return files
+
+
+def _jobs_view(jobs: dict[str, list[JobStatus]]) -> pd.DataFrame | None:
+    """The last status of each job, one row each."""
+    finals = [history[-1].to_frame() for history in jobs.values() if history]
+    if not finals:
+        return None
+    frame: pd.DataFrame = pd.concat(finals, ignore_index=True)
+    keep = ["kind", "job_id", "state", "total", "updated", "failed", "not_updated", "added",
+            "skipped", "observed_at"]
+    view: pd.DataFrame = frame[[c for c in keep if c in frame.columns]]
+    return view
 
 
 def _plan_view(steps: pd.DataFrame | None) -> pd.DataFrame | None:
