@@ -148,7 +148,9 @@ def full_text(rec: Record, module: str) -> str:
     """The JSON text of a full record with its ``$``-keys, spliced from the stored body."""
     body = rec.cache.get("body")
     if body is None:
-        return json.dumps(project(rec, None, module), ensure_ascii=False, separators=(",", ":"))
+        # memoised: records are immutable, an update makes a new Record
+        body = rec.cache["body"] = json.dumps(rec.values, ensure_ascii=False,
+                                              separators=(",", ":"))
     key = (module, rec.locked, rec.approved)
     tail = _SYSTEM_TEXT.get(key)
     if tail is None:

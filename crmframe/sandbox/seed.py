@@ -6,8 +6,8 @@ The same ``seed`` and counts give the same records, ids and timestamps on every 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar
 
 from crmframe.sandbox.clock import format_datetime
 from crmframe.sandbox.schema import (
@@ -56,6 +56,7 @@ COMPANY_SUFFIX = ["Corp", "Ltd", "Inc.", "GmbH", "SARL", "Labs", "Systems", "Par
 OFFSETS = [330, -420, 0, 60, -300, 540, 120, -180]
 
 SeedRecord = tuple[str, dict[str, Any], float, float]
+T = TypeVar("T")
 
 
 def counts_for(records: int) -> dict[str, int]:
@@ -73,13 +74,17 @@ def _ri(rng: random.Random, low: int, high: int) -> int:
     return low + int(rng.random() * (high - low + 1))
 
 
+def _ch(rng: random.Random, values: Sequence[T]) -> T:
+    return values[int(rng.random() * len(values))]
+
+
 def _pick(rng: random.Random, values: list[str]) -> str | None:
     v = values[int(rng.random() * len(values))]
     return None if v == "-None-" else v
 
 
 def _dt(epoch: float, rng: random.Random) -> str:
-    return format_datetime(epoch, rng.choice(OFFSETS))
+    return format_datetime(epoch, _ch(rng, OFFSETS))
 
 
 def _date(epoch: float) -> str:
@@ -91,7 +96,7 @@ def _maybe(rng: random.Random, value: Any, p_null: float = 0.15) -> Any:
 
 
 def _user(rng: random.Random) -> dict[str, str]:
-    return dict(rng.choice(USERS))
+    return dict(_ch(rng, USERS))
 
 
 def _common(rng: random.Random, module: str, created: float, modified: float) -> dict[str, Any]:
@@ -106,6 +111,46 @@ def _common(rng: random.Random, module: str, created: float, modified: float) ->
         "Layout": dict(LAYOUTS[module]),
         "Tag": [{"name": "vip", "id": "4876876000000000091"}] if rng.random() < 0.1 else [],
     }
+
+
+#: Candidate values per custom field (a prime, so fields do not move in step).
+POOL = 1009
+
+
+def _custom_pools(rng: random.Random) -> list[tuple[str, list[Any]]]:
+    """Value pools of the Leads custom fields: drawing from them is what makes seeding fast.
+
+    Records share the pooled objects, which is safe: stored values are never mutated.
+    """
+    start = BASE_EPOCH - 86_400 * 200
+    pools: list[tuple[str, list[Any]]] = []
+
+    def pool(name: str, make: Any, p_null: float) -> None:
+        pools.append((name, [None if rng.random() < p_null else make() for _ in range(POOL)]))
+
+    for i in range(1, 13):
+        pool(f"Custom_Text_{i}", lambda i=i: f"note {i}-{_ri(rng, 0, 9999)}", 0.4)
+    for i in range(1, 5):
+        pool(f"Custom_Int_{i}", lambda: _ri(rng, -1000, 100000), 0.3)
+    for i in range(1, 4):
+        pool(f"Custom_Double_{i}", lambda: round(rng.uniform(0, 1000), 2), 0.3)
+    for i in range(1, 4):
+        pool(f"Custom_Date_{i}", lambda: _date(start + _ri(rng, 0, 86_400 * 800)), 0.3)
+    for i in range(1, 3):
+        pool(f"Custom_DateTime_{i}", lambda: _dt(start + _ri(rng, 0, 86_400 * 800), rng), 0.3)
+    for i in range(1, 3):
+        pool(f"Custom_Bool_{i}", lambda: rng.random() < 0.5, 0.0)
+    pool("Custom_Currency_1", lambda: round(rng.uniform(0, 10000), 2), 0.3)
+    pool("Custom_Percent_1", lambda: float(_ri(rng, 0, 100)), 0.3)
+    pool("Custom_Long_1", lambda: str(_ri(rng, 10**15, 10**18 - 1)), 0.3)
+    pool("Custom_Email_1", lambda: f"alt{_ri(rng, 0, 10**6)}@example.org", 0.5)
+    pool("Custom_Phone_1", lambda: f"+44-20-{_ri(rng, 10000000, 99999999)}", 0.5)
+    pool("Custom_URL_1", lambda: f"https://example.com/lead/{_ri(rng, 0, 10**6)}", 0.5)
+    pool("Custom_Notes_1", lambda: "Multi-line\nnotes.", 0.7)
+    pool("Custom_Pick_1", lambda: _pick(rng, ["-None-", "Alpha", "Beta", "Gamma"]), 0.0)
+    pool("Custom_Multi_1", lambda: rng.sample(["Red", "Green", "Blue", "Yellow"],
+                                              _ri(rng, 0, 2)), 0.0)
+    return pools
 
 
 def generate(
@@ -129,8 +174,8 @@ def generate(
     for n in range(counts["Accounts"]):
         rid = next(next_id)
         created, modified = stamps()
-        name = f"{rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_SUFFIX)} {n + 1}"
-        city, country = rng.choice(CITIES)
+        name = f"{_ch(rng, COMPANY_WORDS)} {_ch(rng, COMPANY_SUFFIX)} {n + 1}"
+        city, country = _ch(rng, CITIES)
         values = _common(rng, "Accounts", created, modified) | {
             "Account_Name": name,
             "Account_Number": str(_ri(rng, 10**9, 10**12)),
@@ -152,9 +197,9 @@ def generate(
     for _ in range(counts["Contacts"]):
         rid = next(next_id)
         created, modified = stamps()
-        first, last = rng.choice(FIRST), rng.choice(LAST)
-        city, country = rng.choice(CITIES)
-        acc = rng.choice(accounts) if accounts and rng.random() < 0.85 else None
+        first, last = _ch(rng, FIRST), _ch(rng, LAST)
+        city, country = _ch(rng, CITIES)
+        acc = _ch(rng, accounts) if accounts and rng.random() < 0.85 else None
         values = _common(rng, "Contacts", created, modified) | {
             "Salutation": _pick(rng, SALUTATIONS),
             "First_Name": first,
@@ -164,8 +209,8 @@ def generate(
             "Phone": _maybe(rng, f"+33-1-{_ri(rng, 10000000, 99999999)}"),
             "Mobile": _maybe(rng, f"+33-6-{_ri(rng, 10000000, 99999999)}"),
             "Account_Name": {"name": acc[1], "id": acc[0]} if acc else None,
-            "Title": _maybe(rng, rng.choice(["CEO", "CTO", "Buyer", "Analyst", "VP Sales"])),
-            "Department": _maybe(rng, rng.choice(["Sales", "IT", "Finance", "Operations"])),
+            "Title": _maybe(rng, _ch(rng, ["CEO", "CTO", "Buyer", "Analyst", "VP Sales"])),
+            "Department": _maybe(rng, _ch(rng, ["Sales", "IT", "Finance", "Operations"])),
             "Lead_Source": _pick(rng, LEAD_SOURCES),
             "Date_of_Birth": _maybe(rng, _date(BASE_EPOCH - _ri(rng, 20, 65) * 31_557_600)),
             "Email_Opt_Out": rng.random() < 0.1,
@@ -178,22 +223,23 @@ def generate(
         contacts.append((rid, f"{first} {last}"))
         yield "Contacts", (rid, values, created, modified)
 
+    pools = _custom_pools(rng)
     for n in range(counts["Leads"]):
         rid = next(next_id)
         created, modified = stamps()
-        first, last = rng.choice(FIRST), rng.choice(LAST)
-        city, country = rng.choice(CITIES)
+        first, last = _ch(rng, FIRST), _ch(rng, LAST)
+        city, country = _ch(rng, CITIES)
         employees = _maybe(rng, _ri(rng, 1, 5000))
         revenue = _maybe(rng, round(rng.uniform(1000, 2_000_000), 2))
-        acc = rng.choice(accounts) if accounts and rng.random() < 0.3 else None
-        company = f"{rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_SUFFIX)}"
+        acc = _ch(rng, accounts) if accounts and rng.random() < 0.3 else None
+        company = f"{_ch(rng, COMPANY_WORDS)} {_ch(rng, COMPANY_SUFFIX)}"
         values = _common(rng, "Leads", created, modified) | {
             "Salutation": _pick(rng, SALUTATIONS),
             "First_Name": first,
             "Last_Name": last,
             "Full_Name": f"{first} {last}",
             "Company": company,
-            "Designation": _maybe(rng, rng.choice(["Manager", "Director", "Engineer", "Owner"])),
+            "Designation": _maybe(rng, _ch(rng, ["Manager", "Director", "Engineer", "Owner"])),
             "Email": f"{first.lower()}.{last.lower().replace(chr(39), '')}.{n}@example.com",
             "Secondary_Email": _maybe(rng, f"{last.lower().replace(chr(39), '')}{n}@mail.example",
                                       0.7),
@@ -232,39 +278,19 @@ def generate(
             "Converted__s": False,
             "Last_Activity_Time": None,
         }
-        for i in range(1, 13):
-            values[f"Custom_Text_{i}"] = _maybe(rng, f"note {i}-{_ri(rng, 0, 9999)}", 0.4)
-        for i in range(1, 5):
-            values[f"Custom_Int_{i}"] = _maybe(rng, _ri(rng, -1000, 100000), 0.3)
-        for i in range(1, 4):
-            values[f"Custom_Double_{i}"] = _maybe(rng, round(rng.uniform(0, 1000), 2), 0.3)
-        for i in range(1, 4):
-            values[f"Custom_Date_{i}"] = _maybe(
-                rng, _date(created + _ri(rng, -86_400 * 400, 86_400 * 400)), 0.3)
-        for i in range(1, 3):
-            values[f"Custom_DateTime_{i}"] = _maybe(
-                rng, _dt(created + _ri(rng, 0, 86_400 * 90), rng), 0.3)
-        for i in range(1, 3):
-            values[f"Custom_Bool_{i}"] = rng.random() < 0.5
-        values["Custom_Currency_1"] = _maybe(rng, round(rng.uniform(0, 10000), 2), 0.3)
-        values["Custom_Percent_1"] = _maybe(rng, float(_ri(rng, 0, 100)), 0.3)
-        values["Custom_Long_1"] = _maybe(rng, str(_ri(rng, 10**15, 10**18 - 1)), 0.3)
-        values["Custom_Email_1"] = _maybe(rng, f"alt{n}@example.org", 0.5)
-        values["Custom_Phone_1"] = _maybe(rng, f"+44-20-{_ri(rng, 10000000, 99999999)}", 0.5)
-        values["Custom_URL_1"] = _maybe(rng, f"https://example.com/lead/{n}", 0.5)
-        values["Custom_Notes_1"] = _maybe(rng, "Multi-line\nnotes.", 0.7)
-        values["Custom_Pick_1"] = _pick(rng, ["-None-", "Alpha", "Beta", "Gamma"])
-        values["Custom_Multi_1"] = rng.sample(["Red", "Green", "Blue", "Yellow"], _ri(rng, 0, 2))
+        rnd = rng.random
+        for name, pool in pools:
+            values[name] = pool[int(rnd() * POOL)]
         yield "Leads", (rid, values, created, modified)
 
     for n in range(counts["Deals"]):
         rid = next(next_id)
         created, modified = stamps()
-        acc = rng.choice(accounts) if accounts else None
-        con = rng.choice(contacts) if contacts and rng.random() < 0.7 else None
-        stage = rng.choice(STAGES)
+        acc = _ch(rng, accounts) if accounts else None
+        con = _ch(rng, contacts) if contacts and rng.random() < 0.7 else None
+        stage = _ch(rng, STAGES)
         values = _common(rng, "Deals", created, modified) | {
-            "Deal_Name": f"{acc[1] if acc else 'Deal'} - {rng.choice(['Renewal', 'Upsell', 'New'])}"
+            "Deal_Name": f"{acc[1] if acc else 'Deal'} - {_ch(rng, ['Renewal', 'Upsell', 'New'])}"
                          f" {n + 1}",
             "Stage": stage,
             "Amount": _maybe(rng, round(rng.uniform(500, 250_000), 2), 0.1),

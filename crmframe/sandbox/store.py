@@ -116,7 +116,6 @@ class Store:
             if module not in self.data:
                 continue
             rec = Record(rid, json.loads(body), created, modified, bool(locked), bool(approved))
-            rec.cache["body"] = body
             self._mirror(module, rec, None)
         for md in self.data.values():
             md.order.sort()
@@ -188,14 +187,13 @@ class Store:
         batch = list(records)
         if not batch:
             return
-        rows = []
-        for r in batch:
-            body = r.cache.get("body")
-            if body is None:
-                body = r.cache["body"] = json.dumps(r.values, separators=(",", ":"),
-                                                    ensure_ascii=False)
-            rows.append((module, r.id, r.created, r.modified, int(r.locked), int(r.approved),
-                         body))
+        # The text is not kept: a full-record read re-creates it once (listing.full_text).
+        rows = [
+            (module, r.id, r.created, r.modified, int(r.locked), int(r.approved),
+             r.cache.get("body") or json.dumps(r.values, separators=(",", ":"),
+                                               ensure_ascii=False))
+            for r in batch
+        ]
         with self.lock:
             conn = self._conn
             conn.execute("BEGIN")
