@@ -1,19 +1,81 @@
 """Sandbox throughput: GET pages of 200 records and PUT batches of 100, 8 client threads.
 
-Run: ``.venv/bin/python benchmarks/bench_sandbox.py [--records 20000] [--threads 8]``.
+Run: ``.venv/bin/python benchmarks/bench_sandbox.py [--records 20000] [--threads 8]
+[--db FILE] [--external]``. By default the sandbox runs in this process (as embedded in
+tests and notebooks, sharing the GIL with the clients); ``--external`` starts it with
+``python -m crmframe.sandbox`` in its own process, as the client benchmarks do.
 The sandbox must never be the bottleneck of the client benchmarks (aim: >= 200 pages/s).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import re
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 import requests
 
-from crmframe.sandbox import SandboxServer, start
+from crmframe.sandbox import start
+
+
+@dataclass
+class Target:
+    """Where the sandbox listens, a token, and the Leads ids to update."""
+
+    url: str
+    token: str
+    ids: list[str]
+
+
+@contextmanager
+def embedded(records: int, db: str | None) -> Iterator[Target]:
+    with start(records=records, db=db) as server:
+        flagged = server.flagged("Leads")
+        yield Target(server.url, server.access_token(),
+                     [i for i in server.ids("Leads") if i not in flagged])
+
+
+@contextmanager
+def external(records: int, db: str | None) -> Iterator[Target]:
+    cmd = [sys.executable, "-m", "crmframe.sandbox", "--port", "0", "--records", str(records)]
+    if db:
+        cmd += ["--db", db]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline()]
+        while "Ctrl-C" not in lines[-1] and lines[-1]:
+            lines.append(proc.stdout.readline())
+        found = re.search(r"http://[\d.]+:\d+", lines[0])
+        if found is None:
+            raise RuntimeError("".join(lines))
+        creds = json.loads("".join(lines[2:-1]))
+        token = requests.post(found.group(0) + "/oauth/v2/token", data={
+            "grant_type": "refresh_token", "client_id": creds["client_id"],
+            "client_secret": creds["client_secret"], "refresh_token": creds["refresh_token"]},
+            timeout=30).json()["access_token"]
+        ids: list[str] = []
+        params: dict[str, str | int] = {"fields": "Last_Name", "per_page": 200}
+        with requests.Session() as s:
+            while True:
+                body = s.get(found.group(0) + "/crm/v8/Leads", params=params, timeout=60,
+                             headers={"Authorization": f"Zoho-oauthtoken {token}"}).json()
+                ids += [r["id"] for r in body["data"]]
+                if not body["info"]["more_records"]:
+                    break
+                params = {"fields": "Last_Name", "per_page": 200,
+                          "page_token": body["info"]["next_page_token"]}
+        yield Target(found.group(0), token, ids)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
 
 
 def _run(threads: int, seconds: float, work: Callable[[requests.Session, int], int]
@@ -50,25 +112,25 @@ def _run(threads: int, seconds: float, work: Callable[[requests.Session, int], i
     return sum(calls), sum(records), elapsed
 
 
-def bench(server: SandboxServer, threads: int, seconds: float) -> list[tuple[str, float, float]]:
+def bench(target: Target, threads: int, seconds: float) -> list[tuple[str, float, float]]:
     """Measure the scenarios; rows of (name, calls/s, records/s)."""
-    auth = {"Authorization": f"Zoho-oauthtoken {server.access_token()}"}
+    auth = {"Authorization": f"Zoho-oauthtoken {target.token}"}
+    url = target.url
     fields20 = ",".join(["Last_Name", "First_Name", "Email", "Phone", "Mobile", "Company",
                          "City", "Country", "Lead_Status", "Lead_Source", "Industry", "Rating",
                          "No_of_Employees", "Annual_Revenue", "Email_Opt_Out", "Date_3",
                          "Last_Contacted", "Owner", "Modified_Time", "Languages_Known"])
-    flagged = server.flagged("Leads")
-    ids = [i for i in server.ids("Leads") if i not in flagged]
+    ids = target.ids
 
     def get_v8(s: requests.Session, i: int) -> int:
-        r = s.get(f"{server.url}/crm/v8/Leads", params={
+        r = s.get(f"{url}/crm/v8/Leads", params={
             "fields": fields20, "per_page": 200, "page": i % 10 + 1}, headers=auth, timeout=60)
         r.raise_for_status()
         # count without parsing: the benchmark measures the server, not json.loads
         return r.content.count(b'{"id":')
 
     def get_v2_all_fields(s: requests.Session, i: int) -> int:
-        r = s.get(f"{server.url}/crm/v2/Leads", params={"per_page": 200, "page": i % 10 + 1},
+        r = s.get(f"{url}/crm/v2/Leads", params={"per_page": 200, "page": i % 10 + 1},
                   headers=auth, timeout=60)
         r.raise_for_status()
         return r.content.count(b'"$currency_symbol":')
@@ -77,7 +139,7 @@ def bench(server: SandboxServer, threads: int, seconds: float) -> list[tuple[str
         start_at = (i * 100) % (len(ids) - 100)
         batch = [{"id": rid, "Custom_Text_1": f"bench {i}", "No_of_Employees": i % 5000}
                  for rid in ids[start_at:start_at + 100]]
-        r = s.put(f"{server.url}/crm/v8/Leads", json={"data": batch}, headers=auth, timeout=60)
+        r = s.put(f"{url}/crm/v8/Leads", json={"data": batch}, headers=auth, timeout=60)
         if r.status_code not in (200, 207):
             raise RuntimeError(f"PUT answered {r.status_code}: {r.text[:200]}")
         return len(batch)
@@ -97,13 +159,18 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=8)
     p.add_argument("--seconds", type=float, default=5.0)
     p.add_argument("--db", default=None, help="SQLite file (default: in memory)")
+    p.add_argument("--external", action="store_true",
+                   help="run the sandbox in its own process (python -m crmframe.sandbox)")
     args = p.parse_args()
     t0 = time.perf_counter()
-    with start(records=args.records, db=args.db, flag_records=True) as server:
+    runner = external if args.external else embedded
+    with runner(args.records, args.db) as target:
         startup = time.perf_counter() - t0
-        rows = bench(server, args.threads, args.seconds)
-    print(f"sandbox: {args.records} Leads, db={args.db or 'memory'}, startup {startup:.2f} s, "
-          f"{args.threads} client threads, {args.seconds:.0f} s per scenario")
+        rows = bench(target, args.threads, args.seconds)
+    where = "own process" if args.external else "this process"
+    print(f"sandbox ({where}): {args.records} Leads, db={args.db or 'memory'}, "
+          f"ready in {startup:.2f} s, {args.threads} client threads, "
+          f"{args.seconds:.0f} s per scenario")
     print(f"{'scenario':<38} {'calls/s':>9} {'records/s':>11}")
     for name, cps, rps in rows:
         print(f"{name:<38} {cps:>9.1f} {rps:>11.0f}")
