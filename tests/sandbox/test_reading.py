@@ -275,3 +275,63 @@ def test_unknown_module_and_url(api: Api, api2: Api) -> None:
     r = api.session.delete(api.url("coql"))
     assert r.status_code == 400
     assert r.json()["code"] == "INVALID_REQUEST_METHOD"
+
+
+def test_search_by_email_phone_word(server: SandboxServer, api: Api) -> None:
+    rec = server.get_record("Leads", server.ids("Leads")[7])
+    r = api.get("Leads/search", params={"email": rec["Email"]})
+    assert [row["id"] for row in r.json()["data"]] == [rec["id"]]
+    r = api.get("Leads/search", params={"phone": rec["Mobile"]})
+    assert rec["id"] in [row["id"] for row in r.json()["data"]]
+    r = api.get("Leads/search", params={"word": rec["Email"].split("@")[0]})
+    assert rec["id"] in [row["id"] for row in r.json()["data"]]
+    assert set(r.json()["info"]) == V2_INFO
+
+
+def test_metadata_endpoints(server: SandboxServer, api: Api, api2: Api) -> None:
+    modules = api.get("settings/modules").json()["modules"]
+    assert [m["api_name"] for m in modules] == ["Leads", "Contacts", "Accounts", "Deals"]
+    fields = api.get("settings/fields", params={"module": "Leads"}).json()["fields"]
+    assert len(fields) >= 60
+    by = {f["api_name"]: f for f in fields}
+    types = {f["data_type"] for f in fields}
+    assert {"text", "email", "phone", "picklist", "multiselectpicklist", "lookup",
+            "ownerlookup", "date", "datetime", "integer", "bigint", "double", "currency",
+            "percent", "boolean", "autonumber", "formula", "textarea", "website",
+            "layout"} <= types
+    assert by["Last_Name"]["system_mandatory"] is True
+    assert by["Mobile"]["unique"]
+    assert by["Tag"]["json_type"] == "jsonarray"
+    assert by["Annual_Revenue"]["decimal_place"] == 2
+    assert by["Email"]["mass_update"] is False
+    assert by["Lead_Status"]["mass_update"] is True
+    assert [v["actual_value"] for v in by["Lead_Status"]["pick_list_values"]] == [
+        "-None-", "Attempted to Contact", "Contact in Future", "Contacted", "Junk Lead",
+        "Lost Lead", "Not Contacted", "Pre-Qualified", "Not Qualified"]
+    assert by["Referred_Account"]["lookup"]["module"]["api_name"] == "Accounts"
+    assert by["Revenue_per_Employee"]["formula"]["return_type"] == "double"
+    for f in fields:
+        assert len(f["id"]) == 19
+    r = api.get("settings/fields", params={"module": "Nope"})
+    assert r.status_code == 400
+    assert r.json()["code"] == "INVALID_MODULE"
+    r = api.get("settings/fields")
+    assert r.json()["code"] == "REQUIRED_PARAM_MISSING"
+    views = api.get("settings/custom_views", params={"module": "Deals"}).json()
+    one = views["custom_views"][1]
+    r = api.get(f"settings/custom_views/{one['id']}", params={"module": "Deals"})
+    assert r.json()["custom_views"][0]["name"] == one["name"]
+    users = api2.get("users").json()["users"]
+    assert {u["email"] for u in users} >= {"patricia.boyle@sandbox.crmframe.test"}
+
+
+def test_v2_1_takes_bulk_module_as_string_or_object(server: SandboxServer) -> None:
+    api = Api(server, "v2.1")
+    try:
+        for module in ("Leads", {"api_name": "Leads"}):
+            r = api.post("read", bulk=True, json={"query": {"module": module}})
+            assert r.status_code == 201, r.text
+        r = api.get("Leads", params={"per_page": 2})
+        assert set(r.json()["info"]) == V2_INFO
+    finally:
+        api.close()
