@@ -201,3 +201,29 @@ def test_mass_update_records_expand_per_id() -> None:
     step = Step(0, "mass_update", ("1", "2"), ("A",), {"data": [{"A": 5}], "ids": ["1", "2"]})
     assert step.records() == [{"id": "1", "A": 5}, {"id": "2", "A": 5}]
     assert step.records(["2"]) == [{"id": "2", "A": 5}]
+
+
+def test_resume_of_a_created_job_waits_for_it_instead_of_creating_another(
+    tmp_path: Path,
+) -> None:
+    step = Step(0, "bulk_write", ("1", "2"), ("City",), b"zip bytes")
+    seen: list[tuple[list[str], str | None]] = []
+
+    class JobSender(FakeSender):
+        def send(self, step: Step, ids: Sequence[str], *, job_id: str | None = None,
+                 on_job: Callable[[str], None] | None = None) -> dict[str, Any]:
+            seen.append((list(ids), job_id))
+            if job_id is None:
+                assert on_job is not None
+                on_job("554023000000506003")
+                raise KeyboardInterrupt("killed while the job runs")
+            return _ok(ids)
+
+    with _journal(tmp_path / "j.jsonl", [step]) as journal, pytest.raises(KeyboardInterrupt):
+        execute([step], JobSender(), journal=journal)
+    sender = JobSender()
+    with _journal(tmp_path / "j.jsonl", [step]) as journal:
+        outcomes = execute([step], sender, journal=journal)
+    assert seen == [(["1", "2"], None), (["1", "2"], "554023000000506003")]
+    assert sender.read_back == []  # a job id settles the ambiguity: no read-back
+    assert outcomes[0].parts[-1][1] == _ok(["1", "2"])
