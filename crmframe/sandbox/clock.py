@@ -10,6 +10,7 @@ Examples
 
 from __future__ import annotations
 
+import email.utils
 import threading
 import time
 from datetime import datetime, timezone
@@ -68,12 +69,20 @@ def format_datetime(epoch: float, offset_minutes: int) -> str:
 
 
 def parse_datetime(text: str) -> float:
-    """Epoch seconds of an ISO-8601 datetime with an offset (``Z`` accepted).
+    """Epoch seconds of an ISO-8601 datetime with an offset (``Z`` accepted), or of an
+    HTTP date (``If-Modified-Since`` as HTTP clients send it). Naive means UTC.
 
     >>> parse_datetime("1970-01-01T05:30:00+05:30")
     0.0
+    >>> parse_datetime("Thu, 01 Jan 1970 00:01:00 GMT")
+    60.0
     """
     value = text.strip()
+    if value[:3].isalpha():
+        try:
+            return email.utils.parsedate_to_datetime(value).timestamp()
+        except (TypeError, ValueError):
+            raise ValueError(f"not a date: {text!r}") from None
     if value.endswith("Z"):
         value = value[:-1] + "+00:00"
     dt = datetime.fromisoformat(value)

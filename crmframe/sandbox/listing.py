@@ -209,19 +209,24 @@ class PageToken:
 
 
 class TokenBook:
-    """Issued page tokens (server-side, so they stay opaque and unforgeable)."""
+    """Issued page tokens (server-side, so they stay opaque and unforgeable).
 
-    def __init__(self) -> None:
-        self._tokens: dict[str, PageToken] = {}
+    The oldest are forgotten beyond ``capacity`` (a client holding one gets
+    ``INVALID_DATA``, as with a token Zoho no longer knows).
+    """
+
+    def __init__(self, capacity: int = 200_000) -> None:
+        self._tokens: OrderedDict[str, PageToken] = OrderedDict()
+        self._capacity = capacity
         self._lock = threading.Lock()
 
     def issue(self, token: PageToken) -> str:
         """Store ``token`` and return its text."""
         text = secrets.token_hex(24)
         with self._lock:
-            if len(self._tokens) > 50_000:
-                self._tokens.clear()
             self._tokens[text] = token
+            while len(self._tokens) > self._capacity:
+                self._tokens.popitem(last=False)
         return text
 
     def find(self, text: str) -> PageToken | None:

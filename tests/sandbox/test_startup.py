@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import re
 import signal
 import subprocess
@@ -184,3 +185,33 @@ def test_leaked_server_is_visible_in_repr() -> None:
     assert "running" in repr(server)
     server.stop()
     assert "stopped" in repr(server)
+
+
+def test_a_killed_server_loses_no_acknowledged_write(tmp_path: Path) -> None:
+    db = tmp_path / "killed.db"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "crmframe.sandbox", "--port", "0", "--records", "30",
+         "--db", str(db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline()]
+        while "Ctrl-C" not in lines[-1] and lines[-1]:
+            lines.append(proc.stdout.readline())
+        url = re.search(r"http://127\.0\.0\.1:\d+", lines[0])
+        assert url, lines
+        creds = json.loads("".join(lines[2:-1]))
+        token = requests.post(url.group(0) + "/oauth/v2/token", data={
+            "grant_type": "refresh_token", "client_id": creds["client_id"],
+            "client_secret": creds["client_secret"],
+            "refresh_token": creds["refresh_token"]}, timeout=10).json()["access_token"]
+        headers = {"Authorization": f"Zoho-oauthtoken {token}"}
+        r = requests.post(url.group(0) + "/crm/v8/Leads", headers=headers, timeout=10,
+                          json={"data": [{"Last_Name": f"Durable {n}"} for n in range(20)]})
+        assert r.status_code == 201
+        new_ids = [item["details"]["id"] for item in r.json()["data"]]
+    finally:
+        proc.kill()  # SIGKILL: no shutdown, no checkpoint
+        proc.communicate(timeout=60)
+    with start(db=str(db)) as again:
+        assert [again.get_record("Leads", i)["Last_Name"] for i in new_ids] == [
+            f"Durable {n}" for n in range(20)]
