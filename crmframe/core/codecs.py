@@ -180,7 +180,8 @@ def _decode_integer(values: list[Any]) -> Any:
                    for v in values):
             raise _NoFit
         values = [int(v) if type(v) is float else v for v in values]
-    if any(v is not None and not _INT_MIN <= v <= _INT_MAX for v in values):
+    present = [v for v in values if v is not None] if None in values else values
+    if present and (min(present) < _INT_MIN or max(present) > _INT_MAX):
         raise _NoFit
     return pd.array(values, dtype="Int64")
 
