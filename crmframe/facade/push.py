@@ -408,11 +408,29 @@ def reply_rows(step: Step, ids: Sequence[str], body: Mapping[str, Any]) -> pd.Da
             }
         )
     else:
-        frame = results_to_frame(_broadcast(body, len(records)), records=records)
+        try:
+            frame = results_to_frame(_broadcast(body, len(records)), records=records)
+        except CrmframeError as exc:
+            # The call was made: its records must still be reported, as unknown.
+            return status_rows(
+                [str(r["id"]) for r in records], status="unknown", code="UNREADABLE_ANSWER",
+                message=f"the answer could not be read: {exc}", route=step.route,
+                call=step.index, fields=[_sent_fields(r) or _step_fields(step) for r in records],
+            )
         frame = frame.reset_index(drop=True)
         if len(frame) == len(records):
             # Zoho answers in the order records were sent; the id sent is the truth.
             frame["id"] = pd.array([str(r["id"]) for r in records], dtype="string")
+        answered = set(frame["id"].dropna().tolist())
+        missing = [r for r in records if str(r["id"]) not in answered]
+        if missing:
+            frame = pd.concat(
+                [frame, status_rows(
+                    [str(r["id"]) for r in missing], status="unknown", code="NO_ANSWER",
+                    message="Zoho's answer has no result for this record",
+                )],
+                ignore_index=True,
+            )
     frame["route"] = step.route
     frame["call"] = step.index
     by_id = {str(r["id"]): _sent_fields(r) or _step_fields(step) for r in records}

@@ -100,3 +100,17 @@ def test_applied_ids_compares_through_codecs() -> None:
     ]
     assert applied_ids(frame, sent, infos) == [IDS[0]]
     assert applied_ids(frame, [{"id": "404", "Amount": 1.0}], infos) == []
+
+
+def test_records_without_an_answer_are_reported_not_dropped() -> None:
+    step = Step(0, "mass_update", (*IDS, "738964000002148099"), ("A",),
+                {"data": [{"A": 1}], "ids": [*IDS, "738964000002148099"]})
+    body = {"data": [{"code": "SUCCESS", "status": "success", "message": "record updated",
+                      "details": {"id": IDS[0]}}]}
+    rows = reply_rows(step, step.ids, body)
+    assert sorted(rows["id"].tolist()) == sorted(step.ids)
+    assert rows.set_index("id").loc[IDS[1], "code"] == "NO_ANSWER"
+    assert set(rows["route"]) == {"mass_update"}
+    unreadable = reply_rows(step, step.ids, {"data": "not a list"})
+    assert set(unreadable["code"]) == {"UNREADABLE_ANSWER"}
+    assert set(unreadable["status"]) == {"unknown"}
