@@ -94,8 +94,12 @@ def check_02(nb: nbformat.NotebookNode, text: str) -> None:
     assert "mass_update" in text  # the segment's status went by mass update
     assert "not in the picklist" in text
     assert "not an integer" in text
-    assert re.search(r"error 2 \(RECORD_LOCKED 2\)", text)
-    assert "after retry: 0 failed, 2 succeeded" in text
+    # The lead locked during the push (plus any the sandbox seeds locked or unapproved)...
+    refused = _number(r"— skipped 2 \(VALIDATION 2\), success \d+, error (\d+) \(", text)
+    assert refused >= 1
+    assert "RECORD_LOCKED" in text
+    # ...go through on retry; the slips are not retried.
+    assert f"after retry: 0 failed, {refused} succeeded" in text
     assert "phones as edited: True; statuses as edited: True" in text
     assert "the slip was not sent: True" in text
 
@@ -105,8 +109,9 @@ def check_03(nb: nbformat.NotebookNode, text: str) -> None:
     assert any("application/vnd.jupyter.widget-view+json" in out.get("data", {})
                for out in outputs)
     assert sum("image/png" in out.get("data", {}) for out in outputs) >= 2
-    assert re.search(r"<Job mass_update \d+ \(Leads\): COMPLETED, Updated \d+, Failed 1\b",
-                     text)
+    # The Paris lead locked before the job (and any the sandbox seeds) is not updated.
+    assert _number(r"<Job mass_update \d+ \(Leads\): COMPLETED, Updated \d+, Failed (\d+)",
+                   text) >= 1
     assert re.search(r"<Job bulk_write \d+ \(Leads\): COMPLETED", text)
     assert "NOT_UPDATED" in text
     updated = _number(r"bulk write: (\d+) updated", text)
