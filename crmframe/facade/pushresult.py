@@ -244,6 +244,15 @@ class PushResult:
         )
         return counted
 
+    def with_rows(self, rows: pd.DataFrame, *, reads: int = 0) -> PushResult:
+        """A copy with ``rows`` added in front (e.g. records a read-back found applied)."""
+        merged = pd.concat([normalise_results(rows), self.results], ignore_index=True)
+        return PushResult(
+            merged, calls=self.calls, credits=self.credits, reads=self.reads + reads,
+            jobs=self.jobs, plan=self.plan, changes=self.changes,
+            retry_with=self._retry_with, dry_run=self.dry_run, overwrite=self.overwrite,
+        )
+
     # -- retry ---------------------------------------------------------------------------
 
     def retry(self, *, overwrite: bool | None = None) -> PushResult:

@@ -42,6 +42,7 @@ from crmframe.errors import InputError, ValidationError
 from crmframe.facade.jobs import Job
 from crmframe.facade.journal import Journal, plan_fingerprint
 from crmframe.facade.push import (
+    VERIFIED_MESSAGE,
     CrmSender,
     Step,
     applied_ids,
@@ -383,6 +384,53 @@ def retry_frames(
     return new_edited, new_original
 
 
+def settle_unknown(
+    crm: Any,
+    module: str,
+    infos: Mapping[str, FieldInfo],
+    result: PushResult,
+    edited: pd.DataFrame,
+    original: pd.DataFrame,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read back the records a push sent without an answer; those that landed are settled.
+
+    Returns ``original`` with the landed cells made equal to ``edited`` (so a retry does
+    not send them again) and the rows reporting them as applied.
+    """
+    unknown = result.results[(result.results["status"] == "unknown").fillna(False)]
+    unknown = unknown[unknown["id"].isin(list(edited.index))]
+    if unknown.empty:
+        return original, empty_results()
+    wanted: dict[str, dict[str, Any]] = {}
+    for rid, fields in zip(unknown["id"].tolist(), unknown["fields"].tolist(), strict=True):
+        for name in fields or []:
+            column = f"{name}.id" if f"{name}.id" in edited.columns else name
+            info = infos.get(name)
+            if column not in edited.columns or info is None:
+                continue
+            value = edited.loc[rid, column]
+            try:
+                encoded = encode_value(value, info.kind)
+            except ValidationError:
+                continue
+            wanted.setdefault(str(rid), {})[name] = encoded
+    if not wanted:
+        return original, empty_results()
+    fields = sorted({f for values in wanted.values() for f in values})
+    current = crm._read_back(module, fields, list(wanted))
+    landed = applied_ids(current, [{"id": i, **v} for i, v in wanted.items()], infos)
+    settled = original.copy()
+    for rid in landed:
+        for name in wanted[rid]:
+            column = f"{name}.id" if f"{name}.id" in edited.columns else name
+            settled.loc[rid, column] = edited.loc[rid, column]
+    rows = status_rows(
+        landed, status="success", code="SUCCESS", message=VERIFIED_MESSAGE,
+        fields=[sorted(wanted[i]) for i in landed],
+    )
+    return settled, rows
+
+
 # ---------------------------------------------------------------------------------------------
 # running a push
 
@@ -668,7 +716,11 @@ class WritingMixin:
             part_edited, part_original = retry_frames(
                 result, edited, baseline, overwrite=overwrite_now
             )
-            return self.push(part_edited, part_original, overwrite=overwrite_now, **options)
+            part_original, landed = settle_unknown(
+                self, prepared.module, prepared.infos, result, part_edited, part_original
+            )
+            retried = self.push(part_edited, part_original, overwrite=overwrite_now, **options)
+            return retried.with_rows(landed, reads=1) if len(landed) else retried
 
         return run_push(
             self, prepared, dry_run=dry_run, trigger=trigger, journal=journal,

@@ -6,12 +6,13 @@ from typing import Any
 
 import pandas as pd
 import pytest
+import requests
 
 from crmframe.core.metadata import normalise_fields
 from crmframe.errors import InputError, ValidationError
 from crmframe.facade.pushresult import PushResult
 
-from .helpers import writable_leads, write_calls
+from .helpers import writable_leads, write_calls, writing_crm
 
 pytestmark = pytest.mark.sandbox
 
@@ -266,3 +267,51 @@ def test_accessor_diff_plan_push(crm: Any, server: Any) -> None:
     assert result.failed.empty
     assert result.calls == 1
     assert edited.crm.module == "Leads"
+
+
+class LandThenDrop(requests.Session):
+    """Lets the first PUT reach the server, then loses its answer (a cut connection)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dropped = 0
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any,  # type: ignore[override]
+                **kwargs: Any) -> requests.Response:
+        response = super().request(method, url, *args, **kwargs)
+        if method == "PUT" and not self.dropped:
+            self.dropped += 1
+            response.close()
+            raise requests.ConnectionError("connection reset after the request was sent")
+        return response
+
+
+def test_retry_reads_back_what_landed_without_an_answer(server: Any) -> None:
+    from crmframe.http.retry import RetryPolicy
+
+    session = LandThenDrop()
+    crm = writing_crm(server.credentials, session=session,
+                      retry=RetryPolicy(max_attempts=1, sleep=lambda s: None))
+    try:
+        original = writable_leads(crm, server, 150)
+        edited = original.copy()
+        edited["Custom_Text_3"] = pd.array([f"landed {n}" for n in range(150)], dtype="string")
+        result = crm.push(edited, original)
+        unknown = result.results[result.results["status"] == "unknown"]
+        assert len(unknown) == 100  # the first batch: sent, applied, answer lost
+        assert set(unknown["code"]) == {"TRANSPORT_ERROR"}
+        assert set(result.results[result.results["status"] == "not_sent"]["id"]) == set(
+            original.index[100:])
+        server.clear_requests()
+        again = result.retry()
+    finally:
+        crm.close()
+        session.close()
+    puts = write_calls(server)
+    assert len(puts) == 1  # only the batch that never left; the landed one is not resent
+    verified = again.results[again.results["message"].str.contains("read back", na=False)]
+    assert sorted(verified["id"]) == sorted(unknown["id"])
+    assert again.failed.empty
+    assert again.results["id"].nunique() == 150
+    assert {server.get_record("Leads", i)["Custom_Text_3"] for i in original.index} == set(
+        edited["Custom_Text_3"])
