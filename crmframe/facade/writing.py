@@ -25,6 +25,7 @@ Examples
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +46,7 @@ from crmframe.facade.push import (
     VERIFIED_MESSAGE,
     CrmSender,
     Step,
+    StepOutcome,
     applied_ids,
     execute,
     outcome_rows,
@@ -450,6 +452,35 @@ def planned_rows(steps: Sequence[Step]) -> list[pd.DataFrame]:
     return frames
 
 
+def _in_notebook() -> bool:
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    return type(shell).__name__ == "ZMQInteractiveShell"
+
+
+class StepProgress:
+    """A ``tqdm.auto`` bar over the records of a push: when asked, or in a notebook when
+    the push takes more than one call."""
+
+    def __init__(self, wanted: bool | None, steps: Sequence[Step]) -> None:
+        self.bar: Any = None
+        show = wanted is True or (wanted is None and len(steps) > 1 and _in_notebook())
+        if show:
+            from tqdm.auto import tqdm
+
+            total = sum(len(s.ids) for s in steps)
+            self.bar = tqdm(total=total, desc="push", unit="rec", leave=True)
+
+    def update(self, outcome: StepOutcome) -> None:
+        """Advance by the step's records."""
+        if self.bar is not None:
+            self.bar.update(len(outcome.step.ids))
+
+    def close(self) -> None:
+        """Close the bar (if any)."""
+        if self.bar is not None:
+            self.bar.close()
+
+
 def run_push(
     crm: Any,
     prepared: Prepared,
@@ -460,6 +491,7 @@ def run_push(
     overwrite: bool,
     retry_with: Callable[[PushResult, bool], PushResult] | None,
     poll_interval: float = 2.0,
+    progress: bool | None = None,
 ) -> PushResult:
     """Execute a prepared plan and gather every row into a :class:`PushResult`."""
     steps = steps_from_plan(prepared.plan, trigger=trigger)
@@ -475,14 +507,18 @@ def run_push(
         read=lambda fields, ids: crm._read_back(prepared.module, fields, ids),
         wait=lambda job: crm.wait(job, interval=poll_interval),
     )
-    if journal is not None and steps:
-        fingerprint = plan_fingerprint(s.payload for s in steps)
-        with Journal.open(journal, fingerprint, [s.describe() for s in steps],
-                          module=prepared.module,
-                          extra={"conflicts": prepared.conflicts}) as book:
-            outcomes = execute(steps, sender, journal=book)
-    else:
-        outcomes = execute(steps, sender)
+    bar = StepProgress(progress, steps)
+    try:
+        if journal is not None and steps:
+            fingerprint = plan_fingerprint(s.payload for s in steps)
+            with Journal.open(journal, fingerprint, [s.describe() for s in steps],
+                              module=prepared.module,
+                              extra={"conflicts": prepared.conflicts}) as book:
+                outcomes = execute(steps, sender, journal=book, on_step=bar.update)
+        else:
+            outcomes = execute(steps, sender, on_step=bar.update)
+    finally:
+        bar.close()
     for outcome in outcomes:
         frames += outcome_rows(outcome)
     credits = sum(o.step.credits for o in outcomes if o.calls)
@@ -646,6 +682,7 @@ class WritingMixin:
         bulk_threshold: int | None = DEFAULT_BULK_THRESHOLD,
         costs: Any = None,
         poll_interval: float = 2.0,
+        progress: bool | None = None,
     ) -> PushResult:
         """Send the edits in ``edited`` to Zoho with the fewest calls; report every record.
 
@@ -676,6 +713,9 @@ class WritingMixin:
             As for :meth:`plan`.
         poll_interval : float
             Seconds between status polls of bulk-write jobs.
+        progress : bool, optional
+            Show a ``tqdm`` bar over the records. Default: only in a notebook, and only
+            when the push takes more than one call.
 
         Returns
         -------
@@ -708,7 +748,7 @@ class WritingMixin:
         options: dict[str, Any] = {
             "module": prepared.module, "trigger": trigger, "push_valid": push_valid,
             "objective": objective, "bulk_threshold": bulk_threshold, "costs": costs,
-            "poll_interval": poll_interval,
+            "poll_interval": poll_interval, "progress": progress,
         }
         baseline = prepared.baseline
 
@@ -725,6 +765,7 @@ class WritingMixin:
         return run_push(
             self, prepared, dry_run=dry_run, trigger=trigger, journal=journal,
             overwrite=overwrite, retry_with=again, poll_interval=poll_interval,
+            progress=progress,
         )
 
     # -- mass update ---------------------------------------------------------------------

@@ -315,3 +315,14 @@ def test_retry_reads_back_what_landed_without_an_answer(server: Any) -> None:
     assert again.results["id"].nunique() == 150
     assert {server.get_record("Leads", i)["Custom_Text_3"] for i in original.index} == set(
         edited["Custom_Text_3"])
+
+
+def test_progress_bar_when_asked(crm: Any, server: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    original = writable_leads(crm, server, 210)
+    edited = original.copy()
+    edited["Custom_Text_2"] = pd.array([f"bar {n}" for n in range(210)], dtype="string")
+    result = crm.push(edited, original, progress=True)
+    assert result.calls == 3
+    err = capsys.readouterr().err
+    assert "push" in err
+    assert "210/210" in err
