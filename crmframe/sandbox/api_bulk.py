@@ -333,7 +333,7 @@ def read_job(sb: Sandbox, request: Request, version: Version, job_id: str) -> Re
             raise _not_found(version)
         state = job.state(sb.clock.now(), sb.jobs.delay, sb.jobs.speed)
         if state == "COMPLETED" and job.rows is None:
-            sb.jobs._complete_read(job)
+            sb.jobs.complete_read(job)
         item = job.item(state)
     return json_response({"data": [item]})
 

@@ -287,7 +287,7 @@ class Jobs:
             for rjob in self.reads.values():
                 if rjob.rows is None:
                     if rjob.state(now, self.delay, self.speed) == "COMPLETED":
-                        self._complete_read(rjob)
+                        self.complete_read(rjob)
                     else:
                         busy += 1
             self._pending = busy
@@ -453,7 +453,8 @@ class Jobs:
             self.reads[job.id] = job
             self._pending += 1
 
-    def _complete_read(self, job: BulkReadJob) -> None:
+    def complete_read(self, job: BulkReadJob) -> None:
+        """Take the snapshot of a bulk-read job that just completed."""
         records = self.store.records(job.module.api_name)
         if job.cond is not None:
             records = [r for r in records if job.cond(r.values)]

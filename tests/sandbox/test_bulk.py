@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from crmframe.sandbox import ManualClock, SandboxServer
-from tests.sandbox.conftest import Api
+
+from .helpers import Api
 
 pytestmark = pytest.mark.sandbox
 

@@ -10,7 +10,8 @@ import requests
 
 from crmframe.sandbox import ManualClock, SandboxServer, start
 from crmframe.sandbox.faults import Faults
-from tests.sandbox.conftest import Api
+
+from .helpers import Api
 
 pytestmark = pytest.mark.sandbox
 

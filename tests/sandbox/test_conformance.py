@@ -16,7 +16,8 @@ import pytest
 import requests
 
 from crmframe.sandbox import ManualClock, SandboxServer, start
-from tests.sandbox.conftest import Api, samples
+
+from .helpers import Api, samples
 
 pytestmark = pytest.mark.sandbox
 

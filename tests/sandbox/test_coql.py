@@ -8,7 +8,8 @@ import pytest
 
 from crmframe.sandbox import SandboxServer
 from crmframe.sandbox.coql import CoqlError, parse, tokenize
-from tests.sandbox.conftest import Api
+
+from .helpers import Api
 
 pytestmark = pytest.mark.sandbox
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from crmframe.sandbox import ManualClock, SandboxServer
-from tests.sandbox.conftest import Api
+
+from .helpers import Api
 
 pytestmark = pytest.mark.sandbox
 

@@ -8,7 +8,8 @@ import pytest
 
 from crmframe.core.fieldtypes import DATETIME_RE
 from crmframe.sandbox import SandboxServer
-from tests.sandbox.conftest import Api
+
+from .helpers import Api
 
 pytestmark = pytest.mark.sandbox
 

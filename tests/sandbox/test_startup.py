@@ -15,7 +15,8 @@ import pytest
 import requests
 
 from crmframe.sandbox import SandboxServer, start
-from tests.sandbox.conftest import Api
+
+from .helpers import Api
 
 pytestmark = pytest.mark.sandbox
 
