@@ -1,19 +1,25 @@
 """Benchmark: ``crm.read_records`` against a bare ``requests`` loop over the same pages.
 
-Starts a sandbox in a separate process (so the server does not share this process's
-GIL or memory accounting), then in one run:
+In one run:
 
-1. a bare loop: ``requests.Session``, one token, ``GET /crm/v8/Leads`` page by page (page
-   numbers to 2,000, then ``page_token``), one pass per chunk of ≤ 50 fields, keeping
-   ``r.json()["data"]`` of every page — the untyped lists a hand-written script would hold;
-2. ``crm.read_records("Leads", fields)`` over the same pages (typed frame);
-3. ``read_records`` again under ``tracemalloc`` for its peak memory, compared with the
+1. a sandbox seeds N Leads into a SQLite file once; every timed phase then gets a fresh
+   sandbox process on that file (the server keeps page tokens and views in memory, so a
+   long-lived one slows down as phases go by, which would skew the comparison);
+2. a **bare loop**: ``requests.Session``, one token, ``GET /crm/v8/Leads`` page by page
+   (page numbers to 2,000, then ``page_token``), one pass per chunk of ≤ 50 fields,
+   keeping ``r.json()["data"]`` of every page — the untyped lists a hand-written script
+   would hold;
+3. ``crm.read_records("Leads", fields)`` over the same pages (a typed frame);
+4. ``read_records`` again under ``tracemalloc`` for its peak memory, compared with the
    final frame's ``memory_usage(deep=True)``.
+
+Both wall time and this process's CPU time are reported: the sandbox runs in another
+process, so CPU time is the client's own work, free of server speed and machine load.
 
 Usage::
 
     .venv/bin/python benchmarks/bench_read.py                  # 100,000 records, 20 fields
-    .venv/bin/python benchmarks/bench_read.py --records 20000 --fields 60
+    .venv/bin/python benchmarks/bench_read.py --records 20000 --fields 60 --repeat 3
 
 Goals: ``read_records`` within 1.2x the bare loop's time; peak memory under 3x the frame.
 """
@@ -23,10 +29,15 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import requests
@@ -34,27 +45,33 @@ import requests
 import crmframe.facade.crm as facade
 
 SERVER_SCRIPT = """
-import json, sys, threading
+import json, sys
 from crmframe.sandbox import start
-server = start(records=int(sys.argv[1]), seed=1)
+server = start(records=int(sys.argv[1]), db=sys.argv[2], seed=1)
 print(json.dumps(dict(server.credentials)), flush=True)
 sys.stdin.read()  # serve until the parent closes our stdin
 server.stop()
 """
 
 
-def start_server(records: int) -> tuple[subprocess.Popen[str], dict[str, Any]]:
-    """Run a sandbox in a child process; return it and its credentials."""
+@contextmanager
+def sandbox(records: int, db: str) -> Iterator[dict[str, Any]]:
+    """A sandbox in a child process (seeded on first use of ``db``); yields credentials."""
     child = subprocess.Popen(
-        [sys.executable, "-c", SERVER_SCRIPT, str(records)],
+        [sys.executable, "-c", SERVER_SCRIPT, str(records), db],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )
+    assert child.stdin is not None
     assert child.stdout is not None
-    line = child.stdout.readline()
-    if not line:
-        child.kill()
-        raise SystemExit("the sandbox did not start")
-    return child, json.loads(line)
+    try:
+        line = child.stdout.readline()
+        if not line:
+            raise SystemExit("the sandbox did not start")
+        yield json.loads(line)
+    finally:
+        child.stdin.close()
+        child.wait(timeout=60)
+        child.stdout.close()
 
 
 def bare_loop(credentials: dict[str, Any], version: str, chunks: list[list[str]]) -> int:
@@ -95,52 +112,71 @@ def bare_loop(credentials: dict[str, Any], version: str, chunks: list[list[str]]
         return rows
 
 
+def timed(run: Callable[[], Any]) -> tuple[float, float, Any]:
+    """(wall seconds, this process's CPU seconds, result)."""
+    gc.collect()
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = run()
+    return time.perf_counter() - wall, time.process_time() - cpu, result
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--records", type=int, default=100_000)
-    parser.add_argument("--fields", type=int, default=20, help="fields read (≤ 50: one pass)")
+    parser.add_argument("--fields", type=int, default=20, help="fields read (> 49: passes)")
     parser.add_argument("--version", default="v8")
+    parser.add_argument("--repeat", type=int, default=1, help="alternating timed runs")
     args = parser.parse_args(argv)
 
-    child, credentials = start_server(args.records)
-    try:
-        credentials = {**credentials, "version": args.version}
-        with facade.connect(**credentials) as crm:
-            names = [n for n in crm.read_fields("Leads").index if n != "id"][: args.fields]
-            chunks = [names[i : i + 49] for i in range(0, len(names), 49)]
+    bare: list[tuple[float, float]] = []
+    read: list[tuple[float, float]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        db = os.path.join(tmp, "bench.db")
+        with sandbox(args.records, db) as credentials:  # seeds the file once
+            credentials = {**credentials, "version": args.version}
+            with facade.connect(**credentials) as crm:
+                names = [n for n in crm.read_fields("Leads").index if n != "id"][: args.fields]
+        chunks = [names[i : i + 49] for i in range(0, len(names), 49)]
 
-            # Warm-up: the sandbox builds its sorted view on the first page, for neither timing.
-            crm.read_records("Leads", names[:1], limit=1, progress=False)
+        for _ in range(args.repeat):
+            with sandbox(args.records, db) as credentials:
+                wall, cpu, bare_rows = timed(lambda: bare_loop(
+                    {**credentials}, args.version, chunks))
+                bare.append((wall, cpu))
+            with sandbox(args.records, db) as credentials, facade.connect(
+                **{**credentials, "version": args.version}
+            ) as crm:
+                crm.read_fields("Leads")
+                wall, cpu, frame = timed(lambda: crm.read_records(
+                    "Leads", names, progress=False, method="pages"))
+                read.append((wall, cpu))
+                rows = len(frame)
+                frame_bytes = int(frame.memory_usage(deep=True).sum())
+                del frame
 
-            gc.collect()
-            t0 = time.perf_counter()
-            bare_rows = bare_loop(credentials, args.version, chunks)
-            bare_s = time.perf_counter() - t0
-
-            gc.collect()
-            t0 = time.perf_counter()
-            frame = crm.read_records("Leads", names, progress=False, method="pages")
-            read_s = time.perf_counter() - t0
-            rows = len(frame)
-            frame_bytes = int(frame.memory_usage(deep=True).sum())
-            del frame
-
+        with sandbox(args.records, db) as credentials, facade.connect(
+            **{**credentials, "version": args.version}
+        ) as crm:
+            crm.read_fields("Leads")
             gc.collect()
             tracemalloc.start()
             again = crm.read_records("Leads", names, progress=False, method="pages")
             _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
             assert len(again) == rows == bare_rows // len(chunks)
-    finally:
-        assert child.stdin is not None
-        child.stdin.close()
-        child.wait(timeout=30)
 
-    passes = len(chunks)
-    print(f"records: {rows:,} x {len(names)} fields ({passes} pass(es)), API {args.version}")
-    print(f"bare requests loop : {bare_s:7.2f} s  {bare_rows / passes / bare_s:9,.0f} records/s")
-    print(f"read_records       : {read_s:7.2f} s  {rows / read_s:9,.0f} records/s")
-    print(f"time ratio read_records / bare: {read_s / bare_s:.2f}  (goal <= 1.20)")
+    bare_wall = statistics.median(w for w, _ in bare)
+    bare_cpu = statistics.median(c for _, c in bare)
+    read_wall = statistics.median(w for w, _ in read)
+    read_cpu = statistics.median(c for _, c in read)
+    print(f"records: {rows:,} x {len(names)} fields ({len(chunks)} pass(es)), "
+          f"API {args.version}, median of {args.repeat}, load {os.getloadavg()[0]:.1f}")
+    print(f"bare requests loop : wall {bare_wall:7.2f} s ({rows / bare_wall:9,.0f} rec/s)  "
+          f"client CPU {bare_cpu:6.2f} s")
+    print(f"read_records       : wall {read_wall:7.2f} s ({rows / read_wall:9,.0f} rec/s)  "
+          f"client CPU {read_cpu:6.2f} s")
+    print(f"ratio read_records / bare: wall {read_wall / bare_wall:.2f} (goal <= 1.20), "
+          f"client CPU {read_cpu / bare_cpu:.2f}")
     print(f"frame memory_usage(deep=True): {frame_bytes / 2**20:8.1f} MiB")
     print(f"read_records peak (tracemalloc): {peak / 2**20:8.1f} MiB  "
           f"ratio {peak / frame_bytes:.2f}  (goal < 3)")

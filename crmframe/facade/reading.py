@@ -8,10 +8,12 @@ for the same records, whichever path (pages, id slices, bulk CSV) fetched them.
 from __future__ import annotations
 
 import logging
+import queue
 import re
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +22,15 @@ import pandas as pd
 from crmframe.core.bulkcsv import add_csv, finish_bulk_frame
 from crmframe.core.metadata import fields_to_frame
 from crmframe.core.records import RecordsBuilder
-from crmframe.errors import InputError, PaginationLimitError, ZohoAPIError
+from crmframe.errors import (
+    InputError,
+    InvalidRequestError,
+    InvalidURLError,
+    NotFoundError,
+    PaginationLimitError,
+    PermissionDeniedError,
+    ZohoAPIError,
+)
 from crmframe.http.bulk import iter_bulk_read
 from crmframe.http.paging import (
     PAGE_NUMBER_LIMIT,
@@ -107,6 +117,64 @@ def _typed_settings_frame(items: list[dict[str, Any]], index: str) -> pd.DataFra
     return frame
 
 
+class _Prefetch:
+    """Iterate ``pages`` in a background thread, one page ahead of the consumer.
+
+    The next page downloads (the socket wait releases the GIL) while the current one is
+    turned into columns, so the client's own work hides behind the server's. Errors are
+    raised in the consumer; :meth:`close` stops the thread early.
+    """
+
+    _DONE = object()
+
+    def __init__(self, pages: Iterator[dict[str, Any]], depth: int = 2) -> None:
+        self._pages = pages
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="crmframe-prefetch", daemon=True)
+        self._thread.start()
+
+    def _put(self, item: Any) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        try:
+            for page in self._pages:
+                if not self._put(("page", page)):
+                    break
+        except BaseException as exc:  # handed to the consumer, raised there
+            self._put(("error", exc))
+        else:
+            self._put(("done", None))
+        finally:
+            close = getattr(self._pages, "close", None)
+            if callable(close):
+                close()
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        while True:
+            kind, value = self._queue.get()
+            if kind == "page":
+                yield value
+            elif kind == "error":
+                self._thread.join()
+                raise value
+            else:
+                self._thread.join()
+                return
+
+    def close(self) -> None:
+        """Stop fetching and wait for the thread."""
+        self._stop.set()
+        self._thread.join()
+
+
 class ReadingMixin:
     """Reading methods of :class:`~crmframe.facade.crm.CRM` (needs ``client``, ``version``)."""
 
@@ -155,7 +223,8 @@ class ReadingMixin:
         params = {"cvid": str(cvid)} if cvid else None
         try:
             reply = self.client.request("GET", f"{module}/actions/count", params=params)
-        except ZohoAPIError:
+        except (InvalidURLError, InvalidRequestError, NotFoundError, PermissionDeniedError):
+            # A module or org without the count endpoint: read on, just without a total.
             return None
         count = (reply.body or {}).get("count")
         return int(count) if isinstance(count, (int, str)) and str(count).isdigit() else None
@@ -297,20 +366,28 @@ class ReadingMixin:
         all_in_one = all_fields and self.version != "v8"
         chunks = [[]] if all_in_one else _chunks(names, MAX_FIELDS_PER_CALL - 1)
         bar = _Progress(progress, None if total is None else total * len(chunks), module)
+
+        def fetch(chunk: list[str]) -> _Prefetch:
+            return _Prefetch(iter_record_pages(
+                self.client, module, fields=None if all_in_one else ["id", *chunk],
+                cvid=cvid, ids=ids, sort_by=sort_by, sort_order=sort_order,
+                modified_since=modified_since, limit=limit,
+            ))
+
         frames = []
+        pages = fetch(chunks[0])
         try:
-            for chunk in chunks:
+            for position, chunk in enumerate(chunks):
                 builder = RecordsBuilder(meta, columns=names if all_in_one else chunk,
                                          keep_system_keys=keep_system_keys, module=module)
-                pages = iter_record_pages(
-                    self.client, module, fields=None if all_in_one else ["id", *chunk],
-                    cvid=cvid, ids=ids, sort_by=sort_by, sort_order=sort_order,
-                    modified_since=modified_since, limit=limit,
-                )
                 for page in pages:
                     bar.update(builder.add(page))
+                if position + 1 < len(chunks):
+                    # The next pass downloads while this one's columns are typed.
+                    pages = fetch(chunks[position + 1])
                 frames.append(builder.to_frame())
         finally:
+            pages.close()
             bar.close()
         return frames
 
