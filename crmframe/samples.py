@@ -30,6 +30,7 @@ from typing import Any
 
 import pandas as pd
 
+from crmframe.core.codecs import short_repr
 from crmframe.core.jobs import job_status
 from crmframe.core.mappings import mappings_to_frame
 from crmframe.core.metadata import fields_to_frame
@@ -64,7 +65,7 @@ def load_sample(name: str) -> dict[str, Any]:
     'RUNNING'
     """
     if name not in SAMPLES:
-        raise InputError(f"no sample named {name!r}: choose one of {', '.join(SAMPLES)}")
+        raise InputError(f"no sample named {short_repr(name)}: choose one of {', '.join(SAMPLES)}")
     folder = resources.files("crmframe").joinpath("sample_data")
     text = folder.joinpath(f"{name}.json").read_text(encoding="utf-8")
     envelope: dict[str, Any] = json.loads(text)

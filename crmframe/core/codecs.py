@@ -58,6 +58,7 @@ __all__ = [
     "infer_kind",
     "is_missing",
     "object_series",
+    "short_repr",
     "split_objects",
 ]
 
@@ -87,12 +88,28 @@ class _NoFit(Exception):
     """Internal: the values do not fit the kind; the caller falls back to ``object``."""
 
 
+def short_repr(value: Any, limit: int = 40) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for error messages; never raises.
+
+    Examples
+    --------
+    >>> short_repr("x" * 100, 8), short_repr(10**5000, 12)
+    ("'xxxxxx…", '<int>')
+    """
+    try:
+        text = repr(value)
+    except Exception:  # a repr can fail: ints beyond 4300 digits, out-of-range Timestamps
+        return f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _kind(kind: Any) -> Kind:
     try:
         return Kind(kind)
     except ValueError:
         names = ", ".join(k.value for k in Kind)
-        raise InputError(f"unknown field kind {kind!r:.40}: expected one of {names}") from None
+        shown = short_repr(kind)
+        raise InputError(f"unknown field kind {shown}: expected one of {names}") from None
 
 
 def dtype_for(kind: Kind) -> str:
@@ -366,12 +383,7 @@ def split_objects(values: list[Any]) -> dict[str, list[Any]] | None:
 
 
 def _bad(value: Any, kind: Kind, expected: str) -> ValidationError:
-    try:
-        shown = repr(value)
-    except Exception:  # reprs of out-of-range Timestamps, huge ints... must not mask the error
-        shown = f"<{type(value).__name__}>"
-    if len(shown) > 80:
-        shown = shown[:77] + "..."
+    shown = short_repr(value, 80)
     return ValidationError(f"cannot send {shown} ({type(value).__name__}) to a {kind.value} "
                            f"field: expected {expected}")
 

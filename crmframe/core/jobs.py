@@ -129,10 +129,13 @@ def _count(obj: Mapping[str, Any], key: str) -> int | None:
         raise EnvelopeError(f"job count {key!r} is {type(value).__name__}, expected an integer")
     try:
         number = int(value)
-    except (TypeError, ValueError):
-        raise EnvelopeError(f"job count {key!r} is {value!r}, expected an integer") from None
-    if number < 0 or (isinstance(value, float) and value != number):
-        raise EnvelopeError(f"job count {key!r} is {value!r}, expected a non-negative integer")
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(float("inf"))
+        raise EnvelopeError(f"job count {key!r} is {value!r:.40}, expected an integer") from None
+    # Counts land in Int64 columns (to_frame): beyond int64 is no real count either.
+    if number < 0 or number >= 2**63 or (isinstance(value, float) and value != number):
+        raise EnvelopeError(
+            f"job count {key!r} is {value!r:.40}, expected a non-negative integer"
+        )
     return number
 
 
@@ -258,6 +261,13 @@ def job_status(envelope: Any, job_id: str | None = None) -> JobStatus:
         raise EnvelopeError("empty answer: a job status envelope has a body")
     if job_id is not None and not isinstance(job_id, str):
         raise EnvelopeError(f"job_id must be a string, got {type(job_id).__name__}")
+    try:
+        return _parse(body, job_id)
+    except ValueError:  # str() of an integer too long to spell out (an id, a state)
+        raise EnvelopeError("job status: a value is an integer too long to read") from None
+
+
+def _parse(body: Mapping[str, Any], job_id: str | None) -> JobStatus:
     data = body.get("data")
     if isinstance(data, list):
         if not data or not isinstance(data[0], Mapping):

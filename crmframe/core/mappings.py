@@ -36,7 +36,7 @@ from typing import Any, Literal, overload
 import numpy as np
 import pandas as pd
 
-from crmframe.core.codecs import decode_column, is_missing, object_series
+from crmframe.core.codecs import decode_column, is_missing, object_series, short_repr
 from crmframe.core.envelope import load_envelope
 from crmframe.core.fieldtypes import Kind
 from crmframe.errors import EnvelopeError, InputError
@@ -69,7 +69,8 @@ def _module_name(raw: Any, where: str) -> str | None:
         name = raw.get("api_name")
         if name is None or isinstance(name, str):
             return name
-    raise EnvelopeError(f"{where}: module is {raw!r:.60}, expected a name or {{'api_name': ...}}")
+    shown = short_repr(raw, 60)
+    raise EnvelopeError(f"{where}: module is {shown}, expected a name or {{'api_name': ...}}")
 
 
 def _index(raw: Any, where: str) -> int | None:
@@ -77,7 +78,7 @@ def _index(raw: Any, where: str) -> int | None:
         return None
     if isinstance(raw, int) and not isinstance(raw, bool):
         return raw
-    raise EnvelopeError(f"{where}: index is {raw!r:.40}, expected a column number")
+    raise EnvelopeError(f"{where}: index is {short_repr(raw)}, expected a column number")
 
 
 def mappings_to_frame(job: Any) -> pd.DataFrame:
@@ -130,14 +131,16 @@ def mappings_to_frame(job: Any) -> pd.DataFrame:
                     raise EnvelopeError(f"{where} is {type(mapping).__name__}, expected an object")
                 api_name = mapping.get("api_name")
                 if not isinstance(api_name, str):
-                    raise EnvelopeError(f"{where}: api_name is {api_name!r:.40}, expected a string")
+                    shown = short_repr(api_name)
+                    raise EnvelopeError(f"{where}: api_name is {shown}, expected a string")
                 row: dict[str, Any] = {"resource": r_pos, "module": module}
                 for key, value in mapping.items():
                     if not isinstance(key, str):
-                        raise EnvelopeError(f"{where}: keys must be strings, got {key!r:.40}")
+                        shown = short_repr(key)
+                        raise EnvelopeError(f"{where}: keys must be strings, got {shown}")
                     column = _KEY_TO_COLUMN.get(key, key)
                     if column in ("resource", "module"):
-                        raise EnvelopeError(f"{where}: unexpected key {key!r}")
+                        raise EnvelopeError(f"{where}: unexpected key {short_repr(key)}")
                     row[column] = value
                     if column not in MAPPING_COLUMNS:
                         extra[column] = None
@@ -188,11 +191,12 @@ def _mapping_from_row(row: Mapping[Any, Any], names: list[str], position: int) -
             if isinstance(value, bool) or not isinstance(value, (int, float)) or (
                 isinstance(value, float) and value != int(value)
             ):
-                raise InputError(f"mapping row {position}: index {value!r:.40} is not a "
+                raise InputError(f"mapping row {position}: index {short_repr(value)} is not a "
                                  "column number")
             value = int(value)
         elif key == "api_name" and not isinstance(value, str):
-            raise InputError(f"mapping row {position}: api_name {value!r:.40} is not a string")
+            shown = short_repr(value)
+            raise InputError(f"mapping row {position}: api_name {shown} is not a string")
         mapping[key] = value
     if "api_name" not in mapping:
         raise InputError(f"mapping row {position} has no api_name")
@@ -257,7 +261,8 @@ def frame_to_mappings(
         if is_missing(module):
             module = None
         elif not isinstance(module, str):
-            raise InputError(f"mapping row {position}: module {module!r:.40} is not a string")
+            shown = short_repr(module)
+            raise InputError(f"mapping row {position}: module {shown} is not a string")
         mapping = _mapping_from_row(row, names, position)
         index = mapping.get("index")
         key = (index is None, index or 0, position)

@@ -116,9 +116,11 @@ def _int_or_none(value: Any) -> int | None:
     if value is None or isinstance(value, bool):
         return None
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(float("inf"))
         return None
+    # fields_to_frame holds lengths in Int64: a value beyond it is no usable length
+    return number if -(2**63) <= number < 2**63 else None
 
 
 def _picklist(raw: Any) -> tuple[str, ...] | None:
@@ -264,7 +266,12 @@ def normalise_fields(fields: Any) -> dict[str, FieldInfo]:
     for position, raw in enumerate(items):
         if not isinstance(raw, Mapping):
             raise EnvelopeError(f"field metadata item {position} is {type(raw).__name__}")
-        info = _info_from_raw(raw, position)
+        try:
+            info = _info_from_raw(raw, position)
+        except ValueError:  # str() of an integer too long to spell out
+            raise EnvelopeError(
+                f"field metadata item {position}: a value is an integer too long to read"
+            ) from None
         out[info.api_name] = info
     return out
 

@@ -46,12 +46,13 @@ from crmframe.core.codecs import (
     decode_column,
     infer_kind,
     object_series,
+    short_repr,
     split_objects,
 )
-from crmframe.core.envelope import load_envelope
+from crmframe.core.envelope import load_envelope, typed_error
 from crmframe.core.fieldtypes import LOOKUP_KINDS, Kind
 from crmframe.core.metadata import FieldInfo, normalise_fields
-from crmframe.errors import EnvelopeError, InputError, error_from_envelope
+from crmframe.errors import EnvelopeError, InputError
 
 __all__ = ["RecordsBuilder", "records_to_frame"]
 
@@ -135,7 +136,8 @@ class RecordsBuilder:
         self._fields: dict[str, FieldInfo] = {} if fields is None else normalise_fields(fields)
         if columns is not None:
             if isinstance(columns, (str, bytes)) or not isinstance(columns, Iterable):
-                raise InputError(f"columns must be a list of field names, got {columns!r:.60}")
+                shown = short_repr(columns, 60)
+                raise InputError(f"columns must be a list of field names, got {shown}")
             requested = list(columns)
             if not all(isinstance(c, str) for c in requested):
                 raise InputError("columns must be a list of field API name strings")
@@ -231,7 +233,7 @@ class RecordsBuilder:
             for position, record in enumerate(records):
                 if _is_action_result(record):
                     if record.get("status") == "error":
-                        raise error_from_envelope(record, http_status)
+                        raise typed_error(record, http_status)
                     raise EnvelopeError(
                         f"data item {self._rows + position} is an action result "
                         f"({record.get('code')}), not a record: use results_to_frame"
@@ -240,7 +242,7 @@ class RecordsBuilder:
         new = [k for k in keys if k not in cols]
         for key in new:
             if not isinstance(key, str):
-                raise EnvelopeError(f"record keys must be strings, got {key!r:.40}")
+                raise EnvelopeError(f"record keys must be strings, got {short_repr(key)}")
         ids: list[Any] | None = None
         if "id" in keys:
             ids = [r.get("id") for r in records]
@@ -347,7 +349,7 @@ def _check_ids(ids: list[Any], offset: int) -> list[Any]:
     for position, value in enumerate(ids):
         if value is not None and type(value) not in (str, int):
             raise EnvelopeError(
-                f"record {offset + position}: id {value!r:.40} is {type(value).__name__}, "
+                f"record {offset + position}: id {short_repr(value)} is {type(value).__name__}, "
                 "expected an id string"
             )
     try:

@@ -92,7 +92,7 @@ def _sent_ids(records: Any) -> list[str | None]:
             ids.append(None)
         elif isinstance(value, str):
             ids.append(value)
-        elif isinstance(value, int) and not isinstance(value, bool):
+        elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() < 256:
             ids.append(str(value))
         else:
             raise InputError(
@@ -186,7 +186,8 @@ def results_to_frame(envelope: Any, records: Any = None) -> pd.DataFrame:
     details = [item.get("details") for item in items]
     detail_maps = [d if isinstance(d, Mapping) else {} for d in details]
     ids = [d.get("id") for d in detail_maps]
-    ids = [str(i) if isinstance(i, int) and not isinstance(i, bool) else i for i in ids]
+    # An int id (a non-Zoho source) is spelled out; one too long for str() stays as it is.
+    ids = [str(i) if type(i) is int and i.bit_length() < 256 else i for i in ids]
     if sent is not None:
         ids = _fill_ids(ids, sent)
 

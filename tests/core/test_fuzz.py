@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -40,7 +41,9 @@ FIELD_META = {"fields": [
     {"api_name": "Last_Name", "data_type": "text", "json_type": "string"},
 ]}
 
-KEYS = ["id", "Owner", "Created_Time", "Date_of_Birth", "No_of_Employees", "Annual_Revenue",
+KEYS = ["id", "Total_Count", "Updated_Count", "Failed_Count", "state", "operation", "result",
+        "count", "job_id", "file", "total_count", "actual_value", "display_value", "return_type",
+        "Owner", "Created_Time", "Date_of_Birth", "No_of_Employees", "Annual_Revenue",
         "Email_Opt_Out", "Visitor_Score", "Tag", "Projects", "Details", "Last_Name", "$state",
         "$approved", "code", "status", "message", "details", "name", "email", "Status",
         "api_name", "index", "format", "module", "find_by", "default_value", "Owner.id", ""]
@@ -55,6 +58,7 @@ special_strings = st.sampled_from([
 scalars = st.one_of(
     st.none(), st.booleans(),
     st.integers(), st.integers(min_value=2**62, max_value=2**200), st.integers(max_value=-(2**63)),
+    st.sampled_from([float("inf"), float("-inf"), float("nan")]),
     st.floats(), st.text(max_size=12), special_strings,
 )
 json_values = st.recursive(
@@ -81,7 +85,8 @@ resources = st.dictionaries(
     max_size=5)
 fields = st.dictionaries(
     st.sampled_from(["api_name", "data_type", "json_type", "length", "pick_list_values",
-                     "lookup", "formula", "unique", "read_only", "mass_update", "id"]),
+                     "lookup", "formula", "unique", "read_only", "mass_update", "id",
+                     "field_label", "decimal_place", "rollup_summary", "subform"]),
     st.one_of(json_values, st.sampled_from(["lookup", "datetime", "integer", "jsonarray",
                                             "formula", "Owner", "id"])),
     max_size=8)
@@ -204,3 +209,45 @@ def test_frame_to_mappings_only_raises_crmframe_errors(df: Any, by_module: bool)
 def test_job_status_only_raises_crmframe_errors(value: Any, job_id: Any) -> None:
     out = survives(job_status, value, job_id=job_id)
     assert isinstance(out, (JobStatus, CrmframeError))
+
+
+# Ints beyond 4300 digits cannot be str()-ed or repr()-ed (Python 3.11+); hypothesis cannot
+# print them either, so they get their own explicit cases.
+HUGE = 10**5000
+HUGE_CASES: list[tuple[Callable[..., Any], tuple[Any, ...]]] = [
+    (records_to_frame, ({"data": [{"id": HUGE}]},)),
+    (records_to_frame, ({"data": [{"id": "1", "n": HUGE, "Owner": {"id": HUGE}}]},)),
+    (records_to_frame, ({"data": [{"id": "1", "Visitor_Score": HUGE}]}, FIELD_META)),
+    (records_to_frame, ({"data": [{HUGE: 1}]},)),
+    (records_to_frame, ({"data": [{"id": "1"}]}, {"fields": [{"api_name": "a", "id": HUGE}]})),
+    (records_to_frame, ({"data": [], "info": {"count": HUGE}},)),
+    (records_to_frame, ({"data": [{"code": "X", "status": "error", "message": "m",
+                                   "details": {"n": HUGE}}]},)),
+    (records_to_frame, ({"code": "INVALID_DATA", "status": "error", "details": {"n": HUGE}},)),
+    (records_to_frame, ({"code": "INVALID_DATA", "status": "error", "details": {1: 2, "a": 3}},)),
+    (fields_to_frame, ({"fields": [{"api_name": "a", "length": HUGE, "field_label": HUGE}]},)),
+    (fields_to_frame, ({"fields": [{"api_name": "a", "data_type": "picklist",
+                                    "pick_list_values": [{"actual_value": HUGE}]}]},)),
+    (fields_to_frame, ({"fields": [{"api_name": "a", "length": float("inf")}]},)),
+    (results_to_frame, ({"data": [{"code": "SUCCESS", "status": "success",
+                                   "details": {"id": HUGE, "x": HUGE}}]},)),
+    (results_to_frame, ({"data": [{"code": "SUCCESS", "status": "success"}]}, [HUGE])),
+    (mappings_to_frame, ({"resource": [{"module": HUGE, "field_mappings": []}]},)),
+    (mappings_to_frame, ({"resource": [{"field_mappings": [{"api_name": HUGE}]}]},)),
+    (mappings_to_frame, ({"resource": [{"field_mappings": [{"api_name": "a", "index": HUGE}]}]},)),
+    (frame_to_mappings, (pd.DataFrame({"api_name": [HUGE]}, dtype=object),)),
+    (frame_to_mappings, (pd.DataFrame({"api_name": ["a"], "index": [HUGE]}, dtype=object),)),
+    (job_status, ({"data": [{"Status": "RUNNING", "Total_Count": HUGE}]},)),
+    (job_status, ({"data": [{"Status": "RUNNING", "Total_Count": float("inf")}]},)),
+    (job_status, ({"status": "COMPLETED", "id": HUGE, "resource": []},)),
+    (job_status, ({"data": [{"state": "COMPLETED", "operation": "read",
+                             "result": {"count": float("-inf")}}]},)),
+]
+
+
+@pytest.mark.parametrize(("function", "args"), HUGE_CASES,
+                         ids=[f"{f.__name__}-{n}" for n, (f, _) in enumerate(HUGE_CASES)])
+def test_unprintable_huge_ints_and_infinities(function: Callable[..., Any],
+                                              args: tuple[Any, ...]) -> None:
+    out = survives(function, *args)
+    assert isinstance(out, (pd.DataFrame, list, dict, JobStatus, CrmframeError))
