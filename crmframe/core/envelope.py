@@ -103,10 +103,10 @@ def raise_for_error(body: Mapping[str, Any], http_status: int | None = None) -> 
 def typed_error(body: Mapping[str, Any], http_status: int | None = None) -> CrmframeError:
     """:func:`~crmframe.errors.error_from_envelope`, or an :class:`EnvelopeError` when the
     error object cannot even be described (a ``details`` value whose ``repr`` fails, such as
-    an integer beyond 4,300 digits, or keys that do not sort)."""
+    an integer beyond 4,300 digits or a nesting too deep, or keys that do not sort)."""
     try:
         return error_from_envelope(body, http_status)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         return EnvelopeError(
             f"error envelope {body.get('code')!s:.60} with unreadable details"
             + (f" (HTTP {http_status})" if http_status is not None else "")

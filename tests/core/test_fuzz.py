@@ -211,9 +211,20 @@ def test_job_status_only_raises_crmframe_errors(value: Any, job_id: Any) -> None
     assert isinstance(out, (JobStatus, CrmframeError))
 
 
-# Ints beyond 4300 digits cannot be str()-ed or repr()-ed (Python 3.11+); hypothesis cannot
+# Ints beyond 4300 digits cannot be str()-ed or repr()-ed (Python 3.11+), nor can 100,000-deep
+# nestings (RecursionError); hypothesis cannot
 # print them either, so they get their own explicit cases.
 HUGE = 10**5000
+
+
+def _deep(depth: int = 100_000) -> Any:
+    value: Any = "bottom"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+DEEP = _deep()
 HUGE_CASES: list[tuple[Callable[..., Any], tuple[Any, ...]]] = [
     (records_to_frame, ({"data": [{"id": HUGE}]},)),
     (records_to_frame, ({"data": [{"id": "1", "n": HUGE, "Owner": {"id": HUGE}}]},)),
@@ -225,6 +236,12 @@ HUGE_CASES: list[tuple[Callable[..., Any], tuple[Any, ...]]] = [
                                    "details": {"n": HUGE}}]},)),
     (records_to_frame, ({"code": "INVALID_DATA", "status": "error", "details": {"n": HUGE}},)),
     (records_to_frame, ({"code": "INVALID_DATA", "status": "error", "details": {1: 2, "a": 3}},)),
+    (records_to_frame, ({"data": [{"id": "1", "deep": DEEP, "Owner": {"id": "2", "x": DEEP}}],
+                         "info": {"deep": DEEP}},)),
+    (records_to_frame, ({"data": [{"code": "X", "status": "error", "message": "m",
+                                   "details": {"deep": DEEP}}]},)),
+    (records_to_frame, ("[" * 100_000 + "]" * 100_000,)),
+    (results_to_frame, ({"data": [{"code": "X", "status": "error", "details": {"d": DEEP}}]},)),
     (fields_to_frame, ({"fields": [{"api_name": "a", "length": HUGE, "field_label": HUGE}]},)),
     (fields_to_frame, ({"fields": [{"api_name": "a", "data_type": "picklist",
                                     "pick_list_values": [{"actual_value": HUGE}]}]},)),
@@ -247,7 +264,7 @@ HUGE_CASES: list[tuple[Callable[..., Any], tuple[Any, ...]]] = [
 
 @pytest.mark.parametrize(("function", "args"), HUGE_CASES,
                          ids=[f"{f.__name__}-{n}" for n, (f, _) in enumerate(HUGE_CASES)])
-def test_unprintable_huge_ints_and_infinities(function: Callable[..., Any],
+def test_huge_deep_and_infinite_values(function: Callable[..., Any],
                                               args: tuple[Any, ...]) -> None:
     out = survives(function, *args)
     assert isinstance(out, (pd.DataFrame, list, dict, JobStatus, CrmframeError))
