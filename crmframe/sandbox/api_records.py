@@ -23,7 +23,7 @@ from crmframe.sandbox.writes import write_status
 if TYPE_CHECKING:
     from crmframe.sandbox.app import Sandbox, Version
 
-__all__ = ["coql", "count", "mass_update", "record", "records", "search"]
+__all__ = ["coql", "count", "mass_update", "record", "records", "search", "upsert"]
 
 MAX_FIELDS_V8 = 50
 MAX_PER_PAGE = 200
@@ -36,9 +36,16 @@ SEARCH_LIMIT = 2000
 
 
 # ---------------------------------------------------------------------- helpers
+_RESERVED = frozenset({"coql", "upload", "org", "users"})
+
+
 def _module(sb: Sandbox, version: Version, name: str, *, wrap: bool = False) -> Module:
     from crmframe.sandbox.api_meta import find_module
 
+    if name in _RESERVED:
+        # /coql, /upload... exist with other methods: werkzeug matched {module} instead.
+        raise ApiError(400, "INVALID_REQUEST_METHOD",
+                       "The http request method type is not a valid one")
     mod = find_module(sb, name)
     if mod is None:
         raise ApiError(400, "INVALID_MODULE", "the module name given seems to be invalid",
@@ -262,6 +269,17 @@ def records(sb: Sandbox, request: Request, version: Version, module: str) -> Res
     mod = _module(sb, version, module, wrap=request.method == "PUT")
     if request.method == "GET":
         return _list(sb, request, version, mod)
+    if request.method == "DELETE":
+        raw = request.args.get("ids") or ""
+        ids = [i.strip() for i in raw.split(",") if i.strip()]
+        if not ids:
+            raise ApiError(400, "REQUIRED_PARAM_MISSING", "required param is missing",
+                           {"param_name": "ids"})
+        if len(ids) > MAX_WRITE:
+            raise ApiError(400, "LIMIT_EXCEEDED", "limit exceeded",
+                           {"limit": MAX_WRITE, "param_name": "ids"})
+        results = sb.writer.delete(mod.api_name, ids, modern=version.modern)
+        return json_response({"data": results}, write_status(results, modern=version.modern))
     body = _body(request)
     data = _data_array(body)
     if len(data) > MAX_WRITE:
@@ -283,11 +301,44 @@ def record(sb: Sandbox, request: Request, version: Version, module: str, rid: st
         if rec is None:
             return empty(204)
         return json_response({"data": [project(rec, fields, mod.api_name)]})
+    if request.method == "DELETE":
+        results = sb.writer.delete(mod.api_name, [rid], modern=version.modern)
+        return json_response({"data": results}, write_status(results, modern=version.modern))
     body = _body(request)
     data = _data_array(body)
     results = sb.writer.write(mod.api_name, data[:1], op="update", modern=version.modern,
                               path_id=rid, unmodified_since=_unmodified_since(request))
     return json_response({"data": results}, write_status(results, modern=version.modern))
+
+
+#: Zoho's system duplicate-check fields, when a module has no unique field of its own.
+_DUPLICATE_CHECK = {"Leads": ["Email"], "Contacts": ["Email"], "Accounts": ["Account_Name"],
+                    "Deals": ["Deal_Name"]}
+
+
+def upsert(sb: Sandbox, request: Request, version: Version, module: str) -> Response:
+    """``POST /crm/{ver}/{module}/upsert``: update the matching record or insert.
+
+    Matches by ``id``, then by ``duplicate_check_fields`` (default: the module's unique
+    fields, then Zoho's system ones: Email for Leads/Contacts, Account_Name, Deal_Name).
+    """
+    mod = _module(sb, version, module)
+    body = _body(request)
+    data = _data_array(body)
+    if len(data) > MAX_WRITE:
+        raise ApiError(400, "LIMIT_EXCEEDED", "count of records in your request exceeds the limit",
+                       {"maximum_length": MAX_WRITE, "api_name": "data"}, wrap=version.modern)
+    checks = body.get("duplicate_check_fields")
+    if checks is None:
+        checks = [*mod.unique, *_DUPLICATE_CHECK.get(mod.api_name, [])]
+    if not isinstance(checks, list) or not all(isinstance(c, str) and c in mod.by_name
+                                                for c in checks):
+        raise ApiError(400, "INVALID_DATA", "invalid data",
+                       {"api_name": "duplicate_check_fields"})
+    results = sb.writer.upsert(mod.api_name, data, checks, modern=version.modern)
+    added = any(r.get("action") == "insert" for r in results)
+    return json_response({"data": results},
+                         write_status(results, modern=version.modern, created=added))
 
 
 def count(sb: Sandbox, request: Request, version: Version, module: str) -> Response:

@@ -70,11 +70,12 @@ _RULES: list[tuple[str, str, list[str]]] = [
     ("/crm/<ver>/settings/custom_views/<cvid>", "custom_view", ["GET"]),
     ("/crm/<ver>/coql", "coql", ["POST"]),
     ("/crm/<ver>/upload", "upload", ["POST"]),
-    ("/crm/<ver>/<module>", "records", ["GET", "POST", "PUT"]),
+    ("/crm/<ver>/<module>", "records", ["GET", "POST", "PUT", "DELETE"]),
+    ("/crm/<ver>/<module>/upsert", "upsert", ["POST"]),
     ("/crm/<ver>/<module>/search", "search", ["GET"]),
     ("/crm/<ver>/<module>/actions/count", "count", ["GET"]),
     ("/crm/<ver>/<module>/actions/mass_update", "mass_update", ["GET", "POST"]),
-    ("/crm/<ver>/<module>/<rid>", "record", ["GET", "PUT"]),
+    ("/crm/<ver>/<module>/<rid>", "record", ["GET", "PUT", "DELETE"]),
     ("/crm/bulk/<ver>/write", "bulk_write_create", ["POST"]),
     ("/crm/bulk/<ver>/write/<job_id>", "bulk_write_job", ["GET"]),
     ("/crm/bulk/<ver>/write/<job_id>/result", "bulk_write_result", ["GET"]),
@@ -93,6 +94,7 @@ HANDLERS: dict[str, Handler] = {
     "coql": api_records.coql,
     "records": api_records.records,
     "record": api_records.record,
+    "upsert": api_records.upsert,
     "search": api_records.search,
     "count": api_records.count,
     "mass_update": api_records.mass_update,
@@ -249,7 +251,7 @@ class Sandbox:
 
     @staticmethod
     def _cost(request: Request, endpoint: str) -> int:
-        if endpoint in ("records", "record") and request.method in ("POST", "PUT"):
+        if endpoint in ("records", "record", "upsert") and request.method in ("POST", "PUT"):
             body = request.get_json(silent=True, force=True)
             data = body.get("data") if isinstance(body, dict) else None
             return credit_cost(request.method, "records", len(data) if isinstance(data, list)

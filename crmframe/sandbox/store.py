@@ -12,6 +12,7 @@ old one never sees it change under it.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import json
 import sqlite3
@@ -223,6 +224,34 @@ class Store:
                 self._mirror(module, rec, old)
             if appended_out_of_order:
                 md.order.sort()
+            md.version += 1
+
+    def delete(self, module: str, ids: Iterable[str]) -> None:
+        """Delete records in one committed transaction, then from the mirror."""
+        gone = [i for i in dict.fromkeys(ids) if i in self.data[module].by_id]
+        if not gone:
+            return
+        with self.lock:
+            conn = self._conn
+            conn.execute("BEGIN")
+            try:
+                conn.executemany("DELETE FROM records WHERE module = ? AND id = ?",
+                                 [(module, i) for i in gone])
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            md = self.data[module]
+            for rid in gone:
+                rec = md.by_id.pop(rid)
+                pos = bisect.bisect_left(md.order, rid)
+                if pos < len(md.order) and md.order[pos] == rid:
+                    del md.order[pos]
+                for api_name in self.modules[module].unique:
+                    key = unique_key(rec.values.get(api_name))
+                    index = md.unique.get(api_name, {})
+                    if key is not None and index.get(key) == rid:
+                        del index[key]
             md.version += 1
 
     def _mirror(self, module: str, rec: Record, old: Record | None) -> None:

@@ -273,6 +273,69 @@ class Writer:
         recompute(mod.api_name, values)
         return Record(rid, values, created, modified, locked, approved)
 
+    def delete(self, module: str, ids: list[str], *, modern: bool) -> list[dict[str, Any]]:
+        """Delete records by id: per-id results (``record deleted``)."""
+        results: list[dict[str, Any]] = []
+        with self.store.lock:
+            gone: list[str] = []
+            for index, rid in enumerate(ids):
+                rec = self.store.get(module, rid)
+                if rec is None or rid in gone:
+                    results.append(Problem("INVALID_DATA", "the id given seems to be invalid",
+                                           {"id": rid}).to_json())
+                    continue
+                flagged = self.flag_problem(rec, index, modern)
+                if flagged is not None:
+                    results.append(flagged.to_json())
+                    continue
+                gone.append(rid)
+                results.append({"code": "SUCCESS", "details": {"id": rid},
+                                "message": "record deleted", "status": "success"})
+            self.store.delete(module, gone)
+        return results
+
+    def upsert(self, module: str, items: list[Any], check_fields: list[str], *,
+               modern: bool) -> list[dict[str, Any]]:
+        """Update the record an item matches (by id, then ``check_fields``), else insert."""
+        mod = self.modules[module]
+        results: list[dict[str, Any]] = []
+        with self.store.lock:
+            for item in items:
+                target: str | None = None
+                matched: str | None = None
+                if isinstance(item, Mapping):
+                    if isinstance(item.get("id"), str) and self.store.get(module, item["id"]):
+                        target = str(item["id"])
+                    else:
+                        for name in check_fields:
+                            value = item.get(name)
+                            if value in (None, ""):
+                                continue
+                            target = self._match(mod, name, value)
+                            if target is not None:
+                                matched = name
+                                break
+                if target is not None:
+                    body = dict(item)
+                    body["id"] = target
+                    res = self.write(module, [body], op="update", modern=modern)[0]
+                else:
+                    res = self.write(module, [item], op="insert", modern=modern)[0]
+                if res["status"] == "success":
+                    res["action"] = "update" if target is not None else "insert"
+                    res["duplicate_field"] = matched
+                results.append(res)
+        return results
+
+    def _match(self, mod: Module, name: str, value: Any) -> str | None:
+        if name in mod.unique:
+            return self.store.find_unique(mod.api_name, name, value)
+        folded = str(value).casefold()
+        for rec in self.store.records(mod.api_name):
+            if str(rec.values.get(name) or "").casefold() == folded:
+                return rec.id
+        return None
+
     def touch(self, module: str, rid: str) -> Record:
         """Bump a record's ``Modified_Time`` as if another user edited it."""
         with self.store.lock:

@@ -109,7 +109,7 @@ def test_seed_003_errors(server: SandboxServer, v2: Api) -> None:
     assert_same_items(seed_response("003", "MANDATORY_NOT_FOUND"),
                       v2.put("Leads", json={"data": [{"City": "x"}]}), exact=True)
     assert_same_error(seed_response("003", "INVALID_REQUEST_METHOD"),
-                      v2.session.delete(v2.url(f"Leads/{_plain(server, 1)[0]}")))
+                      v2.session.request("COPY", v2.url(f"Leads/{_plain(server, 1)[0]}")))
     a, b = _plain(server, 2)
     mobile = server.get_record("Leads", a)["Mobile"]
     assert_same_items(seed_response("003", "DUPLICATE_DATA"),
@@ -316,7 +316,7 @@ def test_v8_update_records_examples(server: SandboxServer, api: Api) -> None:
     # v8's example wraps INVALID_REQUEST_METHOD in data[]; the sandbox answers the seeds'
     # top-level shape on every version (a whole-request error), same code and status.
     sample = v8_response("updateRecords", "InvalidRequestMethod")
-    r = api.session.delete(api.url("Leads"))
+    r = api.session.request("COPY", api.url("Leads"))
     assert r.status_code == sample["http_status"]
     assert r.json()["code"] == sample["body"]["data"][0]["code"]
     assert_same_error(v8_response("updateRecords", "RecordLockedError"),

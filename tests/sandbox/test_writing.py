@@ -236,10 +236,10 @@ def test_whole_request_errors(server: SandboxServer, api: Api, api2: Api) -> Non
     r = api2.put("Nope", json={"data": [{"id": "1"}]})
     assert r.json() == {"code": "INVALID_MODULE", "details": {},
                         "message": "the module name given seems to be invalid", "status": "error"}
-    r = api.session.delete(api.url("Leads"))
+    r = api.session.request("COPY", api.url("Leads"))
     assert r.status_code == 400
     assert r.json()["code"] == "INVALID_REQUEST_METHOD"
-    r = api2.session.delete(api2.url("Leads"))
+    r = api2.session.request("PATCH", api2.url("Leads"))
     assert r.json()["code"] == "INVALID_REQUEST_METHOD"
 
 
@@ -283,3 +283,44 @@ def test_if_unmodified_since_refuses_records_edited_meanwhile(server: SandboxSer
     r = api.put("Leads", json={"data": [{"id": a, "City": "Mine"}, {"id": b, "City": "Ok"}]},
                 headers={"If-Unmodified-Since": "2030-01-01T00:00:00+00:00"})
     assert r.status_code == 200
+
+
+def test_delete_records(server: SandboxServer, api: Api, api2: Api) -> None:
+    a, b = _plain(server, 2)
+    locked = next(i for i, f in server.flagged("Leads").items() if f == "locked")
+    r = api.session.delete(api.url("Leads"), params={"ids": f"{a},{locked},4876876000999999999"})
+    assert r.status_code == 207
+    data = r.json()["data"]
+    assert data[0] == {"code": "SUCCESS", "details": {"id": a}, "message": "record deleted",
+                       "status": "success"}
+    assert [d["code"] for d in data[1:]] == ["RECORD_LOCKED", "INVALID_DATA"]
+    assert a not in server.ids("Leads")
+    assert api.get(f"Leads/{a}").status_code == 204
+    mobile = server.get_record("Leads", b)["Mobile"]
+    r = api2.session.delete(api2.url(f"Leads/{b}"))
+    assert r.status_code == 200
+    # the unique value is free again
+    r = api.post("Leads", json={"data": [{"Last_Name": "Reuse", "Mobile": mobile}]})
+    assert r.status_code == 201
+    r = api.session.delete(api.url("Leads"))
+    assert r.json()["code"] == "REQUIRED_PARAM_MISSING"
+
+
+def test_upsert_updates_matches_and_inserts_the_rest(server: SandboxServer, api: Api) -> None:
+    a = _plain(server, 1)[0]
+    rec = server.get_record("Leads", a)
+    r = api.post("Leads/upsert", json={"data": [
+        {"Last_Name": "Upd", "Mobile": rec["Mobile"]},
+        {"Last_Name": "Brand New", "Mobile": "+1 999 888"},
+        {"id": a, "City": "ById"}]})
+    assert r.status_code == 201
+    data = r.json()["data"]
+    assert [(d["action"], d["duplicate_field"]) for d in data] == [
+        ("update", "Mobile"), ("insert", None), ("update", None)]
+    assert data[0]["details"]["id"] == a
+    after = server.get_record("Leads", a)
+    assert (after["Last_Name"], after["City"]) == ("Upd", "ById")
+    r = api.post("Leads/upsert", json={"data": [{"Last_Name": "X", "Email": rec["Email"]}],
+                                       "duplicate_check_fields": ["Email"]})
+    assert r.status_code == 200
+    assert r.json()["data"][0]["details"]["id"] == a
