@@ -732,8 +732,17 @@ class WritingMixin:
 
         Examples
         --------
-        >>> result = crm.push(edited, original, trigger=[])   # doctest: +SKIP
-        >>> result.failed                                      # doctest: +SKIP
+        >>> from crmframe.facade.crm import connect
+        >>> from crmframe.sandbox import start
+        >>> with start(records=300, flag_records=False) as server:
+        ...     with connect(**server.credentials) as crm:
+        ...         leads = crm.read_records("Leads", ["City", "Lead_Status"])
+        ...         edited = leads.copy()
+        ...         edited.loc[edited.index[:250], "Lead_Status"] = "Contacted"
+        ...         edited.loc[edited.index[0], "City"] = "Pune"
+        ...         result = crm.push(edited, leads, trigger=[])
+        >>> result.calls, list(result.results["route"].unique()), result.failed.empty
+        (2, ['mass_update', 'put'], True)
         """
         if journal is not None and original is None:
             raise InputError(
