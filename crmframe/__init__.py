@@ -2,10 +2,29 @@
 
 Read Zoho envelopes into typed frames, diff an edited frame against the original, push the
 changes back with the fewest API calls, and watch mass-update and bulk-write jobs.
+
+>>> import crmframe
+>>> frame = crmframe.records_to_frame({"data": [{"id": "4150868000000002175", "Last_Name": "Doe"}]})
+>>> frame.index[0], str(frame["Last_Name"].dtype)
+('4150868000000002175', 'string')
+
+``crmframe.sandbox`` (a local Zoho-compatible server) and ``crmframe.widgets`` (ipywidgets
+front ends) are imported on first use, so ``import crmframe`` needs neither werkzeug's
+server nor ipywidgets.
 """
 
+import importlib as _importlib
+import typing as _typing
+
+import crmframe.accessor as _accessor  # registers the ``df.crm`` pandas accessor
+from crmframe.core.diff import ChangeSet, diff
 from crmframe.core.jobs import JobStatus, job_status
+from crmframe.core.mappings import frame_to_mappings, mappings_to_frame
 from crmframe.core.metadata import fields_to_frame
+from crmframe.core.plan import Costs, Limits, Plan, make_plan
+from crmframe.core.records import RecordsBuilder, records_to_frame
+from crmframe.core.results import results_to_frame
+from crmframe.core.validate import find_problems, split_valid, validate
 from crmframe.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -29,12 +48,30 @@ from crmframe.errors import (
     ValidationError,
     ZohoAPIError,
 )
+from crmframe.facade.crm import CRM, connect
+from crmframe.facade.jobs import Job
+from crmframe.facade.journal import JournalMismatchError
+from crmframe.facade.pushresult import PushResult
+from crmframe.http.recording import recording
+from crmframe.plots import plot_job_progress, plot_job_status, save_job_charts
+from crmframe.polling import (
+    JobHistory,
+    WaitPolicy,
+    stop_after_attempt,
+    stop_after_delay,
+    stop_never,
+    wait_exponential,
+    wait_fixed,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CRM",
     "AuthenticationError",
+    "ChangeSet",
     "ConfigurationError",
+    "Costs",
     "CrmframeError",
     "EnvelopeError",
     "InputError",
@@ -42,20 +79,59 @@ __all__ = [
     "InvalidRequestError",
     "InvalidRequestMethodError",
     "InvalidURLError",
+    "Job",
     "JobError",
     "JobFailed",
+    "JobHistory",
     "JobStatus",
     "JobTimeout",
+    "JournalMismatchError",
+    "Limits",
     "NotFoundError",
     "PaginationLimitError",
     "PermissionDeniedError",
+    "Plan",
+    "PushResult",
     "RateLimitError",
+    "RecordsBuilder",
     "ServerError",
     "TokenRefreshError",
     "TransportError",
     "ValidationError",
+    "WaitPolicy",
     "ZohoAPIError",
     "__version__",
+    "connect",
+    "diff",
     "fields_to_frame",
+    "find_problems",
+    "frame_to_mappings",
     "job_status",
+    "make_plan",
+    "mappings_to_frame",
+    "plot_job_progress",
+    "plot_job_status",
+    "recording",
+    "records_to_frame",
+    "results_to_frame",
+    "save_job_charts",
+    "split_valid",
+    "stop_after_attempt",
+    "stop_after_delay",
+    "stop_never",
+    "validate",
+    "wait_exponential",
+    "wait_fixed",
 ]
+
+_LAZY_SUBMODULES = frozenset({"sandbox", "widgets"})
+
+
+def __getattr__(name: str) -> _typing.Any:
+    # Heavy or optional front ends load on first use: ``crmframe.sandbox.start(...)``.
+    if name in _LAZY_SUBMODULES:
+        return _importlib.import_module(f"crmframe.{name}")
+    raise AttributeError(f"module 'crmframe' has no attribute {name!r}")
+
+
+del _accessor
