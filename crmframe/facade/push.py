@@ -55,6 +55,8 @@ from crmframe.errors import (
     InvalidModuleError,
     InvalidRequestMethodError,
     InvalidURLError,
+    JobFailed,
+    JobTimeout,
     PermissionDeniedError,
     RateLimitError,
     TransportError,
@@ -240,6 +242,16 @@ def error_body(exc: CrmframeError) -> dict[str, Any]:
     >>> error_body(InvalidModuleError("INVALID_MODULE", "bad", {}, 400))["error"]["code"]
     'INVALID_MODULE'
     """
+    if isinstance(exc, JobFailed):
+        return {
+            "error": {
+                "code": "JOB_FAILED",
+                "message": str(exc),
+                "details": {},
+                "status": "error",
+                "http_status": None,
+            }
+        }
     if isinstance(exc, ZohoAPIError):
         return {
             "error": {
@@ -339,13 +351,22 @@ def _run_step(
         outcome.reason = "unknown"
         outcome.error = exc
         return exc
-    except ZohoAPIError as exc:
+    except (ZohoAPIError, JobFailed) as exc:
+        # Zoho answered: nothing of this call was applied (a failed job wrote nothing
+        # crmframe can vouch for), so the outcome is known and recorded.
         body = error_body(exc)
         if journal is not None:
             journal.confirmed(step.index, remaining, body)
         outcome.parts.append((list(remaining), body))
         outcome.error = exc
         return exc if isinstance(exc, FATAL_ERRORS) else None
+    except CrmframeError as exc:
+        # A job still running at a timeout, an answer that could not be read: the outcome
+        # is unknown. Not fatal for the next steps; a resume or retry() reads back first.
+        outcome.unsettled = list(remaining)
+        outcome.reason = "unknown"
+        outcome.error = exc
+        return None
     if journal is not None:
         journal.confirmed(step.index, remaining, body)
     outcome.parts.append((list(remaining), body))
@@ -501,10 +522,12 @@ def outcome_rows(outcome: StepOutcome) -> list[pd.DataFrame]:
     if outcome.unsettled:
         fields = [records.get(i, list(step.fields)) for i in outcome.unsettled]
         if outcome.reason == "unknown":
+            code = "TRANSPORT_ERROR" if isinstance(outcome.error, TransportError) else (
+                "JOB_TIMEOUT" if isinstance(outcome.error, JobTimeout) else "NO_ANSWER")
             frames.append(
                 status_rows(
-                    outcome.unsettled, status="unknown", code="TRANSPORT_ERROR",
-                    message=f"sent, no answer: {outcome.error}", route=step.route,
+                    outcome.unsettled, status="unknown", code=code,
+                    message=f"sent, outcome unknown: {outcome.error}", route=step.route,
                     call=step.index, fields=fields,
                 )
             )

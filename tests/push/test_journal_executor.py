@@ -227,3 +227,27 @@ def test_resume_of_a_created_job_waits_for_it_instead_of_creating_another(
     assert seen == [(["1", "2"], None), (["1", "2"], "554023000000506003")]
     assert sender.read_back == []  # a job id settles the ambiguity: no read-back
     assert outcomes[0].parts[-1][1] == _ok(["1", "2"])
+
+
+def test_failed_and_timed_out_jobs_are_data_and_later_steps_still_run(
+    tmp_path: Path,
+) -> None:
+    import pandas as pd
+
+    from crmframe.errors import JobFailed, JobTimeout
+    from crmframe.facade.push import outcome_rows
+
+    steps = [_put(0, ["1"]), _put(1, ["2"]), _put(2, ["3"])]
+    sender = FakeSender()
+    sender.raise_on = {0: JobFailed("bulk write job 77 FAILED"),
+                       1: JobTimeout("still RUNNING after 600 s")}
+    with _journal(tmp_path / "j.jsonl", steps) as journal:
+        outcomes = execute(steps, sender, journal=journal)
+    assert [s for s, _ in sender.sent] == [0, 1, 2]
+    rows = pd.concat([f for o in outcomes for f in outcome_rows(o)], ignore_index=True)
+    assert rows[["id", "status", "code"]].values.tolist() == [
+        ["1", "error", "JOB_FAILED"], ["2", "unknown", "JOB_TIMEOUT"], ["3", "success",
+                                                                         "SUCCESS"]]
+    with _journal(tmp_path / "j.jsonl", steps) as journal:
+        assert journal.step_state(0).remaining(["1"]) == []  # failed: known, not resent
+        assert journal.step_state(1).pending == ["2"]  # unknown: a resume reads back
