@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
@@ -73,10 +72,8 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
 
 def _body(request: Request) -> dict[str, Any]:
     """The JSON object body, or Zoho's ``INVALID_DATA`` ``body`` error."""
-    try:
-        body = json.loads(request.get_data(cache=True) or b"null")
-    except ValueError:
-        body = None
+    # get_json caches its result: the credit count already parsed this body.
+    body = request.get_json(silent=True, force=True)
     if not isinstance(body, dict):
         raise ApiError(400, "INVALID_DATA", "body", {"expected_data_type": "jsonobject"})
     return body
