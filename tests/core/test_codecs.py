@@ -292,3 +292,14 @@ def test_unknown_kind_is_an_input_error() -> None:
     with pytest.raises(InputError, match="unknown field kind"):
         decode_column([1], "money")  # type: ignore[arg-type]
     assert encode_value("2021-05-11", "date") == "2021-05-11"  # type: ignore[arg-type]
+
+
+def test_encode_series_of_other_dtypes_goes_cell_by_cell() -> None:
+    picklist = pd.Series(["Hot", None, "Cold"], dtype="category")
+    assert encode_series(picklist, Kind.TEXT) == ["Hot", None, "Cold"]
+    floats = pd.Series([3.0, float("nan")], dtype="Float64")
+    assert encode_series(floats, Kind.INTEGER) == [3, None]
+    with pytest.raises(ValidationError, match="integer"):
+        encode_series(pd.Series([3.5], dtype="Float64"), Kind.INTEGER)
+    days = pd.Series([date(2021, 5, 11), None], dtype=object)
+    assert encode_series(days, Kind.DATE) == ["2021-05-11", None]

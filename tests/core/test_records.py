@@ -296,3 +296,19 @@ def test_a_refused_page_leaves_the_builder_as_it_was() -> None:
     assert list(df.columns) == ["a"]
     assert df.attrs["info"] == {"page": 1}
     assert df.attrs["pages"] == 1
+
+
+def test_nan_like_strings_stay_text() -> None:
+    env = {"data": [{"id": "1", "Name": "NaN"}, {"id": "2", "Name": "None"},
+                    {"id": "3", "Name": "null"}, {"id": "4", "Name": None}]}
+    for fields in (None, {"fields": [{"api_name": "Name", "data_type": "text"}]}):
+        column = records_to_frame(env, fields)["Name"]
+        assert str(column.dtype) == "string"
+        assert column.tolist()[:3] == ["NaN", "None", "null"]
+        assert column.isna().tolist() == [False, False, False, True]
+
+
+def test_lookup_values_that_are_not_objects_keep_the_column_whole() -> None:
+    env = {"data": [{"id": "1", "Owner": {"id": "7", "name": "A"}}, {"id": "2", "Owner": "7"}]}
+    df = records_to_frame(env, LEADS_FIELDS, columns=["Owner"])
+    assert df["Owner"].tolist() == [{"id": "7", "name": "A"}, "7"]
