@@ -6,13 +6,16 @@ Statuses in ``results``:
 ``success``    Zoho applied the record (or a read-back after an interrupted push found it
                applied: code ``SUCCESS``, message says so)
 ``error``      Zoho refused the record (``INVALID_DATA``, ``RECORD_LOCKED``...) or the whole
-               call (its code on every record of the call)
+               call (its code on every record of the call), or a bulk-write job failed
+               (``JOB_FAILED``)
 ``skipped``    crmframe did not send it: ``VALIDATION``, ``CONFLICT``, ``NOT_PUSHED_INSERT``,
                ``NOT_PUSHED_DELETE``, ``UNPUSHABLE``, ``DUPLICATE_ID``
-``not_sent``   an earlier fatal error (authentication, network...) stopped the push
-``unknown``    sent, but no answer came back (the network failed after retries); a
-               journal resume or :meth:`PushResult.retry` reads the record back first
-``planned``    a dry run: what would be sent
+``not_sent``   ``NOT_SENT``: an earlier fatal error (authentication, module, rate limit,
+               network) stopped the push
+``unknown``    sent, outcome unknown: ``TRANSPORT_ERROR`` (no answer after retries),
+               ``JOB_TIMEOUT``, ``NO_ANSWER``/``UNREADABLE_ANSWER``; a journal resume or
+               :meth:`PushResult.retry` reads the record back before sending it again
+``planned``    ``DRY_RUN``: what would be sent
 =============  ===========================================================================
 
 Examples

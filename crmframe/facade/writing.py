@@ -426,11 +426,23 @@ def settle_unknown(
         for name in wanted[rid]:
             column = f"{name}.id" if f"{name}.id" in edited.columns else name
             settled.loc[rid, column] = edited.loc[rid, column]
-    rows = status_rows(
-        landed, status="success", code="SUCCESS", message=VERIFIED_MESSAGE,
-        fields=[sorted(wanted[i]) for i in landed],
-    )
-    return settled, rows
+    route_of = dict(zip(unknown["id"].tolist(), unknown["route"].tolist(), strict=True))
+    frames = [
+        status_rows(
+            ids, status="success", code="SUCCESS", message=VERIFIED_MESSAGE,
+            route=None if pd.isna(route) else str(route),
+            fields=[sorted(wanted[i]) for i in ids],
+        )
+        for route, ids in _group(landed, route_of).items()
+    ]
+    return settled, _concat(frames)
+
+
+def _group(ids: Sequence[str], key: Mapping[str, Any]) -> dict[Any, list[str]]:
+    out: dict[Any, list[str]] = {}
+    for rid in ids:
+        out.setdefault(key.get(rid), []).append(rid)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

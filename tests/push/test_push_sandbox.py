@@ -311,6 +311,7 @@ def test_retry_reads_back_what_landed_without_an_answer(server: Any) -> None:
     assert len(puts) == 1  # only the batch that never left; the landed one is not resent
     verified = again.results[again.results["message"].str.contains("read back", na=False)]
     assert sorted(verified["id"]) == sorted(unknown["id"])
+    assert set(verified["route"]) == {"put"}
     assert again.failed.empty
     assert again.results["id"].nunique() == 150
     assert {server.get_record("Leads", i)["Custom_Text_3"] for i in original.index} == set(
