@@ -63,6 +63,7 @@ from crmframe.errors import (
     ZohoAPIError,
     error_from_envelope,
 )
+from crmframe.facade.jobs import Job
 from crmframe.facade.journal import Journal
 from crmframe.http.datacenters import DATA_CENTERS
 
@@ -892,8 +893,6 @@ class CrmSender:
         on_job: Callable[[str], None] | None = None,
     ) -> tuple[Any, bytes]:
         """Upload, create the job (unless ``job_id`` says it exists), wait, download."""
-        from crmframe.facade.jobs import Job
-
         if job_id is None:
             file_id = self.upload(zip_bytes, name)
             job_id = self.create_job(body_for(file_id))
