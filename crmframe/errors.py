@@ -32,6 +32,7 @@ A Zoho ``code`` picks its class through :data:`CODE_TO_ERROR`; unknown codes fal
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +64,19 @@ __all__ = [
     "ZohoAPIError",
     "error_from_envelope",
 ]
+
+
+class _ShortRepr(reprlib.Repr):
+    """reprlib with limits, and huge ints (which ``repr`` refuses past 4,300 digits) summarised."""
+
+    def repr_int(self, x: int, level: int) -> str:
+        bits = x.bit_length()
+        return f"<int of {bits} bits>" if bits > 128 else repr(x)
+
+
+_SHORT = _ShortRepr()
+_SHORT.maxstring = 120
+_SHORT.maxother = 120
 
 
 class CrmframeError(Exception):
@@ -149,7 +163,9 @@ class ZohoAPIError(CrmframeError):
         status = f"HTTP {self.http_status} " if self.http_status is not None else ""
         text = f"{status}{self.code}: {self.message}".rstrip(": ")
         if self.details:
-            shown = ", ".join(f"{k}={v!r}" for k, v in sorted(self.details.items()))
+            # Details come from the server: keys may not sort, values may be huge or deep.
+            items = sorted(self.details.items(), key=lambda kv: str(kv[0]))
+            shown = ", ".join(f"{k}={_SHORT.repr(v)}" for k, v in items)
             text += f" ({shown})"
         return text
 

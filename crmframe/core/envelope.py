@@ -22,9 +22,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from crmframe.errors import CrmframeError, EnvelopeError, error_from_envelope
+from crmframe.errors import EnvelopeError, error_from_envelope
 
-__all__ = ["EMPTY_STATUSES", "Loaded", "load_envelope", "raise_for_error", "typed_error"]
+__all__ = ["EMPTY_STATUSES", "Loaded", "load_envelope", "raise_for_error"]
 
 #: Statuses whose empty body means "zero rows" rather than an error.
 EMPTY_STATUSES = frozenset({204, 304})
@@ -97,17 +97,4 @@ def raise_for_error(body: Mapping[str, Any], http_status: int | None = None) -> 
     (per-record errors inside ``data[]`` are data, not exceptions).
     """
     if body.get("status") == "error" and isinstance(body.get("code"), str):
-        raise typed_error(body, http_status)
-
-
-def typed_error(body: Mapping[str, Any], http_status: int | None = None) -> CrmframeError:
-    """:func:`~crmframe.errors.error_from_envelope`, or an :class:`EnvelopeError` when the
-    error object cannot even be described (a ``details`` value whose ``repr`` fails, such as
-    an integer beyond 4,300 digits or a nesting too deep, or keys that do not sort)."""
-    try:
-        return error_from_envelope(body, http_status)
-    except (ValueError, TypeError, RecursionError):
-        return EnvelopeError(
-            f"error envelope {body.get('code')!s:.60} with unreadable details"
-            + (f" (HTTP {http_status})" if http_status is not None else "")
-        )
+        raise error_from_envelope(body, http_status)

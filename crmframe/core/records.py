@@ -49,10 +49,10 @@ from crmframe.core.codecs import (
     short_repr,
     split_objects,
 )
-from crmframe.core.envelope import load_envelope, typed_error
+from crmframe.core.envelope import load_envelope
 from crmframe.core.fieldtypes import LOOKUP_KINDS, Kind
 from crmframe.core.metadata import FieldInfo, normalise_fields
-from crmframe.errors import EnvelopeError, InputError
+from crmframe.errors import EnvelopeError, InputError, error_from_envelope
 
 __all__ = ["RecordsBuilder", "records_to_frame"]
 
@@ -233,7 +233,7 @@ class RecordsBuilder:
             for position, record in enumerate(records):
                 if _is_action_result(record):
                     if record.get("status") == "error":
-                        raise typed_error(record, http_status)
+                        raise error_from_envelope(record, http_status)
                     raise EnvelopeError(
                         f"data item {self._rows + position} is an action result "
                         f"({record.get('code')}), not a record: use results_to_frame"
