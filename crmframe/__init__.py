@@ -63,6 +63,7 @@ from crmframe.polling import (
     wait_exponential,
     wait_fixed,
 )
+from crmframe.samples import load_sample
 
 __version__ = "0.1.0"
 
@@ -107,6 +108,7 @@ __all__ = [
     "find_problems",
     "frame_to_mappings",
     "job_status",
+    "load_sample",
     "make_plan",
     "mappings_to_frame",
     "plot_job_progress",
