@@ -20,6 +20,7 @@ Usage::
 
     .venv/bin/python benchmarks/bench_read.py                  # 100,000 records, 20 fields
     .venv/bin/python benchmarks/bench_read.py --records 20000 --fields 60 --repeat 3
+    .venv/bin/python benchmarks/bench_read.py --latency 0.05   # network-like round trips
 
 Goals: ``read_records`` within 1.2x the bare loop's time; peak memory under 3x the frame.
 """
@@ -47,7 +48,7 @@ import crmframe.facade.crm as facade
 SERVER_SCRIPT = """
 import json, sys
 from crmframe.sandbox import start
-server = start(records=int(sys.argv[1]), db=sys.argv[2], seed=1)
+server = start(records=int(sys.argv[1]), db=sys.argv[2], seed=1, latency=float(sys.argv[3]))
 print(json.dumps(dict(server.credentials)), flush=True)
 sys.stdin.read()  # serve until the parent closes our stdin
 server.stop()
@@ -55,10 +56,10 @@ server.stop()
 
 
 @contextmanager
-def sandbox(records: int, db: str) -> Iterator[dict[str, Any]]:
+def sandbox(records: int, db: str, latency: float = 0.0) -> Iterator[dict[str, Any]]:
     """A sandbox in a child process (seeded on first use of ``db``); yields credentials."""
     child = subprocess.Popen(
-        [sys.executable, "-c", SERVER_SCRIPT, str(records), db],
+        [sys.executable, "-c", SERVER_SCRIPT, str(records), db, str(latency)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )
     assert child.stdin is not None
@@ -126,6 +127,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fields", type=int, default=20, help="fields read (> 49: passes)")
     parser.add_argument("--version", default="v8")
     parser.add_argument("--repeat", type=int, default=1, help="alternating timed runs")
+    parser.add_argument("--latency", type=float, default=0.0,
+                        help="seconds the sandbox adds to each call (Zoho: ~0.1-0.3)")
     args = parser.parse_args(argv)
 
     bare: list[tuple[float, float]] = []
@@ -139,11 +142,11 @@ def main(argv: list[str] | None = None) -> None:
         chunks = [names[i : i + 49] for i in range(0, len(names), 49)]
 
         for _ in range(args.repeat):
-            with sandbox(args.records, db) as credentials:
+            with sandbox(args.records, db, args.latency) as credentials:
                 wall, cpu, bare_rows = timed(lambda: bare_loop(
                     {**credentials}, args.version, chunks))
                 bare.append((wall, cpu))
-            with sandbox(args.records, db) as credentials, facade.connect(
+            with sandbox(args.records, db, args.latency) as credentials, facade.connect(
                 **{**credentials, "version": args.version}
             ) as crm:
                 crm.read_fields("Leads")
@@ -170,7 +173,8 @@ def main(argv: list[str] | None = None) -> None:
     read_wall = statistics.median(w for w, _ in read)
     read_cpu = statistics.median(c for _, c in read)
     print(f"records: {rows:,} x {len(names)} fields ({len(chunks)} pass(es)), "
-          f"API {args.version}, median of {args.repeat}, load {os.getloadavg()[0]:.1f}")
+          f"API {args.version}, latency {args.latency}s, median of {args.repeat}, "
+          f"load {os.getloadavg()[0]:.1f}")
     print(f"bare requests loop : wall {bare_wall:7.2f} s ({rows / bare_wall:9,.0f} rec/s)  "
           f"client CPU {bare_cpu:6.2f} s")
     print(f"read_records       : wall {read_wall:7.2f} s ({rows / read_wall:9,.0f} rec/s)  "
