@@ -199,7 +199,7 @@ def write_create(sb: Sandbox, request: Request, version: Version) -> Response:
         find_by=find_by, mappings=mappings, header=header, rows=rows, file_name=file_name,
         created=sb.clock.now(), ignore_empty=bool(body.get("ignore_empty", False)),
         callback=callback, character_encoding=str(body.get("character_encoding") or "UTF-8"),
-        module_as_object=as_object)
+        module_as_object=as_object, base_url=request.host_url.rstrip("/"))
     sb.jobs.add_write(job)
     return json_response({"status": "success", "code": "SUCCESS", "message": "success",
                           "details": {"id": job.id, "created_by": dict(API_USER)}}, 201)
@@ -314,8 +314,13 @@ def read_create(sb: Sandbox, request: Request, version: Version) -> Response:
     for key in ("fields", "criteria", "cvid"):
         if query.get(key) is not None:
             echo[key] = _echo_criteria(mod, query[key]) if key == "criteria" else query[key]
+    callback = body.get("callback")
+    if callback is not None and (not isinstance(callback, dict)
+                                 or not str(callback.get("url", "")).startswith(("http://",
+                                                                                 "https://"))):
+        raise ApiError(400, "INVALID_CALLBACK_URL", "Invalid callback URL provided")
     job = BulkReadJob(sb.jobs.new_id(), version.name, mod, list(fields), cond, echo, page,
-                      sb.clock.now(), expected, callback=body.get("callback"))
+                      sb.clock.now(), expected, callback=callback)
     sb.jobs.add_read(job)
     return json_response({"data": [{
         "status": "success", "code": "ADDED_SUCCESSFULLY", "message": "Added successfully.",

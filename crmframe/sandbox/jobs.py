@@ -1,7 +1,8 @@
 """Mass-update (by custom view), bulk-write and bulk-read jobs that advance with time.
 
-Jobs advance lazily: every API request first calls :meth:`Jobs.advance`, which does the
-work a real server would have done by now (``delay`` seconds per waiting state, then
+Jobs advance with the clock: every API request first calls :meth:`Jobs.advance` (and the
+server's ticker thread calls it every 0.2 s), which does the work a real server would
+have done by now (``delay`` seconds per waiting state, then
 ``speed`` records per second). With an injected clock, tests move time instead of
 sleeping. Jobs live in memory: a restart forgets them (records they wrote stay).
 """
@@ -10,7 +11,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import logging
 import threading
+import urllib.request
 import zipfile
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +28,8 @@ from crmframe.sandbox.store import Record, Store
 from crmframe.sandbox.writes import Writer
 
 __all__ = ["BulkReadJob", "BulkWriteJob", "Jobs", "Mapping", "MassUpdateJob"]
+
+log = logging.getLogger("crmframe.sandbox")
 
 API_USER = {"id": USERS[0]["id"], "name": USERS[0]["name"]}
 #: Records per bulk-read result page (Zoho's figure).
@@ -102,6 +108,8 @@ class BulkWriteJob:
     callback: dict[str, Any] | None = None
     character_encoding: str = "UTF-8"
     module_as_object: bool = True
+    base_url: str = ""
+    callback_result: str | None = None
     processed: int = 0
     added: int = 0
     updated: int = 0
@@ -184,6 +192,7 @@ class BulkReadJob:
     expected: int
     file_type: str = "csv"
     callback: dict[str, Any] | None = None
+    callback_result: str | None = None
     rows: list[list[str]] | None = None
     more: bool = False
 
@@ -224,6 +233,31 @@ class BulkReadJob:
         writer.writerow(["id", *[f for f in self.fields if f != "id"]])
         writer.writerows(self.rows or [])
         return _zip(f"{self.id}.csv", buf.getvalue())
+
+
+def post_callback(job: BulkWriteJob | BulkReadJob, callback: dict[str, Any],
+                  body: dict[str, Any]) -> None:
+    """POST a finished job's details to its callback URL, in the background.
+
+    Best effort like Zoho's: the outcome (HTTP status or error) lands in
+    ``job.callback_result``; a failing callback never affects the job.
+    """
+    url = str(callback.get("url") or "")
+    method = str(callback.get("method") or "post").upper()
+    data = json.dumps(body).encode("utf-8")
+
+    def send() -> None:
+        req = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                job.callback_result = str(resp.status)
+        except Exception as exc:  # the callee's problem, not the job's
+            job.callback_result = f"error: {type(exc).__name__}"
+            log.debug("callback to %s failed: %s", url, exc)
+
+    threading.Thread(target=send, name=f"crmframe-sandbox-callback-{job.id}",
+                     daemon=True).start()
 
 
 def _zip(name: str, text: str) -> bytes:
@@ -270,7 +304,7 @@ class Jobs:
         return max(0, int((now - created - self.delay) * self.speed))
 
     def advance(self) -> None:
-        """Do the work every job would have done by now."""
+        """Do the work every job would have done by now (and post due callbacks)."""
         if not self._pending:
             return
         now = self.clock.now()
@@ -284,12 +318,22 @@ class Jobs:
                 if wjob.processed < wjob.total:
                     self._advance_write(wjob, min(wjob.total, self._due(wjob.created, now)))
                     busy += wjob.processed < wjob.total
+                if wjob.callback and wjob.callback_result is None:
+                    if wjob.processed >= wjob.total and now >= wjob.created + self.delay:
+                        wjob.callback_result = "pending"
+                        post_callback(wjob, wjob.callback,
+                                      wjob.details(now, self.delay, wjob.base_url))
+                    else:
+                        busy += 1
             for rjob in self.reads.values():
                 if rjob.rows is None:
                     if rjob.state(now, self.delay, self.speed) == "COMPLETED":
                         self.complete_read(rjob)
                     else:
                         busy += 1
+                if rjob.rows is not None and rjob.callback and rjob.callback_result is None:
+                    rjob.callback_result = "pending"
+                    post_callback(rjob, rjob.callback, {"data": [rjob.item("COMPLETED")]})
             self._pending = busy
 
     # ------------------------------------------------------------------ mass update

@@ -112,7 +112,19 @@ class SandboxServer:
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,),
                                         name=f"crmframe-sandbox-{self.port}", daemon=True)
         self._stopped = False
+        self._ticking = threading.Event()
+        # Jobs also advance between requests, so callbacks fire without anyone polling.
+        self._ticker = threading.Thread(target=self._tick, daemon=True,
+                                        name=f"crmframe-sandbox-jobs-{self.port}")
         self._thread.start()
+        self._ticker.start()
+
+    def _tick(self) -> None:
+        while not self._ticking.wait(0.2):
+            try:
+                self.app.jobs.advance()
+            except Exception:  # keep ticking; the request path reports real failures
+                log.exception("sandbox job advancement failed")
 
     # ------------------------------------------------------------------ seeding
     def _seed(self, seed: int, records: int, flag_records: bool) -> None:
@@ -169,6 +181,8 @@ class SandboxServer:
         if self._stopped:
             return
         self._stopped = True
+        self._ticking.set()
+        self._ticker.join()
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join()

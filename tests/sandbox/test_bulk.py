@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import zipfile
 from typing import Any
 
@@ -255,3 +256,67 @@ def test_bulk_read_errors(api: Api) -> None:
     r = api.get("read/4876876000999999999", bulk=True)
     assert r.status_code == 404
     assert r.json()["code"] == "RESOURCE_NOT_FOUND"
+
+
+class _Receiver:
+    """A loopback HTTP endpoint that records the callbacks it receives."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.bodies: list[dict[str, Any]] = []
+        self.got = threading.Event()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers["Content-Length"])
+                outer.bodies.append(json.loads(self.rfile.read(length)))
+                self.send_response(200)
+                self.end_headers()
+                outer.got.set()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.httpd = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/cb"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,))
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join()
+
+
+def test_callbacks_are_posted_when_jobs_complete(server: SandboxServer, api: Api,
+                                                 clock: ManualClock) -> None:
+    receiver = _Receiver()
+    try:
+        file_id = _upload(api, _zip([["Last_Name"], ["Called Back"]])).json()["details"]["file_id"]
+        r = api.post("write", bulk=True, json={
+            "operation": "insert", "callback": {"url": receiver.url, "method": "post"},
+            "resource": [{"type": "data", "module": {"api_name": "Leads"}, "file_id": file_id}]})
+        job_id = r.json()["details"]["id"]
+        clock.advance(5)  # the job ticker notices without any polling
+        assert receiver.got.wait(60)
+        body = receiver.bodies[0]
+        assert body["id"] == job_id
+        assert body["status"] == "COMPLETED"
+        assert body["resource"][0]["file"]["added_count"] == 1
+        receiver.got.clear()
+        r = api.post("read", bulk=True, json={
+            "callback": {"url": receiver.url, "method": "post"},
+            "query": {"module": {"api_name": "Accounts"}}})
+        clock.advance(60)
+        assert receiver.got.wait(60)
+        read = receiver.bodies[1]["data"][0]
+        assert read["state"] == "COMPLETED"
+        assert read["result"]["count"] == len(server.ids("Accounts"))
+    finally:
+        receiver.close()
+    r = api.post("read", bulk=True, json={"callback": {"url": "ftp://x"},
+                                          "query": {"module": {"api_name": "Leads"}}})
+    assert r.json()["code"] == "INVALID_CALLBACK_URL"
