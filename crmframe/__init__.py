@@ -38,6 +38,7 @@ from crmframe.errors import (
     JobError,
     JobFailed,
     JobTimeout,
+    JournalMismatchError,
     NotFoundError,
     PaginationLimitError,
     PermissionDeniedError,
@@ -50,7 +51,6 @@ from crmframe.errors import (
 )
 from crmframe.facade.crm import CRM, connect
 from crmframe.facade.jobs import Job
-from crmframe.facade.journal import JournalMismatchError
 from crmframe.facade.pushresult import PushResult
 from crmframe.http.recording import recording
 from crmframe.plots import plot_job_progress, plot_job_status, save_job_charts

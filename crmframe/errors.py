@@ -6,6 +6,7 @@
     ├── InputError                     the caller gave something crmframe cannot use
     │   ├── EnvelopeError              not a Zoho envelope (bad JSON, wrong shape, bad status)
     │   ├── ConfigurationError         missing or inconsistent connection settings
+    │   ├── JournalMismatchError       a push journal that belongs to another plan
     │   └── ValidationError            edits that fail the field metadata (``.problems`` frame)
     ├── TransportError                 the network failed and retries were exhausted
     ├── JobError                       a watched job did not finish well
@@ -53,6 +54,7 @@ __all__ = [
     "JobError",
     "JobFailed",
     "JobTimeout",
+    "JournalMismatchError",
     "NotFoundError",
     "PaginationLimitError",
     "PermissionDeniedError",
@@ -105,6 +107,10 @@ class ValidationError(InputError):
     def __init__(self, message: str, problems: pd.DataFrame | None = None) -> None:
         super().__init__(message)
         self.problems = problems
+
+
+class JournalMismatchError(InputError):
+    """A push journal on disk belongs to a different plan, or is not a crmframe journal."""
 
 
 class TransportError(CrmframeError):

@@ -41,13 +41,13 @@ from datetime import datetime, timezone
 from types import TracebackType
 from typing import IO, Any
 
-from crmframe.errors import InputError
+from crmframe.errors import InputError, JournalMismatchError
 
 __all__ = [
     "JOURNAL_FORMAT",
     "Journal",
     "JournalHead",
-    "JournalMismatchError",
+    "JournalMismatchError",  # re-exported from crmframe.errors for callers of this module
     "StepState",
     "plan_fingerprint",
 ]
@@ -56,8 +56,6 @@ __all__ = [
 JOURNAL_FORMAT = "crmframe-push-journal/1"
 
 
-class JournalMismatchError(InputError):
-    """The journal on disk belongs to a different plan (or is not a crmframe journal)."""
 
 
 def _canonical(obj: Any) -> Any:
