@@ -23,14 +23,14 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from crmframe.sandbox import api_bulk, api_meta, api_records
-from crmframe.sandbox.clock import Clock
+from crmframe.sandbox.clock import Clock, format_datetime
 from crmframe.sandbox.envelopes import ApiError, error_body
 from crmframe.sandbox.faults import Faults, credit_cost
 from crmframe.sandbox.jobs import Jobs
 from crmframe.sandbox.listing import TokenBook, Views
 from crmframe.sandbox.oauth import OAuth
 from crmframe.sandbox.responses import json_response
-from crmframe.sandbox.schema import Module
+from crmframe.sandbox.schema import USER_OFFSET_MINUTES, Module
 from crmframe.sandbox.store import Store
 from crmframe.sandbox.writes import Writer
 
@@ -207,7 +207,7 @@ class Sandbox:
             version = VERSIONS.get(str(args.pop("ver", "")))  # type: ignore[attr-defined]
             if version is None:
                 return self._url_pattern()
-            self.oauth.check(request.headers.get("Authorization"))
+            expires = self.oauth.check(request.headers.get("Authorization"))
             self.jobs.advance()
             if not self.faults.spend(self._cost(request, endpoint)):
                 return self._too_many("credits")
@@ -219,6 +219,8 @@ class Sandbox:
             if self.faults.latency:
                 time.sleep(self.faults.latency)
             response = HANDLERS[endpoint](self, request, version, **args)
+            response.headers["X-ACCESSTOKEN-RESET"] = format_datetime(expires,
+                                                                       USER_OFFSET_MINUTES)
             remaining = self.faults.remaining()
             if remaining is not None:
                 response.headers["X-API-CREDITS-REMAINING"] = str(remaining)

@@ -60,8 +60,11 @@ class OAuth:
             "expires_in": int(self.ttl),
         }
 
-    def check(self, authorization: str | None) -> None:
-        """Raise the 401 Zoho answers unless ``authorization`` carries a live token."""
+    def check(self, authorization: str | None) -> float:
+        """Raise the 401 Zoho answers unless ``authorization`` carries a live token.
+
+        Returns the token's expiry (epoch seconds), for ``X-ACCESSTOKEN-RESET``.
+        """
         if not authorization or not authorization.strip():
             raise ApiError(401, "AUTHENTICATION_FAILURE", "Authentication failed")
         scheme, _, token = authorization.strip().partition(" ")
@@ -71,6 +74,7 @@ class OAuth:
             expires = self._tokens.get(token.strip())
         if expires is None or expires <= self.clock.now():
             raise ApiError(401, "INVALID_TOKEN", "invalid oauth token")
+        return expires
 
     def revoke_all(self) -> None:
         """Forget every access token (clients must refresh)."""

@@ -79,7 +79,9 @@ def test_tokens_expire_with_the_clock() -> None:
         assert body["expires_in"] == 60
         headers = {"Authorization": f"Zoho-oauthtoken {body['access_token']}"}
         url = server.url + "/crm/v8/Leads/actions/count"
-        assert requests.get(url, headers=headers, timeout=10).status_code == 200
+        ok = requests.get(url, headers=headers, timeout=10)
+        assert ok.status_code == 200
+        assert ok.headers["X-ACCESSTOKEN-RESET"] == "2024-06-01T05:31:00+05:30"
         clock.advance(59)
         assert requests.get(url, headers=headers, timeout=10).status_code == 200
         clock.advance(1)
