@@ -36,10 +36,15 @@ def _sortable(value: Any) -> tuple[int, Any]:
     return (2, str(value).casefold())
 
 
-def sort_key(rec: Record, sort_by: str) -> tuple[Any, ...]:
+#: A sort key: the id itself when sorting by id (ids have one length, so text order is
+#: number order), else ``(value, id)``.
+SortKey = Any
+
+
+def sort_key(rec: Record, sort_by: str) -> SortKey:
     """The key a record sorts by (ties broken by id)."""
     if sort_by == "id":
-        return (rec.id,)
+        return rec.id
     if sort_by == "Modified_Time":
         return (rec.modified, rec.id)
     if sort_by == "Created_Time":
@@ -52,7 +57,7 @@ class View:
     """Records in ascending sort order with their keys (for bisecting)."""
 
     records: list[Record]
-    keys: list[tuple[Any, ...]]
+    keys: list[SortKey]
 
     def page(self, offset: int, size: int, descending: bool) -> list[Record]:
         """``size`` records after skipping ``offset`` in the requested direction."""
@@ -62,7 +67,7 @@ class View:
             return self.records[max(0, end - size):end][::-1]
         return self.records[offset:offset + size]
 
-    def after(self, key: tuple[Any, ...], size: int, descending: bool) -> list[Record]:
+    def after(self, key: SortKey, size: int, descending: bool) -> list[Record]:
         """``size`` records that come after ``key`` in the requested direction."""
         if descending:
             end = bisect.bisect_left(self.keys, key)
@@ -70,7 +75,7 @@ class View:
         start = bisect.bisect_right(self.keys, key)
         return self.records[start:start + size]
 
-    def remaining_after(self, key: tuple[Any, ...], descending: bool) -> int:
+    def remaining_after(self, key: SortKey, descending: bool) -> int:
         """How many records come after ``key``."""
         if descending:
             return bisect.bisect_left(self.keys, key)
@@ -105,6 +110,12 @@ class Views:
             if view is not None:
                 self._cache.move_to_end(key)
                 return view
+        if sort_by == "id" and since is None and cond is None:
+            # the common case, kept cheap: ids are already in order in the store
+            with self._store.lock:
+                records = self._store.records(module)
+                keys: list[SortKey] = self._store.ids(module)
+            return self._remember(key, View(records, keys))
         records = self._store.records(module)
         if since is not None:
             # Zoho filters If-Modified-Since inclusively (airbyte adds a second to cope).
@@ -113,7 +124,9 @@ class Views:
             records = [r for r in records if cond(r.values)]
         if sort_by != "id":
             records.sort(key=lambda r: sort_key(r, sort_by))
-        view = View(records, [sort_key(r, sort_by) for r in records])
+        return self._remember(key, View(records, [sort_key(r, sort_by) for r in records]))
+
+    def _remember(self, key: tuple[Any, ...], view: View) -> View:
         with self._lock:
             self._cache[key] = view
             while len(self._cache) > self._size:
@@ -203,7 +216,7 @@ class PageToken:
     """What an opaque ``page_token`` stands for."""
 
     bound: tuple[Any, ...]
-    last_key: tuple[Any, ...]
+    last_key: SortKey
     served: int
     expires: float
 
