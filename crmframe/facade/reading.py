@@ -43,7 +43,7 @@ from crmframe.http.paging import (
 if TYPE_CHECKING:
     from crmframe.http.client import ZohoClient
 
-__all__ = ["BULK_THRESHOLD", "MAX_FIELDS_PER_CALL", "ReadingMixin"]
+__all__ = ["BULK_THRESHOLD", "MAX_FIELDS_PER_CALL", "TYPE_EVERY", "ReadingMixin"]
 
 log = logging.getLogger("crmframe.facade")
 
@@ -51,6 +51,8 @@ log = logging.getLogger("crmframe.facade")
 BULK_THRESHOLD = 100_000
 #: Field names per ``GET /{module}`` on v3+ (Zoho answers LIMIT_EXCEEDED past it).
 MAX_FIELDS_PER_CALL = 50
+#: Rows typed at a time while later pages download (then joined into one frame).
+TYPE_EVERY = 20_000
 
 _FROM_RE = re.compile(r"\bfrom\s+([A-Za-z0-9_]+)", re.IGNORECASE)
 _SELECT_RE = re.compile(r"^\s*select\s+(.*?)\s+from\s", re.IGNORECASE | re.DOTALL)
@@ -378,14 +380,25 @@ class ReadingMixin:
         pages = fetch(chunks[0])
         try:
             for position, chunk in enumerate(chunks):
-                builder = RecordsBuilder(meta, columns=names if all_in_one else chunk,
-                                         keep_system_keys=keep_system_keys, module=module)
+                columns = names if all_in_one else chunk
+
+                def builder() -> RecordsBuilder:
+                    return RecordsBuilder(meta, columns=columns,  # noqa: B023
+                                          keep_system_keys=keep_system_keys, module=module)
+
+                current, parts = builder(), []
                 for page in pages:
-                    bar.update(builder.add(page))
+                    bar.update(current.add(page))
+                    if current.rows >= TYPE_EVERY:
+                        # Type this batch now, while the prefetcher downloads the next pages.
+                        parts.append(current.to_frame())
+                        current = builder()
                 if position + 1 < len(chunks):
-                    # The next pass downloads while this one's columns are typed.
+                    # The next pass downloads while this one's last columns are typed.
                     pages = fetch(chunks[position + 1])
-                frames.append(builder.to_frame())
+                if current.rows or not parts:
+                    parts.append(current.to_frame())
+                frames.append(_concat_batches(parts, columns))
         finally:
             pages.close()
             bar.close()
@@ -510,6 +523,34 @@ class ReadingMixin:
         finally:
             bar.close()
         return builder.to_frame()
+
+
+def _concat_batches(parts: list[pd.DataFrame], requested: list[str]) -> pd.DataFrame:
+    """Stack frames typed batch by batch into the frame one builder would have made.
+
+    Dtypes come from the metadata, so batches agree; a column a batch never saw (a lookup's
+    ``email`` part, say) is filled with nulls and cast back to the dtype the others have,
+    and columns are ordered as :class:`RecordsBuilder` orders them (requested fields with
+    their parts first, then the rest as first seen).
+    """
+    if len(parts) == 1:
+        return parts[0]
+    union: dict[str, list[Any]] = {}
+    for part in parts:
+        for column, dtype in part.dtypes.items():
+            union.setdefault(str(column), []).append(dtype)
+    first = [c for name in requested for c in union if c == name or c.startswith(name + ".")]
+    order = list(dict.fromkeys([*first, *union]))
+    stacked: pd.DataFrame = pd.concat([p.reindex(columns=order) for p in parts], axis=0)
+    for column in order:
+        dtypes = union[column]
+        # Inferred columns may differ between batches: leave those to pandas' own rules.
+        if all(d == dtypes[0] for d in dtypes) and stacked[column].dtype != dtypes[0]:
+            stacked[column] = stacked[column].astype(dtypes[0])
+    attrs = dict(parts[-1].attrs)
+    attrs["pages"] = sum(int(p.attrs.get("pages", 0)) for p in parts)
+    stacked.attrs = attrs
+    return stacked
 
 
 def _merge_on_id(frames: list[pd.DataFrame]) -> pd.DataFrame:

@@ -47,3 +47,28 @@ def test_close_stops_the_producer_and_closes_its_generator() -> None:
     assert first == {"data": []}
     assert closed.is_set()
     assert not prefetch._thread.is_alive()
+
+
+def test_concat_batches_fills_parts_a_batch_never_saw() -> None:
+    from crmframe.core.records import RecordsBuilder, records_to_frame
+    from crmframe.facade.reading import _concat_batches
+
+    fields = {"fields": [
+        {"api_name": "Owner", "data_type": "ownerlookup", "json_type": "jsonobject"},
+        {"api_name": "Done", "data_type": "boolean", "json_type": "boolean"},
+        {"api_name": "Seen", "data_type": "datetime", "json_type": "string"},
+    ]}
+    first = [{"id": "1", "Owner": {"id": "9", "name": "A"}, "Done": True,
+              "Seen": "2024-01-01T00:00:00+00:00"}]
+    second = [{"id": "2", "Owner": {"id": "8", "name": "B", "email": "b@x.io"}, "Done": None,
+               "Seen": None, "Extra": "x"}]
+    parts = []
+    for batch in (first, second):
+        builder = RecordsBuilder(fields, columns=["Owner", "Done", "Seen"])
+        builder.add({"data": batch})
+        parts.append(builder.to_frame())
+    stacked = _concat_batches(parts, ["Owner", "Done", "Seen"])
+    whole = records_to_frame({"data": first + second}, fields, columns=["Owner", "Done", "Seen"])
+    assert list(stacked.columns) == list(whole.columns)
+    assert stacked.dtypes.astype(str).to_dict() == whole.dtypes.astype(str).to_dict()
+    assert stacked["Owner.email"].isna().tolist() == [True, False]

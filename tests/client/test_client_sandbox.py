@@ -343,3 +343,17 @@ def test_modified_since_past_2000_on_v8_and_v21_agree(server: Any, crm: CRM) -> 
     assert len(v8) == (times >= since).sum() > 2000
     assert (v8["Modified_Time"] >= since).all()
     pd.testing.assert_frame_equal(v21.sort_index(), v8.sort_index())
+
+
+def test_batch_typing_gives_the_frame_one_builder_gives(
+    crm: CRM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import crmframe.facade.reading as reading
+
+    names = [n for n in crm.read_fields("Leads").index if n != "id"]
+    whole = crm.read_records("Leads", names, limit=1300)
+    monkeypatch.setattr(reading, "TYPE_EVERY", 250)  # 6 batches per pass, 2 passes
+    batched = crm.read_records("Leads", names, limit=1300)
+    assert len(names) > 50
+    pd.testing.assert_frame_equal(batched, whole)
+    assert batched.attrs["pages"] == whole.attrs["pages"]
