@@ -24,7 +24,9 @@ Examples
 
 from __future__ import annotations
 
+import argparse
 import json
+from collections.abc import Sequence
 from importlib import resources
 from typing import Any
 
@@ -86,8 +88,12 @@ def sample_frame(name: str) -> pd.DataFrame:
     return mappings_to_frame(envelope)
 
 
-def main() -> int:
-    """Print every sample as a frame (``python -m crmframe.samples``)."""
+def main(argv: Sequence[str] | None = None) -> int:
+    """Print every sample as a frame (``crmframe samples`` or ``python -m crmframe.samples``)."""
+    argparse.ArgumentParser(
+        prog="crmframe samples",
+        description="Print the bundled Zoho sample envelopes as typed DataFrames.",
+    ).parse_args(argv)
     with pd.option_context("display.width", 120, "display.max_columns", 8):
         for name in SAMPLES:
             frame = sample_frame(name)

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def readme_commands() -> list[str]:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    head = text.split("## Quick look")[0]
+    head = text.split("## A tour")[0]
     return re.findall(r"```bash\n(.+?)\n```", head)
 
 
