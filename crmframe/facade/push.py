@@ -43,7 +43,6 @@ import pandas as pd
 
 from crmframe.core.bulkwrite import parse_bulk_result
 from crmframe.core.codecs import encode_value, is_missing
-from crmframe.core.envelope import load_envelope
 from crmframe.core.fieldtypes import LOOKUP_KINDS, Kind
 from crmframe.core.metadata import FieldInfo
 from crmframe.core.results import results_to_frame
@@ -61,7 +60,6 @@ from crmframe.errors import (
     RateLimitError,
     TransportError,
     ZohoAPIError,
-    error_from_envelope,
 )
 from crmframe.facade.jobs import Job
 from crmframe.facade.journal import Journal
@@ -816,25 +814,11 @@ class CrmSender:
         """One write call; the per-record body whatever the HTTP status (400 included).
 
         Zoho (v8) answers a batch whose every record failed with HTTP 400 and the same
-        per-record ``data[]``; ``ZohoClient.request`` raises for any status >= 400, so the
-        raw response is read here (through the client's retrying, authenticated send).
+        per-record ``data[]``; ``ZohoClient.request`` returns such an answer (whole-request
+        errors raise, typed).
         """
-        send = getattr(self.client, "_send", None)
-        if send is None:  # a stand-in client (tests): its request() gives the body
-            reply = self.client.request(method, path, json=body, idempotent=idempotent)
-            return reply.body or {"data": []}
-        response = send(method, self.client.url(path), json=body, idempotent=idempotent)
-        status = int(response.status_code)
-        try:
-            loaded = load_envelope(response).body  # whole-request errors raise, typed
-        except EnvelopeError:
-            loaded = None
-        if status >= 400 and not (isinstance(loaded, Mapping) and isinstance(
-                loaded.get("data"), list)):
-            raise error_from_envelope(
-                {"code": f"HTTP_{status}", "message": str(response.reason or "")}, status
-            )
-        return dict(loaded) if isinstance(loaded, Mapping) else {"data": []}
+        reply = self.client.request(method, path, json=body, idempotent=idempotent)
+        return dict(reply.body) if isinstance(reply.body, Mapping) else {"data": []}
 
     # -- bulk write ----------------------------------------------------------------------
 

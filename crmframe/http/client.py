@@ -14,7 +14,11 @@ Behaviour, in the order it is applied to every answer:
    or :class:`~crmframe.errors.TransportError`. Non-idempotent requests (``POST`` unless
    told otherwise) are retried only where Zoho cannot have acted: 429, 503 and failed
    connects.
-3. Any other error envelope (``INVALID_DATA``, ``INVALID_MODULE``...) raises its typed
+3. A 4xx whose body is a per-record answer (a ``data`` list of results with ``code`` and
+   ``status``, no top-level error) is returned, not raised: Zoho answers a batch whose every
+   record failed with 400 (202 on v2) and the same ``data[]`` as a partial success, and
+   per-record failures are data (zoho-api.md §3).
+4. Any other error envelope (``INVALID_DATA``, ``INVALID_MODULE``...) raises its typed
    error at once, never retried.
 
 Every request is logged on the ``crmframe.http`` logger (DEBUG; retries at WARNING) with
@@ -49,7 +53,7 @@ from crmframe.http.auth import Auth
 from crmframe.http.redact import redact
 from crmframe.http.retry import RetryPolicy
 
-__all__ = ["EDITION_CONCURRENCY", "SUPPORTED_VERSIONS", "Reply", "ZohoClient"]
+__all__ = ["EDITION_CONCURRENCY", "SUPPORTED_VERSIONS", "Reply", "ZohoClient", "is_per_record"]
 
 log = logging.getLogger("crmframe.http")
 
@@ -101,6 +105,33 @@ class _Shown:
             query = f"?{urlencode(self._params, doseq=True)}" if self._params else ""
             self._text = redact(self._url + query)
         return self._text
+
+
+def is_per_record(body: Any) -> bool:
+    """Whether ``body`` is a per-record answer: results in ``data[]``, no whole-request error.
+
+    Examples
+    --------
+    >>> is_per_record({"data": [{"code": "INVALID_DATA", "status": "error", "details": {}}]})
+    True
+    >>> is_per_record({"code": "INVALID_MODULE", "status": "error", "message": "x"})
+    False
+    >>> is_per_record({"data": []})
+    False
+    """
+    if not isinstance(body, Mapping) or "code" in body or body.get("status") == "error":
+        return False
+    data = body.get("data")
+    return (
+        isinstance(data, list)
+        and bool(data)
+        and all(
+            isinstance(item, Mapping)
+            and isinstance(item.get("code"), str)
+            and isinstance(item.get("status"), str)
+            for item in data
+        )
+    )
 
 
 def _error_body(response: requests.Response) -> dict[str, Any] | None:
@@ -246,12 +277,14 @@ class ZohoClient:
         Returns
         -------
         Reply
-            ``body`` is ``None`` for 204/304 and other empty 2xx answers.
+            ``body`` is ``None`` for 204/304 and other empty 2xx answers. A 4xx carrying
+            per-record results (every record of a write failed) is returned as well, with
+            its status: check ``body["data"]``, not the status.
 
         Raises
         ------
         ZohoAPIError
-            A typed subclass for error envelopes (after retries for 429/5xx).
+            A typed subclass for whole-request error envelopes (after retries for 429/5xx).
         TransportError
             When the connection kept failing.
         """
@@ -265,10 +298,12 @@ class ZohoClient:
         """GET a file (a bulk-read zip) and return its bytes; error envelopes raise."""
         response = self._send("GET", self.url(path), params=params)
         if response.status_code >= 400:
-            self._envelope(response)
+            self._envelope(response, per_record=False)
         return response.content
 
-    def _envelope(self, response: requests.Response) -> dict[str, Any] | None:
+    def _envelope(
+        self, response: requests.Response, *, per_record: bool = True
+    ) -> dict[str, Any] | None:
         status = response.status_code
         try:
             body = load_envelope(response).body
@@ -276,6 +311,8 @@ class ZohoClient:
             if status < 400:
                 raise
             body = None
+        if per_record and 400 <= status < 500 and is_per_record(body):
+            return body
         if status >= 400:
             # A 4xx/5xx without a Zoho error envelope (an HTML page from a proxy, say).
             raise error_from_envelope(
