@@ -36,7 +36,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Patch
+from matplotlib.textpath import TextToPath
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from crmframe.core.jobs import JobStatus
 from crmframe.errors import InputError
@@ -160,9 +163,93 @@ def job_bar_segments(status: JobStatus) -> list[Segment]:
     return segments
 
 
-def _fits_inside(seg: Segment) -> bool:
-    # About 1.3% of the axis per character at font size 8 on the default 8-inch figure.
-    return seg.width >= 1.3 * len(seg.text) + 1.0
+#: Font sizes of the labels inside a bar piece and beside it.
+_INSIDE_FONT = 8.0
+_BESIDE_FONT = 7.0
+#: Points between two labels beside a bar, and between a label and its bar.
+_GAP_PT = 6.0
+_LIFT_PT = 2.0
+#: Share of the axes' width before layout that the bars are assumed to get after it. The
+#: layout makes room for tick labels and the legend; guessing the width too small only sends
+#: a label beside its piece or packs neighbours earlier, never makes two labels overprint.
+_WIDTH_GUESS = 0.6
+
+_TEXT_TO_PATH = TextToPath()
+
+
+def _text_width_pt(text: str, size: float) -> float:
+    """Width of ``text`` in points at ``size``, measured from the font (no renderer needed)."""
+    width, _, _ = _TEXT_TO_PATH.get_text_width_height_descent(
+        text, FontProperties(size=size), ismath=False)
+    return float(width)
+
+
+def _points_per_percent(ax: Axes) -> float:
+    """A lower bound of how many points one percent of the x axis will span once drawn."""
+    fig = _root_figure(ax)
+    inches = float(fig.get_size_inches()[0]) * float(ax.get_position().width)
+    return inches * 72.0 * _WIDTH_GUESS / 100.0
+
+
+def _fits_inside(seg: Segment, pt_per_pct: float) -> bool:
+    return seg.width * pt_per_pct >= _text_width_pt(seg.text, _INSIDE_FONT) + _GAP_PT
+
+
+@dataclass(frozen=True)
+class _Placed:
+    """Where a label beside the bar goes: an anchor in data units, an offset in points."""
+
+    anchor: float
+    offset_pt: float
+    ha: str
+
+
+def _pack_beside(
+    narrow: Sequence[Segment], pt_per_pct: float, *, from_right: bool
+) -> list[_Placed]:
+    """Place labels of narrow pieces in one line above the bar without overprinting.
+
+    Labels on the right half of the bar end at their piece's right edge (so they never run
+    past 100% into the legend), those on the left half start at their piece's left edge.
+    A label that would reach its neighbour is packed against it instead: it shares the
+    neighbour's anchor and is shifted by the neighbours' measured widths in points, which
+    hold whatever width the axes end up with.
+    """
+    placed: list[_Placed] = []
+    anchor_pt = anchor = 0.0
+    cursor: float | None = None  # far edge of the last label, in guessed points
+    for seg in narrow:
+        width = _text_width_pt(seg.text, _BESIDE_FONT)
+        edge = seg.left + seg.width if from_right else seg.left
+        edge_pt = edge * pt_per_pct
+        if from_right:
+            free = cursor is None or edge_pt <= cursor - _GAP_PT
+            near = edge_pt if free else (cursor or 0.0) - _GAP_PT
+        else:
+            free = cursor is None or edge_pt >= cursor + _GAP_PT
+            near = edge_pt if free else (cursor or 0.0) + _GAP_PT
+        if free:
+            anchor, anchor_pt = edge, edge_pt
+        placed.append(_Placed(anchor, near - anchor_pt, "right" if from_right else "left"))
+        cursor = near - width if from_right else near + width
+    return placed
+
+
+def _label_beside(ax: Axes, row: int, segments: Sequence[Segment], job_id: str | None,
+                  pt_per_pct: float) -> None:
+    """Label the pieces too narrow to hold their text, above the bar, inside the axes."""
+    left_half = [s for s in segments if s.left + s.width / 2 < 50]
+    right_half = [s for s in segments if s.left + s.width / 2 >= 50]
+    right_half.reverse()  # packed from the bar's end leftwards
+    for group, from_right in ((left_half, False), (right_half, True)):
+        for seg, place in zip(group, _pack_beside(group, pt_per_pct, from_right=from_right),
+                              strict=True):
+            # The piece's own colour ties a label to its piece once labels are packed.
+            color = _DARK_TEXT if seg.pending else seg.color
+            ax.annotate(seg.text, (place.anchor, row - _BAR_HEIGHT / 2),
+                        xytext=(place.offset_pt, _LIFT_PT), textcoords="offset points",
+                        ha=place.ha, va="bottom", fontsize=_BESIDE_FONT, color=color,
+                        annotation_clip=False, gid=f"{job_id}:{seg.label}")
 
 
 def _as_statuses(status_or_statuses: Any) -> list[JobStatus]:
@@ -285,12 +372,13 @@ def plot_job_status(
     if ax is None:
         ax = _new_axes(8.0, 1.7 + 0.6 * len(statuses))
     any_pending = False
+    pt_per_pct = _points_per_percent(ax)
     for row, status in enumerate(statuses):
         segments = job_bar_segments(status)
         if not segments:
-            ax.text(0, row, " no records", ha="left", va="center", fontsize=8,
+            ax.text(0, row, " no records", ha="left", va="center", fontsize=_INSIDE_FONT,
                     color=_DARK_TEXT, gid=f"{status.job_id}:empty")
-        above = True
+        narrow: list[Segment] = []
         for seg in segments:
             any_pending = any_pending or seg.pending
             patch = ax.barh(
@@ -299,18 +387,13 @@ def plot_job_status(
                 hatch=PENDING_HATCH if seg.pending else None,
             ).patches[0]
             patch.set_gid(f"{status.job_id}:{seg.label}")
-            centre = seg.left + seg.width / 2
-            gid = f"{status.job_id}:{seg.label}"
-            if _fits_inside(seg):
-                ax.text(centre, row, seg.text, ha="center", va="center", fontsize=8,
-                        color=_text_color(seg.color), gid=gid)
-                continue
-            # Too narrow to hold its label: write it beside the bar, alternating above and
-            # below so two narrow neighbours do not overprint.
-            offset = _BAR_HEIGHT / 2 + 0.03
-            ax.text(centre, row - offset if above else row + offset, seg.text, ha="center",
-                    va="bottom" if above else "top", fontsize=7, color=_DARK_TEXT, gid=gid)
-            above = not above
+            if _fits_inside(seg, pt_per_pct):
+                ax.text(seg.left + seg.width / 2, row, seg.text, ha="center", va="center",
+                        fontsize=_INSIDE_FONT, color=_text_color(seg.color),
+                        gid=f"{status.job_id}:{seg.label}")
+            else:
+                narrow.append(seg)
+        _label_beside(ax, row, narrow, status.job_id, pt_per_pct)
     ax.set_yticks(range(len(statuses)))
     # Bottom above top: first job on top, with room around each bar for narrow labels.
     ax.set_ylim(len(statuses) - 1 + 0.85, -0.85)
@@ -338,6 +421,21 @@ def plot_job_status(
     return ax
 
 
+#: Seconds of watching from which the progress chart's x axis shows clock times.
+_CLOCK_TICKS_FROM = 60.0
+
+
+def _clock(when: datetime) -> str:
+    return when.astimezone(timezone.utc).strftime("%H:%M:%S")
+
+
+def _seconds_tick(value: float, _position: float | None = None) -> str:
+    """``+1.5 s``: ticks a few tenths apart stay distinct (``g`` drops float noise)."""
+    if abs(value) < 1e-9:
+        return "0 s"
+    return f"{value:+g} s"
+
+
 def _history_of(history: Any) -> list[JobStatus]:
     statuses = _as_statuses(history)
     ids = {s.job_id for s in statuses}
@@ -361,7 +459,9 @@ def plot_job_progress(history: Any, ax: Axes | None = None) -> Axes:
     -------
     matplotlib.axes.Axes
         One line per count (gid ``"progress:{label}"``) plus a dashed *Total* line.
-        The x axis is ``observed_at`` (UTC) when every status has it, else the poll number.
+        The x axis is ``observed_at`` (UTC) when every status has it, in seconds since
+        the first observation when they span less than a minute (ticks ``+0.5 s``), else
+        the poll number.
         Unknown counts are gaps in the lines, not zeros.
 
     Examples
@@ -380,8 +480,20 @@ def plot_job_progress(history: Any, ax: Axes | None = None) -> Axes:
     if ax is None:
         ax = _new_axes(8.0, 3.6)
     stamps = [s.observed_at for s in statuses]
-    timed = all(isinstance(t, datetime) for t in stamps)
-    xs: Sequence[Any] = stamps if timed else list(range(1, len(statuses) + 1))
+    times = [t for t in stamps if isinstance(t, datetime)]
+    timed = len(times) == len(stamps)
+    start = min(times) if timed else None
+    span = (max(times) - min(times)).total_seconds() if timed else 0.0
+    # A job of a few seconds gets ticks that all read the same second as clock times:
+    # short watches are drawn in seconds since the first observation instead.
+    relative = timed and span < _CLOCK_TICKS_FROM
+    xs: list[Any] = []
+    if relative and start is not None:
+        xs.extend((t - start).total_seconds() for t in times)
+    elif timed:
+        xs.extend(times)
+    else:
+        xs.extend(range(1, len(statuses) + 1))
     first = statuses[-1]
     nan = float("nan")
     for index, (label, _) in enumerate(first.segments()):
@@ -401,11 +513,17 @@ def plot_job_progress(history: Any, ax: Axes | None = None) -> Axes:
                         xytext=(2, -2), textcoords="offset points", fontsize=7,
                         va="top", color="#616161", gid=f"state:{status.state}")
             previous = status.state
-    if timed:
+    if relative and start is not None:
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=8, steps=[1, 2, 2.5, 5, 10]))
+        ax.xaxis.set_major_formatter(FuncFormatter(_seconds_tick))
+        ax.set_xlabel(f"seconds since the first observation ({_clock(start)} UTC)")
+    elif timed:
         from matplotlib.dates import AutoDateLocator, DateFormatter
 
         ax.xaxis.set_major_locator(AutoDateLocator(tz=timezone.utc))  # type: ignore[no-untyped-call]
-        formatter = DateFormatter("%H:%M:%S", tz=timezone.utc)  # type: ignore[no-untyped-call]
+        # Past a day the clock alone would repeat: the date goes with it.
+        pattern = "%m-%d %H:%M" if span > 86_400 else "%H:%M:%S"
+        formatter = DateFormatter(pattern, tz=timezone.utc)  # type: ignore[no-untyped-call]
         ax.xaxis.set_major_formatter(formatter)
         ax.set_xlabel("observed (UTC)")
     else:

@@ -9,8 +9,11 @@ from pathlib import Path
 import matplotlib.colors as mcolors
 import pytest
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+from matplotlib.text import Text
+from matplotlib.transforms import Bbox
 
 from crmframe.core.jobs import JobStatus
 from crmframe.errors import InputError
@@ -238,6 +241,85 @@ def test_segments_percent_helpers() -> None:
     assert [s.text for s in job_bar_segments(few)] == ["995 (>99%)", "5 (<1%)"]
 
 
+# ---------------------------------------------------------------------------- layout
+
+# The demo's two finished jobs: one failure and four skips next to nearly full bars.
+DEMO_JOBS = [
+    JobStatus("mass_update", "4876876000000104051", "COMPLETED", "COMPLETED", total=416,
+              updated=415, failed=1, not_updated=0),
+    JobStatus("bulk_write", "4876876000000104053", "COMPLETED", "COMPLETED", total=3000,
+              added=0, updated=2996, skipped=4),
+]
+# Narrow pieces at both ends of a bar, several side by side, and a narrow pending piece.
+CROWDED_JOBS = [
+    JobStatus("mass_update", "1", "RUNNING", "RUNNING", total=10_000, updated=9950, failed=3,
+              not_updated=47),
+    JobStatus("bulk_write", "2", "RUNNING", "INPROGRESS", total=10_000, added=4,
+              updated=9990, skipped=2),
+    JobStatus("bulk_write", "3", "RUNNING", "INPROGRESS", total=5000, added=3000,
+              updated=1200, skipped=40),
+    JobStatus("mass_update", "4", "COMPLETED", "COMPLETED", total=100_000, updated=99_000,
+              failed=1, not_updated=999),
+]
+
+
+def drawn_texts(ax: Axes) -> tuple[Figure, list[tuple[str, Bbox]], Bbox]:
+    """Draw the chart on an Agg canvas; every visible text's extent and the legend's."""
+    fig = ax.figure
+    assert isinstance(fig, Figure)
+    FigureCanvasAgg(fig)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    legend = ax.get_legend()
+    assert legend is not None
+    own = set(map(id, legend.get_texts()))
+    found = [(t.get_text(), t.get_window_extent(renderer)) for t in fig.findobj(Text)
+             if t.get_visible() and t.get_text().strip() and id(t) not in own]
+    return fig, found, legend.get_window_extent(renderer)
+
+
+def inside(box: Bbox, area: Bbox) -> bool:
+    """``box`` within ``area``, to half a pixel (extents are floats that round apart)."""
+    return bool(area.x0 - 0.5 <= box.x0 and box.x1 <= area.x1 + 0.5
+                and area.y0 - 0.5 <= box.y0 and box.y1 <= area.y1 + 0.5)
+
+
+@pytest.mark.parametrize(
+    "jobs", [DEMO_JOBS, CROWDED_JOBS, CROWDED_JOBS[:1], CROWDED_JOBS[1:2]],
+    ids=["demo", "crowded", "one-crowded", "both-ends"],
+)
+def test_labels_stay_inside_the_figure_and_off_the_legend(jobs: list[JobStatus]) -> None:
+    ax = plot_job_status(jobs)
+    fig, found, legend = drawn_texts(ax)
+    assert {t.get_text() for t in ax.texts} <= {text for text, _ in found}
+    assert inside(legend, fig.bbox)
+    for text, box in found:  # bar labels, ticks, title, axis labels
+        assert inside(box, fig.bbox), (text, box, fig.bbox)
+        assert not box.overlaps(legend), (text, box, legend)
+    labels = [(t.get_text(), t.get_window_extent()) for t in ax.texts]
+    for i, (first, a) in enumerate(labels):
+        for second, b in labels[i + 1:]:
+            assert not a.overlaps(b), (first, second)
+    # Bar labels stay over the bars' x range: none runs past 100% towards the legend.
+    area = ax.get_window_extent()
+    for text, box in labels:
+        assert area.x0 - 0.5 <= box.x0, text
+        assert box.x1 <= area.x1 + 0.5, text
+
+
+def test_narrow_labels_sit_above_their_bar_in_their_colour() -> None:
+    ax = plot_job_status(DEMO_JOBS)
+    drawn_texts(ax)
+    failed = next(t for t in ax.texts if t.get_gid() == "4876876000000104051:Failed")
+    assert failed.get_text() == "1 (<1%)"
+    assert mcolors.to_hex(failed.get_color()) == RED
+    bar = next(p for p in ax.patches if p.get_gid() == "4876876000000104051:Updated")
+    text_box, bar_box = failed.get_window_extent(), bar.get_window_extent()
+    assert text_box.y0 >= bar_box.y1  # above the bar (pixels grow upwards)
+    # It ends where the bar ends (100%), not past it.
+    assert abs(text_box.x1 - ax.get_window_extent().x1) < 0.5
+
+
 # ---------------------------------------------------------------------------- progress
 
 
@@ -261,11 +343,60 @@ def test_progress_over_time(mass_update_statuses: dict[str, JobStatus]) -> None:
     }
     failed = next(line for line in ax.lines if line.get_gid() == "progress:Failed")
     assert mcolors.to_hex(failed.get_color()) == RED
-    assert ax.get_xlabel() == "observed (UTC)"
+    # Four seconds of watching: seconds since the first poll, not clock times.
+    assert ax.get_xlabel() == "seconds since the first observation (12:00:00 UTC)"
+    assert [float(x) for x in failed.get_xdata()] == [0.0, 2.0, 4.0]
     assert [t.get_text() for t in ax.texts] == ["SCHEDULED", "RUNNING", "COMPLETED"]
     changes = [line for line in ax.lines if str(line.get_gid()).startswith("state:")]
     assert len(changes) == 3
     assert ax.get_xticklabels()  # a date axis was set up
+
+
+def tick_labels(ax: Axes) -> list[str]:
+    """The x tick labels as drawn (within the view; formatters run at draw time)."""
+    fig = ax.figure
+    assert isinstance(fig, Figure)
+    FigureCanvasAgg(fig)
+    fig.canvas.draw()
+    low, high = sorted(ax.get_xlim())
+    return [t.get_text() for t in ax.get_xticklabels()
+            if low <= float(t.get_position()[0]) <= high and t.get_text()]
+
+
+@pytest.mark.parametrize(
+    ("step", "label"),
+    [
+        (timedelta(milliseconds=250), "seconds since"),
+        (timedelta(seconds=1), "seconds since"),
+        (timedelta(seconds=15), "seconds since"),
+        (timedelta(seconds=40), "observed (UTC)"),
+        (timedelta(minutes=50), "observed (UTC)"),
+        (timedelta(hours=20), "observed (UTC)"),
+    ],
+)
+def test_progress_ticks_are_distinct(
+    mass_update_statuses: dict[str, JobStatus], step: timedelta, label: str
+) -> None:
+    start = datetime(2026, 11, 22, 20, 48, 8, 120_000, tzinfo=timezone.utc)
+    names = ("scheduled", "running", "running", "completed")
+    history = [mass_update_statuses[n].with_observed_at(start + i * step)
+               for i, n in enumerate(names)]
+    ax = plot_job_progress(history)
+    assert ax.get_xlabel().startswith(label)
+    ticks = tick_labels(ax)
+    assert len(ticks) >= 3, ticks
+    assert len(set(ticks)) == len(ticks), ticks
+
+
+def test_short_job_ticks_read_as_seconds(mass_update_statuses: dict[str, JobStatus]) -> None:
+    start = datetime(2026, 11, 22, 20, 48, 8, 300_000, tzinfo=timezone.utc)
+    history = [mass_update_statuses[n].with_observed_at(start + timedelta(seconds=0.3 * i))
+               for i, n in enumerate(("scheduled", "running", "completed"))]
+    ax = plot_job_progress(history)
+    assert ax.get_xlabel() == "seconds since the first observation (20:48:08 UTC)"
+    ticks = tick_labels(ax)
+    assert "0 s" in ticks
+    assert all(t == "0 s" or (t.startswith("+") and t.endswith(" s")) for t in ticks), ticks
 
 
 def test_progress_unknown_counts_are_gaps_not_zeros(
