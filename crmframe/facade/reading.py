@@ -367,7 +367,18 @@ class ReadingMixin:
         # v2/v2.1 list every field without a 'fields' parameter; v3+ insist on ≤50 names.
         all_in_one = all_fields and self.version != "v8"
         chunks = [[]] if all_in_one else _chunks(names, MAX_FIELDS_PER_CALL - 1)
-        bar = _Progress(progress, None if total is None else total * len(chunks), module)
+
+        def bar_for(position: int) -> _Progress:
+            # Each pass reads every record again (other fields): one bar per pass, each
+            # counting records, so 3,000 leads read in two passes never show 6,000.
+            if len(chunks) == 1:
+                return _Progress(progress, total, module)
+            first = position * (MAX_FIELDS_PER_CALL - 1) + 1
+            last = first + len(chunks[position]) - 1
+            return _Progress(progress, total,
+                             f"{module} (fields {first}\u2013{last} of {len(names)})")
+
+        bar = bar_for(0)
 
         def fetch(chunk: list[str]) -> _Prefetch:
             return _Prefetch(iter_record_pages(
@@ -396,6 +407,8 @@ class ReadingMixin:
                 if position + 1 < len(chunks):
                     # The next pass downloads while this one's last columns are typed.
                     pages = fetch(chunks[position + 1])
+                    bar.close()
+                    bar = bar_for(position + 1)
                 if current.rows or not parts:
                     parts.append(current.to_frame())
                 frames.append(_concat_batches(parts, columns))
