@@ -42,8 +42,7 @@ from typing import Any
 
 import pandas as pd
 
-from crmframe.core.codecs import encode_value
-from crmframe.core.diff import is_missing
+from crmframe.core.codecs import encode_value, is_missing
 from crmframe.core.fieldtypes import LOOKUP_KINDS, Kind
 from crmframe.core.mappings import frame_to_mappings
 from crmframe.errors import EnvelopeError, InputError

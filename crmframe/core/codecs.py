@@ -53,6 +53,7 @@ __all__ = [
     "DTYPES",
     "decode_column",
     "dtype_for",
+    "empty_frame",
     "encode_series",
     "encode_value",
     "infer_kind",
@@ -149,6 +150,23 @@ def object_series(values: list[Any]) -> pd.Series:
     return series
 
 
+def empty_frame(dtypes: Mapping[str, Any]) -> pd.DataFrame:
+    """A zero-row frame with one column per ``{name: dtype}`` item, in that order.
+
+    Result frames keep their column dtypes when empty, so code that filters or
+    concatenates them never meets pandas' default ``object`` (or pandas 3's ``str``).
+
+    Examples
+    --------
+    >>> empty_frame({"id": "string", "calls": "int64"}).dtypes.astype(str).to_dict()
+    {'id': 'string', 'calls': 'int64'}
+    """
+    frame: pd.DataFrame = pd.DataFrame(
+        {name: pd.Series([], dtype=dtype) for name, dtype in dtypes.items()}
+    )
+    return frame
+
+
 def _types(values: list[Any]) -> set[type]:
     types = set(map(type, values))
     types.discard(_NONE)
@@ -162,8 +180,11 @@ def _string_array(values: list[Any]) -> Any:
     """Strings and Nones → a ``string`` array (values already checked to be str or None)."""
     if _PYTHON_STRINGS:
         # StringArray only validates; pd.array(dtype="string") copies element by element.
+        # np.fromiter fills the object array without np.array's probing of each element
+        # for nested sequences (a third of the cost of a text column).
         try:
-            return pd.arrays.StringArray(np.array(values, dtype=object))
+            array = np.fromiter(values, dtype=object, count=len(values))
+            return pd.arrays.StringArray(array)
         except ValueError:  # a pandas version stricter about None: take the slow path
             pass
     return pd.array(values, dtype="string")
@@ -215,13 +236,52 @@ def _decode_boolean(values: list[Any]) -> Any:
     return pd.array(values, dtype="boolean")
 
 
+# Zoho's date and datetime formats, one character per position: "9" a digit, "±" a sign,
+# anything else itself. The same formats as DATE_RE and DATETIME_RE, which stay the
+# definition; these let a whole column be checked with NumPy instead of one regex call
+# per value (the regex loop cost more than parsing the column).
+_TEMPLATES: dict[Any, str] = {
+    DATE_RE: "9999-99-99",
+    DATETIME_RE: "9999-99-99T99:99:99±99:99",
+}
+
+
 def _check_strings(values: list[Any], pattern: Any) -> None:
     if not _types(values) <= {str}:
         raise _NoFit
-    # fullmatch, because "$" would let a trailing newline through
     present = [v for v in values if v is not None] if None in values else values
-    if not all(map(pattern.fullmatch, present)):
+    template = _TEMPLATES.get(pattern)
+    if template is None:
+        # fullmatch, because "$" would let a trailing newline through
+        if not all(map(pattern.fullmatch, present)):
+            raise _NoFit
+    elif present and not _fits_template(present, template):
         raise _NoFit
+
+
+def _fits_template(texts: list[str], template: str) -> bool:
+    """Whether every string has ``template``'s shape (see ``_TEMPLATES``), vectorised.
+
+    Only ASCII digits count as digits; the regexes also take other Unicode digits, but
+    neither pandas' nor NumPy's parser reads those, so such a column ends as ``object``
+    either way.
+    """
+    width = len(template)
+    if set(map(len, texts)) != {width}:
+        return False  # also keeps NumPy from cutting longer strings to the width
+    # Each character as its code point, one row per string (fixed-width UTF-32).
+    codes = np.array(texts, dtype=f"U{width}").view(np.uint32).reshape(len(texts), width)
+    digits = [i for i, c in enumerate(template) if c == "9"]
+    signs = [i for i, c in enumerate(template) if c == "±"]
+    literals = [i for i, c in enumerate(template) if c not in "9±"]
+    # Unsigned: a code below "0" wraps round to a huge number, so one comparison suffices.
+    if not bool(((codes[:, digits] - np.uint32(48)) < 10).all()):
+        return False
+    expected = np.array([ord(template[i]) for i in literals], dtype=np.uint32)
+    if not bool((codes[:, literals] == expected).all()):
+        return False
+    sign = codes[:, signs]
+    return bool(((sign == ord("+")) | (sign == ord("-"))).all())
 
 
 def _decode_date(values: list[Any]) -> Any:
@@ -308,7 +368,7 @@ def decode_column(values: Iterable[Any], kind: Kind) -> pd.Series:
         # ArithmeticError: OverflowError from huge ints; ValueError covers bad calendar dates.
         return object_series(vals)
     if isinstance(decoded, pd.Series):
-        return decoded  # type: ignore[no-any-return]
+        return decoded
     typed: pd.Series = pd.Series(decoded, copy=False)
     return typed
 

@@ -33,7 +33,6 @@ Examples
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -42,6 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crmframe.core.codecs import empty_frame, is_missing
 from crmframe.core.fieldtypes import DATE_RE, DATETIME_RE, LOOKUP_KINDS, Kind
 from crmframe.core.metadata import FieldInfo, normalise_fields
 from crmframe.errors import InputError
@@ -52,8 +52,6 @@ __all__ = [
     "UNPUSHABLE_COLUMNS",
     "ChangeSet",
     "diff",
-    "infer_kind",
-    "is_missing",
     "values_equal",
 ]
 
@@ -68,31 +66,17 @@ _NAME_ONLY = "only the lookup's {sub} changed; change {field}.id to reassign the
 _NO_ID_COLUMN = "{field}.{sub} changed but the frame has no {field}.id column"
 
 
-def is_missing(value: Any) -> bool:
-    """True for every spelling of "empty": ``None``, ``pd.NA``, ``NaN``, ``NaT``.
+def _series_kind(series: pd.Series) -> Kind:
+    """The :class:`Kind` a typed column most likely holds, from its dtype (no metadata).
+
+    Not :func:`crmframe.core.codecs.infer_kind`, which guesses from raw JSON values:
+    here the frame is already typed, so the dtype decides.
 
     Examples
     --------
-    >>> [is_missing(v) for v in (None, pd.NA, float("nan"), pd.NaT, 0, "", [])]
-    [True, True, True, True, False, False, False]
-    """
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    if isinstance(value, (float, np.floating)):
-        return math.isnan(value)
-    if isinstance(value, np.datetime64):
-        return bool(np.isnat(value))
-    return False
-
-
-def infer_kind(series: pd.Series) -> Kind:
-    """The :class:`Kind` a column most likely holds, from its dtype (no metadata).
-
-    Examples
-    --------
-    >>> infer_kind(pd.Series([1, None], dtype="Int64")).value
+    >>> _series_kind(pd.Series([1, None], dtype="Int64")).value
     'integer'
-    >>> infer_kind(pd.Series([["a"], None], dtype=object)).value
+    >>> _series_kind(pd.Series([["a"], None], dtype=object)).value
     'list'
     """
     dtype = series.dtype
@@ -278,22 +262,11 @@ def _python_values(series: pd.Series, positions: np.ndarray) -> list[Any]:
 
 
 def _empty_changes() -> pd.DataFrame:
-    out: pd.DataFrame = pd.DataFrame(
-        {
-            "id": pd.Series([], dtype="string"),
-            "field": pd.Series([], dtype="string"),
-            "old": pd.Series([], dtype=object),
-            "new": pd.Series([], dtype=object),
-        }
-    )
-    return out
+    return empty_frame({"id": "string", "field": "string", "old": object, "new": object})
 
 
 def _empty_unpushable() -> pd.DataFrame:
-    out: pd.DataFrame = pd.DataFrame(
-        {c: pd.Series([], dtype="string") for c in UNPUSHABLE_COLUMNS}
-    )
-    return out
+    return empty_frame(dict.fromkeys(UNPUSHABLE_COLUMNS, "string"))
 
 
 @dataclass(frozen=True, eq=False)
@@ -641,7 +614,7 @@ def diff(original: pd.DataFrame, edited: pd.DataFrame, *, fields: Any = None) ->
     for name in plain:
         a, b = aligned(name)
         info = infos.get(name)
-        kind = info.kind if info is not None else infer_kind(a)
+        kind = info.kind if info is not None else _series_kind(a)
         decimals = info.decimal_place if info is not None else None
         mask = _changed(a, b, kind, decimals)
         if mask.any():
@@ -666,7 +639,7 @@ def diff(original: pd.DataFrame, edited: pd.DataFrame, *, fields: Any = None) ->
             if sub == "id":
                 continue
             a, b = aligned(f"{head}.{sub}")
-            mask = _changed(a, b, infer_kind(a), None)
+            mask = _changed(a, b, _series_kind(a), None)
             if id_changed is not None:
                 mask &= ~id_changed
                 reason = _NAME_ONLY.format(sub=sub, field=head)

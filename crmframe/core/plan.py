@@ -69,8 +69,8 @@ import numpy as np
 import pandas as pd
 
 from crmframe.core.bulkwrite import BulkWriteFile, build_bulk_write
-from crmframe.core.codecs import encode_value
-from crmframe.core.diff import ChangeSet, is_missing
+from crmframe.core.codecs import empty_frame, encode_value, is_missing
+from crmframe.core.diff import ChangeSet
 from crmframe.core.fieldtypes import LOOKUP_KINDS, Kind
 from crmframe.core.metadata import FieldInfo, normalise_fields
 from crmframe.errors import InputError
@@ -161,18 +161,10 @@ class Limits:
 
 
 def _empty_steps() -> pd.DataFrame:
-    frame: pd.DataFrame = pd.DataFrame(
-        {
-            "route": pd.Series([], dtype="string"),
-            "calls": pd.Series([], dtype="int64"),
-            "n_records": pd.Series([], dtype="int64"),
-            "ids": pd.Series([], dtype=object),
-            "fields": pd.Series([], dtype=object),
-            "payload_bytes": pd.Series([], dtype="int64"),
-            "credits": pd.Series([], dtype="int64"),
-        }
-    )
-    return frame
+    return empty_frame({
+        "route": "string", "calls": "int64", "n_records": "int64", "ids": object,
+        "fields": object, "payload_bytes": "int64", "credits": "int64",
+    })
 
 
 @dataclass(frozen=True, eq=False)

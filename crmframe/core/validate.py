@@ -45,8 +45,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crmframe.core.codecs import encode_value
-from crmframe.core.diff import ChangeSet, is_missing
+from crmframe.core.codecs import encode_value, is_missing
+from crmframe.core.diff import ChangeSet
 from crmframe.core.fieldtypes import EMAIL_RE, LOOKUP_KINDS, Kind, is_system_read_only
 from crmframe.core.metadata import FieldInfo, normalise_fields
 from crmframe.errors import InputError, ValidationError

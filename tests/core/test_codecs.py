@@ -303,3 +303,39 @@ def test_encode_series_of_other_dtypes_goes_cell_by_cell() -> None:
         encode_series(pd.Series([3.5], dtype="Float64"), Kind.INTEGER)
     days = pd.Series([date(2021, 5, 11), None], dtype=object)
     assert encode_series(days, Kind.DATE) == ["2021-05-11", None]
+
+
+# The column check of dates/datetimes is vectorised (codecs._fits_template); the regexes in
+# fieldtypes stay the definition, so the two must agree on every string.
+_NEAR_DATES = st.text(alphabet="0123456789-T:+ x\n\u0663\uff12", min_size=8, max_size=27)
+
+
+def _valid_datetime(draw: Any) -> str:
+    moment = draw(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)))
+    sign = draw(st.sampled_from("+-"))
+    hours, minutes = draw(st.integers(0, 23)), draw(st.sampled_from([0, 30, 45]))
+    return f"{moment:%Y-%m-%dT%H:%M:%S}".rjust(19, "0") + f"{sign}{hours:02d}:{minutes:02d}"
+
+
+@FUZZ
+@given(st.one_of(_NEAR_DATES, st.composite(_valid_datetime)(),
+                 st.dates().map(lambda d: f"{d.year:04d}-{d.month:02d}-{d.day:02d}")))
+def test_column_format_check_agrees_with_the_regexes(text: str) -> None:
+    from crmframe.core.codecs import _TEMPLATES, _fits_template
+
+    for pattern, template in _TEMPLATES.items():
+        expected = bool(pattern.fullmatch(text)) and text.isascii()
+        assert _fits_template([text], template) is expected
+        valid = {10: "2021-05-11", 25: "2021-05-11T18:22:29+05:30"}[len(template)]
+        assert _fits_template([valid, text, valid], template) is expected
+
+
+def test_column_format_check_edge_cases() -> None:
+    # a trailing newline, other Unicode digits, one bad value among good ones: no fit
+    assert decode_column(["2021-05-11\n"], Kind.DATE).dtype == object
+    assert decode_column(["\u0662021-05-11"], Kind.DATE).dtype == object
+    good = ["2021-05-11T18:22:29+05:30"] * 3
+    assert str(decode_column([*good, None], Kind.DATETIME).dtype) == "datetime64[s, UTC]"
+    assert decode_column([*good, "2021-05-11T18:22:29+0530"], Kind.DATETIME).dtype == object
+    assert decode_column([*good, "2021-05-11 18:22:29+05:30"], Kind.DATETIME).dtype == object
+    assert decode_column([None, None], Kind.DATETIME).isna().all()

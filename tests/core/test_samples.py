@@ -49,7 +49,7 @@ def test_unknown_sample() -> None:
 
 
 def test_main_prints_every_sample(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main() == 0
+    assert main([]) == 0  # not sys.argv: under pytest that holds pytest's own arguments
     out = capsys.readouterr().out
     for name in SAMPLES:
         assert f"== {name}:" in out
