@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,33 +26,77 @@ ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 CASSETTE = ROOT / "cassettes" / "notebooks" / "04_report.yaml"
 NAMES = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
+# Taken at import, before any notebook runs, whatever order the tests run in.
+COMMITTED_CASSETTE = hashlib.sha256(CASSETTE.read_bytes()).hexdigest()
 # What the sandbox mints: access/refresh tokens and client ids ("1000." + hex/upper-case).
 TOKEN_RE = re.compile(r"1000\.[0-9A-Za-z]{6,}")
 
-# Appended to each executed copy: proves the kernel is this test run's Python.
-KERNEL_PROBE = "import sys\nprint('kernel prefix:', sys.prefix)"
+# Appended to each executed copy: proves the kernel is this test run's Python, reports the
+# kernel's pid (checked gone afterwards) and any sandbox thread the notebook left running.
+KERNEL_PROBE = """import os, sys, threading
+print('kernel prefix:', sys.prefix)
+print('kernel pid:', os.getpid())
+print('sandbox threads left:', sorted(t.name for t in threading.enumerate()
+                                      if t.name.startswith('crmframe-sandbox')))"""
 
 
-def _execute(name: str) -> nbformat.NotebookNode:
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@dataclass
+class Run:
+    """One notebook executed in a fresh kernel, and what was around it."""
+
+    nb: nbformat.NotebookNode | None
+    error: BaseException | None
+    cassette_before: str
+    cassette_after: str
+    kernel_cleaned: bool
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - a pid reused by another user's process
+        return True
+    return True
+
+
+def _execute(name: str) -> Run:
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(KERNEL_PROBE))
     # timeout=None: no limit on a cell's duration (the suite sets no wall-clock limits);
-    # any cell error raises CellExecutionError and fails the test.
+    # any cell error raises CellExecutionError and fails the test. The client owns its
+    # kernel and shuts it down (and with it any sandbox the notebook started) even when a
+    # cell fails.
     client = NotebookClient(nb, timeout=None, kernel_name="python3",
                             resources={"metadata": {"path": str(NOTEBOOKS)}})
-    client.execute()
-    return nb
+    before = _sha(CASSETTE)
+    error: BaseException | None = None
+    try:
+        client.execute()
+    except Exception as exc:  # reported by every test of this notebook, not only the first
+        error = exc
+    return Run(nb if error is None else None, error, before, _sha(CASSETTE),
+               client.km is None and client.kc is None)
 
 
 @pytest.fixture(scope="module")
-def executed() -> Callable[[str], nbformat.NotebookNode]:
-    """Run a notebook once per test module; later calls get the same executed copy."""
-    cache: dict[str, nbformat.NotebookNode] = {}
+def executed() -> Callable[[str], Run]:
+    """Run a notebook once per test module, whichever test asks first; later calls (in any
+    order) get the same run, with the cassette's hash taken around that execution."""
+    cache: dict[str, Run] = {}
 
-    def get(name: str) -> nbformat.NotebookNode:
+    def get(name: str) -> Run:
         if name not in cache:
             cache[name] = _execute(name)
-        return cache[name]
+        run = cache[name]
+        if run.error is not None:
+            raise AssertionError(f"{name} did not run: {run.error}") from run.error
+        return run
 
     return get
 
@@ -146,18 +192,32 @@ def test_the_four_notebooks_are_there() -> None:
 @pytest.mark.sandbox
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
-def test_notebook_runs_top_to_bottom(
-    name: str, executed: Callable[[str], nbformat.NotebookNode]
-) -> None:
-    before = hashlib.sha256(CASSETTE.read_bytes()).hexdigest()
-    nb = executed(name)
+def test_notebook_runs_top_to_bottom(name: str, executed: Callable[[str], Run]) -> None:
+    run = executed(name)
+    assert run.nb is not None
+    nb = run.nb
     text = _text(nb)
     assert f"kernel prefix: {sys.prefix}" in text
     assert not [out for out in _outputs(nb) if out.get("output_type") == "error"]
     assert name in CHECKS, f"add a check of {name}'s results to CHECKS"
     CHECKS[name](nb, text)
     # Replaying never rewrites the committed cassette.
-    assert hashlib.sha256(CASSETTE.read_bytes()).hexdigest() == before
+    assert run.cassette_after == run.cassette_before == COMMITTED_CASSETTE
+
+
+@pytest.mark.notebook
+@pytest.mark.sandbox
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_cleans_up(name: str, executed: Callable[[str], Run]) -> None:
+    run = executed(name)
+    assert run.nb is not None
+    text = _text(run.nb)
+    # The notebook stops the sandbox it started...
+    assert "sandbox threads left: []" in text
+    # ...and the kernel is shut down once it has run.
+    assert run.kernel_cleaned
+    assert not _alive(_number(r"kernel pid: (\d+)", text))
 
 
 @pytest.fixture(scope="module")
@@ -178,9 +238,11 @@ def sandbox_secrets() -> list[str]:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_notebook_outputs_hold_no_secret(
-    name: str, executed: Callable[[str], nbformat.NotebookNode], sandbox_secrets: list[str]
+    name: str, executed: Callable[[str], Run], sandbox_secrets: list[str]
 ) -> None:
-    outputs = json.dumps(_outputs(executed(name)))
+    run = executed(name)
+    assert run.nb is not None
+    outputs = json.dumps(_outputs(run.nb))
     assert not TOKEN_RE.search(outputs)
     for secret in sandbox_secrets:
         assert secret not in outputs
