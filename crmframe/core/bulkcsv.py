@@ -77,31 +77,35 @@ def _boolean(text: str) -> Any:
     return text
 
 
-def _list(text: str) -> Any:
-    if text.startswith("["):
+_NOT_JSON = object()
+
+
+def _json(text: str, openers: str) -> Any:
+    """The JSON value of ``text`` when it opens with one of ``openers`` and parses, else
+    ``_NOT_JSON`` (each caller has its own reading of plain text)."""
+    if text[:1] and text[0] in openers:
         try:
             return json.loads(text)
         except ValueError:
             pass
-    return [part.strip() for part in text.split(";") if part.strip()]
+    return _NOT_JSON
+
+
+def _list(text: str) -> Any:
+    value = _json(text, "[")
+    if value is _NOT_JSON:
+        return [part.strip() for part in text.split(";") if part.strip()]
+    return value
 
 
 def _json_or_text(text: str) -> Any:
-    if text[:1] in ("[", "{"):
-        try:
-            return json.loads(text)
-        except ValueError:
-            pass
-    return text
+    value = _json(text, "[{")
+    return text if value is _NOT_JSON else value
 
 
 def _lookup(text: str) -> Any:
-    if text.startswith("{"):
-        try:
-            return json.loads(text)
-        except ValueError:
-            pass
-    return {"id": text}
+    value = _json(text, "{")
+    return {"id": text} if value is _NOT_JSON else value
 
 
 def _datetime(text: str) -> Any:

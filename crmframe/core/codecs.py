@@ -456,16 +456,29 @@ def _utc_text(value: datetime, kind: Kind) -> str:
             f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}+00:00")
 
 
-def _encode_datetime(value: Any, kind: Kind) -> Any:
+def _time_or_text(value: Any, kind: Kind, pattern: Any, spelled: str) -> Any:
+    """The shared first step of date and datetime encoding.
+
+    A string already in Zoho's format is returned as it is (any other string raises);
+    a NumPy datetime becomes a Timestamp; anything else is returned unchanged.
+    """
+    noun = kind.value  # "date" or "datetime"
     if isinstance(value, str):
-        if DATETIME_RE.match(value) and not value.endswith("\n"):
+        if pattern.match(value) and not value.endswith("\n"):
             return value
-        raise _bad(value, kind, "a datetime or a 'yyyy-MM-ddTHH:mm:ss±HH:mm' string")
+        raise _bad(value, kind, f"a {noun} or a '{spelled}' string")
     if isinstance(value, np.datetime64):
         try:
-            value = pd.Timestamp(value)
+            return pd.Timestamp(value)
         except (ValueError, OverflowError):
-            raise _bad(value, kind, "a datetime within years 1-9999") from None
+            raise _bad(value, kind, f"a {noun} within years 1-9999") from None
+    return value
+
+
+def _encode_datetime(value: Any, kind: Kind) -> Any:
+    value = _time_or_text(value, kind, DATETIME_RE, "yyyy-MM-ddTHH:mm:ss±HH:mm")
+    if isinstance(value, str):
+        return value
     if isinstance(value, datetime):
         try:
             return _utc_text(value, kind)
@@ -475,15 +488,9 @@ def _encode_datetime(value: Any, kind: Kind) -> Any:
 
 
 def _encode_date(value: Any, kind: Kind) -> Any:
+    value = _time_or_text(value, kind, DATE_RE, "yyyy-MM-dd")
     if isinstance(value, str):
-        if DATE_RE.match(value) and not value.endswith("\n"):
-            return value
-        raise _bad(value, kind, "a date or a 'yyyy-MM-dd' string")
-    if isinstance(value, np.datetime64):
-        try:
-            value = pd.Timestamp(value)
-        except (ValueError, OverflowError):
-            raise _bad(value, kind, "a date within years 1-9999") from None
+        return value
     if isinstance(value, date):  # datetime and Timestamp are dates too: keep the wall date
         return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
     raise _bad(value, kind, "a date")

@@ -52,6 +52,7 @@ __all__ = [
     "UNPUSHABLE_COLUMNS",
     "ChangeSet",
     "diff",
+    "field_infos",
     "values_equal",
 ]
 
@@ -490,7 +491,17 @@ def _ids(frame: pd.DataFrame, which: str) -> tuple[pd.DataFrame, pd.Index]:
     return frame, ids
 
 
-def _field_map(fields: Any) -> dict[str, FieldInfo]:
+def field_infos(fields: Any) -> dict[str, FieldInfo]:
+    """Field metadata in any form → ``{api_name: FieldInfo}``; ``None`` → ``{}``.
+
+    A ready ``{name: FieldInfo}`` mapping is taken as it is, so callers that pass one
+    step on to the next (diff → plan) do not normalise it again.
+
+    Examples
+    --------
+    >>> field_infos([{"api_name": "City", "data_type": "text"}])["City"].kind.value
+    'text'
+    """
     if fields is None:
         return {}
     if isinstance(fields, Mapping) and fields and all(
@@ -564,7 +575,7 @@ def diff(original: pd.DataFrame, edited: pd.DataFrame, *, fields: Any = None) ->
     """
     original, ids_o = _ids(original, "original")
     edited, ids_e = _ids(edited, "edited")
-    infos = _field_map(fields)
+    infos = field_infos(fields)
     module = edited.attrs.get("module") or original.attrs.get("module")
 
     dup_o = ids_o[ids_o.duplicated(keep=False) & ids_o.notna()]

@@ -44,7 +44,7 @@ a long job polls more).
 Examples
 --------
 >>> import pandas as pd
->>> from crmframe.core.diff import ChangeSet
+>>> from crmframe.core.diff import ChangeSet, field_infos
 >>> ids = [str(3652397000000000000 + i) for i in range(580)]
 >>> changes = pd.DataFrame({"id": ids, "field": "Lead_Status", "old": "New",
 ...                         "new": "Contacted"})
@@ -61,7 +61,6 @@ from __future__ import annotations
 import html
 import json
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -70,9 +69,8 @@ import pandas as pd
 
 from crmframe.core.bulkwrite import BulkWriteFile, build_bulk_write
 from crmframe.core.codecs import empty_frame, encode_value, is_missing
-from crmframe.core.diff import ChangeSet
+from crmframe.core.diff import ChangeSet, field_infos
 from crmframe.core.fieldtypes import LOOKUP_KINDS, Kind
-from crmframe.core.metadata import FieldInfo, normalise_fields
 from crmframe.errors import InputError
 
 __all__ = [
@@ -464,16 +462,6 @@ def _with_riders(
 # make_plan
 
 
-def _field_map(fields: Any) -> dict[str, FieldInfo]:
-    if fields is None:
-        return {}
-    if isinstance(fields, Mapping) and fields and all(
-        isinstance(v, FieldInfo) for v in fields.values()
-    ):
-        return dict(fields)
-    return normalise_fields(fields)
-
-
 def _as_changeset(changes: Any) -> ChangeSet:
     if isinstance(changes, ChangeSet):
         return changes
@@ -546,7 +534,7 @@ def make_plan(
         raise InputError("make_plan needs the module (argument or df.attrs['module'])")
     costs = costs or Costs()
     limits = limits or Limits()
-    infos = _field_map(fields)
+    infos = field_infos(fields)
     per_call = mass_update_max_fields or (3 if module == "Deals" else 1)
 
     frame = cs.changes

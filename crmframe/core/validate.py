@@ -26,7 +26,7 @@ is not repeated here.
 Examples
 --------
 >>> import pandas as pd
->>> from crmframe.core.diff import ChangeSet
+>>> from crmframe.core.diff import ChangeSet, field_infos
 >>> meta = [{"api_name": "No_of_Employees", "data_type": "integer", "json_type": "integer"},
 ...         {"api_name": "Created_Time", "data_type": "datetime"}]
 >>> changes = pd.DataFrame({"id": ["1", "2"], "field": ["No_of_Employees", "Created_Time"],
@@ -39,14 +39,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from crmframe.core.codecs import encode_value, is_missing
-from crmframe.core.diff import ChangeSet
+from crmframe.core.diff import ChangeSet, field_infos
 from crmframe.core.fieldtypes import EMAIL_RE, LOOKUP_KINDS, Kind, is_system_read_only
 from crmframe.core.metadata import FieldInfo, normalise_fields
 from crmframe.errors import InputError, ValidationError
@@ -75,12 +75,11 @@ _TYPE_PROBLEM: dict[Kind, str] = {
 }
 
 
-def _field_map(fields: Any) -> dict[str, FieldInfo]:
-    if isinstance(fields, Mapping) and fields and all(
-        isinstance(v, FieldInfo) for v in fields.values()
-    ):
-        return dict(fields)
-    return normalise_fields(fields)
+def _too_long(value: Any, digits: int | None) -> str | None:
+    """The problem of a number with more integer digits than the field's ``length``."""
+    if digits is not None and len(str(int(abs(value)))) > digits:
+        return f"more than {digits} digits"
+    return None
 
 
 def _changes_frame(changes: ChangeSet | pd.DataFrame) -> pd.DataFrame:
@@ -112,11 +111,8 @@ def _value_checker(info: FieldInfo) -> Callable[[Any], str | None]:
         digits = info.length
 
         def integer(value: Any) -> str | None:
-            if digits is not None and len(str(abs(value))) > digits:
-                return f"more than {digits} digits"
-            if abs(value) > _INT32_MAX:
-                return "integer out of range"
-            return None
+            out_of_range = "integer out of range" if abs(value) > _INT32_MAX else None
+            return _too_long(value, digits) or out_of_range
 
         return integer
     if kind is Kind.FLOAT:
@@ -125,9 +121,7 @@ def _value_checker(info: FieldInfo) -> Callable[[Any], str | None]:
         def number(value: Any) -> str | None:
             if value != value or value in (float("inf"), float("-inf")):
                 return "not a number"
-            if digits is not None and len(str(int(abs(value)))) > digits:
-                return f"more than {digits} digits"
-            return None
+            return _too_long(value, digits)
 
         return number
     if kind is Kind.ID:
@@ -205,7 +199,9 @@ def find_problems(changes: ChangeSet | pd.DataFrame, fields: Any) -> pd.DataFram
         order of the changes.
     """
     frame = _changes_frame(changes)
-    infos = _field_map(fields)
+    # Metadata is what the values are checked against, so None is refused here
+    # (normalise_fields raises) where diff and plan take it as "no metadata".
+    infos = normalise_fields(fields) if fields is None else field_infos(fields)
     found: list[tuple[int, str, str, Any, str]] = []  # (row, id, field, value, problem)
     for name, group in frame.groupby("field", sort=False):
         fname = str(name)
