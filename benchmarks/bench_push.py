@@ -21,16 +21,24 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from crmframe.core.diff import ChangeSet, diff
+from crmframe.core.diff import diff
 from crmframe.core.plan import Costs, make_plan
 from crmframe.core.validate import find_problems
+
+# The standard scenario is the planner tests' own (tests/writeback/scenarios.py), so the
+# benchmark and the 52-call test measure the same change set; the repository root makes
+# ``tests`` importable when this file is run as a script.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.writeback.scenarios import standard_scenario
 
 WORDS = np.array(["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"],
                  dtype=object)
@@ -98,29 +106,6 @@ LEADS_FIELDS: list[dict[str, Any]] = [
     {"api_name": "Annual_Revenue", "data_type": "currency", "decimal_place": 2,
      "mass_update": True},
 ]
-STATUSES = [v["actual_value"] for v in LEADS_FIELDS[2]["pick_list_values"]]
-
-
-def standard_scenario(seed: int = 0) -> ChangeSet:
-    rng = np.random.default_rng(seed)
-    ids = [str(3652397000009851001 + i) for i in range(10_000)]
-    rows: list[tuple[str, str, Any]] = [(rid, "Lead_Status", "Contacted") for rid in ids[:6000]]
-    for k, rid in enumerate(ids[6000:]):
-        if k % 2:
-            rows.append((rid, "Email", f"lead{k}@corp.example"))
-        else:
-            rows.append((rid, "Owner", str(4150868000000225000 + int(rng.integers(0, 50)))))
-        rows.append((rid, "City", f"City {k}"))
-        rows.append((rid, "No_of_Employees", int(rng.integers(1, 10_000))))
-        if k % 3 == 0:
-            rows.append((rid, "Lead_Status", STATUSES[k % 8]))
-        if k % 5 == 0:
-            rows.append((rid, "Annual_Revenue", round(float(rng.random()) * 1e6, 2)))
-    frame = pd.DataFrame(rows, columns=["id", "field", "new"])
-    frame.insert(2, "old", None)
-    return ChangeSet(changes=frame, module="Leads")
-
-
 def table(rows: list[list[Any]], header: list[str]) -> str:
     cells = [[f"{x:,}" if isinstance(x, int) else str(x) for x in row] for row in rows]
     widths = [max(len(x) for x in col) for col in zip(header, *cells, strict=True)]
