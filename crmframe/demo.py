@@ -30,7 +30,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -38,10 +38,10 @@ from typing import Any, TextIO
 import numpy as np
 import pandas as pd
 
+import crmframe
+from crmframe import CrmframeError, JobStatus, ValidationError, plot_job_progress
 from crmframe.core.bulkwrite import parse_bulk_result
-from crmframe.core.jobs import JobStatus
-from crmframe.errors import CrmframeError, ValidationError
-from crmframe.plots import job_chart_png, plot_job_progress
+from crmframe.plots import job_chart_png
 
 __all__ = ["DEFAULT_OUT", "DEFAULT_RECORDS", "Check", "Stage", "main", "run"]
 
@@ -214,15 +214,6 @@ class ProgressLine:
 # the façade, as an analyst gets it
 
 
-def _connect(credentials: dict[str, str]) -> Any:
-    """``crmframe.connect(**credentials)`` (the façade's ``connect`` until it is exported)."""
-    import crmframe
-    from crmframe.facade.crm import connect as facade_connect
-
-    connect: Callable[..., Any] = getattr(crmframe, "connect", facade_connect)
-    return connect(**credentials)
-
-
 class Traffic:
     """Counts the sandbox's API requests, writes and credits between two points.
 
@@ -378,8 +369,6 @@ def run(
     CrmframeError
         When a step cannot go on (the caller reports it and exits 1).
     """
-    import crmframe.sandbox as sandbox
-
     started = time.perf_counter()
     outcome = Outcome(out=out)
     out.mkdir(parents=True, exist_ok=True)
@@ -390,9 +379,9 @@ def run(
 
     printer.heading(f"1. Start an embedded Zoho-compatible sandbox with {records:,} leads")
     # Jobs progress at about one module per second: visible progress, a quick demo.
-    server = sandbox.start(records=records, seed=seed, job_speed=max(500.0, float(records)),
-                           job_delay=0.2)
-    with server, _connect(server.credentials) as crm:
+    server = crmframe.sandbox.start(records=records, seed=seed,
+                                    job_speed=max(500.0, float(records)), job_delay=0.2)
+    with server, crmframe.connect(**server.credentials) as crm:
         printer.line(f"  sandbox at {server.url} (loopback, in-memory, no account)")
         traffic = Traffic(server)
 
@@ -501,6 +490,8 @@ def run(
         cvid = str(match[0])
         printer.line(f"  view {cvid}; setting {VIEW_VALUES}")
         job = crm.mass_update(MODULE, VIEW_VALUES, cvid=cvid)
+        if not isinstance(job, crmframe.Job):  # by ids it may be a PushResult; a view is a job
+            raise CrmframeError(f"mass update over a view gave {type(job).__name__}, not a Job")
         status = crm.wait(job, interval=POLL_INTERVAL,
                           on_update=ProgressLine(printer, "mass update"))
         mass_failures = crm.mass_update_failures(job, VIEW_VALUES, cvid=cvid, wait=False)
@@ -522,6 +513,8 @@ def run(
         scores[SCORE_FIELD] = (revenue / 20_000).clip(0, 100).round(0).astype("Float64")
         scores.attrs["module"] = MODULE
         bulk_job = crm.bulk_write(scores, MODULE, wait=False)
+        if not isinstance(bulk_job, crmframe.Job):  # wait=False gives the job, not results
+            raise CrmframeError(f"bulk write gave {type(bulk_job).__name__}, not a Job")
         bulk_status = crm.wait(bulk_job, interval=POLL_INTERVAL,
                                on_update=ProgressLine(printer, "bulk write"))
         if not bulk_status.download_url:
