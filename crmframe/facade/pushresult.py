@@ -47,7 +47,9 @@ __all__ = [
     "NOT_RETRYABLE_CODES",
     "RESULT_COLUMNS",
     "PushResult",
+    "concat_results",
     "empty_results",
+    "normalise_results",
 ]
 
 #: Columns every results frame has, in this order (more may follow).
@@ -123,6 +125,20 @@ def normalise_results(frame: pd.DataFrame) -> pd.DataFrame:
     result: pd.DataFrame = out.reset_index(drop=True)
     result.index.name = "row"
     return result
+
+
+def concat_results(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Stack results frames (empty ones left out) into one normalised frame.
+
+    Examples
+    --------
+    >>> len(concat_results([empty_results(), empty_results()]))
+    0
+    """
+    kept = [f for f in frames if len(f)]
+    if not kept:
+        return empty_results()
+    return normalise_results(pd.concat([normalise_results(f) for f in kept], ignore_index=True))
 
 
 def _plural(n: int | float, word: str) -> str:

@@ -71,7 +71,10 @@ def test_retry_needs_a_crm_and_passes_overwrite() -> None:
 
 @pytest.mark.parametrize("name", [
     "crmframe.facade.journal", "crmframe.facade.push", "crmframe.facade.pushresult",
-    "crmframe.facade.writing", "crmframe.accessor",
+    "crmframe.facade.writing", "crmframe.accessor", "crmframe.facade.steps",
+    "crmframe.facade.steprows", "crmframe.facade.readback", "crmframe.facade.sender",
+    "crmframe.facade.prepare", "crmframe.facade.pushrun", "crmframe.facade.massupdate",
+    "crmframe.facade.bulkwriting",
 ])
 def test_docstring_examples(name: str) -> None:
     module = importlib.import_module(name)

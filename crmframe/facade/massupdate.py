@@ -1,0 +1,182 @@
+"""Mass update: one value on a whole custom view (a background job) or on given ids.
+
+:func:`mass_update_failures` finds, by reading them back, the records a mass-update job
+did not change.
+
+Examples
+--------
+>>> MASS_UPDATE_IDS_PER_CALL
+500
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from crmframe.core.codecs import encode_value
+from crmframe.core.jobs import job_status
+from crmframe.core.metadata import normalise_fields
+from crmframe.core.plan import Costs
+from crmframe.errors import InputError, ValidationError
+from crmframe.facade.jobs import Job
+from crmframe.facade.prepare import by_id, read_back
+from crmframe.facade.pushresult import PushResult
+from crmframe.facade.pushrun import send_steps
+from crmframe.facade.readback import applied_ids
+from crmframe.facade.steps import Step
+
+__all__ = ["MASS_UPDATE_IDS_PER_CALL", "mass_update", "mass_update_failures", "mass_values"]
+
+#: Zoho's maximum of ids in one mass update by ids.
+MASS_UPDATE_IDS_PER_CALL = 500
+
+
+def mass_values(crm: Any, module: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` checked against the metadata and encoded for the JSON body."""
+    if not isinstance(values, Mapping) or not values:
+        raise InputError("values must be a non-empty {field: value} mapping")
+    infos = normalise_fields(crm.read_fields(module))
+    limit = 3 if module == "Deals" else 1
+    if len(values) > limit:
+        raise InputError(
+            f"Zoho mass-updates {limit} field(s) per call in {module}; got "
+            f"{len(values)}: {', '.join(map(str, values))}"
+        )
+    problems = []
+    body: dict[str, Any] = {}
+    for name, value in values.items():
+        info = infos.get(str(name))
+        if info is None:
+            problems.append((str(name), value, f"{module} has no field {name!r}"))
+        elif not info.mass_updatable:
+            problems.append((str(name), value, "this field cannot be mass-updated "
+                             "(metadata mass_update is false, or its type is excluded)"))
+        else:
+            try:
+                body[info.api_name] = encode_value(value, info.kind)
+            except ValidationError as exc:
+                problems.append((str(name), value, str(exc)))
+    if problems:
+        frame = pd.DataFrame(
+            {"id": pd.array([None] * len(problems), dtype="string"),
+             "field": [p[0] for p in problems], "value": [p[1] for p in problems],
+             "problem": [p[2] for p in problems]}
+        )
+        raise ValidationError(
+            "mass update refused before sending: "
+            + "; ".join(f"{p[0]}: {p[2]}" for p in problems), frame,
+        )
+    return body
+
+
+def mass_update(
+    crm: Any,
+    module: str,
+    values: Mapping[str, Any],
+    *,
+    cvid: str | None = None,
+    ids: Sequence[str] | None = None,
+    over_write: bool | None = None,
+    territory: Mapping[str, Any] | None = None,
+) -> Job | PushResult:
+    """Set one value on many records: a whole custom view (a job) or given ids.
+
+    The body of :meth:`CRM.mass_update <crmframe.facade.writing.WritingMixin.mass_update>`,
+    which documents the other parameters.
+
+    Parameters
+    ----------
+    crm : CRM
+        The connection (``client``, ``read_fields``, ``read_records``, ``wait``).
+    """
+    if (cvid is None) == (ids is None):
+        raise InputError("give exactly one of cvid= (a whole view, as a job) or ids=")
+    encoded = mass_values(crm, module, values)
+    extra: dict[str, Any] = {}
+    if over_write is not None:
+        extra["over_write"] = bool(over_write)
+    if cvid is not None:
+        body: dict[str, Any] = {"data": [encoded], "cvid": str(cvid), **extra}
+        if territory is not None:
+            body["territory"] = dict(territory)
+        reply = crm.client.request("POST", f"{module}/actions/mass_update", json=body)
+        status = job_status(reply.body)
+        return Job.from_status(status, module=module)
+    id_list = [str(i) for i in ids or []]
+    fields = tuple(encoded)
+    costs = Costs()
+    steps = [
+        Step(n, "mass_update", tuple(chunk), fields,
+             {"data": [encoded], "ids": list(chunk), **extra},
+             credits=float(costs.mass_update(len(chunk))))
+        for n, chunk in enumerate(
+            id_list[start : start + MASS_UPDATE_IDS_PER_CALL]
+            for start in range(0, len(id_list), MASS_UPDATE_IDS_PER_CALL)
+        )
+    ]
+    return send_steps(crm, module, steps)
+
+
+def mass_update_failures(
+    crm: Any,
+    job: Job,
+    values: Mapping[str, Any],
+    *,
+    cvid: str | None = None,
+    ids: Sequence[str] | None = None,
+    wait: bool = True,
+    poll_interval: float = 2.0,
+) -> pd.DataFrame:
+    """The records a mass-update job did not change, found by reading them back.
+
+    The body of :meth:`CRM.mass_update_failures
+    <crmframe.facade.writing.WritingMixin.mass_update_failures>`, which documents the other
+    parameters.
+
+    Parameters
+    ----------
+    crm : CRM
+        The connection (``client``, ``read_fields``, ``read_records``, ``wait``).
+    """
+    if job.module is None:
+        raise InputError("the job has no module; give the Job mass_update returned")
+    status = crm.wait(job, interval=poll_interval) if wait else job.status
+    columns = ["id", "field", "expected", "actual", "code"]
+    nothing: pd.DataFrame = pd.DataFrame({c: pd.Series([], dtype="string" if c != "expected"
+                                         and c != "actual" else object) for c in columns})
+    if status is None:
+        return nothing
+    short = (status.failed or 0) > 0 or (
+        status.total is not None and status.updated is not None
+        and status.updated < status.total
+    )
+    if not short:
+        return nothing
+    module = job.module
+    encoded = mass_values(crm, module, values)
+    infos = normalise_fields(crm.read_fields(module))
+    if ids is not None:
+        current = read_back(crm, module, list(encoded), [str(i) for i in ids])
+    else:
+        current = by_id(crm.read_records(
+            module, fields=list(encoded), cvid=cvid, progress=False))
+    records = [{"id": str(i), **encoded} for i in current.index.tolist()]
+    done = set(applied_ids(current, records, infos))
+    rows = []
+    for rid in current.index.tolist():
+        if str(rid) in done:
+            continue
+        for name, want in encoded.items():
+            column = f"{name}.id" if f"{name}.id" in current.columns else name
+            rows.append({"id": str(rid), "field": name, "expected": want,
+                         "actual": current.loc[rid, column], "code": "NOT_UPDATED"})
+    if not rows:
+        return nothing
+    out: pd.DataFrame = pd.DataFrame(rows, columns=columns)
+    out["id"] = out["id"].astype("string")
+    out["field"] = out["field"].astype("string")
+    out["code"] = out["code"].astype("string")
+    return out

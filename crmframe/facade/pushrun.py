@@ -1,0 +1,161 @@
+"""Running a prepared push: steps through the executor (journaled when asked), progress,
+and every row gathered into a :class:`~crmframe.facade.pushresult.PushResult`.
+
+Examples
+--------
+>>> from crmframe.facade.steps import Step
+>>> step = Step(0, "put", ("1",), ("Phone",), {"data": [{"id": "1", "Phone": "5"}]})
+>>> planned_rows([step])[0][["id", "status", "code"]].values.tolist()
+[['1', 'planned', 'DRY_RUN']]
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pandas as pd
+
+from crmframe.core.metadata import normalise_fields
+from crmframe.facade.journal import Journal, plan_fingerprint
+from crmframe.facade.prepare import Prepared, read_back
+from crmframe.facade.push import execute
+from crmframe.facade.pushresult import PushResult, concat_results
+from crmframe.facade.sender import CrmSender
+from crmframe.facade.steprows import outcome_rows, status_rows
+from crmframe.facade.steps import Step, StepOutcome, steps_from_plan
+
+__all__ = ["StepProgress", "planned_rows", "run_push", "send_steps"]
+
+def planned_rows(steps: Sequence[Step]) -> list[pd.DataFrame]:
+    """A dry run's rows: what each step would send (status ``planned``)."""
+    frames = []
+    for step in steps:
+        records = step.records()
+        frames.append(
+            status_rows(
+                [str(r["id"]) for r in records], status="planned", code="DRY_RUN",
+                message=f"would be sent by {step.route}", route=step.route, call=step.index,
+                fields=[[str(k) for k in r if k != "id"] for r in records],
+            )
+        )
+    return frames
+
+
+def _in_notebook() -> bool:
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    return type(shell).__name__ == "ZMQInteractiveShell"
+
+
+class StepProgress:
+    """A ``tqdm.auto`` bar over the records of a push: when asked, or in a notebook when
+    the push takes more than one call."""
+
+    def __init__(self, wanted: bool | None, steps: Sequence[Step]) -> None:
+        self.bar: Any = None
+        show = wanted is True or (wanted is None and len(steps) > 1 and _in_notebook())
+        if show:
+            from tqdm.auto import tqdm
+
+            total = sum(len(s.ids) for s in steps)
+            self.bar = tqdm(total=total, desc="push", unit="rec", leave=True)
+
+    def update(self, outcome: StepOutcome) -> None:
+        """Advance by the step's records."""
+        if self.bar is not None:
+            self.bar.update(len(outcome.step.ids))
+
+    def close(self) -> None:
+        """Close the bar (if any)."""
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run_push(
+    crm: Any,
+    prepared: Prepared,
+    *,
+    dry_run: bool,
+    trigger: Sequence[str] | None,
+    journal: str | os.PathLike[str] | None,
+    overwrite: bool,
+    retry_with: Callable[[PushResult, bool], PushResult] | None,
+    poll_interval: float = 2.0,
+    progress: bool | None = None,
+) -> PushResult:
+    """Execute a prepared plan and gather every row into a :class:`PushResult`."""
+    steps = steps_from_plan(prepared.plan, trigger=trigger)
+    frames = list(prepared.skipped)
+    if dry_run:
+        frames += planned_rows(steps)
+        return PushResult(
+            concat_results(frames), calls=0, credits=0.0, reads=prepared.reads, plan=prepared.plan,
+            changes=prepared.changes, dry_run=True, overwrite=overwrite,
+        )
+    sender = CrmSender(
+        crm.client, prepared.module, prepared.infos,
+        read=lambda fields, ids: read_back(crm, prepared.module, fields, ids),
+        wait=lambda job: crm.wait(job, interval=poll_interval),
+    )
+    bar = StepProgress(progress, steps)
+    try:
+        if journal is not None and steps:
+            fingerprint = plan_fingerprint(s.payload for s in steps)
+            with Journal.open(journal, fingerprint, [s.describe() for s in steps],
+                              module=prepared.module,
+                              extra={"conflicts": prepared.conflicts}) as book:
+                outcomes = execute(steps, sender, journal=book, on_step=bar.update)
+        else:
+            outcomes = execute(steps, sender, on_step=bar.update)
+    finally:
+        bar.close()
+    for outcome in outcomes:
+        frames += outcome_rows(outcome)
+    credits = sum(o.step.credits for o in outcomes if o.calls)
+    return PushResult(
+        concat_results(frames), calls=sender.calls, credits=credits,
+        reads=prepared.reads + sender.reads, jobs=sender.jobs, plan=prepared.plan,
+        changes=prepared.changes, retry_with=retry_with, overwrite=overwrite,
+    )
+
+
+def send_steps(
+    crm: Any,
+    module: str,
+    steps: Sequence[Step],
+    *,
+    journal: str | os.PathLike[str] | None = None,
+    poll_interval: float = 2.0,
+) -> PushResult:
+    """Send ready-made steps (no diff, no validation) and report every record.
+
+    For bodies crmframe would not build itself — replaying a payload, reproducing an
+    error — and for :meth:`WritingMixin.mass_update` by ids.
+
+    Examples
+    --------
+    >>> step = Step(0, "put", ("738964000002148061",), ("Phone",),
+    ...             {"data": [{"id": "738964000002148061", "Phone": "98883434559"}]})
+    >>> send_steps(crm, "Leads", [step]).results           # doctest: +SKIP
+    """
+    # Field metadata only serves read-backs, which only a journal resume makes; not asking
+    # for it otherwise lets a step reach Zoho even for a module Zoho will refuse.
+    infos = normalise_fields(crm.read_fields(module)) if journal is not None else {}
+    sender = CrmSender(
+        crm.client, module, infos,
+        read=lambda fields, ids: read_back(crm, module, fields, ids),
+        wait=lambda job: crm.wait(job, interval=poll_interval),
+    )
+    if journal is not None and steps:
+        fingerprint = plan_fingerprint(s.payload for s in steps)
+        with Journal.open(journal, fingerprint, [s.describe() for s in steps],
+                          module=module) as book:
+            outcomes = execute(steps, sender, journal=book)
+    else:
+        outcomes = execute(steps, sender)
+    frames = [frame for outcome in outcomes for frame in outcome_rows(outcome)]
+    credits = sum(o.step.credits for o in outcomes if o.calls)
+    return PushResult(concat_results(frames), calls=sender.calls, credits=credits,
+                      reads=sender.reads, jobs=sender.jobs)

@@ -1,0 +1,95 @@
+"""Comparing records read back from Zoho with what a step sent (interrupted pushes).
+
+Examples
+--------
+>>> import pandas as pd
+>>> idx = pd.Index(["1"], dtype="string", name="id")
+>>> now = pd.DataFrame({"Score": pd.array([2.0], dtype="Float64")}, index=idx)
+>>> applied_ids(now, [{"id": "1", "Score": 2.0000000001}], {})
+['1']
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from crmframe.core.codecs import encode_value, is_missing
+from crmframe.core.fieldtypes import LOOKUP_KINDS, Kind
+from crmframe.core.metadata import FieldInfo
+from crmframe.errors import CrmframeError
+
+__all__ = ["applied_ids"]
+
+def _same_value(current: Any, sent: Any, kind: Kind) -> bool:
+    if current is None or sent is None:
+        return current is None and sent is None
+    if kind is Kind.FLOAT and isinstance(current, (int, float)) and isinstance(sent, (int, float)):
+        return math.isclose(float(current), float(sent), rel_tol=1e-9, abs_tol=1e-9)
+    if kind is Kind.LIST and isinstance(current, list) and isinstance(sent, list):
+        # Zoho may return a multi-select's values in its own order.
+        return sorted(map(str, current)) == sorted(map(str, sent))
+    return bool(current == sent)
+
+
+def applied_ids(
+    frame: pd.DataFrame,
+    records: Sequence[Mapping[str, Any]],
+    infos: Mapping[str, FieldInfo],
+) -> list[str]:
+    """Ids of ``records`` whose values in ``frame`` (read back, indexed by id) equal them.
+
+    Values are compared in their JSON form (both sides through the same codec), so a
+    datetime read back in another offset still matches the instant that was sent.
+
+    Examples
+    --------
+    >>> idx = pd.Index(["1", "2"], dtype="string", name="id")
+    >>> now = pd.DataFrame({"Phone": pd.array(["5", "7"], dtype="string")}, index=idx)
+    >>> applied_ids(now, [{"id": "1", "Phone": "5"}, {"id": "2", "Phone": "6"}], {})
+    ['1']
+    """
+    out: list[str] = []
+    index = frame.index.astype("string") if len(frame.index) else frame.index
+    for record in records:
+        rid = str(record["id"])
+        if rid not in index:
+            continue
+        row = frame.loc[index == rid].iloc[0]
+        if all(_field_matches(row, str(f), v, infos) for f, v in record.items() if f != "id"):
+            out.append(rid)
+    return out
+
+
+def _field_matches(row: pd.Series, field: str, sent: Any, infos: Mapping[str, FieldInfo]) -> bool:
+    info = infos.get(field)
+    lookup = (info is not None and info.kind in LOOKUP_KINDS) or isinstance(sent, Mapping)
+    if lookup and f"{field}.id" in row.index:
+        current = row[f"{field}.id"]
+        want = sent.get("id") if isinstance(sent, Mapping) else sent
+        if is_missing(current) or want is None:
+            return is_missing(current) and want is None
+        return str(current) == str(want)
+    if field not in row.index:
+        return False
+    kind = info.kind if info is not None else _kind_of_sent(sent)
+    try:
+        current = encode_value(row[field], kind)
+    except CrmframeError:
+        return False
+    return _same_value(current, sent, kind)
+
+
+def _kind_of_sent(sent: Any) -> Kind:
+    if isinstance(sent, bool):
+        return Kind.BOOLEAN
+    if isinstance(sent, int):
+        return Kind.INTEGER
+    if isinstance(sent, float):
+        return Kind.FLOAT
+    if isinstance(sent, list):
+        return Kind.LIST
+    return Kind.TEXT

@@ -1,0 +1,294 @@
+"""``CrmSender``: sends plan steps to Zoho through a ``ZohoClient`` and reads them back.
+
+PUT batches and mass updates by ids are one call each; a bulk write is an upload, a job,
+a wait and the result download. The helpers build and read the bulk-write files.
+
+Examples
+--------
+>>> rows = bytes(f"id,Phone{chr(10)}1,5{chr(10)}2,6{chr(10)}", "utf-8")
+>>> csv_subset(rows, ["2"]).decode().splitlines()
+['id,Phone', '2,6']
+>>> zip_csv(rows, "Leads.csv")[:2]
+b'PK'
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from crmframe.core.bulkwrite import parse_bulk_result
+from crmframe.core.codecs import is_missing
+from crmframe.core.metadata import FieldInfo
+from crmframe.errors import EnvelopeError, InputError
+from crmframe.facade.jobs import Job
+from crmframe.facade.readback import applied_ids
+from crmframe.facade.steps import ROUTES, Step
+from crmframe.http.datacenters import DATA_CENTERS
+
+__all__ = ["BULK_APPLIED", "CrmSender", "bulk_rows_body", "csv_subset", "upload_url", "zip_csv"]
+
+#: Bulk-write result STATUS values that mean the row was applied.
+BULK_APPLIED = frozenset({"updated", "added"})
+
+
+def upload_url(api_domain: str, version: str) -> str:
+    """Where bulk-write files go: the data centre's upload host, else the API host itself.
+
+    Examples
+    --------
+    >>> upload_url("https://www.zohoapis.eu", "v8")
+    'https://content.zohoapis.eu/crm/v8/upload'
+    >>> upload_url("http://127.0.0.1:5000", "v2")
+    'http://127.0.0.1:5000/crm/v2/upload'
+    """
+    domain = api_domain.rstrip("/")
+    for center in DATA_CENTERS.values():
+        if center.api_domain == domain:
+            domain = center.upload_domain
+            break
+    return f"{domain}/crm/{version}/upload"
+
+
+def bulk_rows_body(parsed: pd.DataFrame) -> dict[str, Any]:
+    """A parsed bulk-write result as a per-record action-result body, in input order."""
+    data = []
+    for row in parsed.to_dict("records"):
+        status = "" if is_missing(row.get("status")) else str(row["status"])
+        applied = status in BULK_APPLIED
+        code = row.get("code")
+        errors = row.get("errors") or []
+        details: dict[str, Any] = {
+            "id": None if is_missing(row.get("record_id")) else str(row["record_id"]),
+            "bulk_status": status or None,
+        }
+        if not is_missing(row.get("column")):
+            details["api_name"] = str(row["column"])
+        if errors:
+            details["errors"] = [list(e) for e in errors]
+        data.append(
+            {
+                "code": "SUCCESS" if applied else (
+                    str(code) if not is_missing(code) else (status.upper() or "UNPROCESSED")
+                ),
+                "status": "success" if applied else "error",
+                "message": f"record {status}" if applied else "; ".join(
+                    f"{c}-{col}" if col else str(c) for c, col in errors
+                ) or f"record {status or 'not processed'}",
+                "details": details,
+            }
+        )
+    return {"data": data}
+
+
+def csv_subset(csv_bytes: bytes, ids: Sequence[str]) -> bytes:
+    """The bulk-write CSV cut down to the rows of ``ids`` (header kept; ``id`` first)."""
+    keep = set(ids)
+    text = csv_bytes.decode("utf-8")
+    rows = list(csv.reader(io.StringIO(text)))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(rows[0])
+    for row in rows[1:]:
+        if row and row[0] in keep:
+            writer.writerow(row)
+    return out.getvalue().encode("utf-8")
+
+
+def zip_csv(csv_bytes: bytes, name: str) -> bytes:
+    """``csv_bytes`` zipped as ``name`` (what Zoho's upload takes)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(name, csv_bytes)
+    return buffer.getvalue()
+
+
+class CrmSender:
+    """Sends steps to Zoho through a :class:`~crmframe.http.client.ZohoClient`.
+
+    Parameters
+    ----------
+    client : ZohoClient
+        The HTTP client.
+    module : str
+        The module written to.
+    infos : dict
+        Field metadata, for comparing read-backs.
+    read : callable
+        ``read(fields, ids) -> DataFrame`` indexed by id: current values (read-backs).
+    wait : callable
+        ``wait(job) -> JobStatus``: waits for a bulk-write job to complete.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        module: str,
+        infos: Mapping[str, FieldInfo],
+        *,
+        read: Callable[[Sequence[str], Sequence[str]], pd.DataFrame],
+        wait: Callable[[Any], Any],
+    ) -> None:
+        self.client = client
+        self.module = module
+        self.infos = infos
+        self._read = read
+        self._wait = wait
+        self._org: str | None = None
+        #: Write calls sent (PUT, mass update, upload, bulk job) — not the client's retries.
+        self.calls = 0
+        #: Read calls made for read-backs.
+        self.reads = 0
+        #: Bulk-write jobs created or resumed.
+        self.jobs: list[Any] = []
+
+    # -- Sender protocol -----------------------------------------------------------------
+
+    def send(
+        self,
+        step: Step,
+        ids: Sequence[str],
+        *,
+        job_id: str | None = None,
+        on_job: Callable[[str], None] | None = None,
+    ) -> dict[str, Any]:
+        """Send ``ids`` of ``step``; the reply body (``{"data": [...]}``), ids in order."""
+        if step.route == "put":
+            self.calls += 1
+            return self.write("PUT", self.module, step.restricted(ids))
+        if step.route == "mass_update":
+            self.calls += 1
+            # Setting the same value twice is harmless: let the client retry dropped calls.
+            return self.write(
+                "POST", f"{self.module}/actions/mass_update", step.restricted(ids),
+                idempotent=True,
+            )
+        if step.route == "bulk_write":
+            return self._bulk(step, ids, job_id=job_id, on_job=on_job)
+        raise InputError(f"unknown plan route {step.route!r}: expected one of {ROUTES}")
+
+    def applied(self, step: Step, ids: Sequence[str]) -> list[str]:
+        """Read ``ids`` back and keep those already holding the step's values."""
+        if not ids or step.route == "bulk_write":
+            # A bulk-write file cannot be compared cell by cell without re-parsing its CSV;
+            # resending the rows is safe for the values (same values, one more job at most).
+            return []
+        self.reads += 1
+        frame = self._read(list(step.fields), list(ids))
+        return applied_ids(frame, step.records(ids), self.infos)
+
+    def write(
+        self, method: str, path: str, body: Any, *, idempotent: bool | None = None
+    ) -> dict[str, Any]:
+        """One write call; the per-record body whatever the HTTP status (400 included).
+
+        Zoho (v8) answers a batch whose every record failed with HTTP 400 and the same
+        per-record ``data[]``; ``ZohoClient.request`` returns such an answer (whole-request
+        errors raise, typed).
+        """
+        reply = self.client.request(method, path, json=body, idempotent=idempotent)
+        return dict(reply.body) if isinstance(reply.body, Mapping) else {"data": []}
+
+    # -- bulk write ----------------------------------------------------------------------
+
+    def org_id(self) -> str:
+        """The org's ``zgid`` (the ``X-CRM-ORG`` header of uploads), read once."""
+        if self._org is None:
+            body = self.client.request("GET", "org").body or {}
+            orgs = body.get("org") or []
+            zgid = orgs[0].get("zgid") if orgs and isinstance(orgs[0], Mapping) else None
+            if not zgid:
+                raise EnvelopeError("GET org: no 'zgid' in the answer; cannot upload a file")
+            self._org = str(zgid)
+        return self._org
+
+    def upload(self, zip_bytes: bytes, name: str) -> str:
+        """Upload a zipped CSV; return its ``file_id``."""
+        headers = {"feature": "bulk-write", "X-CRM-ORG": self.org_id()}
+        self.calls += 1
+        reply = self.client.request(
+            "POST", upload_url(self.client.api_domain, self.client.version),
+            files={"file": (name, zip_bytes, "application/zip")}, headers=headers,
+            idempotent=True,  # an orphan upload costs nothing; a lost one costs the job
+        )
+        details = (reply.body or {}).get("details") or {}
+        file_id = details.get("file_id") if isinstance(details, Mapping) else None
+        if not file_id:
+            raise EnvelopeError("bulk-write upload: no details.file_id in the answer")
+        return str(file_id)
+
+    def create_job(self, body: Mapping[str, Any]) -> str:
+        """Create the bulk-write job; return its id."""
+        self.calls += 1
+        reply = self.client.request("POST", "write", json=dict(body), bulk=True)
+        answer = reply.body or {}
+        details = answer.get("details") or {}
+        job_id = details.get("id") if isinstance(details, Mapping) else None
+        if not job_id:
+            raise EnvelopeError("bulk-write job: no details.id in the answer")
+        return str(job_id)
+
+    def download(self, url: str) -> bytes:
+        """The result zip of a finished job (``download_url`` absolute or relative)."""
+        if not url.startswith(("http://", "https://")):
+            url = f"{self.client.api_domain}/{url.lstrip('/')}"
+        self.reads += 1
+        data: bytes = self.client.get_bytes(url)
+        return data
+
+    def run_bulk_job(
+        self,
+        zip_bytes: bytes,
+        body_for: Callable[[str], Mapping[str, Any]],
+        *,
+        name: str,
+        job_id: str | None = None,
+        on_job: Callable[[str], None] | None = None,
+    ) -> tuple[Any, bytes]:
+        """Upload, create the job (unless ``job_id`` says it exists), wait, download."""
+        if job_id is None:
+            file_id = self.upload(zip_bytes, name)
+            job_id = self.create_job(body_for(file_id))
+            if on_job is not None:
+                on_job(job_id)
+        job = Job(job_id, "bulk_write", module=self.module)
+        self.jobs.append(job)
+        status = self._wait(job)
+        url = getattr(status, "download_url", None)
+        if not url:
+            raise EnvelopeError(f"bulk-write job {job_id} completed without a download_url")
+        return job, self.download(str(url))
+
+    def _bulk(
+        self,
+        step: Step,
+        ids: Sequence[str],
+        *,
+        job_id: str | None,
+        on_job: Callable[[str], None] | None,
+    ) -> dict[str, Any]:
+        file = step.payload
+        sent_ids = list(getattr(file, "ids", step.ids))
+        if job_id is None and list(ids) != sent_ids:
+            # Resuming: only the rows not yet settled go in a new file.
+            csv_bytes = csv_subset(file.csv_bytes, ids)
+            zip_bytes = zip_csv(csv_bytes, f"{self.module}.csv")
+            sent_ids = [i for i in sent_ids if i in set(ids)]
+        else:
+            zip_bytes = file.zip_bytes
+        _, result = self.run_bulk_job(
+            zip_bytes,
+            lambda file_id: file.job_body(file_id, version=self.client.version),
+            name=f"{self.module}.zip",
+            job_id=job_id,
+            on_job=on_job,
+        )
+        parsed = parse_bulk_result(result, ids=sent_ids)
+        body = bulk_rows_body(parsed)
+        by_id = dict(zip(sent_ids, body["data"], strict=True))
+        return {"data": [by_id[i] for i in ids if i in by_id]}

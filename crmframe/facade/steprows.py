@@ -1,0 +1,187 @@
+"""Step outcomes as result rows: one per record and call, whatever happened to it.
+
+Examples
+--------
+>>> status_rows(["1", "2"], status="not_sent", code="NOT_SENT", message="stopped")[
+...     "status"].tolist()
+['not_sent', 'not_sent']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from crmframe.core.results import results_to_frame
+from crmframe.errors import CrmframeError, JobTimeout, TransportError
+from crmframe.facade.steps import Step, StepOutcome
+
+__all__ = ["VERIFIED_MESSAGE", "outcome_rows", "reply_rows", "status_rows"]
+
+#: Message of a record found applied by a read-back after an interrupted push.
+VERIFIED_MESSAGE = "already applied (read back after an interrupted push)"
+
+
+def _sent_fields(record: Mapping[str, Any]) -> list[str]:
+    return [str(k) for k in record if k != "id"]
+
+
+def _step_fields(step: Step) -> list[str]:
+    # A bulk-write step lists CSV headers ("Owner.id"); results speak of fields ("Owner").
+    out: list[str] = []
+    for name in step.fields:
+        base = name[:-3] if name.endswith(".id") else name
+        if base not in out:
+            out.append(base)
+    return out
+
+
+def _broadcast(body: Mapping[str, Any], n: int) -> dict[str, Any]:
+    """Zoho answers a refused mass update with one item for all ids: give each id its row."""
+    data = body.get("data")
+    if (
+        isinstance(data, list)
+        and len(data) == 1
+        and n > 1
+        and isinstance(data[0], Mapping)
+        and not (isinstance(data[0].get("details"), Mapping) and data[0]["details"].get("id"))
+    ):
+        return {**body, "data": [dict(data[0]) for _ in range(n)]}
+    return dict(body)
+
+
+def reply_rows(step: Step, ids: Sequence[str], body: Mapping[str, Any]) -> pd.DataFrame:
+    """Per-record rows of one answered call (``results_to_frame`` plus route/call/fields).
+
+    A whole-request error (``{"error": {...}}``) gives every id of the call that error.
+    """
+    records = step.records(ids)
+    if "error" in body and isinstance(body["error"], Mapping):
+        err = body["error"]
+        details = err.get("details") if isinstance(err.get("details"), Mapping) else {}
+        frame = pd.DataFrame(
+            {
+                "id": [r["id"] for r in records],
+                "code": str(err.get("code") or "ERROR"),
+                "status": "error",
+                "message": str(err.get("message") or ""),
+                "details": [dict(details or {}) for _ in records],
+                "api_name": (details or {}).get("api_name"),
+                "expected_data_type": (details or {}).get("expected_data_type"),
+            }
+        )
+    else:
+        try:
+            frame = results_to_frame(_broadcast(body, len(records)), records=records)
+        except CrmframeError as exc:
+            # The call was made: its records must still be reported, as unknown.
+            return status_rows(
+                [str(r["id"]) for r in records], status="unknown", code="UNREADABLE_ANSWER",
+                message=f"the answer could not be read: {exc}", route=step.route,
+                call=step.index, fields=[_sent_fields(r) or _step_fields(step) for r in records],
+            )
+        frame = frame.reset_index(drop=True)
+        if len(frame) == len(records):
+            # Zoho answers in the order records were sent; the id sent is the truth.
+            frame["id"] = pd.array([str(r["id"]) for r in records], dtype="string")
+        answered = set(frame["id"].dropna().tolist())
+        missing = [r for r in records if str(r["id"]) not in answered]
+        if missing:
+            frame = pd.concat(
+                [frame, status_rows(
+                    [str(r["id"]) for r in missing], status="unknown", code="NO_ANSWER",
+                    message="Zoho's answer has no result for this record",
+                )],
+                ignore_index=True,
+            )
+    frame["route"] = step.route
+    frame["call"] = step.index
+    by_id = {str(r["id"]): _sent_fields(r) or _step_fields(step) for r in records}
+    frame["fields"] = [by_id.get(str(i), _step_fields(step)) for i in frame["id"].tolist()]
+    rows: pd.DataFrame = frame
+    return rows
+
+
+def status_rows(
+    ids: Sequence[str],
+    *,
+    status: str,
+    code: str,
+    message: str,
+    route: str | None = None,
+    call: int | None = None,
+    fields: Sequence[Sequence[str]] | Sequence[str] | None = None,
+    details: Sequence[Mapping[str, Any]] | None = None,
+) -> pd.DataFrame:
+    """Rows crmframe writes itself (skipped, not sent, verified...), one per id.
+
+    ``fields`` is one list for all ids, or one list per id.
+
+    Examples
+    --------
+    >>> status_rows(["1"], status="skipped", code="CONFLICT", message="changed")[
+    ...     ["id", "status", "code"]].values.tolist()
+    [['1', 'skipped', 'CONFLICT']]
+    """
+    n = len(ids)
+    if fields is None:
+        per_id: list[list[str]] = [[] for _ in range(n)]
+    elif n and len(fields) == n and all(not isinstance(f, str) for f in fields):
+        per_id = [list(f) for f in fields]
+    else:
+        per_id = [[str(f) for f in fields] for _ in range(n)]
+    rows: pd.DataFrame = pd.DataFrame(
+        {
+            "id": pd.array([str(i) for i in ids], dtype="string"),
+            "route": pd.array([route] * n, dtype="string"),
+            "call": pd.array([call] * n, dtype="Int64"),
+            "fields": pd.Series(per_id, dtype=object),
+            "code": code,
+            "status": status,
+            "message": message,
+            "details": pd.Series(
+                [dict(d) for d in details] if details is not None else [{} for _ in range(n)],
+                dtype=object,
+            ),
+        }
+    )
+    return rows
+
+
+def outcome_rows(outcome: StepOutcome) -> list[pd.DataFrame]:
+    """Every row one step contributes to ``PushResult.results``."""
+    step = outcome.step
+    frames = [reply_rows(step, ids, body) for ids, body in outcome.parts if ids]
+    records = {str(r["id"]): _sent_fields(r) or _step_fields(step) for r in step.records()}
+    if outcome.verified:
+        frames.append(
+            status_rows(
+                outcome.verified, status="success", code="SUCCESS", message=VERIFIED_MESSAGE,
+                route=step.route, call=step.index,
+                fields=[records.get(i, list(step.fields)) for i in outcome.verified],
+            )
+        )
+    if outcome.unsettled:
+        fields = [records.get(i, list(step.fields)) for i in outcome.unsettled]
+        if outcome.reason == "unknown":
+            code = "TRANSPORT_ERROR" if isinstance(outcome.error, TransportError) else (
+                "JOB_TIMEOUT" if isinstance(outcome.error, JobTimeout) else "NO_ANSWER")
+            frames.append(
+                status_rows(
+                    outcome.unsettled, status="unknown", code=code,
+                    message=f"sent, outcome unknown: {outcome.error}", route=step.route,
+                    call=step.index, fields=fields,
+                )
+            )
+        else:
+            cause = getattr(outcome.error, "code", None) or type(outcome.error).__name__
+            frames.append(
+                status_rows(
+                    outcome.unsettled, status="not_sent", code="NOT_SENT",
+                    message=f"not sent: the push stopped at an earlier error ({cause})",
+                    route=step.route, call=step.index, fields=fields,
+                )
+            )
+    return frames
