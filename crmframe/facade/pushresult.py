@@ -40,6 +40,7 @@ from typing import Any
 
 import pandas as pd
 
+from crmframe.core.results import RESULT_COLUMNS as CORE_RESULT_COLUMNS
 from crmframe.errors import InputError
 
 __all__ = [
@@ -52,20 +53,15 @@ __all__ = [
     "normalise_results",
 ]
 
-#: Columns every results frame has, in this order (more may follow).
+#: Columns every results frame has, in this order (more may follow): where the row came
+#: from (route, call, fields), then the core's per-record result columns up to
+#: ``Modified_Time`` (the lookup parts after it stay optional extras).
 RESULT_COLUMNS: tuple[str, ...] = (
     "id",
     "route",
     "call",
     "fields",
-    "code",
-    "status",
-    "message",
-    "details",
-    "api_name",
-    "expected_data_type",
-    "json_path",
-    "Modified_Time",
+    *CORE_RESULT_COLUMNS[1 : CORE_RESULT_COLUMNS.index("Modified_Time") + 1],
 )
 
 #: Statuses of rows whose edits did not reach the CRM.
