@@ -527,6 +527,8 @@ def plot_job_progress(history: Any, ax: Axes | None = None) -> Axes:
         ax.xaxis.set_major_formatter(formatter)
         ax.set_xlabel("observed (UTC)")
     else:
+        # Poll numbers are whole: no "1.25" between two polls.
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("poll")
     ax.set_ylabel("records")
     ax.set_ylim(bottom=0)

@@ -410,6 +410,7 @@ def test_progress_unknown_counts_are_gaps_not_zeros(
     assert ys[0] != ys[0]  # NaN: not reported yet
     assert ys[1:] == [100.0, 100.0]
     assert [float(x) for x in skipped.get_xdata()] == [1.0, 2.0, 3.0]
+    assert tick_labels(ax) == ["1", "2", "3"]  # whole polls only
 
 
 def test_progress_refuses_several_jobs(mass_update_statuses: dict[str, JobStatus],
