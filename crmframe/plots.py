@@ -349,7 +349,10 @@ def plot_job_status(
     matplotlib.axes.Axes
         The x axis is percent of each job's total, so jobs of any size compare. Patches
         carry ``gid`` ``"{job_id}:{label}"``; each is labelled with its count and share
-        (texts with the same gid); the title names the job, its state and size.
+        (texts with the same gid); the title names the job, its state and size. A piece
+        too narrow for its label has it written just above the bar in the piece's colour,
+        packed against its neighbours so labels neither overprint nor run past 100% into
+        the legend.
 
     Raises
     ------
