@@ -1,5 +1,8 @@
 """Bulk write: a whole job (upload, create, wait, download) for a frame's rows.
 
+The functions take the :class:`~crmframe.facade.crm.CRM` (``crm``) first: they are
+``CRM.bulk_write`` as they stand (see :class:`~crmframe.facade.writing.WritingMixin`).
+
 Examples
 --------
 >>> import pandas as pd
@@ -39,13 +42,44 @@ def bulk_write(
 ) -> pd.DataFrame | Job:
     """Run a whole bulk-write job (upload, create, wait, download) for ``frame``'s rows.
 
-    The body of :meth:`CRM.bulk_write <crmframe.facade.writing.WritingMixin.bulk_write>`,
-    which documents the other parameters.
+    Every writable column is written; empty cells leave the record's value alone (the
+    job ignores empty cells). Read-only columns (``Modified_Time``...) and lookup name
+    parts (``Owner.name``) are not written; they are listed in
+    ``result.attrs["ignored_columns"]``.
 
     Parameters
     ----------
-    crm : CRM
-        The connection (``client``, ``read_fields``, ``read_records``, ``wait``).
+    frame : DataFrame
+        Records indexed by ``id`` (or with an ``id`` column).
+    module : str, optional
+        Default ``frame.attrs["module"]``.
+    operation : {"update"}
+        Only updates by id are supported.
+    find_by : {"id"}
+        How Zoho matches rows to records.
+    wait : bool
+        Wait for the job and return the per-row result; False returns the
+        :class:`~crmframe.facade.jobs.Job` once created.
+    poll_interval : float
+        Seconds between status polls.
+
+    Returns
+    -------
+    DataFrame or Job
+        Aligned to ``frame`` (same index, same order): ``id``, ``STATUS`` (``updated``,
+        ``skipped``, ``unprocessed``... or ``not_sent`` for a row without id),
+        ``RECORD_ID``, ``ERRORS`` (list of ``(code, column)``), ``code``, ``column``.
+        ``attrs["job"]`` is the job.
+
+    Raises
+    ------
+    InputError
+        Another operation or ``find_by``, no module, no writable column.
+
+    Examples
+    --------
+    >>> result = crm.bulk_write(edited, "Leads")          # doctest: +SKIP
+    >>> result["STATUS"].value_counts()                    # doctest: +SKIP
     """
     if operation != "update" or find_by != "id":
         raise InputError(

@@ -3,6 +3,10 @@
 :func:`mass_update_failures` finds, by reading them back, the records a mass-update job
 did not change.
 
+The functions take the :class:`~crmframe.facade.crm.CRM` (``crm``) first: they are
+``CRM.mass_update`` and ``CRM.mass_update_failures`` as they stand (see
+:class:`~crmframe.facade.writing.WritingMixin`).
+
 Examples
 --------
 >>> MASS_UPDATE_IDS_PER_CALL
@@ -84,13 +88,40 @@ def mass_update(
 ) -> Job | PushResult:
     """Set one value on many records: a whole custom view (a job) or given ids.
 
-    The body of :meth:`CRM.mass_update <crmframe.facade.writing.WritingMixin.mass_update>`,
-    which documents the other parameters.
-
     Parameters
     ----------
-    crm : CRM
-        The connection (``client``, ``read_fields``, ``read_records``, ``wait``).
+    module : str
+        Module API name.
+    values : dict
+        ``{field: value}``: one field (three in Deals), which must be mass-updatable.
+    cvid : str, optional
+        A custom view: Zoho schedules a background job over its records (≤ 50,000).
+    ids : list of str, optional
+        Exactly these records, updated at once (500 per call).
+    over_write : bool, optional
+        For multi-select picklists: replace (True) or add to (False) the values.
+    territory : dict, optional
+        ``{"id": ..., "include_child": ...}`` with ``cvid``.
+
+    Returns
+    -------
+    Job or PushResult
+        With ``cvid``: the scheduled :class:`~crmframe.facade.jobs.Job` (watch it with
+        ``crm.wait(job)``; then :meth:`mass_update_failures`). With ``ids``: a
+        :class:`PushResult` with one row per id.
+
+    Raises
+    ------
+    InputError
+        Neither or both of ``cvid`` and ``ids``; too many fields.
+    ValidationError
+        A field that is unknown or not mass-updatable, or a value that does not fit.
+
+    Examples
+    --------
+    >>> job = crm.mass_update("Leads", {"Lead_Status": "Contacted"},
+    ...                       cvid=view)                  # doctest: +SKIP
+    >>> crm.wait(job)                                     # doctest: +SKIP
     """
     if (cvid is None) == (ids is None):
         raise InputError("give exactly one of cvid= (a whole view, as a job) or ids=")
@@ -132,14 +163,31 @@ def mass_update_failures(
 ) -> pd.DataFrame:
     """The records a mass-update job did not change, found by reading them back.
 
-    The body of :meth:`CRM.mass_update_failures
-    <crmframe.facade.writing.WritingMixin.mass_update_failures>`, which documents the other
-    parameters.
+    Waits for the job (unless ``wait=False``); when it reports ``Failed_Count > 0`` (or
+    fewer updated than total), reads ``values``' fields for the view's records (or
+    ``ids``) and lists those not holding the value.
 
     Parameters
     ----------
-    crm : CRM
-        The connection (``client``, ``read_fields``, ``read_records``, ``wait``).
+    job : Job
+        From :meth:`mass_update` with ``cvid``.
+    values : dict
+        The values the mass update set.
+    cvid : str, optional
+        The view the job ran on.
+    ids : list of str, optional
+        The records to check instead of the view's (a view whose criteria involve the
+        updated field no longer lists the updated records).
+    wait : bool
+        Wait for the job first.
+    poll_interval : float
+        Seconds between status polls.
+
+    Returns
+    -------
+    DataFrame
+        ``id``, ``field``, ``expected``, ``actual``, ``code`` (``NOT_UPDATED``), one row per
+        record and field not holding the value; empty when the job failed nothing.
     """
     if job.module is None:
         raise InputError("the job has no module; give the Job mass_update returned")

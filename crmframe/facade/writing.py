@@ -17,20 +17,12 @@ The mixin only composes; the work lives in modules named for it:
 :mod:`~crmframe.facade.pushrun` (running the steps), :mod:`~crmframe.facade.massupdate`
 and :mod:`~crmframe.facade.bulkwriting`.
 
-Examples
---------
->>> frame = pd.DataFrame({"City": ["Pune"]})
->>> frame.attrs["module"] = "Leads"
->>> module_of(frame, None, None)
-'Leads'
->>> base_fields(["id", "Owner.id", "Owner.name", "Phone", "Modified_Time"])
-['Owner', 'Phone', 'Modified_Time']
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -38,7 +30,6 @@ import pandas as pd
 from crmframe.core.plan import DEFAULT_BULK_THRESHOLD, Objective
 from crmframe.errors import InputError
 from crmframe.facade import bulkwriting, massupdate
-from crmframe.facade.jobs import Job
 from crmframe.facade.prepare import (
     base_fields,
     module_of,
@@ -236,154 +227,10 @@ class WritingMixin:
             progress=progress,
         )
 
-    # -- mass update ---------------------------------------------------------------------
+    # -- mass update and bulk write ------------------------------------------------------
+    # The functions take the CRM as their first argument, so they are the methods as they
+    # stand (one signature and one docstring, kept next to the code).
 
-    def mass_update(
-        self,
-        module: str,
-        values: Mapping[str, Any],
-        *,
-        cvid: str | None = None,
-        ids: Sequence[str] | None = None,
-        over_write: bool | None = None,
-        territory: Mapping[str, Any] | None = None,
-    ) -> Job | PushResult:
-        """Set one value on many records: a whole custom view (a job) or given ids.
-
-        Parameters
-        ----------
-        module : str
-            Module API name.
-        values : dict
-            ``{field: value}``: one field (three in Deals), which must be mass-updatable.
-        cvid : str, optional
-            A custom view: Zoho schedules a background job over its records (≤ 50,000).
-        ids : list of str, optional
-            Exactly these records, updated at once (500 per call).
-        over_write : bool, optional
-            For multi-select picklists: replace (True) or add to (False) the values.
-        territory : dict, optional
-            ``{"id": ..., "include_child": ...}`` with ``cvid``.
-
-        Returns
-        -------
-        Job or PushResult
-            With ``cvid``: the scheduled :class:`~crmframe.facade.jobs.Job` (watch it with
-            ``crm.wait(job)``; then :meth:`mass_update_failures`). With ``ids``: a
-            :class:`PushResult` with one row per id.
-
-        Raises
-        ------
-        InputError
-            Neither or both of ``cvid`` and ``ids``; too many fields.
-        ValidationError
-            A field that is unknown or not mass-updatable, or a value that does not fit.
-
-        Examples
-        --------
-        >>> job = crm.mass_update("Leads", {"Lead_Status": "Contacted"},
-        ...                       cvid=view)                  # doctest: +SKIP
-        >>> crm.wait(job)                                     # doctest: +SKIP
-        """
-        return massupdate.mass_update(
-            self, module, values, cvid=cvid, ids=ids, over_write=over_write, territory=territory
-        )
-
-    def mass_update_failures(
-        self,
-        job: Job,
-        values: Mapping[str, Any],
-        *,
-        cvid: str | None = None,
-        ids: Sequence[str] | None = None,
-        wait: bool = True,
-        poll_interval: float = 2.0,
-    ) -> pd.DataFrame:
-        """The records a mass-update job did not change, found by reading them back.
-
-        Waits for the job (unless ``wait=False``); when it reports ``Failed_Count > 0`` (or
-        fewer updated than total), reads ``values``' fields for the view's records (or
-        ``ids``) and lists those not holding the value.
-
-        Parameters
-        ----------
-        job : Job
-            From :meth:`mass_update` with ``cvid``.
-        values : dict
-            The values the mass update set.
-        cvid : str, optional
-            The view the job ran on.
-        ids : list of str, optional
-            The records to check instead of the view's (a view whose criteria involve the
-            updated field no longer lists the updated records).
-        wait : bool
-            Wait for the job first.
-        poll_interval : float
-            Seconds between status polls.
-
-        Returns
-        -------
-        DataFrame
-            ``id``, ``field``, ``expected``, ``actual``, ``code`` (``NOT_UPDATED``), one row per
-            record and field not holding the value; empty when the job failed nothing.
-        """
-        return massupdate.mass_update_failures(
-            self, job, values, cvid=cvid, ids=ids, wait=wait, poll_interval=poll_interval
-        )
-
-    # -- bulk write ----------------------------------------------------------------------
-
-    def bulk_write(
-        self,
-        frame: pd.DataFrame,
-        module: str | None = None,
-        operation: str = "update",
-        find_by: str = "id",
-        *,
-        wait: bool = True,
-        poll_interval: float = 2.0,
-    ) -> pd.DataFrame | Job:
-        """Run a whole bulk-write job (upload, create, wait, download) for ``frame``'s rows.
-
-        Every writable column is written; empty cells leave the record's value alone (the
-        job ignores empty cells). Read-only columns (``Modified_Time``...) and lookup name
-        parts (``Owner.name``) are not written; they are listed in
-        ``result.attrs["ignored_columns"]``.
-
-        Parameters
-        ----------
-        frame : DataFrame
-            Records indexed by ``id`` (or with an ``id`` column).
-        module : str, optional
-            Default ``frame.attrs["module"]``.
-        operation : {"update"}
-            Only updates by id are supported.
-        find_by : {"id"}
-            How Zoho matches rows to records.
-        wait : bool
-            Wait for the job and return the per-row result; False returns the
-            :class:`~crmframe.facade.jobs.Job` once created.
-        poll_interval : float
-            Seconds between status polls.
-
-        Returns
-        -------
-        DataFrame or Job
-            Aligned to ``frame`` (same index, same order): ``id``, ``STATUS`` (``updated``,
-            ``skipped``, ``unprocessed``... or ``not_sent`` for a row without id),
-            ``RECORD_ID``, ``ERRORS`` (list of ``(code, column)``), ``code``, ``column``.
-            ``attrs["job"]`` is the job.
-
-        Raises
-        ------
-        InputError
-            Another operation or ``find_by``, no module, no writable column.
-
-        Examples
-        --------
-        >>> result = crm.bulk_write(edited, "Leads")          # doctest: +SKIP
-        >>> result["STATUS"].value_counts()                    # doctest: +SKIP
-        """
-        return bulkwriting.bulk_write(
-            self, frame, module, operation, find_by, wait=wait, poll_interval=poll_interval
-        )
+    mass_update = massupdate.mass_update
+    mass_update_failures = massupdate.mass_update_failures
+    bulk_write = bulkwriting.bulk_write
