@@ -337,7 +337,7 @@ def read_job(sb: Sandbox, request: Request, version: Version, job_id: str) -> Re
         if job is None:
             raise _not_found(version)
         state = job.state(sb.clock.now(), sb.jobs.delay, sb.jobs.speed)
-        if state == "COMPLETED" and job.rows is None:
+        if state == "COMPLETED" and job.result is None:
             sb.jobs.complete_read(job)
         item = job.item(state)
     return json_response({"data": [item]})
@@ -347,7 +347,7 @@ def read_result(sb: Sandbox, request: Request, version: Version, job_id: str) ->
     """``GET /crm/bulk/{ver}/read/{job_id}/result``: the CSV zip once completed."""
     with sb.jobs.lock:
         job = sb.jobs.reads.get(job_id)
-        if job is None or job.rows is None:
+        if job is None or job.result is None:
             raise _not_found(version)
-        data = job.result_zip()
+        data = job.result
     return zip_response(data, f"{job_id}.zip")

@@ -223,11 +223,14 @@ def _list(sb: Sandbox, request: Request, version: Version, mod: Module) -> Respo
 
 
 def _next_token(sb: Sandbox, version: Version, bound: tuple[Any, ...], last: Record,
-                sort_by: str, served: int, more: bool) -> tuple[str | None, float | None]:
+                sort_by: str, served: int, more: bool,
+                previous: str | None = None) -> tuple[str | None, float | None]:
     if not version.modern or not more:
         return None, None
-    expires = sb.clock.now() + sb.page_token_ttl
-    text = sb.tokens.issue(PageToken(bound, sort_key(last, sort_by), served, expires))
+    now = sb.clock.now()
+    expires = now + sb.page_token_ttl
+    text = sb.tokens.issue(PageToken(bound, sort_key(last, sort_by), served, expires,
+                                     previous), now)
     return text, expires
 
 
@@ -249,6 +252,7 @@ def _token_page(sb: Sandbox, version: Version, mod: Module, view: View,
         raise ApiError(400, "PAGINATION_LIMIT_EXCEEDED",
                        "You can only get upto 100000 records using page_token param",
                        {"param_name": "page_token"})
+    sb.tokens.used(token)
     descending = sort_order == "desc"
     size = min(per_page, TOKEN_LIMIT - token.served)
     rows = view.after(token.last_key, size, descending)
@@ -256,7 +260,8 @@ def _token_page(sb: Sandbox, version: Version, mod: Module, view: View,
         return empty(204)
     served = token.served + len(rows)
     more = view.remaining_after(sort_key(rows[-1], sort_by), descending) > 0
-    next_text, expiry = _next_token(sb, version, bound, rows[-1], sort_by, served, more)
+    next_text, expiry = _next_token(sb, version, bound, rows[-1], sort_by, served, more,
+                                    previous=text)
     return _encode_page(rows, fields, mod.api_name, _info(
         version, per_page=per_page, count=len(rows), page=token.served // per_page + 1,
         more=more, sort_by=sort_by, sort_order=sort_order, next_token=next_text,

@@ -2,8 +2,9 @@
 
 Order of checks for each request: concurrency limit (429) → route (404
 ``INVALID_URL_PATTERN`` / 400 ``INVALID_REQUEST_METHOD``) → version → token (401) → job
-advancement → credits (429) → injected failure (500) or dropped connection → latency →
-handler. Faults are decided before the handler runs, so they never half-apply a write.
+advancement → injected rate limit (429) → credits (429) → injected failure (500) or
+dropped connection → latency → handler. Faults are decided before the handler runs, so
+they never half-apply a write.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +28,7 @@ from crmframe.sandbox import api_bulk, api_meta, api_records
 from crmframe.sandbox.clock import Clock, format_datetime
 from crmframe.sandbox.envelopes import ApiError, error_body
 from crmframe.sandbox.faults import Faults, credit_cost
+from crmframe.sandbox.handler import DROP_KEY
 from crmframe.sandbox.jobs import Jobs
 from crmframe.sandbox.listing import TokenBook, Views
 from crmframe.sandbox.oauth import OAuth
@@ -128,6 +131,7 @@ class Sandbox:
         job_speed: float,
         job_delay: float,
         page_token_ttl: float,
+        request_log_size: int = 100_000,
     ) -> None:
         self.modules = modules
         self.store = store
@@ -142,12 +146,13 @@ class Sandbox:
         self.uploads: dict[str, tuple[str, bytes]] = {}
         self.url_map = Map([Rule(path, endpoint=ep, methods=m) for path, ep, m in _RULES],
                            strict_slashes=False, merge_slashes=False)
-        self._log: list[tuple[str, str, int]] = []
+        # bounded: a server left running must not keep one entry per call forever
+        self._log: deque[tuple[str, str, int]] = deque(maxlen=request_log_size)
         self._log_lock = threading.Lock()
 
     # ------------------------------------------------------------------ request log
     def requests(self) -> list[tuple[str, str, int]]:
-        """``(method, path, status)`` of every request so far (0 = dropped)."""
+        """``(method, path, status)`` of the latest requests, oldest first (0 = dropped)."""
         with self._log_lock:
             return list(self._log)
 
@@ -175,6 +180,7 @@ class Sandbox:
         dropped = isinstance(response, _Dropped)
         self._record(request.method, request.path, 0 if dropped else response.status_code)
         if dropped:
+            environ[DROP_KEY] = True  # KeepAliveHandler then writes nothing and closes
             sock = environ.get("werkzeug.socket")
             if sock is not None:
                 with contextlib.suppress(OSError):
@@ -182,9 +188,14 @@ class Sandbox:
         return response(environ, start_response)
 
     def _too_many(self, why: str) -> Response:
-        message = ("You have reached the maximum number of concurrent API calls allowed"
-                   if why == "concurrency" else
-                   "You have exceeded the maximum number of API credits allowed in 24 hours")
+        message = {
+            "concurrency": "You have reached the maximum number of concurrent API calls "
+                           "allowed",
+            "credits": "You have exceeded the maximum number of API credits allowed in 24 "
+                       "hours",
+            "rate": "You have made too many requests continuously. Please try again after "
+                    "some time.",
+        }[why]
         return json_response(error_body("TOO_MANY_REQUESTS", message), 429,
                              headers={"Retry-After": "1"})
 
@@ -209,6 +220,8 @@ class Sandbox:
                 return self._url_pattern()
             expires = self.oauth.check(request.headers.get("Authorization"))
             self.jobs.advance()
+            if self.faults.rate_limited():
+                return self._too_many("rate")  # before the credits: a 429 costs nothing
             if not self.faults.spend(self._cost(request, endpoint)):
                 return self._too_many("credits")
             decision = self.faults.decide()

@@ -32,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--latency", type=float, default=0.0, help="seconds added to each call")
     p.add_argument("--failure-rate", type=float, default=0.0, help="share of 500 answers")
     p.add_argument("--drop-rate", type=float, default=0.0, help="share of dropped connections")
+    p.add_argument("--rate-limit-rate", type=float, default=0.0,
+                   help="share of API calls answered 429 TOO_MANY_REQUESTS")
     p.add_argument("--job-speed", type=float, default=2000.0, help="job records per second")
     p.add_argument("--job-delay", type=float, default=1.0, help="seconds per waiting job state")
     p.add_argument("--no-flags", action="store_true",
@@ -46,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         args.records, args.db, host=args.host, port=args.port, seed=args.seed,
         token_ttl=args.token_ttl, credits_per_day=args.credits_per_day,
         max_concurrency=args.max_concurrency, latency=args.latency,
-        failure_rate=args.failure_rate, drop_rate=args.drop_rate, job_speed=args.job_speed,
+        failure_rate=args.failure_rate, drop_rate=args.drop_rate,
+        rate_limit_rate=args.rate_limit_rate, job_speed=args.job_speed,
         job_delay=args.job_delay, flag_records=not args.no_flags,
     )
     # This process is ours: move the seeded records out of the collector's way (they are

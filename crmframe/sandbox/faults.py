@@ -55,6 +55,7 @@ class Faults:
         max_concurrency: int | None = None,
         failure_rate: float = 0.0,
         drop_rate: float = 0.0,
+        rate_limit_rate: float = 0.0,
         latency: float = 0.0,
     ) -> None:
         self.clock = clock
@@ -62,8 +63,11 @@ class Faults:
         self.max_concurrency = max_concurrency
         self.failure_rate = failure_rate
         self.drop_rate = drop_rate
+        self.rate_limit_rate = rate_limit_rate
         self.latency = latency
         self._rng = random.Random(f"faults-{seed}")
+        # its own generator, so turning 429s on leaves the 500/drop sequence of a seed as is
+        self._limit_rng = random.Random(f"rate-limit-{seed}")
         self._lock = threading.Lock()
         self._spent: deque[tuple[float, int]] = deque()
         self._window_total = 0
@@ -94,7 +98,13 @@ class Faults:
             if (self.credits_per_day is not None
                     and self._window_total + cost > self.credits_per_day):
                 return False
-            self._spent.append((now, cost))
+            # One entry per second at most: the window then holds at most 86,400 entries
+            # however busy the server is (one per call grew with every call for a day).
+            second = float(int(now))
+            if self._spent and self._spent[-1][0] == second:
+                self._spent[-1] = (second, self._spent[-1][1] + cost)
+            else:
+                self._spent.append((second, cost))
             self._window_total += cost
             self.credits_used += cost
             return True
@@ -105,6 +115,18 @@ class Faults:
             return None
         with self._lock:
             return max(0, self.credits_per_day - self._window_total)
+
+    def window_entries(self) -> int:
+        """Entries kept for the rolling credit window (at most one per second)."""
+        with self._lock:
+            return len(self._spent)
+
+    def rate_limited(self) -> bool:
+        """Answer this API call 429 (a share ``rate_limit_rate`` of calls)?"""
+        if not self.rate_limit_rate:
+            return False
+        with self._lock:
+            return self._limit_rng.random() < self.rate_limit_rate
 
     def decide(self) -> Decision:
         """Fail, drop or serve this request (one draw per knob, in a fixed order)."""

@@ -16,6 +16,7 @@ import logging
 import threading
 import urllib.request
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -193,7 +194,11 @@ class BulkReadJob:
     file_type: str = "csv"
     callback: dict[str, Any] | None = None
     callback_result: str | None = None
-    rows: list[list[str]] | None = None
+    #: The result zip, built once when the job completes (``None`` before). Only the
+    #: compressed bytes are kept: rows of 200,000 records as Python lists would stay in
+    #: memory, and in every garbage collection, for as long as the server runs.
+    result: bytes | None = None
+    count: int = 0
     more: bool = False
 
     def state(self, now: float, delay: float, speed: float) -> str:
@@ -210,11 +215,11 @@ class BulkReadJob:
     def item(self, state: str) -> dict[str, Any]:
         """The ``data[0]`` of the status answer."""
         body: dict[str, Any] = {"id": self.id, "operation": "read", "state": state}
-        if state == "COMPLETED" and self.rows is not None:
+        if state == "COMPLETED" and self.result is not None:
             body["result"] = {
                 "page": self.page,
                 "per_page": READ_PAGE,
-                "count": len(self.rows),
+                "count": self.count,
                 "download_url": f"/crm/bulk/{self.version}/read/{self.id}/result",
                 "more_records": self.more,
             }
@@ -226,13 +231,14 @@ class BulkReadJob:
         })
         return body
 
-    def result_zip(self) -> bytes:
-        """The result zip with one CSV: ``id`` first, then the asked fields."""
+    def complete(self, rows: Iterable[list[str]], count: int) -> None:
+        """Keep the result of ``count`` rows as its zip: ``id`` first, then the fields."""
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(["id", *[f for f in self.fields if f != "id"]])
-        writer.writerows(self.rows or [])
-        return _zip(f"{self.id}.csv", buf.getvalue())
+        writer.writerows(rows)
+        self.result = _zip(f"{self.id}.csv", buf.getvalue())
+        self.count = count
 
 
 def post_callback(job: BulkWriteJob | BulkReadJob, callback: dict[str, Any],
@@ -326,12 +332,12 @@ class Jobs:
                     else:
                         busy += 1
             for rjob in self.reads.values():
-                if rjob.rows is None:
+                if rjob.result is None:
                     if rjob.state(now, self.delay, self.speed) == "COMPLETED":
                         self.complete_read(rjob)
                     else:
                         busy += 1
-                if rjob.rows is not None and rjob.callback and rjob.callback_result is None:
+                if rjob.result is not None and rjob.callback and rjob.callback_result is None:
                     rjob.callback_result = "pending"
                     post_callback(rjob, rjob.callback, {"data": [rjob.item("COMPLETED")]})
             self._pending = busy
@@ -505,7 +511,8 @@ class Jobs:
         start = (job.page - 1) * READ_PAGE
         page = records[start:start + READ_PAGE]
         job.more = len(records) > start + READ_PAGE
-        job.rows = [self._row(job, rec) for rec in page]
+        # a generator: rows go straight into the CSV, none is kept
+        job.complete((self._row(job, rec) for rec in page), len(page))
 
     def _row(self, job: BulkReadJob, rec: Record) -> list[str]:
         mod = job.module

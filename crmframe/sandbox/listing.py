@@ -85,6 +85,10 @@ class View:
 class Views:
     """A small cache of views, invalidated by the module's version."""
 
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._cache)
+
     def __init__(self, store: Store, size: int = 32) -> None:
         self._store = store
         self._cache: OrderedDict[tuple[Any, ...], View] = OrderedDict()
@@ -104,12 +108,17 @@ class Views:
 
         ``filter_key`` names ``cond`` in the cache (``None`` = no condition).
         """
-        key = (module, self._store.version(module), sort_by, filter_key, since)
+        version = self._store.version(module)
+        key = (module, version, sort_by, filter_key, since)
         with self._lock:
             view = self._cache.get(key)
             if view is not None:
                 self._cache.move_to_end(key)
                 return view
+            # Views of an older version can never be asked for again; each holds a list
+            # as long as the module, so they go now rather than when 32 newer ones came.
+            for stale in [k for k in self._cache if k[0] == module and k[1] != version]:
+                del self._cache[stale]
         if sort_by == "id" and since is None and cond is None:
             # the common case, kept cheap: ids are already in order in the store
             with self._store.lock:
@@ -213,36 +222,65 @@ def project(rec: Record, fields: list[str] | None, module: str) -> dict[str, Any
 
 @dataclass(frozen=True)
 class PageToken:
-    """What an opaque ``page_token`` stands for."""
+    """What an opaque ``page_token`` stands for.
+
+    ``previous`` is the text of the token whose page issued this one (``None`` for the
+    first), so the book can forget a chain's old links once the client has moved on.
+    """
 
     bound: tuple[Any, ...]
     last_key: SortKey
     served: int
     expires: float
+    previous: str | None = None
 
 
 class TokenBook:
     """Issued page tokens (server-side, so they stay opaque and unforgeable).
 
-    The oldest are forgotten beyond ``capacity`` (a client holding one gets
-    ``INVALID_DATA``, as with a token Zoho no longer knows).
+    A long-running server must not keep every token it ever issued (a 100,000-record
+    read issues 500 per field pass; kept for their 24-hour life they made every later
+    garbage collection slower), so the book holds few:
+
+    * when a token is used, the token *before* it in the same chain is forgotten: the
+      client has the newer one, and retrying the one just used still works;
+    * expired tokens are dropped as new ones are issued (they are issued in expiry
+      order, so they leave from the front);
+    * beyond ``capacity`` the oldest are forgotten (a client holding one gets
+      ``INVALID_DATA``, as with a token Zoho no longer knows).
     """
 
-    def __init__(self, capacity: int = 200_000) -> None:
+    def __init__(self, capacity: int = 50_000) -> None:
         self._tokens: OrderedDict[str, PageToken] = OrderedDict()
         self._capacity = capacity
         self._lock = threading.Lock()
 
-    def issue(self, token: PageToken) -> str:
-        """Store ``token`` and return its text."""
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._tokens)
+
+    def issue(self, token: PageToken, now: float) -> str:
+        """Store ``token`` and return its text; drop tokens expired at ``now``."""
         text = secrets.token_hex(24)
         with self._lock:
-            self._tokens[text] = token
-            while len(self._tokens) > self._capacity:
-                self._tokens.popitem(last=False)
+            tokens = self._tokens
+            while tokens:
+                oldest = next(iter(tokens.values()))
+                if oldest.expires > now:
+                    break
+                tokens.popitem(last=False)
+            tokens[text] = token
+            while len(tokens) > self._capacity:
+                tokens.popitem(last=False)
         return text
 
     def find(self, text: str) -> PageToken | None:
         """The token with this text, or ``None``."""
         with self._lock:
             return self._tokens.get(text)
+
+    def used(self, token: PageToken) -> None:
+        """``token`` was presented: forget the one before it in its chain."""
+        if token.previous is not None:
+            with self._lock:
+                self._tokens.pop(token.previous, None)

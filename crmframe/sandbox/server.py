@@ -8,11 +8,12 @@ import threading
 from types import TracebackType
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from crmframe.sandbox.app import Sandbox
 from crmframe.sandbox.clock import Clock, SystemClock
 from crmframe.sandbox.faults import Faults
+from crmframe.sandbox.handler import ConnectionBook, KeepAliveHandler
 from crmframe.sandbox.oauth import OAuth
 from crmframe.sandbox.schema import build_modules
 from crmframe.sandbox.seed import generate
@@ -22,16 +23,6 @@ from crmframe.sandbox.validation import recompute
 __all__ = ["SandboxServer", "start"]
 
 log = logging.getLogger("crmframe.sandbox")
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """No access log on stderr: the server keeps its own request log."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
-
-    def log(self, type: str, message: str, *args: Any) -> None:
-        log.debug("werkzeug %s: " + message, type, *args)
 
 
 class SandboxServer:
@@ -58,10 +49,15 @@ class SandboxServer:
     failure_rate, drop_rate
         Probability of a 500 ``INTERNAL_ERROR`` / of closing the connection unanswered,
         decided before anything is written.
+    rate_limit_rate
+        Probability of a 429 ``TOO_MANY_REQUESTS`` (``Retry-After: 1``) on an API call,
+        decided before anything is written or charged.
     job_speed, job_delay
         Records per second for jobs, and seconds spent in each waiting state.
     page_token_ttl
         Lifetime of v8 page tokens (Zoho: 24 h).
+    request_log_size
+        Entries kept in :attr:`requests` (the latest ones).
     flag_records
         Seed a few locked and unapproved Leads and Deals (see :meth:`flagged`).
     clock
@@ -82,9 +78,11 @@ class SandboxServer:
         latency: float = 0.0,
         failure_rate: float = 0.0,
         drop_rate: float = 0.0,
+        rate_limit_rate: float = 0.0,
         job_speed: float = 2000.0,
         job_delay: float = 1.0,
         page_token_ttl: float = 86_400.0,
+        request_log_size: int = 100_000,
         flag_records: bool = True,
         clock: Clock | None = None,
     ) -> None:
@@ -97,12 +95,17 @@ class SandboxServer:
             self.oauth = OAuth(self.clock, token_ttl, seed)
             self.faults = Faults(self.clock, seed=seed, credits_per_day=credits_per_day,
                                  max_concurrency=max_concurrency, failure_rate=failure_rate,
-                                 drop_rate=drop_rate, latency=latency)
+                                 drop_rate=drop_rate, rate_limit_rate=rate_limit_rate,
+                                 latency=latency)
             self.app = Sandbox(modules=self.modules, store=self.store, clock=self.clock,
                                oauth=self.oauth, faults=self.faults, job_speed=job_speed,
-                               job_delay=job_delay, page_token_ttl=page_token_ttl)
+                               job_delay=job_delay, page_token_ttl=page_token_ttl,
+                               request_log_size=request_log_size)
             self._httpd: BaseWSGIServer = make_server(
-                host, port, self.app, threaded=True, request_handler=_QuietHandler)
+                host, port, self.app, threaded=True, request_handler=KeepAliveHandler)
+            # before serving starts, so every connection is counted (see KeepAliveHandler)
+            self.connections = ConnectionBook()
+            self._httpd.connections = self.connections  # type: ignore[attr-defined]
         except BaseException:
             self.store.close()
             raise
@@ -176,6 +179,11 @@ class SandboxServer:
         """A fresh access token, without the OAuth round trip (tests, notebooks)."""
         return self.oauth.mint(ttl)
 
+    def revoke_tokens(self) -> None:
+        """Invalidate every access token issued so far: clients must refresh (401
+        ``INVALID_TOKEN`` until they do). The refresh token stays valid."""
+        self.oauth.revoke_all()
+
     def stop(self) -> None:
         """Stop serving and close the database (idempotent)."""
         if self._stopped:
@@ -186,6 +194,9 @@ class SandboxServer:
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join()
+        # Keep-alive connections would otherwise hold their (daemon) threads, and the
+        # store, until each client hangs up.
+        self.connections.close_all()
         self.store.close()
 
     def __enter__(self) -> SandboxServer:
@@ -236,7 +247,9 @@ class SandboxServer:
 
     @property
     def requests(self) -> list[tuple[str, str, int]]:
-        """``(method, path, status)`` of every request so far (status 0 = dropped)."""
+        """``(method, path, status)`` of the latest requests (status 0 = dropped).
+
+        At most ``request_log_size`` entries are kept, oldest first."""
         return self.app.requests()
 
     def clear_requests(self) -> None:

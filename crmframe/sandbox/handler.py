@@ -1,0 +1,182 @@
+"""An HTTP/1.1 keep-alive request handler for werkzeug's threaded server.
+
+werkzeug's development handler always answers ``Connection: close`` (its ``run_wsgi``
+drains the socket after each answer, which would swallow a keep-alive client's next
+request), so every call of a client would pay a new TCP connection, unlike against Zoho.
+This handler answers in HTTP/1.1 and keeps the connection open:
+
+* the request body is read through a stream limited to ``Content-Length`` and whatever
+  the application left unread is drained before the answer, so the next request on the
+  connection starts where it should;
+* every answer carries ``Content-Length`` (204 and 304 carry no body and no length), so
+  the client knows where the answer ends without a close;
+* an application that wants the connection dropped (a fault) sets
+  :data:`DROP_KEY` in the environ; nothing is written and the connection is closed;
+* the server keeps track of open connections so :meth:`close_connections` can end idle
+  keep-alive connections at shutdown instead of waiting for clients to hang up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from werkzeug.serving import WSGIRequestHandler
+from werkzeug.wsgi import LimitedStream
+
+__all__ = ["DROP_KEY", "ConnectionBook", "KeepAliveHandler"]
+
+log = logging.getLogger("crmframe.sandbox")
+
+#: Environ key an application sets to have its connection closed without an answer.
+DROP_KEY = "crmframe.sandbox.drop"
+
+#: Seconds an idle keep-alive connection is kept; a client that forgets its session must
+#: not pin a server thread forever.
+IDLE_TIMEOUT = 120.0
+
+_NO_BODY = frozenset({204, 304})
+
+
+class ConnectionBook:
+    """The open connections of one server (and how many were ever accepted)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: dict[socket.socket, threading.Thread] = {}
+        self.accepted = 0
+
+    def add(self, conn: socket.socket) -> None:
+        """Count a new connection in."""
+        with self._lock:
+            self._open[conn] = threading.current_thread()
+            self.accepted += 1
+
+    def remove(self, conn: socket.socket) -> None:
+        """Count a finished connection out."""
+        with self._lock:
+            self._open.pop(conn, None)
+
+    @property
+    def open(self) -> int:
+        """Connections currently open."""
+        with self._lock:
+            return len(self._open)
+
+    def close_all(self, timeout: float = 5.0) -> None:
+        """Shut every open connection and wait (at most ``timeout`` s each) for its thread.
+
+        Shutting the socket wakes a handler blocked reading the next request line, so an
+        idle keep-alive connection ends at once.
+        """
+        with self._lock:
+            items = list(self._open.items())
+        for conn, _ in items:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        current = threading.current_thread()
+        for _, thread in items:
+            if thread is not current:
+                thread.join(timeout)
+
+
+class KeepAliveHandler(WSGIRequestHandler):
+    """HTTP/1.1 with persistent connections; no access log (the app keeps its own)."""
+
+    protocol_version = "HTTP/1.1"
+    timeout = IDLE_TIMEOUT
+
+    def setup(self) -> None:
+        super().setup()
+        book = getattr(self.server, "connections", None)
+        if isinstance(book, ConnectionBook):
+            book.add(self.connection)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            book = getattr(self.server, "connections", None)
+            if isinstance(book, ConnectionBook):
+                book.remove(self.connection)
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        log.debug("werkzeug %s: " + message, type, *args)
+
+    def run_wsgi(self) -> None:
+        """Answer one request and leave the connection ready for the next one."""
+        if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        self.environ = environ = self.make_environ()
+        if environ.get("wsgi.input_terminated"):
+            body_in: Any = environ["wsgi.input"]  # chunked: ends by itself
+        else:
+            try:
+                length = max(0, int(environ.get("CONTENT_LENGTH") or 0))
+            except ValueError:
+                length = 0
+            body_in = LimitedStream(self.rfile, length)  # type: ignore[arg-type]
+            environ["wsgi.input"] = body_in
+            environ["wsgi.input_terminated"] = True
+        started: list[Any] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]],
+                           exc_info: Any = None) -> Any:
+            started[:] = [status, headers]
+            return lambda data: None  # the body comes back as the iterable only
+
+        try:
+            app_iter: Iterable[bytes] = self.server.app(environ, start_response)
+            try:
+                body = b"".join(app_iter)
+            finally:
+                close = getattr(app_iter, "close", None)
+                if close is not None:
+                    close()
+            if environ.get(DROP_KEY):
+                self.close_connection = True
+                return
+            # What the application left unread would be parsed as the next request.
+            while body_in.read(65536):
+                pass
+            self._answer(started[0], started[1], body)
+        except (ConnectionError, TimeoutError) as exc:
+            self.close_connection = True
+            self.connection_dropped(exc, environ)
+        except Exception:
+            log.exception("sandbox request failed on %s %s", self.command, self.path)
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self._answer("500 INTERNAL SERVER ERROR",
+                             [("Content-Type", "text/plain; charset=utf-8")],
+                             b"Internal Server Error")
+
+    def _answer(self, status: str, headers: list[tuple[str, str]], body: bytes) -> None:
+        code_text, _, reason = status.partition(" ")
+        code = int(code_text)
+        self.send_response(code, reason)
+        for key, value in headers:
+            lower = key.lower()
+            if lower in ("content-length", "transfer-encoding", "connection"):
+                continue  # set below, from the body actually sent
+            self.send_header(key, value)
+        if code in _NO_BODY or code < 200:
+            body = b""
+        else:
+            self.send_header("Content-Length", str(len(body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        elif self.request_version == "HTTP/1.0":
+            # an HTTP/1.0 client asked for keep-alive: it needs to hear it was granted
+            self.send_header("Connection", "keep-alive")
+        self.end_headers()
+        if body and self.command != "HEAD":
+            self.wfile.write(body)
+        self.wfile.flush()
