@@ -112,7 +112,7 @@ def test_invalid_token_then_refresh(open_crm: Opener, vcr: Any) -> None:
     with open_crm() as (crm, server):
         crm.read_fields("Leads")
         if server is not None:
-            server.oauth.revoke_all()
+            server.revoke_tokens()
         frame = crm.read_records("Leads", ["Last_Name"], limit=3)
         assert crm.client.auth.refresh_count == 2
     assert len(frame) == 3

@@ -178,7 +178,7 @@ def test_token_expiring_mid_read_is_refreshed_and_replayed(server: Any) -> None:
         if response.request.path_url.startswith("/crm/v8/Leads?"):
             state["pages"] += 1
             if state["pages"] in (5, 15):
-                server.oauth.revoke_all()
+                server.revoke_tokens()
 
     with requests.Session() as session:
         session.hooks["response"].append(revoke_after_five_pages)
@@ -261,7 +261,7 @@ def test_logs_carry_no_secret(server: Any, caplog: pytest.LogCaptureFixture) -> 
     def revoke_once(response: requests.Response, *args: Any, **kwargs: Any) -> None:
         state["n"] += 1
         if state["n"] == 4:
-            server.oauth.revoke_all()
+            server.revoke_tokens()
 
     with requests.Session() as session:
         session.hooks["response"].append(revoke_once)
