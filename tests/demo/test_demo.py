@@ -218,3 +218,24 @@ def test_docstring_examples() -> None:
     result = doctest.testmod(demo, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+# Internals the demo may still reach past the public API: the chart as PNG bytes (not
+# exported), and the bulk-write result parser until crm.bulk_write_result lands.
+DEMO_INTERNALS = {"crmframe.plots", "crmframe.core.bulkwrite"}
+
+
+def test_demo_uses_the_public_api() -> None:
+    import ast
+
+    tree = ast.parse(Path(demo.__file__).read_text(encoding="utf-8"))
+    modules = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            modules.add(node.module)
+        elif isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+    internal = {m for m in modules if m.startswith("crmframe.")}
+    assert internal <= DEMO_INTERNALS, internal - DEMO_INTERNALS
+    assert "crmframe" in modules
+    assert "_connect" not in vars(demo)
