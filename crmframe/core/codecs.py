@@ -40,7 +40,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timezone
-from itertools import chain
+from itertools import chain, repeat
 from typing import Any
 
 import numpy as np
@@ -271,17 +271,22 @@ def _fits_template(texts: list[str], template: str) -> bool:
         return False  # also keeps NumPy from cutting longer strings to the width
     # Each character as its code point, one row per string (fixed-width UTF-32).
     codes = np.array(texts, dtype=f"U{width}").view(np.uint32).reshape(len(texts), width)
-    digits = [i for i, c in enumerate(template) if c == "9"]
+    low, span = _template_bounds(template)
+    # One broadcast comparison for all positions: unsigned, so a code below its position's
+    # lowest allowed one wraps round to a huge number and fails the same test.
+    if not bool(((codes - low) <= span).all()):
+        return False
+    # A sign position allows "+" to "-", which includes ","; rule that one out.
     signs = [i for i, c in enumerate(template) if c == "±"]
-    literals = [i for i, c in enumerate(template) if c not in "9±"]
-    # Unsigned: a code below "0" wraps round to a huge number, so one comparison suffices.
-    if not bool(((codes[:, digits] - np.uint32(48)) < 10).all()):
-        return False
-    expected = np.array([ord(template[i]) for i in literals], dtype=np.uint32)
-    if not bool((codes[:, literals] == expected).all()):
-        return False
-    sign = codes[:, signs]
-    return bool(((sign == ord("+")) | (sign == ord("-"))).all())
+    return not bool((codes[:, signs] == ord(",")).any())
+
+
+def _template_bounds(template: str) -> tuple[Any, Any]:
+    """Per position of ``template``: the lowest allowed code point and the range above it."""
+    ranges = {"9": ("0", "9"), "±": ("+", "-")}
+    low = np.array([ord(ranges.get(c, (c, c))[0]) for c in template], dtype=np.uint32)
+    high = np.array([ord(ranges.get(c, (c, c))[1]) for c in template], dtype=np.uint32)
+    return low, high - low
 
 
 def _decode_date(values: list[Any]) -> Any:
@@ -436,7 +441,13 @@ def split_objects(values: list[Any]) -> dict[str, list[Any]] | None:
     keys = dict.fromkeys(chain.from_iterable(filter(None, values)))
     if not all(isinstance(k, str) for k in keys):
         return None
-    return {k: [None if v is None else v.get(k) for v in values] for k in keys}
+    # An empty dict in place of each None lets dict.get run as one C-level map per key
+    # (every value is exactly a dict: checked above).
+    filled = [v or _NO_KEYS for v in values] if None in values else values
+    return {k: list(map(dict.get, filled, repeat(k))) for k in keys}
+
+
+_NO_KEYS: dict[str, Any] = {}
 
 
 # ----------------------------------------------------------------------------- encoding
