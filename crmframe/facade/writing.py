@@ -22,15 +22,18 @@ and :mod:`~crmframe.facade.bulkwriting`.
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-from crmframe.core.plan import DEFAULT_BULK_THRESHOLD, Objective
+from crmframe.core.plan import DEFAULT_BULK_THRESHOLD, Objective, Plan
 from crmframe.errors import InputError
 from crmframe.facade import bulkwriting, massupdate
 from crmframe.facade.prepare import (
+    Prepared,
     base_fields,
     module_of,
     prepare_push,
@@ -42,6 +45,20 @@ from crmframe.facade.pushresult import PushResult
 from crmframe.facade.pushrun import run_push, send_steps
 
 __all__ = ["WritingMixin", "base_fields", "module_of", "send_steps"]
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """What ``crm.plan`` made a plan from, so ``crm.push(plan)`` sends exactly that plan.
+
+    Kept beside the plan (the core :class:`~crmframe.core.plan.Plan` does no I/O and knows
+    no frames); ``edited`` is the caller's frame, not a copy: only a retry reads it again.
+    """
+
+    edited: pd.DataFrame
+    prepared: Prepared
+    has_original: bool
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 class WritingMixin:
@@ -107,19 +124,33 @@ class WritingMixin:
 
         Examples
         --------
-        >>> crm.plan(edited, original).summary()          # doctest: +SKIP
+        >>> plan = crm.plan(edited, original)               # doctest: +SKIP
+        >>> plan.summary()                                  # doctest: +SKIP
+        >>> crm.push(plan, trigger=[])                      # doctest: +SKIP
         """
-        return prepare_push(
+        prepared = prepare_push(
             self, edited, original, module=module, push_valid=False, overwrite=True,
             check_conflicts=False, objective=objective, bulk_threshold=bulk_threshold,
             costs=costs,
-        ).plan
+        )
+        self._plans()[prepared.plan] = _Planned(
+            edited, prepared, original is not None,
+            {"objective": objective, "bulk_threshold": bulk_threshold, "costs": costs},
+        )
+        return prepared.plan
+
+    def _plans(self) -> weakref.WeakKeyDictionary[Any, _Planned]:
+        # Per connection and per plan object; an entry goes when its plan is collected.
+        plans: weakref.WeakKeyDictionary[Any, _Planned] = self.__dict__.setdefault(
+            "_plan_makings", weakref.WeakKeyDictionary()
+        )
+        return plans
 
     # -- push ----------------------------------------------------------------------------
 
     def push(
         self,
-        edited: pd.DataFrame,
+        edited: pd.DataFrame | Plan,
         original: pd.DataFrame | None = None,
         *,
         module: str | None = None,
@@ -138,8 +169,11 @@ class WritingMixin:
 
         Parameters
         ----------
-        edited : DataFrame
-            The analyst's frame (index ``id``, or an ``id`` column).
+        edited : DataFrame or Plan
+            The analyst's frame (index ``id``, or an ``id`` column); or a plan returned by
+            :meth:`plan` on this connection, which is then sent exactly as planned (no new
+            baseline read, diff or conflict check; ``original``, ``module``, ``push_valid``,
+            ``objective``, ``bulk_threshold`` and ``costs`` come from the plan's making).
         original : DataFrame, optional
             The frame as read. When omitted, the baseline is read back from Zoho for the
             ids and columns of ``edited``. When it has ``Modified_Time``, records changed in
@@ -179,6 +213,8 @@ class WritingMixin:
             Before any call, with every problem, unless ``push_valid``.
         JournalMismatchError
             When ``journal`` holds another plan.
+        InputError
+            A plan not made by this connection's :meth:`plan`, or given with ``original``.
 
         Examples
         --------
@@ -194,6 +230,13 @@ class WritingMixin:
         >>> result.calls, list(result.results["route"].unique()), result.failed.empty
         (2, ['mass_update', 'put'], True)
         """
+        if isinstance(edited, Plan):
+            planned = self._planned(edited, original, module, journal)
+            return self._run(
+                planned.edited, planned.prepared, dry_run=dry_run, trigger=trigger,
+                journal=journal, overwrite=overwrite, poll_interval=poll_interval,
+                progress=progress, options={**planned.options, "push_valid": push_valid},
+            )
         if journal is not None and original is None:
             raise InputError(
                 "a journal needs original=...: resuming compares the same baseline, and a "
@@ -204,9 +247,56 @@ class WritingMixin:
             check_conflicts=original is not None, objective=objective,
             bulk_threshold=bulk_threshold, costs=costs, journal=journal,
         )
-        options: dict[str, Any] = {
-            "module": prepared.module, "trigger": trigger, "push_valid": push_valid,
-            "objective": objective, "bulk_threshold": bulk_threshold, "costs": costs,
+        return self._run(
+            edited, prepared, dry_run=dry_run, trigger=trigger, journal=journal,
+            overwrite=overwrite, poll_interval=poll_interval, progress=progress,
+            options={"push_valid": push_valid, "objective": objective,
+                     "bulk_threshold": bulk_threshold, "costs": costs},
+        )
+
+    def _planned(
+        self,
+        plan: Plan,
+        original: pd.DataFrame | None,
+        module: str | None,
+        journal: str | os.PathLike[str] | None,
+    ) -> _Planned:
+        """The making of ``plan`` (from :meth:`plan`), checked against the push's arguments."""
+        if original is not None or module is not None:
+            raise InputError(
+                "push(plan) sends the plan as it was made: give original= and module= to "
+                "crm.plan(...), not to push"
+            )
+        planned = self._plans().get(plan)
+        if planned is None:
+            raise InputError(
+                "this plan was not made by this connection's crm.plan(...): push the "
+                "frames instead, crm.push(edited, original)"
+            )
+        if journal is not None and not planned.has_original:
+            raise InputError(
+                "a journal needs a plan made with original=...: resuming compares the same "
+                "baseline, and a baseline read back after a partial push would already hold "
+                "some edits"
+            )
+        return planned
+
+    def _run(
+        self,
+        edited: pd.DataFrame,
+        prepared: Prepared,
+        *,
+        dry_run: bool,
+        trigger: Sequence[str] | None,
+        journal: str | os.PathLike[str] | None,
+        overwrite: bool,
+        poll_interval: float,
+        progress: bool | None,
+        options: dict[str, Any],
+    ) -> PushResult:
+        """Send a prepared plan; its ``retry()`` pushes what failed as a new diff."""
+        again_options: dict[str, Any] = {
+            **options, "module": prepared.module, "trigger": trigger,
             "poll_interval": poll_interval, "progress": progress,
         }
         baseline = prepared.baseline
@@ -218,7 +308,9 @@ class WritingMixin:
             part_original, landed = settle_unknown(
                 self, prepared.module, prepared.infos, result, part_edited, part_original
             )
-            retried = self.push(part_edited, part_original, overwrite=overwrite_now, **options)
+            retried = self.push(
+                part_edited, part_original, overwrite=overwrite_now, **again_options
+            )
             return retried.with_rows(landed, reads=1) if len(landed) else retried
 
         return run_push(
