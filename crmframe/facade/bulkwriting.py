@@ -16,18 +16,20 @@ crmframe.errors.InputError: bulk_write supports operation='update' with find_by=
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 
 from crmframe.core.bulkwrite import build_bulk_write, parse_bulk_result
+from crmframe.core.jobs import JobStatus
 from crmframe.core.metadata import normalise_fields
-from crmframe.errors import InputError
+from crmframe.errors import EnvelopeError, InputError, JobFailed
 from crmframe.facade.jobs import Job
 from crmframe.facade.prepare import by_id, is_blank, module_of, read_back
 from crmframe.facade.sender import CrmSender
 
-__all__ = ["bulk_write"]
+__all__ = ["bulk_write", "bulk_write_result"]
 
 
 def bulk_write(
@@ -39,6 +41,7 @@ def bulk_write(
     *,
     wait: bool = True,
     poll_interval: float = 2.0,
+    on_update: Callable[[JobStatus], object] | None = None,
 ) -> pd.DataFrame | Job:
     """Run a whole bulk-write job (upload, create, wait, download) for ``frame``'s rows.
 
@@ -62,6 +65,11 @@ def bulk_write(
         :class:`~crmframe.facade.jobs.Job` once created.
     poll_interval : float
         Seconds between status polls.
+    on_update : callable, optional
+        Called with each new :class:`~crmframe.core.jobs.JobStatus` while waiting (a
+        progress line, a chart); passed to ``crm.wait``. Only with ``wait=True``: with
+        ``wait=False`` give it to ``crm.wait(job, on_update=...)``, then
+        :meth:`bulk_write_result`.
 
     Returns
     -------
@@ -69,7 +77,8 @@ def bulk_write(
         Aligned to ``frame`` (same index, same order): ``id``, ``STATUS`` (``updated``,
         ``skipped``, ``unprocessed``... or ``not_sent`` for a row without id),
         ``RECORD_ID``, ``ERRORS`` (list of ``(code, column)``), ``code``, ``column``.
-        ``attrs["job"]`` is the job.
+        ``attrs["job"]`` is the job. With ``wait=False`` the
+        :class:`~crmframe.facade.jobs.Job`; :meth:`bulk_write_result` gives its table later.
 
     Raises
     ------
@@ -81,6 +90,11 @@ def bulk_write(
     >>> result = crm.bulk_write(edited, "Leads")          # doctest: +SKIP
     >>> result["STATUS"].value_counts()                    # doctest: +SKIP
     """
+    if on_update is not None and not wait:
+        raise InputError(
+            "on_update= reports progress while bulk_write waits; with wait=False pass it to "
+            "crm.wait(job, on_update=...) and then call crm.bulk_write_result(status, frame)"
+        )
     if operation != "update" or find_by != "id":
         raise InputError(
             "bulk_write supports operation='update' with find_by='id' (got "
@@ -114,7 +128,7 @@ def bulk_write(
     sender = CrmSender(
         crm.client, name, infos,
         read=lambda f, i: read_back(crm, name, f, i),
-        wait=lambda job: crm.wait(job, interval=poll_interval),
+        wait=lambda job: crm.wait(job, interval=poll_interval, on_update=on_update),
     )
     if not wait:
         file_id = sender.upload(file.zip_bytes, f"{name}.zip")
@@ -125,23 +139,114 @@ def bulk_write(
         lambda file_id: file.job_body(file_id, version=crm.client.version),
         name=f"{name}.zip",
     )
-    parsed = parse_bulk_result(result, ids=file.ids).set_index("id")
-    out: pd.DataFrame = pd.DataFrame(index=frame.index)
-    got = [parsed.loc[i] if i is not None and i in parsed.index else None for i in ids]
+    out = _aligned(parse_bulk_result(result, ids=file.ids), ids, frame.index)
+    out.attrs["job"] = job
+    out.attrs["module"] = name
+    out.attrs["ignored_columns"] = ignored
+    out.attrs["calls"] = sender.calls
+    return out
+
+
+def bulk_write_result(
+    crm: Any, job_or_status: Job | JobStatus, frame: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """The per-row result of a finished bulk-write job (one started with ``wait=False``).
+
+    Downloads the job's result file and parses it, so a caller who did not wait in
+    :meth:`bulk_write` gets the same table as one who did.
+
+    Parameters
+    ----------
+    job_or_status : Job or JobStatus
+        The :class:`~crmframe.facade.jobs.Job` ``bulk_write(..., wait=False)`` returned
+        (its latest status is used, asked once more when it is not finished), or the
+        final status ``crm.wait(job)`` returned.
+    frame : DataFrame, optional
+        The frame given to :meth:`bulk_write`: the result is then aligned to its rows
+        (same index and order; rows without id are ``not_sent``). Without it, one row per
+        row of the result file, in file order.
+
+    Returns
+    -------
+    DataFrame
+        ``id``, ``STATUS``, ``RECORD_ID``, ``ERRORS``, ``code``, ``column`` as
+        :meth:`bulk_write` returns them; ``attrs["job"]`` (when a Job was given),
+        ``attrs["status"]`` and ``attrs["module"]``.
+
+    Raises
+    ------
+    InputError
+        The job is not finished yet (``crm.wait(job)`` first), or is not a bulk write.
+    JobFailed
+        The job ended in the FAILED state.
+    EnvelopeError
+        The job completed without a result file, or the file cannot be read.
+
+    Examples
+    --------
+    >>> job = crm.bulk_write(edited, "Leads", wait=False)      # doctest: +SKIP
+    >>> status = crm.wait(job, on_update=print)                # doctest: +SKIP
+    >>> crm.bulk_write_result(status, edited)["STATUS"].value_counts()  # doctest: +SKIP
+    """
+    job = job_or_status if isinstance(job_or_status, Job) else None
+    if job is not None:
+        if job.kind != "bulk_write":
+            raise InputError(f"job {job.job_id} is a {job.kind} job, not a bulk write")
+        status = job.status
+        if status is None or not status.done:
+            status = crm.job(job)
+    elif isinstance(job_or_status, JobStatus):
+        status = job_or_status
+    else:
+        raise InputError(
+            "give the Job bulk_write(..., wait=False) returned or the JobStatus crm.wait "
+            f"returned, got {type(job_or_status).__name__}"
+        )
+    if status.kind != "bulk_write":
+        raise InputError(f"job {status.job_id} is a {status.kind} job, not a bulk write")
+    if status.state == "FAILED":
+        raise JobFailed(f"bulk-write job {status.job_id} failed ({status.raw_status})", status)
+    if not status.done:
+        raise InputError(
+            f"bulk-write job {status.job_id} is {status.state}: wait for it first "
+            "(crm.wait(job)), then ask for its result"
+        )
+    if not status.download_url:
+        raise EnvelopeError(f"bulk-write job {status.job_id} completed without a download_url")
+    url = status.download_url
+    if not url.startswith(("http://", "https://")):
+        url = f"{crm.client.api_domain}/{url.lstrip('/')}"
+    data = crm.client.get_bytes(url)
+    if frame is None:
+        parsed = parse_bulk_result(data)
+        out = _aligned(parsed, [str(i) for i in parsed["id"].tolist()], None)
+    else:
+        ids = [None if pd.isna(v) else str(v) for v in by_id(frame).index.tolist()]
+        # The file holds each id once, in the order of its first row (build_bulk_write).
+        sent = list(dict.fromkeys(i for i in ids if i is not None))
+        out = _aligned(parse_bulk_result(data, ids=sent), ids, frame.index)
+    if job is not None:
+        out.attrs["job"] = job
+    out.attrs["status"] = status
+    out.attrs["module"] = status.module or (frame.attrs.get("module") if frame is not None
+                                            else None)
+    return out
+
+
+def _aligned(parsed: pd.DataFrame, ids: list[str | None], index: pd.Index | None) -> pd.DataFrame:
+    """The parsed result file as one row per ``ids`` entry (``not_sent`` for no id)."""
+    by_sent = parsed.drop_duplicates("id").set_index("id")
+    got = [by_sent.loc[i] if i is not None and i in by_sent.index else None for i in ids]
+    out: pd.DataFrame = pd.DataFrame(index=index if index is not None else pd.RangeIndex(len(ids)))
     out["id"] = pd.array(ids, dtype="string")
     out["STATUS"] = pd.array(
         [g["status"] if g is not None else "not_sent" for g in got], dtype="string")
     out["RECORD_ID"] = pd.array(
         [g["record_id"] if g is not None else None for g in got], dtype="string")
     out["ERRORS"] = pd.Series(
-        [list(g["errors"]) if g is not None else [] for g in got],
-        index=frame.index, dtype=object)
+        [list(g["errors"]) if g is not None else [] for g in got], index=out.index, dtype=object)
     out["code"] = pd.array(
         [g["code"] if g is not None else "NO_ID" for g in got], dtype="string")
     out["column"] = pd.array(
         [g["column"] if g is not None else None for g in got], dtype="string")
-    out.attrs["job"] = job
-    out.attrs["module"] = name
-    out.attrs["ignored_columns"] = ignored
-    out.attrs["calls"] = sender.calls
     return out

@@ -326,3 +326,4 @@ class WritingMixin:
     mass_update = massupdate.mass_update
     mass_update_failures = massupdate.mass_update_failures
     bulk_write = bulkwriting.bulk_write
+    bulk_write_result = bulkwriting.bulk_write_result
