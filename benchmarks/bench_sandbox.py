@@ -144,8 +144,16 @@ def bench(target: Target, threads: int, seconds: float) -> list[tuple[str, float
             raise RuntimeError(f"PUT answered {r.status_code}: {r.text[:200]}")
         return len(batch)
 
+    def count(s: requests.Session, i: int) -> int:
+        # a tiny answer: what a call costs besides its records (TCP set-up without
+        # keep-alive)
+        r = s.get(f"{url}/crm/v8/Leads/actions/count", headers=auth, timeout=60)
+        r.raise_for_status()
+        return 0
+
     rows = []
-    for name, fn in [("GET v8 page of 200 (20 fields)", get_v8),
+    for name, fn in [("GET count (tiny answer)", count),
+                     ("GET v8 page of 200 (20 fields)", get_v8),
                      ("GET v2 page of 200 (all 84 fields)", get_v2_all_fields),
                      ("PUT batch of 100 (2 fields)", put_100)]:
         calls, records, elapsed = _run(threads, seconds, fn)
