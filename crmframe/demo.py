@@ -40,7 +40,6 @@ import pandas as pd
 
 import crmframe
 from crmframe import CrmframeError, JobStatus, ValidationError, plot_job_progress
-from crmframe.core.bulkwrite import parse_bulk_result
 from crmframe.plots import job_chart_png
 
 __all__ = ["DEFAULT_OUT", "DEFAULT_RECORDS", "Check", "Stage", "main", "run"]
@@ -512,21 +511,22 @@ def run(
         revenue = leads["Annual_Revenue"].astype("Float64").fillna(0.0)
         scores[SCORE_FIELD] = (revenue / 20_000).clip(0, 100).round(0).astype("Float64")
         scores.attrs["module"] = MODULE
-        bulk_job = crm.bulk_write(scores, MODULE, wait=False)
-        if not isinstance(bulk_job, crmframe.Job):  # wait=False gives the job, not results
-            raise CrmframeError(f"bulk write gave {type(bulk_job).__name__}, not a Job")
-        bulk_status = crm.wait(bulk_job, interval=POLL_INTERVAL,
-                               on_update=ProgressLine(printer, "bulk write"))
-        if not bulk_status.download_url:
-            raise CrmframeError(f"bulk write {bulk_job.job_id} completed without a result file")
-        sent_ids = [str(i) for i in scores.index]
-        bulk = parse_bulk_result(crm.client.get_bytes(bulk_status.download_url), ids=sent_ids)
+        # One call: upload, create the job, watch it (the progress line), download and
+        # parse the result file, one row per lead of ``scores``.
+        bulk = crm.bulk_write(scores, MODULE, poll_interval=POLL_INTERVAL,
+                              on_update=ProgressLine(printer, "bulk write"))
+        bulk_job = bulk.attrs.get("job") if isinstance(bulk, pd.DataFrame) else None
+        if not isinstance(bulk, pd.DataFrame) or not isinstance(bulk_job, crmframe.Job):
+            raise CrmframeError("bulk_write(wait=True) gave no result table with its job")
+        bulk_status = bulk_job.status
+        if bulk_status is None:
+            raise CrmframeError(f"bulk write {bulk_job.job_id} finished without a status")
         outcome.bulk_results = bulk
         outcome.jobs["bulk_write"] = list(bulk_job.history)
         calls, writes, credits = traffic.take()
         outcome.stages.append(Stage("bulk write", len(scores), calls, writes, credits,
                                     *Stage.naive_for(len(scores))))
-        by_status = bulk["status"].astype(str).value_counts()
+        by_status = bulk["STATUS"].astype(str).value_counts()
         outcome.check("bulk write job completed, one result row per lead",
                       bulk_status.state == "COMPLETED" and len(bulk) == len(scores)
                       and int(by_status.get("updated", 0)) > 0,
@@ -559,7 +559,7 @@ def run(
         not_updated = set(mass_failures["id"].astype(str)) if len(mass_failures) else set()
         _check_equal(outcome, "the view's leads hold the mass-updated value", now,
                      {rid: dict(VIEW_VALUES) for rid in paris if rid not in not_updated})
-        updated = bulk[bulk["status"].astype(str) == "updated"]
+        updated = bulk[bulk["STATUS"].astype(str) == "updated"]
         _check_equal(outcome, "the bulk-written scores are in Zoho", now,
                      {str(rid): {SCORE_FIELD: float(scores.at[str(rid), SCORE_FIELD])}
                       for rid in updated["id"]})
@@ -610,16 +610,16 @@ def collect_failures(
             "message": [f"still {a!r}, expected {e!r}" for a, e in
                         zip(mass_failures["actual"], mass_failures["expected"], strict=True)],
         }))
-    bad = bulk[bulk["status"].astype(str) != "updated"]
+    bad = bulk[bulk["STATUS"].astype(str) != "updated"]
     if len(bad):
         parts.append(pd.DataFrame({
             "step": "bulk write",
             "id": bad["id"].astype("string"),
-            "code": bad["code"].fillna(bad["status"].str.upper()).astype("string"),
+            "code": bad["code"].fillna(bad["STATUS"].str.upper()).astype("string"),
             "fields": bad["column"].fillna("").astype("string"),
             "message": [f"{s} by the job" + (f" (column {c})" if isinstance(c, str) and c
                                               else "")
-                        for s, c in zip(bad["status"].astype(str), bad["column"], strict=True)],
+                        for s, c in zip(bad["STATUS"].astype(str), bad["column"], strict=True)],
         }))
     if not parts:
         empty: pd.DataFrame = pd.DataFrame(
