@@ -164,6 +164,10 @@ def check_03(nb: nbformat.NotebookNode, text: str) -> None:
     skipped = _number(r"updated, (\d+) skipped of 2000", text)
     assert updated + skipped == 2000
     assert skipped > 0
+    # The result file, row by row, agrees with the job's counts.
+    per_row = re.search(r"per row: (\{.*\})", text)
+    assert per_row
+    assert per_row.group(1) == repr({"updated": updated, "skipped": skipped})
 
 
 def check_04(nb: nbformat.NotebookNode, text: str) -> None:
