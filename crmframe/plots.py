@@ -235,13 +235,34 @@ def _pack_beside(
     return placed
 
 
+def _far_edge(group: Sequence[Segment], placed: Sequence[_Placed], pt_per_pct: float, *,
+              from_right: bool) -> float:
+    """Where the last label of a packed line ends, in guessed points from 0%."""
+    seg, last = group[-1], placed[-1]
+    width = _text_width_pt(seg.text, _BESIDE_FONT)
+    start = last.anchor * pt_per_pct + last.offset_pt
+    return start - width if from_right else start + width
+
+
 def _label_beside(ax: Axes, row: int, segments: Sequence[Segment], job_id: str | None,
                   pt_per_pct: float) -> None:
     """Label the pieces too narrow to hold their text, above the bar, inside the axes."""
     left_half = [s for s in segments if s.left + s.width / 2 < 50]
-    right_half = [s for s in segments if s.left + s.width / 2 >= 50]
-    right_half.reverse()  # packed from the bar's end leftwards
-    for group, from_right in ((left_half, False), (right_half, True)):
+    right_half = [s for s in segments if s.left + s.width / 2 >= 50][::-1]  # end leftwards
+    groups = [(left_half, False), (right_half, True)]
+    if left_half and right_half:
+        ends = _pack_beside(left_half, pt_per_pct, from_right=False)
+        starts = _pack_beside(right_half, pt_per_pct, from_right=True)
+        reach = _far_edge(left_half, ends, pt_per_pct, from_right=False)
+        back = _far_edge(right_half, starts, pt_per_pct, from_right=True)
+        if reach + _GAP_PT > back:
+            # Narrow pieces either side of the middle would meet: one line for all of
+            # them, from the right when it has room, else from the left.
+            every = [*left_half, *right_half[::-1]]
+            need = sum(_text_width_pt(s.text, _BESIDE_FONT) + _GAP_PT for s in every)
+            room = (every[-1].left + every[-1].width) * pt_per_pct
+            groups = [(every[::-1], True)] if room >= need else [(every, False)]
+    for group, from_right in groups:
         for seg, place in zip(group, _pack_beside(group, pt_per_pct, from_right=from_right),
                               strict=True):
             # The piece's own colour ties a label to its piece once labels are packed.

@@ -260,6 +260,9 @@ CROWDED_JOBS = [
               updated=1200, skipped=40),
     JobStatus("mass_update", "4", "COMPLETED", "COMPLETED", total=100_000, updated=99_000,
               failed=1, not_updated=999),
+    # Narrow pieces either side of the middle: their lines would meet there.
+    JobStatus("bulk_write", "5", "RUNNING", "INPROGRESS", total=1000, added=496, updated=5,
+              skipped=4),
 ]
 
 
@@ -285,8 +288,8 @@ def inside(box: Bbox, area: Bbox) -> bool:
 
 
 @pytest.mark.parametrize(
-    "jobs", [DEMO_JOBS, CROWDED_JOBS, CROWDED_JOBS[:1], CROWDED_JOBS[1:2]],
-    ids=["demo", "crowded", "one-crowded", "both-ends"],
+    "jobs", [DEMO_JOBS, CROWDED_JOBS, CROWDED_JOBS[:1], CROWDED_JOBS[1:2], CROWDED_JOBS[4:]],
+    ids=["demo", "crowded", "one-crowded", "both-ends", "middle"],
 )
 def test_labels_stay_inside_the_figure_and_off_the_legend(jobs: list[JobStatus]) -> None:
     ax = plot_job_status(jobs)
