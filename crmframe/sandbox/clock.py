@@ -60,12 +60,28 @@ def format_datetime(epoch: float, offset_minutes: int) -> str:
     >>> format_datetime(0, 330)
     '1970-01-01T05:30:00+05:30'
     """
-    # time.gmtime + arithmetic: ten times faster than datetime, and seeding calls it a lot.
-    t = time.gmtime(int(epoch) + offset_minutes * 60)
-    sign = "-" if offset_minutes < 0 else "+"
-    hours, minutes = divmod(abs(offset_minutes), 60)
-    return (f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T{t.tm_hour:02d}:{t.tm_min:02d}:"
-            f"{t.tm_sec:02d}{sign}{hours:02d}:{minutes:02d}")
+    # Seeding calls this for every timestamp: the date text is memoised per day and the
+    # offset per offset, leaving only integer arithmetic (datetime was ten times slower).
+    local = int(epoch) + offset_minutes * 60
+    day, seconds = divmod(local, 86_400)
+    date = _DATES.get(day)
+    if date is None:
+        t = time.gmtime(day * 86_400)
+        date = f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T"
+        if len(_DATES) < 200_000:  # ~550 years of days: a bound, never reached in practice
+            _DATES[day] = date
+    suffix = _OFFSETS.get(offset_minutes)
+    if suffix is None:
+        hours, minutes = divmod(abs(offset_minutes), 60)
+        suffix = _OFFSETS[offset_minutes] = (f"{'-' if offset_minutes < 0 else '+'}"
+                                             f"{hours:02d}:{minutes:02d}")
+    hour, rest = divmod(seconds, 3600)
+    minute, second = divmod(rest, 60)
+    return f"{date}{hour:02d}:{minute:02d}:{second:02d}{suffix}"
+
+
+_DATES: dict[int, str] = {}
+_OFFSETS: dict[int, str] = {}
 
 
 def parse_datetime(text: str) -> float:

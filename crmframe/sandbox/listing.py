@@ -18,7 +18,7 @@ from operator import itemgetter
 from typing import Any
 
 from crmframe.sandbox.criteria import Cond
-from crmframe.sandbox.store import Record, Store
+from crmframe.sandbox.store import Record, Store, encode_record
 
 __all__ = ["PageToken", "TokenBook", "View", "Views", "full_text", "page_text", "project",
            "system_keys"]
@@ -171,8 +171,7 @@ def full_text(rec: Record, module: str) -> str:
     body = rec.cache.get("body")
     if body is None:
         # memoised: records are immutable, an update makes a new Record
-        body = rec.cache["body"] = json.dumps(rec.values, ensure_ascii=False,
-                                              separators=(",", ":"))
+        body = rec.cache["body"] = encode_record(rec.values)
     key = (module, rec.locked, rec.approved)
     tail = _SYSTEM_TEXT.get(key)
     if tail is None:

@@ -95,21 +95,28 @@ def _maybe(rng: random.Random, value: Any, p_null: float = 0.15) -> Any:
     return None if rng.random() < p_null else value
 
 
-def _user(rng: random.Random) -> dict[str, str]:
-    return dict(_ch(rng, USERS))
+# Seeded records share these objects (one per user, one per layout) instead of copying
+# them per record: stored values are never mutated, and the copies were a fair share of
+# seeding time. They are the seed's own copies, so no record aliases the schema constants.
+_OWNERS: list[dict[str, str]] = [dict(u) for u in USERS]
+_CREATOR: dict[str, str] = {"name": USERS[0]["name"], "id": USERS[0]["id"],
+                            "email": USERS[0]["email"]}
+_LAYOUTS: dict[str, dict[str, str]] = {m: dict(v) for m, v in LAYOUTS.items()}
+_VIP: list[dict[str, str]] = [{"name": "vip", "id": "4876876000000000091"}]
 
 
-def _common(rng: random.Random, module: str, created: float, modified: float) -> dict[str, Any]:
-    owner = _user(rng)
-    creator = {"name": USERS[0]["name"], "id": USERS[0]["id"], "email": USERS[0]["email"]}
+def _common(rng: random.Random, module: str, rid: str, created: float,
+            modified: float) -> dict[str, Any]:
+    # ``id`` first: the values are the stored record as is (no copy to put it in front)
     return {
-        "Owner": owner,
-        "Created_By": creator,
-        "Modified_By": creator,
+        "id": rid,
+        "Owner": _ch(rng, _OWNERS),
+        "Created_By": _CREATOR,
+        "Modified_By": _CREATOR,
         "Created_Time": format_datetime(created, 330),
         "Modified_Time": format_datetime(modified, 330),
-        "Layout": dict(LAYOUTS[module]),
-        "Tag": [{"name": "vip", "id": "4876876000000000091"}] if rng.random() < 0.1 else [],
+        "Layout": _LAYOUTS[module],
+        "Tag": _VIP if rng.random() < 0.1 else [],
     }
 
 
@@ -158,6 +165,8 @@ def generate(
 ) -> Iterator[tuple[str, SeedRecord]]:
     """Yield ``(module, (id, values, created_epoch, modified_epoch))`` for all modules.
 
+    ``values`` holds every field, ``id`` first: it is the record as stored.
+
     Accounts come first so Contacts, Leads and Deals can point at them.
     """
     rng = random.Random(seed)
@@ -176,7 +185,8 @@ def generate(
         created, modified = stamps()
         name = f"{_ch(rng, COMPANY_WORDS)} {_ch(rng, COMPANY_SUFFIX)} {n + 1}"
         city, country = _ch(rng, CITIES)
-        values = _common(rng, "Accounts", created, modified) | {
+        values = _common(rng, "Accounts", rid, created, modified)
+        values.update({
             "Account_Name": name,
             "Account_Number": str(_ri(rng, 10**9, 10**12)),
             "Account_Type": _pick(rng, ACCOUNT_TYPES),
@@ -190,7 +200,7 @@ def generate(
             "Billing_Country": country,
             "Customer_Since": _maybe(rng, _date(created - _ri(rng, 0, 86_400 * 2000))),
             "Description": None,
-        }
+        })
         accounts.append((rid, name))
         yield "Accounts", (rid, values, created, modified)
 
@@ -200,7 +210,8 @@ def generate(
         first, last = _ch(rng, FIRST), _ch(rng, LAST)
         city, country = _ch(rng, CITIES)
         acc = _ch(rng, accounts) if accounts and rng.random() < 0.85 else None
-        values = _common(rng, "Contacts", created, modified) | {
+        values = _common(rng, "Contacts", rid, created, modified)
+        values.update({
             "Salutation": _pick(rng, SALUTATIONS),
             "First_Name": first,
             "Last_Name": last,
@@ -219,7 +230,7 @@ def generate(
             "Languages_Known": rng.sample(LANGUAGES, _ri(rng, 0, 2)),
             "Last_Contacted": _maybe(rng, _dt(modified, rng)),
             "Description": None,
-        }
+        })
         contacts.append((rid, f"{first} {last}"))
         yield "Contacts", (rid, values, created, modified)
 
@@ -233,7 +244,8 @@ def generate(
         revenue = _maybe(rng, round(rng.uniform(1000, 2_000_000), 2))
         acc = _ch(rng, accounts) if accounts and rng.random() < 0.3 else None
         company = f"{_ch(rng, COMPANY_WORDS)} {_ch(rng, COMPANY_SUFFIX)}"
-        values = _common(rng, "Leads", created, modified) | {
+        values = _common(rng, "Leads", rid, created, modified)
+        values.update({
             "Salutation": _pick(rng, SALUTATIONS),
             "First_Name": first,
             "Last_Name": last,
@@ -277,7 +289,7 @@ def generate(
             "Segment": _pick(rng, SEGMENTS),
             "Converted__s": False,
             "Last_Activity_Time": None,
-        }
+        })
         rnd = rng.random
         for name, pool in pools:
             values[name] = pool[int(rnd() * POOL)]
@@ -289,7 +301,8 @@ def generate(
         acc = _ch(rng, accounts) if accounts else None
         con = _ch(rng, contacts) if contacts and rng.random() < 0.7 else None
         stage = _ch(rng, STAGES)
-        values = _common(rng, "Deals", created, modified) | {
+        values = _common(rng, "Deals", rid, created, modified)
+        values.update({
             "Deal_Name": f"{acc[1] if acc else 'Deal'} - {_ch(rng, ['Renewal', 'Upsell', 'New'])}"
                          f" {n + 1}",
             "Stage": stage,
@@ -305,5 +318,5 @@ def generate(
             "Next_Step": _maybe(rng, "Send proposal", 0.6),
             "Deal_Number": f"DL-{n + 1}",
             "Description": None,
-        }
+        })
         yield "Deals", (rid, values, created, modified)

@@ -145,10 +145,8 @@ class SandboxServer:
         ids = iter(self.store.new_id, None)
         batches: dict[str, list[Record]] = {name: [] for name in self.modules}
         for module, (rid, values, created, modified) in generate(seed, records, ids):
-            full: dict[str, Any] = {"id": rid}
-            full.update(values)
-            recompute(module, full)
-            batches[module].append(Record(rid, full, created, modified))
+            recompute(module, values)  # the values already start with the id
+            batches[module].append(Record(rid, values, created, modified))
         if flag_records:
             for module in ("Leads", "Deals"):
                 batch = batches[module]

@@ -23,7 +23,12 @@ from typing import Any
 
 from crmframe.sandbox.schema import Module, make_id
 
-__all__ = ["ModuleData", "Record", "Store"]
+__all__ = ["ModuleData", "Record", "Store", "encode_record"]
+
+#: Compact JSON text of a record's values. One encoder for all calls (``json.dumps`` with
+#: options builds a new one each time), without the cycle check: stored values are trees.
+encode_record = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
+                                 check_circular=False).encode
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -191,8 +196,7 @@ class Store:
         # The text is not kept: a full-record read re-creates it once (listing.full_text).
         rows = [
             (module, r.id, r.created, r.modified, int(r.locked), int(r.approved),
-             r.cache.get("body") or json.dumps(r.values, separators=(",", ":"),
-                                               ensure_ascii=False))
+             r.cache.get("body") or encode_record(r.values))
             for r in batch
         ]
         with self.lock:
