@@ -188,8 +188,9 @@ def _mapping_from_row(row: Mapping[Any, Any], names: list[str], position: int) -
             continue
         key = _COLUMN_TO_KEY.get(name, name)
         if key == "index":
+            # is_integer() is False for inf and nan, which int() would refuse with other errors.
             if isinstance(value, bool) or not isinstance(value, (int, float)) or (
-                isinstance(value, float) and value != int(value)
+                isinstance(value, float) and not value.is_integer()
             ):
                 raise InputError(f"mapping row {position}: index {short_repr(value)} is not a "
                                  "column number")

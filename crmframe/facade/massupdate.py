@@ -16,6 +16,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
 from typing import Any
 
 import pandas as pd
@@ -134,7 +135,8 @@ def mass_update(
         if territory is not None:
             body["territory"] = dict(territory)
         reply = crm.client.request("POST", f"{module}/actions/mass_update", json=body)
-        status = job_status(reply.body)
+        # Stamped like every polled status, so progress charts can place it on the time axis.
+        status = job_status(reply.body).with_observed_at(datetime.now(timezone.utc))
         return Job.from_status(status, module=module)
     id_list = [str(i) for i in ids or []]
     fields = tuple(encoded)
