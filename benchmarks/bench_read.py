@@ -22,6 +22,26 @@ Usage::
     .venv/bin/python benchmarks/bench_read.py --records 20000 --fields 60 --repeat 3
     .venv/bin/python benchmarks/bench_read.py --latency 0.05   # network-like round trips
 
+Flags:
+
+``--records N`` (default 100,000)
+    Leads seeded into the sandbox and read back. Seeding is done once per run. Measured
+    on the shared 2-core development machine (load 2-4): the default size takes about
+    80-100 s in all (seeding, one bare pass, one ``read_records`` pass, one traced
+    pass), about 110-145 s with ``--repeat 3``; ``--records 20000 --repeat 3`` about
+    55-60 s (60 s with ``--fields 60``).
+``--fields N`` (default 20)
+    Fields read (the first N of the Leads metadata, ``id`` apart). Zoho allows 50 per
+    call, so above 49 both sides read the records once per chunk of 49 fields.
+``--version V`` (default ``v8``)
+    API version in the URLs (``v2``/``v2.1`` take the older paging).
+``--repeat N`` (default 1)
+    Timed rounds, bare loop and ``read_records`` alternating, each on a fresh sandbox;
+    the medians are reported.
+``--latency S`` (default 0)
+    Seconds the sandbox waits before answering each call (real Zoho: ~0.1-0.3 s), so
+    wall time includes round trips as it would over a network.
+
 Goals: ``read_records`` within 1.2x the bare loop's time; peak memory under 3x the frame.
 """
 
