@@ -47,42 +47,9 @@ from crmframe.errors import (
     ZohoAPIError,
 )
 from crmframe.facade.journal import Journal
+from crmframe.facade.steps import Step, StepOutcome
 
-# The steps, their rows, read-back comparison and the Zoho sender live in their own modules;
-# they are importable from here as they were before the split.
-from crmframe.facade.readback import applied_ids
-from crmframe.facade.sender import (
-    BULK_APPLIED,
-    CrmSender,
-    bulk_rows_body,
-    csv_subset,
-    upload_url,
-    zip_csv,
-)
-from crmframe.facade.steprows import VERIFIED_MESSAGE, outcome_rows, reply_rows, status_rows
-from crmframe.facade.steps import ROUTES, Step, StepOutcome, steps_from_plan
-
-__all__ = [
-    "BULK_APPLIED",
-    "FATAL_ERRORS",
-    "ROUTES",
-    "VERIFIED_MESSAGE",
-    "CrmSender",
-    "Sender",
-    "Step",
-    "StepOutcome",
-    "applied_ids",
-    "bulk_rows_body",
-    "csv_subset",
-    "error_body",
-    "execute",
-    "outcome_rows",
-    "reply_rows",
-    "status_rows",
-    "steps_from_plan",
-    "upload_url",
-    "zip_csv",
-]
+__all__ = ["FATAL_ERRORS", "Sender", "error_body", "execute"]
 
 #: Whole-request errors that would fail every later step as well: the run stops.
 FATAL_ERRORS: tuple[type[CrmframeError], ...] = (

@@ -235,7 +235,7 @@ def test_failed_and_timed_out_jobs_are_data_and_later_steps_still_run(
     import pandas as pd
 
     from crmframe.errors import JobFailed, JobTimeout
-    from crmframe.facade.push import outcome_rows
+    from crmframe.facade.steprows import outcome_rows
 
     steps = [_put(0, ["1"]), _put(1, ["2"]), _put(2, ["3"])]
     sender = FakeSender()

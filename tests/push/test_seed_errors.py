@@ -17,9 +17,10 @@ import requests
 
 from crmframe.errors import InvalidModuleError, ValidationError
 from crmframe.facade.crm import CRM
-from crmframe.facade.push import CrmSender, Step
 from crmframe.facade.pushresult import PushResult
-from crmframe.facade.writing import send_steps
+from crmframe.facade.pushrun import send_steps
+from crmframe.facade.sender import CrmSender
+from crmframe.facade.steps import Step
 from crmframe.http.client import ZohoClient
 
 from .helpers import fast_retry, writing_crm
@@ -121,7 +122,8 @@ class CopySender(CrmSender):
 
 
 def test_003_invalid_request_method_stops_the_push(crm: Any, server: Any) -> None:
-    from crmframe.facade.push import execute, outcome_rows
+    from crmframe.facade.push import execute
+    from crmframe.facade.steprows import outcome_rows
 
     ids = _plain_ids(server, 2, skip=104)
     steps = [_put([i], [{"id": i, "City": "C"}], index=n) for n, i in enumerate(ids)]
