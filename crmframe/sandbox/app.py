@@ -224,11 +224,9 @@ class Sandbox:
                 return self._too_many("rate")  # before the credits: a 429 costs nothing
             if not self.faults.spend(self._cost(request, endpoint)):
                 return self._too_many("credits")
-            decision = self.faults.decide()
-            if decision.action == "drop":
-                return self._drop(request)
-            if decision.action == "fail":
-                return json_response(error_body("INTERNAL_ERROR", "Internal Server Error"), 500)
+            faulted = self._fault()
+            if faulted is not None:
+                return faulted
             if self.faults.latency:
                 time.sleep(self.faults.latency)
             response = HANDLERS[endpoint](self, request, version, **args)
@@ -242,7 +240,7 @@ class Sandbox:
             return json_response(exc.body(), exc.status, exc.headers)
         except Exception:
             log.exception("sandbox handler failed on %s %s", request.method, request.path)
-            return json_response(error_body("INTERNAL_ERROR", "Internal Server Error"), 500)
+            return self._internal_error()
 
     @staticmethod
     def _url_pattern() -> Response:
@@ -250,19 +248,26 @@ class Sandbox:
             "INVALID_URL_PATTERN", "Please check if the URL trying to access is a correct one"),
             404)
 
+    @staticmethod
+    def _internal_error() -> Response:
+        return json_response(error_body("INTERNAL_ERROR", "Internal Server Error"), 500)
+
+    def _fault(self) -> Response | None:
+        """The injected failure or dropped connection for this request, if any."""
+        action = self.faults.decide().action
+        if action == "drop":
+            # The socket is shut in __call__, once the drop is logged.
+            return _Dropped(b"", status=500)
+        if action == "fail":
+            return self._internal_error()
+        return None
+
     def _token(self, request: Request) -> Response:
-        decision = self.faults.decide()
-        if decision.action == "drop":
-            return self._drop(request)
-        if decision.action == "fail":
-            return json_response(error_body("INTERNAL_ERROR", "Internal Server Error"), 500)
+        faulted = self._fault()
+        if faulted is not None:
+            return faulted
         form = {**request.args.to_dict(), **request.form.to_dict()}
         return json_response(self.oauth.grant(form, request.host_url.rstrip("/")), 200)
-
-    @staticmethod
-    def _drop(request: Request) -> Response:
-        # The socket is shut in __call__, once the drop is logged.
-        return _Dropped(b"", status=500)
 
     @staticmethod
     def _cost(request: Request, endpoint: str) -> int:
