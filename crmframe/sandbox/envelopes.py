@@ -7,17 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ApiError", "error_body", "record_error"]
+__all__ = ["ApiError", "error_body"]
 
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
     """A whole-request error object ``{"code","details","message","status":"error"}``."""
     return {"code": code, "details": details or {}, "message": message, "status": "error"}
-
-
-def record_error(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
-    """One per-record error item of a ``data[]`` answer (same keys as a whole-request error)."""
-    return error_body(code, message, details)
 
 
 class ApiError(Exception):
@@ -50,19 +45,3 @@ class ApiError(Exception):
         err = error_body(self.code, self.message, self.details)
         return {"data": [err]} if self.wrap else err
 
-
-# Zoho's wording, one place.
-MSG_INVALID_URL = "Please check if the URL trying to access is a correct one"
-MSG_INVALID_METHOD = "The http request method type is not a valid one"
-MSG_AUTH_FAILED = "Authentication failed"
-MSG_INVALID_TOKEN = "invalid oauth token"
-MSG_INVALID_MODULE = "the module name given seems to be invalid"
-MSG_INVALID_DATA = "invalid data"
-MSG_INVALID_ID = "the id given seems to be invalid"
-MSG_MANDATORY = "required field not found"
-MSG_DUPLICATE = "duplicate data"
-MSG_LOCKED = "Sorry, you cannot perform this operation as the record is locked."
-MSG_NOT_APPROVED = "cannot update record that is not approved yet"
-MSG_NOT_FOUND_RESOURCE = "The requested resource doesn't exist."
-MSG_INTERNAL = "Internal Server Error"
-MSG_TOO_MANY = "You have exceeded the maximum number of API calls or concurrent requests allowed"
