@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -119,6 +120,25 @@ def _typed_settings_frame(items: list[dict[str, Any]], index: str) -> pd.DataFra
     return frame
 
 
+@dataclass(frozen=True)
+class _Read:
+    """One ``read_records`` call, as both its paths (pages, bulk export) need it."""
+
+    module: str
+    names: list[str]
+    meta: pd.DataFrame
+    all_fields: bool
+    cvid: str | None
+    ids: list[str] | None
+    modified_since: datetime | str | None
+    sort_by: str | None
+    sort_order: str | None
+    limit: int | None
+    progress: bool | None
+    total: int | None
+    keep_system_keys: bool
+
+
 class _Prefetch:
     """Iterate ``pages`` in a background thread, one page ahead of the consumer.
 
@@ -126,8 +146,6 @@ class _Prefetch:
     turned into columns, so the client's own work hides behind the server's. Errors are
     raised in the consumer; :meth:`close` stops the thread early.
     """
-
-    _DONE = object()
 
     def __init__(self, pages: Iterator[dict[str, Any]], depth: int = 2) -> None:
         self._pages = pages
@@ -321,51 +339,31 @@ class ReadingMixin:
             total > BULK_THRESHOLD or (unsliceable and total > PAGE_NUMBER_LIMIT)
         )
         use_bulk = id_list is None and (method == "bulk" or (method == "auto" and too_many))
+        read = _Read(module, names, meta, all_fields=fields is None, cvid=cvid, ids=id_list,
+                     modified_since=modified_since, sort_by=sort_by, sort_order=sort_order,
+                     limit=limit, progress=progress, total=total,
+                     keep_system_keys=keep_system_keys)
         if use_bulk:
-            return self._read_bulk(module, names, meta, cvid=cvid,
-                                   modified_since=modified_since, sort_by=sort_by,
-                                   sort_order=sort_order, limit=limit, progress=progress,
-                                   total=total, keep_system_keys=keep_system_keys)
+            return self._read_bulk(read)
 
         try:
-            frames = self._read_pages(module, names, meta, all_fields=fields is None,
-                                      cvid=cvid, ids=id_list, modified_since=modified_since,
-                                      sort_by=sort_by, sort_order=sort_order, limit=limit,
-                                      progress=progress, total=total,
-                                      keep_system_keys=keep_system_keys)
+            frames = self._read_pages(read)
         except PaginationLimitError as exc:
             if method != "auto" or id_list is not None:
                 raise
             # Paging cannot reach every record (v2/v2.1 past 2,000 with cvid or sort_by, or
             # past Zoho's 100,000 page-token ceiling): export instead of stopping short.
             log.info("%s: %s; reading with a bulk-read job instead", module, exc.message)
-            return self._read_bulk(module, names, meta, cvid=cvid,
-                                   modified_since=modified_since, sort_by=sort_by,
-                                   sort_order=sort_order, limit=limit, progress=progress,
-                                   total=total, keep_system_keys=keep_system_keys)
+            return self._read_bulk(read)
         frame = _merge_on_id(frames)
         frame.attrs["method"] = "pages"
         return frame
 
-    def _read_pages(
-        self,
-        module: str,
-        names: list[str],
-        meta: pd.DataFrame,
-        *,
-        all_fields: bool,
-        cvid: str | None,
-        ids: list[str] | None,
-        modified_since: datetime | str | None,
-        sort_by: str | None,
-        sort_order: str | None,
-        limit: int | None,
-        progress: bool | None,
-        total: int | None,
-        keep_system_keys: bool,
-    ) -> list[pd.DataFrame]:
+    def _read_pages(self, read: _Read) -> list[pd.DataFrame]:
+        module, names, meta, progress, total = (
+            read.module, read.names, read.meta, read.progress, read.total)
         # v2/v2.1 list every field without a 'fields' parameter; v3+ insist on ≤50 names.
-        all_in_one = all_fields and self.version != "v8"
+        all_in_one = read.all_fields and self.version != "v8"
         chunks = [[]] if all_in_one else _chunks(names, MAX_FIELDS_PER_CALL - 1)
 
         def bar_for(position: int) -> _Progress:
@@ -383,8 +381,8 @@ class ReadingMixin:
         def fetch(chunk: list[str]) -> _Prefetch:
             return _Prefetch(iter_record_pages(
                 self.client, module, fields=None if all_in_one else ["id", *chunk],
-                cvid=cvid, ids=ids, sort_by=sort_by, sort_order=sort_order,
-                modified_since=modified_since, limit=limit,
+                cvid=read.cvid, ids=read.ids, sort_by=read.sort_by, sort_order=read.sort_order,
+                modified_since=read.modified_since, limit=read.limit,
             ))
 
         frames = []
@@ -395,7 +393,7 @@ class ReadingMixin:
 
                 def builder() -> RecordsBuilder:
                     return RecordsBuilder(meta, columns=columns,  # noqa: B023
-                                          keep_system_keys=keep_system_keys, module=module)
+                                          keep_system_keys=read.keep_system_keys, module=module)
 
                 current, parts = builder(), []
                 for page in pages:
@@ -417,32 +415,20 @@ class ReadingMixin:
             bar.close()
         return frames
 
-    def _read_bulk(
-        self,
-        module: str,
-        names: list[str],
-        meta: pd.DataFrame,
-        *,
-        cvid: str | None,
-        modified_since: datetime | str | None,
-        sort_by: str | None,
-        sort_order: str | None,
-        limit: int | None,
-        progress: bool | None,
-        total: int | None,
-        keep_system_keys: bool,
-    ) -> pd.DataFrame:
+    def _read_bulk(self, read: _Read) -> pd.DataFrame:
+        module, meta, limit, sort_by = read.module, read.meta, read.limit, read.sort_by
         criteria = None
-        if modified_since is not None:
+        if read.modified_since is not None:
             criteria = {"field": {"api_name": "Modified_Time"}, "comparator": "greater_equal",
-                        "value": format_modified_since(modified_since)}
-        builder = RecordsBuilder(meta, columns=names, keep_system_keys=keep_system_keys,
-                                 module=module)
-        bar = _Progress(progress, total, f"{module} (bulk)")
+                        "value": format_modified_since(read.modified_since)}
+        builder = RecordsBuilder(meta, columns=read.names,
+                                 keep_system_keys=read.keep_system_keys, module=module)
+        bar = _Progress(read.progress, read.total, f"{module} (bulk)")
         last: bytes = b""
         try:
-            for piece in iter_bulk_read(self.client, module, fields=["id", *names], cvid=cvid,
-                                        criteria=criteria, sleep=self.bulk_sleep):
+            for piece in iter_bulk_read(self.client, module, fields=["id", *read.names],
+                                        cvid=read.cvid, criteria=criteria,
+                                        sleep=self.bulk_sleep):
                 bar.update(add_csv(builder, piece.csv, meta))
                 last = piece.csv
                 if limit is not None and not sort_by and builder.rows >= limit:
@@ -452,7 +438,7 @@ class ReadingMixin:
         frame = finish_bulk_frame(builder.to_frame(), last, meta)
         if sort_by:
             # An export cannot sort: sort here (Zoho's default order is descending).
-            ascending = (sort_order or "desc").lower() == "asc"
+            ascending = (read.sort_order or "desc").lower() == "asc"
             if sort_by == "id":
                 frame = frame.sort_index(ascending=ascending, kind="stable")
             elif sort_by in frame.columns:
@@ -486,15 +472,13 @@ class ReadingMixin:
         --------
         >>> crm.coql("select Last_Name, Email from Leads where Lead_Status = 'Contacted'")  # doctest: +SKIP
         """  # noqa: E501
-        if not isinstance(query, str) or not _SELECT_RE.match(query):
+        select = _SELECT_RE.match(query) if isinstance(query, str) else None
+        if select is None:
             raise InputError("coql() takes a 'select ... from Module where ...' query")
         module_match = _FROM_RE.search(query)
         module = module_match.group(1) if module_match else None
-        select = _SELECT_RE.match(query)
-        columns = None
-        if select:
-            columns = [c.strip().split()[0] for c in select.group(1).split(",") if c.strip()]
-            columns = [c for c in columns if c != "id"]
+        selected = [c.strip().split()[0] for c in select.group(1).split(",") if c.strip()]
+        columns = [c for c in selected if c != "id"]
         builder = self._builder_for_query(module, columns)
         bar = _Progress(progress, None, "COQL")
         try:
@@ -505,7 +489,7 @@ class ReadingMixin:
         frame = builder.to_frame()
         # COQL returns lookups as {"id"} only: an all-null "X.name" would claim "no name".
         empty_names = [c for c in frame.columns if c.endswith(".name")
-                       and c.rsplit(".", 1)[0] in (columns or []) and frame[c].isna().all()]
+                       and c.rsplit(".", 1)[0] in columns and frame[c].isna().all()]
         return frame.drop(columns=empty_names) if empty_names else frame
 
     def search(
