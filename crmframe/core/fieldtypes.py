@@ -42,6 +42,7 @@ __all__ = [
     "is_system_read_only",
     "kind_of_field",
     "mass_updatable",
+    "return_type_of",
 ]
 
 
@@ -222,7 +223,8 @@ def field_kind(
     return _JSON_TYPE_KIND.get(jt, Kind.TEXT)
 
 
-def _return_type(field: Mapping[str, Any]) -> str | None:
+def return_type_of(field: Mapping[str, Any]) -> str | None:
+    """The declared return type of a formula or rollup-summary field's metadata, if any."""
     for key in ("formula", "rollup_summary"):
         spec = field.get(key)
         if isinstance(spec, Mapping) and spec.get("return_type"):
@@ -235,7 +237,7 @@ def kind_of_field(field: Mapping[str, Any]) -> Kind:
     if field.get("api_name") == "id":
         return Kind.ID
     return field_kind(
-        field.get("data_type"), field.get("json_type"), formula_return_type=_return_type(field)
+        field.get("data_type"), field.get("json_type"), formula_return_type=return_type_of(field)
     )
 
 

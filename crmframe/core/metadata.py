@@ -29,6 +29,7 @@ from crmframe.core.fieldtypes import (
     is_read_only,
     kind_of_field,
     mass_updatable,
+    return_type_of,
 )
 from crmframe.errors import EnvelopeError
 
@@ -149,14 +150,6 @@ def _lookup_module(raw: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _return_type(raw: Mapping[str, Any]) -> str | None:
-    for key in ("formula", "rollup_summary"):
-        spec = raw.get(key)
-        if isinstance(spec, Mapping) and spec.get("return_type"):
-            return str(spec["return_type"])
-    return None
-
-
 def _unique(raw: Any) -> bool:
     # Zoho gives a boolean, or an object: {} for "not unique", {"case_sensitive": ...} for unique.
     return bool(raw)
@@ -191,7 +184,7 @@ def _info_from_raw(raw: Mapping[str, Any], position: int) -> FieldInfo:
         if data_type in ("picklist", "multiselectpicklist")
         else None,
         lookup_module=_lookup_module(raw),
-        formula_return_type=_return_type(raw),
+        formula_return_type=return_type_of(raw),
         id=None if raw.get("id") is None else str(raw.get("id")),
         raw=raw,
     )
