@@ -32,19 +32,11 @@ import pandas as pd
 from crmframe.core.plan import DEFAULT_BULK_THRESHOLD, Objective, Plan
 from crmframe.errors import InputError
 from crmframe.facade import bulkwriting, massupdate
-from crmframe.facade.prepare import (
-    Prepared,
-    base_fields,
-    module_of,
-    prepare_push,
-    read_back,
-    retry_frames,
-    settle_unknown,
-)
+from crmframe.facade.prepare import Prepared, prepare_push, retry_frames, settle_unknown
 from crmframe.facade.pushresult import PushResult
-from crmframe.facade.pushrun import run_push, send_steps
+from crmframe.facade.pushrun import run_push
 
-__all__ = ["WritingMixin", "base_fields", "module_of", "send_steps"]
+__all__ = ["WritingMixin"]
 
 
 @dataclass(frozen=True)
@@ -71,15 +63,6 @@ class WritingMixin:
     # Typed loosely on purpose, like the other mixins: the concrete types live on CRM.
     client: Any
     version: str
-
-    def _any(self) -> Any:
-        # read_fields/read_records/wait come from sibling mixins; going through Any keeps
-        # the mixins independent of each other's declarations.
-        return self
-
-    def _read_back(self, module: str, fields: Sequence[str], ids: Sequence[str]) -> pd.DataFrame:
-        """The current values of ``fields`` for ``ids`` (any number of ids), indexed by id."""
-        return read_back(self, module, fields, ids)
 
     # -- plan ----------------------------------------------------------------------------
 
