@@ -39,8 +39,8 @@ import numpy as np
 import pandas as pd
 
 import crmframe
-from crmframe import CrmframeError, JobStatus, ValidationError, plot_job_progress
-from crmframe.plots import job_chart_png
+from crmframe import CrmframeError, JobStatus, ValidationError
+from crmframe.plots import job_chart_png, job_progress_png
 
 __all__ = ["DEFAULT_OUT", "DEFAULT_RECORDS", "Check", "Stage", "main", "run"]
 
@@ -312,19 +312,6 @@ def csv_ready(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _save_progress_chart(history: Sequence[JobStatus], path: Path) -> Path:
-    from matplotlib.figure import Figure
-
-    ax = plot_job_progress(list(history))
-    figure = ax.get_figure()
-    while figure is not None and not isinstance(figure, Figure):
-        figure = figure.get_figure()  # a SubFigure: climb to the figure that can save
-    if figure is None:  # pragma: no cover - plot_job_progress always draws on a Figure
-        raise CrmframeError("plot_job_progress returned axes without a figure")
-    figure.savefig(path, dpi=100)
-    return path
-
-
 def _same(got: Any, want: Any) -> bool:
     """Equal cells, missing equal to missing, floats to 1e-6."""
     got_missing, want_missing = bool(pd.isna(got)), bool(pd.isna(want))
@@ -570,7 +557,9 @@ def run(
         # -- report --------------------------------------------------------------------------
         printer.heading(f"10. Write the report to {out}/")
         for kind, history in outcome.jobs.items():
-            outcome.charts.append(_save_progress_chart(history, charts / f"{kind}_progress.png"))
+            progress_png = charts / f"{kind}_progress.png"
+            progress_png.write_bytes(job_progress_png(history))
+            outcome.charts.append(progress_png)
         finals = [h[-1] for h in outcome.jobs.values() if h]
         status_png = charts / "jobs_status.png"
         status_png.write_bytes(job_chart_png(finals))

@@ -54,6 +54,7 @@ __all__ = [
     "Segment",
     "job_bar_segments",
     "job_chart_png",
+    "job_progress_png",
     "plot_job_progress",
     "plot_job_status",
     "save_job_charts",
@@ -575,7 +576,23 @@ def job_chart_png(
     >>> job_chart_png(JobStatus("bulk_write", "1", "RUNNING", "INPROGRESS"))[:4]
     b'\\x89PNG'
     """
-    ax = plot_job_status(status_or_statuses)
+    return _png(plot_job_status(status_or_statuses), dpi)
+
+
+def job_progress_png(history: Any, *, dpi: int = 100) -> bytes:
+    """The progress chart of one job (:func:`plot_job_progress`) as PNG bytes.
+
+    Examples
+    --------
+    >>> from crmframe.core.jobs import JobStatus
+    >>> h = [JobStatus("bulk_write", "1", st, st) for st in ("RUNNING", "COMPLETED")]
+    >>> job_progress_png(h)[:4]
+    b'\\x89PNG'
+    """
+    return _png(plot_job_progress(history), dpi)
+
+
+def _png(ax: Axes, dpi: int) -> bytes:
     buffer = io.BytesIO()
     _root_figure(ax).savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()
