@@ -378,19 +378,6 @@ class Jobs:
             self._write_rows(job, job.processed, end)
             job.processed = end
 
-    def _find(self, mod: Module, find_by: str, value: Any) -> str | None:
-        if value in (None, ""):
-            return None
-        if find_by == "id":
-            return str(value) if self.store.get(mod.api_name, str(value)) else None
-        if find_by in mod.unique:
-            return self.store.find_unique(mod.api_name, find_by, value)
-        folded = str(value).casefold()
-        for rec in self.store.records(mod.api_name):
-            if str(rec.values.get(find_by) or "").casefold() == folded:
-                return rec.id
-        return None
-
     def _cell(self, job: BulkWriteJob, m: Mapping, text: str) -> Any:
         mod = job.module
         kind = mod.kinds[m.api_name]
@@ -424,7 +411,7 @@ class Jobs:
             target = mod.lookups.get(m.api_name)
             if target is None:
                 raise ValueError(text)
-            found = self._find(self.writer.modules[target], by, text)
+            found = self.writer.find(self.writer.modules[target], by, text)
             if found is None:
                 raise ValueError(text)
             return {"id": found}
@@ -456,7 +443,7 @@ class Jobs:
             target: str | None = None
             if job.find_by:
                 key = item.pop("id", None) if job.find_by == "id" else item.get(job.find_by)
-                target = self._find(mod, job.find_by, key)
+                target = self.writer.find(mod, job.find_by, key)
             by_column = column_of.get(job.find_by or "id", job.find_by or "id")
             if job.operation == "update" and target is None:
                 prepared.append((i, None, f"RESOURCE_NOT_FOUND-{by_column}", None))

@@ -311,7 +311,7 @@ class Writer:
                             value = item.get(name)
                             if value in (None, ""):
                                 continue
-                            target = self._match(mod, name, value)
+                            target = self.find(mod, name, value)
                             if target is not None:
                                 matched = name
                                 break
@@ -327,7 +327,16 @@ class Writer:
                 results.append(res)
         return results
 
-    def _match(self, mod: Module, name: str, value: Any) -> str | None:
+    def find(self, mod: Module, name: str, value: Any) -> str | None:
+        """The id of the record whose field ``name`` equals ``value`` (ignoring case).
+
+        Empty values match nothing; ``id`` is looked up directly, unique fields through
+        the store's index, other fields by a scan (the first match in id order).
+        """
+        if value in (None, ""):
+            return None
+        if name == "id":
+            return str(value) if self.store.get(mod.api_name, str(value)) else None
         if name in mod.unique:
             return self.store.find_unique(mod.api_name, name, value)
         folded = str(value).casefold()
