@@ -519,13 +519,15 @@ def plot_job_progress(history: Any, ax: Axes | None = None) -> Axes:
         xs.extend(times)
     else:
         xs.extend(range(1, len(statuses) + 1))
-    first = statuses[-1]
+    last = statuses[-1]
     nan = float("nan")
-    for index, (label, _) in enumerate(first.segments()):
-        ys = [float(n) if (n := s.segments()[index][1]) is not None else nan for s in statuses]
-        ax.plot(xs, ys, marker="o", markersize=4, color=_color(first.kind, label), label=label,
+    # One line per count: the statuses' segments read column by column.
+    columns = zip(*(s.segments() for s in statuses), strict=True)
+    for label, column in zip((label for label, _ in last.segments()), columns, strict=True):
+        ys = [float(n) if n is not None else nan for _, n in column]
+        ax.plot(xs, ys, marker="o", markersize=4, color=_color(last.kind, label), label=label,
                 gid=f"progress:{label}")
-    if first.kind != "bulk_read":
+    if last.kind != "bulk_read":
         totals = [float(s.total) if s.total is not None else nan for s in statuses]
         ax.plot(xs, totals, linestyle="--", color=COLORS["Total"], linewidth=1, label="Total",
                 gid="progress:Total")
@@ -558,7 +560,7 @@ def plot_job_progress(history: Any, ax: Axes | None = None) -> Axes:
     ax.set_ylabel("records")
     ax.set_ylim(bottom=0)
     polls = f"{len(statuses)} poll{'s' if len(statuses) != 1 else ''}"
-    ax.set_title(f"{_job_name(first)} — {first.state} after {polls}")
+    ax.set_title(f"{_job_name(last)} — {last.state} after {polls}")
     ax.legend(fontsize=8, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
