@@ -64,6 +64,7 @@ from typing import Any
 import requests
 
 import crmframe.facade.crm as facade
+from crmframe.facade.reading import MAX_FIELDS_PER_CALL
 
 SERVER_SCRIPT = """
 import json, sys
@@ -159,7 +160,8 @@ def main(argv: list[str] | None = None) -> None:
             credentials = {**credentials, "version": args.version}
             with facade.connect(**credentials) as crm:
                 names = [n for n in crm.read_fields("Leads").index if n != "id"][: args.fields]
-        chunks = [names[i : i + 49] for i in range(0, len(names), 49)]
+        per_pass = MAX_FIELDS_PER_CALL - 1  # "id" takes the 50th place
+        chunks = [names[i : i + per_pass] for i in range(0, len(names), per_pass)]
 
         for _ in range(args.repeat):
             with sandbox(args.records, db, args.latency) as credentials:

@@ -150,7 +150,7 @@ def iter_record_pages(
         yield from _by_ids(client, module, [str(i) for i in ids], params, headers, limit)
         return
     sliceable = client.version != "v8" and not cvid and sort_by in (None, "id")
-    if client.version != "v8" and sliceable:
+    if sliceable:
         # Sorted on id so that id slices can take over where page numbers stop.
         sort_by = "id"
         sort_order = sort_order or "desc"
