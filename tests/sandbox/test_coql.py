@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from crmframe.sandbox import SandboxServer
+from crmframe.sandbox.clock import parse_datetime
 from crmframe.sandbox.coql import CoqlError, parse, tokenize
 
 from .helpers import Api
@@ -69,9 +70,17 @@ def test_like_null_dates_and_lookups(server: SandboxServer, api: Api) -> None:
     assert all(row["Last_Name"].startswith("Mar") for row in r.json()["data"])
     r = _q(api, "select Date_3 from Leads where Date_3 is null limit 200")
     assert all(row["Date_3"] is None for row in r.json()["data"])
-    r = _q(api, "select Created_Time from Leads where Created_Time >= '2024-01-05T00:00:00+00:00'"
-                " limit 200")
-    assert r.status_code in (200, 204)
+    # Seeded Leads are created 2024-01-01..03: the first bound matches none, the second some.
+    for since in ("2024-01-05T00:00:00+00:00", "2024-01-02T12:00:00+00:00"):
+        r = _q(api, f"select Created_Time from Leads where Created_Time >= '{since}' limit 200")
+        want = {rec["id"] for rec in _records(server)
+                if parse_datetime(rec["Created_Time"]) >= parse_datetime(since)}
+        assert len(want) < 200, since
+        if not want:
+            assert r.status_code == 204, since
+        else:
+            assert r.status_code == 200, since
+            assert {row["id"] for row in r.json()["data"]} == want, since
     r = _q(api, "select Last_Name, Referred_Account, Referred_Account.Account_Name from Leads "
                 "where Referred_Account is not null limit 5")
     row = r.json()["data"][0]
