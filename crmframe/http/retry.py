@@ -78,11 +78,9 @@ class RetryPolicy:
 
     Examples
     --------
-    >>> slept = []
-    >>> policy = RetryPolicy(max_attempts=3, sleep=slept.append, jitter=False, base=0.1)
-    >>> _ = policy.wait(1), policy.wait(2)
-    >>> slept
-    [0.1, 0.2]
+    >>> policy = RetryPolicy(max_attempts=3, jitter=False, base=0.1)
+    >>> policy.backoff(1), policy.backoff(2), policy.backoff(3, retry_after="60")
+    (0.1, 0.2, 30.0)
     """
 
     max_attempts: int = 6
@@ -121,9 +119,3 @@ class RetryPolicy:
         if attempt >= self.max_attempts:
             return False
         return (self.clock() - started) + delay <= self.max_delay
-
-    def wait(self, attempt: int, retry_after: str | float | None = None) -> float:
-        """Sleep the backoff for ``attempt`` and return how long that was."""
-        delay = self.backoff(attempt, retry_after)
-        self.sleep(delay)
-        return delay
