@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
-from crmframe.core.metadata import normalise_fields
+from crmframe.core.metadata import FieldInfo, normalise_fields
 from crmframe.facade.journal import Journal, plan_fingerprint
 from crmframe.facade.prepare import Prepared, read_back
 from crmframe.facade.push import execute
@@ -94,31 +94,52 @@ def run_push(
             concat_results(frames), calls=0, credits=0.0, reads=prepared.reads, plan=prepared.plan,
             changes=prepared.changes, dry_run=True, overwrite=overwrite,
         )
-    sender = CrmSender(
-        crm.client, prepared.module, prepared.infos,
-        read=lambda fields, ids: read_back(crm, prepared.module, fields, ids),
-        wait=lambda job: crm.wait(job, interval=poll_interval),
-    )
     bar = StepProgress(progress, steps)
     try:
-        if journal is not None and steps:
-            fingerprint = plan_fingerprint(s.payload for s in steps)
-            with Journal.open(journal, fingerprint, [s.describe() for s in steps],
-                              module=prepared.module,
-                              extra={"conflicts": prepared.conflicts}) as book:
-                outcomes = execute(steps, sender, journal=book, on_step=bar.update)
-        else:
-            outcomes = execute(steps, sender, on_step=bar.update)
+        sender, outcomes = _execute(
+            crm, prepared.module, prepared.infos, steps, journal=journal,
+            poll_interval=poll_interval, extra={"conflicts": prepared.conflicts},
+            on_step=bar.update,
+        )
     finally:
         bar.close()
     for outcome in outcomes:
         frames += outcome_rows(outcome)
-    credits = sum(o.step.credits for o in outcomes if o.calls)
     return PushResult(
-        concat_results(frames), calls=sender.calls, credits=credits,
+        concat_results(frames), calls=sender.calls, credits=_credits(outcomes),
         reads=prepared.reads + sender.reads, jobs=sender.jobs, plan=prepared.plan,
         changes=prepared.changes, retry_with=retry_with, overwrite=overwrite,
     )
+
+
+def _execute(
+    crm: Any,
+    module: str,
+    infos: Mapping[str, FieldInfo],
+    steps: Sequence[Step],
+    *,
+    journal: str | os.PathLike[str] | None,
+    poll_interval: float,
+    extra: Mapping[str, Any] | None = None,
+    on_step: Callable[[StepOutcome], None] | None = None,
+) -> tuple[CrmSender, list[StepOutcome]]:
+    """Send ``steps`` through a :class:`CrmSender` for ``crm``, journaled when asked."""
+    sender = CrmSender(
+        crm.client, module, infos,
+        read=lambda fields, ids: read_back(crm, module, fields, ids),
+        wait=lambda job: crm.wait(job, interval=poll_interval),
+    )
+    if journal is not None and steps:
+        fingerprint = plan_fingerprint(s.payload for s in steps)
+        with Journal.open(journal, fingerprint, [s.describe() for s in steps],
+                          module=module, extra=extra) as book:
+            return sender, execute(steps, sender, journal=book, on_step=on_step)
+    return sender, execute(steps, sender, on_step=on_step)
+
+
+def _credits(outcomes: Sequence[StepOutcome]) -> float:
+    """Credits of the steps that made a call (steps settled from a journal cost nothing)."""
+    return sum(o.step.credits for o in outcomes if o.calls)
 
 
 def send_steps(
@@ -143,19 +164,8 @@ def send_steps(
     # Field metadata only serves read-backs, which only a journal resume makes; not asking
     # for it otherwise lets a step reach Zoho even for a module Zoho will refuse.
     infos = normalise_fields(crm.read_fields(module)) if journal is not None else {}
-    sender = CrmSender(
-        crm.client, module, infos,
-        read=lambda fields, ids: read_back(crm, module, fields, ids),
-        wait=lambda job: crm.wait(job, interval=poll_interval),
-    )
-    if journal is not None and steps:
-        fingerprint = plan_fingerprint(s.payload for s in steps)
-        with Journal.open(journal, fingerprint, [s.describe() for s in steps],
-                          module=module) as book:
-            outcomes = execute(steps, sender, journal=book)
-    else:
-        outcomes = execute(steps, sender)
+    sender, outcomes = _execute(crm, module, infos, steps, journal=journal,
+                                poll_interval=poll_interval)
     frames = [frame for outcome in outcomes for frame in outcome_rows(outcome)]
-    credits = sum(o.step.credits for o in outcomes if o.calls)
-    return PushResult(concat_results(frames), calls=sender.calls, credits=credits,
+    return PushResult(concat_results(frames), calls=sender.calls, credits=_credits(outcomes),
                       reads=sender.reads, jobs=sender.jobs)
