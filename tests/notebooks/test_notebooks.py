@@ -101,6 +101,14 @@ def executed() -> Callable[[str], Run]:
     return get
 
 
+def each_executed_notebook(test: Callable[..., None]) -> Callable[..., None]:
+    """Marks of a test that runs once per notebook on its executed copy (slow, sandbox)."""
+    for mark in (pytest.mark.parametrize("name", NAMES), pytest.mark.slow,
+                 pytest.mark.sandbox, pytest.mark.notebook):
+        test = mark(test)
+    return test
+
+
 def _outputs(nb: nbformat.NotebookNode) -> list[dict[str, Any]]:
     return [out for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs]
 
@@ -192,10 +200,7 @@ def test_the_four_notebooks_are_there() -> None:
     assert set(CHECKS) <= set(NAMES)
 
 
-@pytest.mark.notebook
-@pytest.mark.sandbox
-@pytest.mark.slow
-@pytest.mark.parametrize("name", NAMES)
+@each_executed_notebook
 def test_notebook_runs_top_to_bottom(name: str, executed: Callable[[str], Run]) -> None:
     run = executed(name)
     assert run.nb is not None
@@ -209,10 +214,7 @@ def test_notebook_runs_top_to_bottom(name: str, executed: Callable[[str], Run]) 
     assert run.cassette_after == run.cassette_before == COMMITTED_CASSETTE
 
 
-@pytest.mark.notebook
-@pytest.mark.sandbox
-@pytest.mark.slow
-@pytest.mark.parametrize("name", NAMES)
+@each_executed_notebook
 def test_notebook_cleans_up(name: str, executed: Callable[[str], Run]) -> None:
     run = executed(name)
     assert run.nb is not None
@@ -237,10 +239,7 @@ def sandbox_secrets() -> list[str]:
     return secrets
 
 
-@pytest.mark.notebook
-@pytest.mark.sandbox
-@pytest.mark.slow
-@pytest.mark.parametrize("name", NAMES)
+@each_executed_notebook
 def test_notebook_outputs_hold_no_secret(
     name: str, executed: Callable[[str], Run], sandbox_secrets: list[str]
 ) -> None:
