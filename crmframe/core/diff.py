@@ -494,21 +494,16 @@ def _ids(frame: pd.DataFrame, which: str) -> tuple[pd.DataFrame, pd.Index]:
 def field_infos(fields: Any) -> dict[str, FieldInfo]:
     """Field metadata in any form → ``{api_name: FieldInfo}``; ``None`` → ``{}``.
 
-    A ready ``{name: FieldInfo}`` mapping is taken as it is, so callers that pass one
-    step on to the next (diff → plan) do not normalise it again.
+    :func:`~crmframe.core.metadata.normalise_fields`, except that ``None`` means "no
+    metadata" (diff and plan work without it). A ready ``{name: FieldInfo}`` mapping is
+    taken as it is.
 
     Examples
     --------
     >>> field_infos([{"api_name": "City", "data_type": "text"}])["City"].kind.value
     'text'
     """
-    if fields is None:
-        return {}
-    if isinstance(fields, Mapping) and fields and all(
-        isinstance(v, FieldInfo) for v in fields.values()
-    ):
-        return dict(fields)
-    return normalise_fields(fields)
+    return {} if fields is None else normalise_fields(fields)
 
 
 def _column_plan(

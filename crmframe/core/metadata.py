@@ -229,8 +229,13 @@ def normalise_fields(fields: Any) -> dict[str, FieldInfo]:
     ----------
     fields : dict, str, bytes, response, list of dicts, or DataFrame
         The ``/settings/fields`` envelope, its ``fields`` list, or a frame from
-        :func:`fields_to_frame`.
+        :func:`fields_to_frame`. A ready ``{api_name: FieldInfo}`` mapping is taken as it
+        is (copied), so callers that pass one on (diff → plan) do not normalise it again.
     """
+    if isinstance(fields, Mapping) and fields and all(
+        isinstance(v, FieldInfo) for v in fields.values()
+    ):
+        return dict(fields)
     if isinstance(fields, pd.DataFrame):
         if fields.index.name != "api_name":
             if "api_name" in fields.columns:

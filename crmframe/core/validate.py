@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from crmframe.core.codecs import encode_value, is_missing
-from crmframe.core.diff import ChangeSet, field_infos
+from crmframe.core.diff import ChangeSet
 from crmframe.core.fieldtypes import EMAIL_RE, LOOKUP_KINDS, Kind, is_system_read_only
 from crmframe.core.metadata import FieldInfo, normalise_fields
 from crmframe.errors import InputError, ValidationError
@@ -201,7 +201,7 @@ def find_problems(changes: ChangeSet | pd.DataFrame, fields: Any) -> pd.DataFram
     frame = _changes_frame(changes)
     # Metadata is what the values are checked against, so None is refused here
     # (normalise_fields raises) where diff and plan take it as "no metadata".
-    infos = normalise_fields(fields) if fields is None else field_infos(fields)
+    infos = normalise_fields(fields)
     found: list[tuple[int, str, str, Any, str]] = []  # (row, id, field, value, problem)
     for name, group in frame.groupby("field", sort=False):
         fname = str(name)
