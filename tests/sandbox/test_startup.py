@@ -133,18 +133,28 @@ def test_seeded_flags_are_few_and_discoverable(server: SandboxServer) -> None:
     assert server.flagged("Accounts") == {}
 
 
+def _cli(*args: str) -> subprocess.Popen[str]:
+    """``python -m crmframe.sandbox --port 0 *args``."""
+    return subprocess.Popen([sys.executable, "-m", "crmframe.sandbox", "--port", "0", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _banner(proc: subprocess.Popen[str]) -> tuple[list[str], str]:
+    """The CLI's start-up lines (through the Ctrl-C hint) and the URL on the first one."""
+    assert proc.stdout is not None
+    lines = [proc.stdout.readline()]
+    while "Ctrl-C" not in lines[-1] and lines[-1]:
+        lines.append(proc.stdout.readline())
+    found = re.search(r"http://127\.0\.0\.1:\d+", lines[0])
+    assert found, lines
+    return lines, found.group(0)
+
+
 def test_cli_runs_until_terminated() -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "crmframe.sandbox", "--port", "0", "--records", "10"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = _cli("--records", "10")
     try:
-        assert proc.stdout is not None
-        lines = [proc.stdout.readline()]
-        while "Ctrl-C" not in lines[-1] and lines[-1]:
-            lines.append(proc.stdout.readline())
-        url = re.search(r"http://127\.0\.0\.1:\d+", lines[0])
-        assert url, lines
-        r = requests.get(url.group(0) + "/crm/v8/Leads", timeout=10)
+        lines, url = _banner(proc)
+        r = requests.get(url + "/crm/v8/Leads", timeout=10)
         assert r.status_code == 401
         assert r.json()["code"] == "AUTHENTICATION_FAILURE"
     finally:
@@ -190,23 +200,16 @@ def test_leaked_server_is_visible_in_repr() -> None:
 
 def test_a_killed_server_loses_no_acknowledged_write(tmp_path: Path) -> None:
     db = tmp_path / "killed.db"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "crmframe.sandbox", "--port", "0", "--records", "30",
-         "--db", str(db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = _cli("--records", "30", "--db", str(db))
     try:
-        assert proc.stdout is not None
-        lines = [proc.stdout.readline()]
-        while "Ctrl-C" not in lines[-1] and lines[-1]:
-            lines.append(proc.stdout.readline())
-        url = re.search(r"http://127\.0\.0\.1:\d+", lines[0])
-        assert url, lines
+        lines, url = _banner(proc)
         creds = json.loads("".join(lines[2:-1]))
-        token = requests.post(url.group(0) + "/oauth/v2/token", data={
+        token = requests.post(url + "/oauth/v2/token", data={
             "grant_type": "refresh_token", "client_id": creds["client_id"],
             "client_secret": creds["client_secret"],
             "refresh_token": creds["refresh_token"]}, timeout=10).json()["access_token"]
         headers = {"Authorization": f"Zoho-oauthtoken {token}"}
-        r = requests.post(url.group(0) + "/crm/v8/Leads", headers=headers, timeout=10,
+        r = requests.post(url + "/crm/v8/Leads", headers=headers, timeout=10,
                           json={"data": [{"Last_Name": f"Durable {n}"} for n in range(20)]})
         assert r.status_code == 201
         new_ids = [item["details"]["id"] for item in r.json()["data"]]
