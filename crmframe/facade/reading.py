@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -216,12 +217,11 @@ class ReadingMixin:
         >>> fields = crm.read_fields("Leads")               # doctest: +SKIP
         >>> fields.loc["Email", ["data_type", "kind"]]      # doctest: +SKIP
         """
-        cache: dict[str, pd.DataFrame] = self.__dict__.setdefault("_field_cache", {})
-        frame = cache.get(module)
+        frame = self._field_cache.get(module)
         if refresh or frame is None:
             reply = self.client.request("GET", "settings/fields", params={"module": module})
             frame = fields_to_frame(reply.body or {"fields": []})
-            cache[module] = frame
+            self._field_cache[module] = frame
         return frame
 
     def read_modules(self) -> pd.DataFrame:
@@ -390,11 +390,8 @@ class ReadingMixin:
         try:
             for position, chunk in enumerate(chunks):
                 columns = names if all_in_one else chunk
-
-                def builder() -> RecordsBuilder:
-                    return RecordsBuilder(meta, columns=columns,  # noqa: B023
-                                          keep_system_keys=read.keep_system_keys, module=module)
-
+                builder = partial(RecordsBuilder, meta, columns=columns,
+                                  keep_system_keys=read.keep_system_keys, module=module)
                 current, parts = builder(), []
                 for page in pages:
                     bar.update(current.add(page))
