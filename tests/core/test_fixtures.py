@@ -189,8 +189,9 @@ def test_bulk_read_completed_count() -> None:
     status = job_status(body(name))
     assert status.kind == "bulk_read"
     assert status.state == "COMPLETED"
-    assert status.download_url is not None
-    assert status.total is not None
+    # the fixture's result block: count 200000, download_url the job's result path
+    assert status.download_url == "/crm/bulk/v7/read/2276164000001136017/result"
+    assert status.total == 200000
 
 
 def test_amp_contacts_page() -> None:
