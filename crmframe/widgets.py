@@ -51,9 +51,10 @@ def _ipywidgets() -> Any:
 
 
 def _counts_text(status: JobStatus) -> str:
-    parts = [f"{label} {n:,}" for label, n in status.segments() if n is not None]
-    if status.kind == "bulk_read":
-        parts = []
+    # A bulk read's one count is its total, said once below.
+    parts = [] if status.kind == "bulk_read" else [
+        f"{label} {n:,}" for label, n in status.segments() if n is not None
+    ]
     if status.total is not None:
         parts.append(f"of {status.total:,}")
     return " · ".join(parts) if parts else "counts not reported yet"
@@ -68,6 +69,16 @@ def _processed(status: JobStatus) -> int | None:
     else:
         return status.total if status.state == "COMPLETED" else None
     return sum(known) if known else None
+
+
+def _cost(calls: Any, credits: Any) -> list[str]:
+    """``["2 calls", "3 credits"]``: the calls and credits of a plan or a push, when known."""
+    parts = []
+    if calls is not None:
+        parts.append(f"{calls} call{'s' if calls != 1 else ''}")
+    if credits is not None:
+        parts.append(f"{credits:g} credit{'s' if credits != 1 else ''}")
+    return parts
 
 
 def _bar_style(status: JobStatus) -> str:
@@ -451,13 +462,7 @@ class PushPreview:
     # -- the plan ------------------------------------------------------------------------
 
     def _summary_html(self) -> str:
-        calls = getattr(self.plan, "calls", None)
-        credits = getattr(self.plan, "credits", None)
-        head = []
-        if calls is not None:
-            head.append(f"{calls} call{'s' if calls != 1 else ''}")
-        if credits is not None:
-            head.append(f"{credits:g} credit{'s' if credits != 1 else ''}")
+        head = _cost(getattr(self.plan, "calls", None), getattr(self.plan, "credits", None))
         summary = getattr(self.plan, "summary", None)
         text = str(summary()) if callable(summary) else ""
         return (
@@ -550,13 +555,8 @@ class PushPreview:
     def _show_result(self, result: Any) -> None:
         failed = getattr(result, "failed", None)
         n_failed = len(failed) if failed is not None else 0
-        calls = getattr(result, "calls", None)
-        credits = getattr(result, "credits", None)
-        parts = [f"{n_failed} failed"]
-        if calls is not None:
-            parts.append(f"{calls} call{'s' if calls != 1 else ''}")
-        if credits is not None:
-            parts.append(f"{credits:g} credit{'s' if credits != 1 else ''}")
+        parts = [f"{n_failed} failed",
+                 *_cost(getattr(result, "calls", None), getattr(result, "credits", None))]
         colour = "#d62728" if n_failed else "#2ca02c"
         self.message.value = f"<span style='color:{colour}'>pushed: {', '.join(parts)}</span>"
         frame = getattr(result, "results", None)
