@@ -68,7 +68,14 @@ def _gc_paused() -> Iterator[None]:
     Parsing and collecting a page allocates thousands of acyclic containers, and each
     allocation burst sets off collections that walk every object already held: on 100,000
     records that was half of the time. Nothing built here forms a cycle, so nothing is
-    left for the collector; the previous state is restored (never enabled if it was off).
+    left for the collector (and any cycle made meanwhile is only collected later, not
+    leaked); the previous state is restored (never enabled if it was off).
+
+    The switch is process-wide, so the pause holds for every thread while it lasts.
+    Overlapping pauses in several threads are safe: only the pause that found the
+    collector on turns it back on, so it always ends on, at worst early for a pause still
+    running (which then only loses speed). A ``gc.disable()`` made elsewhere during a
+    pause that found the collector on is undone when that pause ends.
     """
     was_enabled = gc.isenabled()
     gc.disable()
