@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from typing import Any
 
@@ -312,3 +313,24 @@ def test_lookup_values_that_are_not_objects_keep_the_column_whole() -> None:
     env = {"data": [{"id": "1", "Owner": {"id": "7", "name": "A"}}, {"id": "2", "Owner": "7"}]}
     df = records_to_frame(env, LEADS_FIELDS, columns=["Owner"])
     assert df["Owner"].tolist() == [{"id": "7", "name": "A"}, "7"]
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_builder_leaves_the_garbage_collector_as_it_found_it(enabled: bool) -> None:
+    was = gc.isenabled()
+    try:
+        if not enabled:
+            gc.disable()
+        builder = RecordsBuilder()
+        builder.add({"data": [{"id": "1", "City": "Pune"}]})
+        assert gc.isenabled() is enabled
+        with pytest.raises(EnvelopeError):
+            builder.add({"info": {}})  # refused page: the pause still ends
+        assert gc.isenabled() is enabled
+        builder.to_frame()
+        assert gc.isenabled() is enabled
+    finally:
+        if was:
+            gc.enable()
+        else:
+            gc.disable()
