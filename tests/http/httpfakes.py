@@ -11,6 +11,9 @@ import requests
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
+from crmframe.http.auth import RefreshTokenAuth
+from crmframe.http.client import ZohoClient
+
 Answer = tuple[int, Any] | tuple[int, Any, Mapping[str, str]]
 Handler = Callable[[requests.PreparedRequest], Answer]
 
@@ -56,6 +59,32 @@ def fake_session(handler: Handler) -> tuple[requests.Session, FakeAdapter]:
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session, adapter
+
+
+#: Zoho's answer to a request whose access token expired or was revoked.
+EXPIRED = {"code": "INVALID_TOKEN", "details": {}, "message": "invalid oauth token",
+           "status": "error"}
+
+
+def refreshing_client(
+    answer: Answer, tokens: tuple[str, ...] = ("1000.old.tok", "1000.new.tok")
+) -> tuple[ZohoClient, FakeAdapter]:
+    """A client on a refresh-token auth whose accounts server hands out ``tokens`` in turn.
+
+    The API answers 401 :data:`EXPIRED` to ``1000.old.tok`` and ``answer`` to any other.
+    """
+    issued = iter(tokens)
+
+    def handler(request: requests.PreparedRequest) -> Answer:
+        if "oauth/v2/token" in (request.url or ""):
+            return 200, {"access_token": next(issued), "expires_in": 3600}
+        if request.headers["Authorization"].endswith("old.tok"):
+            return 401, EXPIRED
+        return answer
+
+    session, adapter = fake_session(handler)
+    auth = RefreshTokenAuth("id", "secret-secret", "1000.r.r", "https://accounts.zoho.com")
+    return ZohoClient("https://www.zohoapis.com", auth, session=session), adapter
 
 
 class FakeClock:

@@ -8,7 +8,7 @@ import time
 
 import pytest
 import requests
-from httpfakes import FakeClock, fake_session
+from httpfakes import FakeClock, fake_session, refreshing_client
 
 from crmframe.errors import (
     AuthenticationError,
@@ -20,7 +20,7 @@ from crmframe.errors import (
     TransportError,
     ZohoAPIError,
 )
-from crmframe.http.auth import RefreshTokenAuth, StaticToken
+from crmframe.http.auth import StaticToken
 from crmframe.http.client import ZohoClient
 from crmframe.http.retry import RetryPolicy, parse_retry_after
 
@@ -182,20 +182,7 @@ def test_post_is_not_replayed_after_a_500_or_a_cut(clock: FakeClock) -> None:
 
 
 def test_invalid_token_refreshes_once_and_replays() -> None:
-    tokens = iter(["1000.old.tok", "1000.new.tok"])
-    expired = {"code": "INVALID_TOKEN", "details": {}, "message": "invalid oauth token",
-               "status": "error"}
-
-    def handler(request):
-        if "oauth/v2/token" in request.url:
-            return 200, {"access_token": next(tokens), "expires_in": 3600}
-        if request.headers["Authorization"].endswith("old.tok"):
-            return 401, expired
-        return 200, OK
-
-    session, adapter = fake_session(handler)
-    auth = RefreshTokenAuth("id", "secret-secret", "1000.r.r", "https://accounts.zoho.com")
-    client = ZohoClient("https://www.zohoapis.com", auth, session=session)
+    client, adapter = refreshing_client((200, OK))
     assert client.request("GET", "Leads").body == OK
     urls = [r.url.split("?")[0] for r in adapter.requests]
     assert urls == [
@@ -207,17 +194,8 @@ def test_invalid_token_refreshes_once_and_replays() -> None:
 
 
 def test_invalid_token_twice_raises(clock: FakeClock) -> None:
-    expired = {"code": "INVALID_TOKEN", "details": {}, "message": "invalid oauth token",
-               "status": "error"}
-
-    def handler(request):
-        if "oauth/v2/token" in request.url:
-            return 200, {"access_token": "1000.same.tok", "expires_in": 3600}
-        return 401, expired
-
-    session, adapter = fake_session(handler)
-    auth = RefreshTokenAuth("id", "secret-secret", "1000.r.r", "https://accounts.zoho.com")
-    client = ZohoClient("https://www.zohoapis.com", auth, session=session)
+    # the refreshed token is rejected as well
+    client, adapter = refreshing_client((200, OK), tokens=("1000.old.tok", "1000.old.tok"))
     with pytest.raises(AuthenticationError, match="INVALID_TOKEN"):
         client.request("GET", "Leads")
     assert len(adapter.requests) == 4  # token, 401, token, 401: one replay only

@@ -8,10 +8,10 @@ error envelope still raises its typed error.
 from __future__ import annotations
 
 import pytest
-from httpfakes import FakeClock, fake_session
+from httpfakes import EXPIRED, FakeClock, fake_session, refreshing_client
 
 from crmframe.errors import AuthenticationError, InvalidRequestError, ZohoAPIError
-from crmframe.http.auth import RefreshTokenAuth, StaticToken
+from crmframe.http.auth import StaticToken
 from crmframe.http.client import ZohoClient, is_per_record
 from crmframe.http.retry import RetryPolicy
 
@@ -24,8 +24,6 @@ ALL_FAILED = {
          "message": "required field not found", "status": "error"},
     ]
 }
-EXPIRED = {"code": "INVALID_TOKEN", "details": {}, "message": "invalid oauth token",
-           "status": "error"}
 
 
 def client_for(answers: list, clock: FakeClock) -> tuple[ZohoClient, list]:
@@ -109,18 +107,7 @@ def test_get_bytes_still_raises_on_a_per_record_body(clock: FakeClock) -> None:
 
 
 def test_invalid_token_is_still_refreshed_then_per_record_answer_returned() -> None:
-    tokens = iter(["1000.old.tok", "1000.new.tok"])
-
-    def handler(request):
-        if "oauth/v2/token" in request.url:
-            return 200, {"access_token": next(tokens), "expires_in": 3600}
-        if request.headers["Authorization"].endswith("old.tok"):
-            return 401, EXPIRED
-        return 400, ALL_FAILED
-
-    session, adapter = fake_session(handler)
-    auth = RefreshTokenAuth("id", "secret-secret", "1000.r.r", "https://accounts.zoho.com")
-    client = ZohoClient("https://www.zohoapis.com", auth, session=session)
+    client, adapter = refreshing_client((400, ALL_FAILED))
     reply = client.request("PUT", "Leads", json={"data": [{}, {}]})
     assert (reply.status, reply.body) == (400, ALL_FAILED)
     assert len(adapter.requests) == 4  # token, 401, token, 400
