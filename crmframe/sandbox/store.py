@@ -136,12 +136,6 @@ class Store:
         with self.lock:
             return not any(md.by_id for md in self.data.values())
 
-    def get_meta(self, key: str) -> str | None:
-        """A value of the ``meta`` table."""
-        with self.lock:
-            row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-            return None if row is None else str(row[0])
-
     def set_meta(self, key: str, value: str) -> None:
         """Store a value in the ``meta`` table (its own transaction)."""
         with self.lock:
