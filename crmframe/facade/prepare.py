@@ -220,7 +220,6 @@ class Prepared:
     """Everything decided before the first write call."""
 
     module: str
-    meta: Any
     infos: dict[str, FieldInfo]
     baseline: pd.DataFrame
     changes: ChangeSet
@@ -295,6 +294,9 @@ def prepare_push(
     name = module_of(edited, original, module)
     meta = crm.read_fields(name)
     infos = normalise_fields(meta)
+    # Parsed once: diff, validation and the plan take the parsed mapping as it is
+    # (normalise_fields); an empty one would be read as an envelope, hence the raw.
+    fields = infos or meta
     edited_ix = by_id(edited)
     reads = 0
     if original is None:
@@ -310,13 +312,13 @@ def prepare_push(
         baseline.attrs["module"] = name
     else:
         baseline = by_id(original)
-    changes = diff(baseline, edited_ix, fields=meta)
+    changes = diff(baseline, edited_ix, fields=fields)
     skipped = report_rows(changes)
 
-    problems = find_problems(changes, meta)
+    problems = find_problems(changes, fields)
     if problems is not None and len(problems):
         if not push_valid:
-            validate(changes, meta)  # raises ValidationError with every problem
+            validate(changes, fields)  # raises ValidationError with every problem
             raise ValidationError(f"{len(problems)} edit(s) do not fit the field metadata",
                                   problems)
         changes = split_valid(changes, problems)
@@ -349,9 +351,9 @@ def prepare_push(
                     fields=[fields_by_id.get(c, []) for c in conflicts],
                 )
             )
-    plan = make_plan(changes, meta, name, objective=objective, costs=costs,
+    plan = make_plan(changes, fields, name, objective=objective, costs=costs,
                      bulk_threshold=bulk_threshold)
-    return Prepared(name, meta, infos, baseline, changes, plan, skipped, reads,
+    return Prepared(name, infos, baseline, changes, plan, skipped, reads,
                     conflicts if not overwrite else [])
 
 
