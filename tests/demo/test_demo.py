@@ -212,14 +212,6 @@ def test_console_script_runs_the_demo_subcommand(tmp_path: Path) -> None:
     assert not any(tmp_path.iterdir())  # --help writes no report
 
 
-def test_docstring_examples() -> None:
-    import doctest
-
-    result = doctest.testmod(demo, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0
-    assert result.failed == 0
-
-
 # The one internal the demo reaches past the public API: the chart as PNG bytes (not
 # exported). The bulk write's result comes from crm.bulk_write, not a parser of its own.
 DEMO_INTERNALS = {"crmframe.plots"}

@@ -7,7 +7,8 @@ import importlib
 
 import pytest
 
-MODULES = ["crmframe.polling", "crmframe.facade.jobs", "crmframe.plots", "crmframe.widgets"]
+MODULES = ["crmframe.polling", "crmframe.facade.jobs", "crmframe.plots", "crmframe.widgets",
+           "crmframe.demo"]
 
 
 @pytest.mark.parametrize("name", MODULES)
