@@ -808,7 +808,7 @@ def _plan_view(steps: pd.DataFrame | None) -> pd.DataFrame | None:
     """The plan's steps without the id lists (they are in plan.csv)."""
     if steps is None:
         return None
-    view: pd.DataFrame = steps.drop(columns=[c for c in ("ids",) if c in steps.columns])
+    view: pd.DataFrame = steps.drop(columns=["ids"], errors="ignore")
     return view
 
 
