@@ -45,10 +45,6 @@ def mass_job() -> Job:
     return Job(MASS_UPDATE_JOB_ID, "mass_update", module="Accounts")
 
 
-def mass(statuses: dict[str, JobStatus], name: str) -> JobStatus:
-    return statuses[name]
-
-
 # ---------------------------------------------------------------------------- update()
 
 
@@ -81,21 +77,21 @@ def test_update_scheduled_running_completed(
     panel = monitor.panels[MASS_UPDATE_JOB_ID]
     charts: list[bytes] = []
 
-    monitor.update(mass(mass_update_statuses, "scheduled"))
+    monitor.update(mass_update_statuses["scheduled"])
     assert (panel.progress.value, panel.progress.max) == (0, 50)
     assert (panel.progress.description, panel.progress.bar_style) == ("SCHEDULED", "")
     assert panel.state.value.startswith("<b>SCHEDULED</b> · ")
     assert "Not updated 50 · of 50" in panel.state.value
     charts.append(bytes(panel.chart.value))
 
-    monitor.update(mass(mass_update_statuses, "running"))
+    monitor.update(mass_update_statuses["running"])
     assert (panel.progress.value, panel.progress.max) == (30, 50)
     assert (panel.progress.description, panel.progress.bar_style) == ("RUNNING", "")
     assert "Updated 30 · Failed 0 · Not updated 20 · of 50" in panel.state.value
     assert monitor.message.value == "0 of 1 job finished"
     charts.append(bytes(panel.chart.value))
 
-    monitor.update(mass(mass_update_statuses, "completed"))
+    monitor.update(mass_update_statuses["completed"])
     assert (panel.progress.value, panel.progress.max) == (50, 50)
     assert (panel.progress.description, panel.progress.bar_style) == ("COMPLETED", "success")
     assert monitor.message.value == "1 of 1 job finished — done"
@@ -111,7 +107,7 @@ def test_update_scheduled_running_completed(
 
 def test_failed_job_is_red(mass_update_statuses: dict[str, JobStatus]) -> None:
     monitor = JobMonitor(None, mass_job(), start=False)
-    monitor.update(mass(mass_update_statuses, "failed"))
+    monitor.update(mass_update_statuses["failed"])
     bar = monitor.panels[MASS_UPDATE_JOB_ID].progress
     assert (bar.value, bar.max, bar.description, bar.bar_style) == (50, 50, "FAILED", "danger")
 
@@ -153,7 +149,7 @@ def test_chart_is_not_redrawn_for_an_unchanged_status(
 
     monkeypatch.setattr("crmframe.widgets.job_chart_png", fake_png)
     monitor = JobMonitor(None, mass_job(), start=False)
-    running = mass(mass_update_statuses, "running")
+    running = mass_update_statuses["running"]
     from datetime import datetime, timezone
 
     monitor.update(running.with_observed_at(datetime(2026, 1, 1, tzinfo=timezone.utc)))
@@ -166,7 +162,7 @@ def test_jobs_with_history_show_their_latest_status(
     mass_update_statuses: dict[str, JobStatus],
 ) -> None:
     job = Job(MASS_UPDATE_JOB_ID, module="Accounts",
-              history=[mass(mass_update_statuses, "running")])
+              history=[mass_update_statuses["running"]])
     monitor = JobMonitor(FakeCRM({}), job, start=False)
     assert monitor.statuses[MASS_UPDATE_JOB_ID].updated == 30
     assert monitor.panels[MASS_UPDATE_JOB_ID].progress.value == 30
@@ -211,7 +207,7 @@ def test_run_polls_until_terminal_then_stops(
     fake_time: FakeTime,
 ) -> None:
     crm = FakeCRM({
-        MASS_UPDATE_JOB_ID: [mass(mass_update_statuses, s)
+        MASS_UPDATE_JOB_ID: [mass_update_statuses[s]
                              for s in ("scheduled", "running", "completed")],
         BULK_ID: [bulk_write_statuses[s] for s in ("added", "inprogress", "inprogress",
                                                     "completed")],
@@ -234,7 +230,7 @@ def test_run_polls_until_terminal_then_stops(
 
 def test_policy_stop_rule_ends_polling(mass_update_statuses: dict[str, JobStatus],
                                        fake_time: FakeTime) -> None:
-    crm = FakeCRM({MASS_UPDATE_JOB_ID: [mass(mass_update_statuses, "running")]})
+    crm = FakeCRM({MASS_UPDATE_JOB_ID: [mass_update_statuses["running"]]})
     monitor = JobMonitor(crm, mass_job(), start=False,
                          policy=fake_policy(fake_time, stop=stop_after_attempt(3)))
     monitor.run()
@@ -248,7 +244,7 @@ def test_errors_show_under_the_job_and_polling_goes_on(
 ) -> None:
     crm = FakeCRM({MASS_UPDATE_JOB_ID: [
         NotFoundError("NOT_FOUND", "Empty response", http_status=404),
-        mass(mass_update_statuses, "completed"),
+        mass_update_statuses["completed"],
     ]})
     monitor = JobMonitor(crm, mass_job(), start=False, policy=fake_policy(fake_time))
     panel = monitor.panels[MASS_UPDATE_JOB_ID]
@@ -261,7 +257,7 @@ def test_errors_show_under_the_job_and_polling_goes_on(
 
 
 def test_stop_ends_the_loop(mass_update_statuses: dict[str, JobStatus]) -> None:
-    crm = FakeCRM({MASS_UPDATE_JOB_ID: [mass(mass_update_statuses, "running")]})
+    crm = FakeCRM({MASS_UPDATE_JOB_ID: [mass_update_statuses["running"]]})
     holder: dict[str, JobMonitor] = {}
     policy = WaitPolicy(sleep=lambda _s: holder["m"].stop())
     monitor = JobMonitor(crm, mass_job(), start=False, policy=policy)
@@ -272,7 +268,7 @@ def test_stop_ends_the_loop(mass_update_statuses: dict[str, JobStatus]) -> None:
 
 
 def test_refresh_button_asks_once(mass_update_statuses: dict[str, JobStatus]) -> None:
-    crm = FakeCRM({MASS_UPDATE_JOB_ID: [mass(mass_update_statuses, "running")]})
+    crm = FakeCRM({MASS_UPDATE_JOB_ID: [mass_update_statuses["running"]]})
     monitor = JobMonitor(crm, mass_job(), start=False)
     assert not monitor.refresh_button.disabled
     monitor.refresh_button.click()
@@ -284,7 +280,7 @@ def test_refresh_button_asks_once(mass_update_statuses: dict[str, JobStatus]) ->
 def test_background_thread_polls_and_stops_at_terminal_state(
     mass_update_statuses: dict[str, JobStatus],
 ) -> None:
-    crm = FakeCRM({MASS_UPDATE_JOB_ID: [mass(mass_update_statuses, s)
+    crm = FakeCRM({MASS_UPDATE_JOB_ID: [mass_update_statuses[s]
                                         for s in ("scheduled", "running", "completed")]})
     # interval=0: the thread waits on its stop event for zero seconds, no real sleeping.
     monitor = JobMonitor(crm, mass_job(), interval=0)
@@ -307,7 +303,7 @@ def test_thread_factory_is_used(mass_update_statuses: dict[str, JobStatus]) -> N
         def start(self) -> None:
             made.append({"name": self.name, "daemon": self.daemon})
 
-    crm = FakeCRM({MASS_UPDATE_JOB_ID: [mass(mass_update_statuses, "running")]})
+    crm = FakeCRM({MASS_UPDATE_JOB_ID: [mass_update_statuses["running"]]})
     JobMonitor(crm, mass_job(), thread_factory=NoThread)
     assert made == [{"name": "crmframe-job-monitor", "daemon": True}]
     assert crm.calls == []
@@ -395,7 +391,7 @@ def test_push_button_runs_the_plan_and_shows_results_and_jobs(
 ) -> None:
     job = mass_job()
     plan = FakePlan(FakeResult([job]))
-    crm = FakeCRM({MASS_UPDATE_JOB_ID: [mass(mass_update_statuses, "completed")]})
+    crm = FakeCRM({MASS_UPDATE_JOB_ID: [mass_update_statuses["completed"]]})
     preview = PushPreview(plan, crm=crm, monitor_options={"start": False})
     preview.button.click()
     assert plan.pushes == 1
