@@ -212,7 +212,7 @@ def test_console_script_runs_the_demo_subcommand(tmp_path: Path) -> None:
     assert not any(tmp_path.iterdir())  # --help writes no report
 
 
-# The one internal the demo reaches past the public API: the chart as PNG bytes (not
+# The one internal the demo reaches past the public API: the charts as PNG bytes (not
 # exported). The bulk write's result comes from crm.bulk_write, not a parser of its own.
 DEMO_INTERNALS = {"crmframe.plots"}
 
