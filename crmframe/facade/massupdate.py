@@ -23,7 +23,7 @@ import pandas as pd
 
 from crmframe.core.codecs import encode_value
 from crmframe.core.jobs import job_status
-from crmframe.core.metadata import normalise_fields
+from crmframe.core.metadata import FieldInfo, normalise_fields
 from crmframe.core.plan import Costs
 from crmframe.errors import InputError, ValidationError
 from crmframe.facade.jobs import Job
@@ -39,8 +39,11 @@ __all__ = ["MASS_UPDATE_IDS_PER_CALL", "mass_update", "mass_update_failures", "m
 MASS_UPDATE_IDS_PER_CALL = 500
 
 
-def mass_values(crm: Any, module: str, values: Mapping[str, Any]) -> dict[str, Any]:
-    """``values`` checked against the metadata and encoded for the JSON body."""
+def mass_values(
+    crm: Any, module: str, values: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, FieldInfo]]:
+    """``values`` checked against the metadata and encoded for the JSON body; and the
+    module's parsed field metadata they were checked against."""
     if not isinstance(values, Mapping) or not values:
         raise InputError("values must be a non-empty {field: value} mapping")
     infos = normalise_fields(crm.read_fields(module))
@@ -74,7 +77,7 @@ def mass_values(crm: Any, module: str, values: Mapping[str, Any]) -> dict[str, A
             "mass update refused before sending: "
             + "; ".join(f"{p[0]}: {p[2]}" for p in problems), frame,
         )
-    return body
+    return body, infos
 
 
 def mass_update(
@@ -126,7 +129,7 @@ def mass_update(
     """
     if (cvid is None) == (ids is None):
         raise InputError("give exactly one of cvid= (a whole view, as a job) or ids=")
-    encoded = mass_values(crm, module, values)
+    encoded, _ = mass_values(crm, module, values)
     extra: dict[str, Any] = {}
     if over_write is not None:
         extra["over_write"] = bool(over_write)
@@ -206,8 +209,7 @@ def mass_update_failures(
     if not short:
         return nothing
     module = job.module
-    encoded = mass_values(crm, module, values)
-    infos = normalise_fields(crm.read_fields(module))
+    encoded, infos = mass_values(crm, module, values)
     if ids is not None:
         current = read_back(crm, module, list(encoded), [str(i) for i in ids])
     else:
