@@ -278,7 +278,8 @@ class CrmSender:
             # Resuming: only the rows not yet settled go in a new file.
             csv_bytes = csv_subset(file.csv_bytes, ids)
             zip_bytes = zip_csv(csv_bytes, f"{self.module}.csv")
-            sent_ids = [i for i in sent_ids if i in set(ids)]
+            pending = set(ids)
+            sent_ids = [i for i in sent_ids if i in pending]
         else:
             zip_bytes = file.zip_bytes
         _, result = self.run_bulk_job(
