@@ -166,7 +166,7 @@ def download_bulk_read(client: ZohoClient, job: Mapping[str, Any]) -> bytes:
     result = job.get("result")
     url = result.get("download_url") if isinstance(result, Mapping) else None
     if not url:
-        url = f"/crm/bulk/{client.version}/read/{job.get('id')}/result"
+        url = client.url(f"read/{job.get('id')}/result", bulk=True)
     return unzip_csv(client.get_bytes(str(url)))
 
 
@@ -187,7 +187,7 @@ def iter_bulk_read(
     while True:
         query = bulk_query(
             module, client.version, fields=fields, cvid=cvid, criteria=criteria,
-            page=None if token else page, page_token=token,
+            page=page, page_token=token,  # the token, once Zoho gives one, wins
         )
         job_id = create_bulk_read(client, query)
         job = wait_bulk_read(client, job_id, interval=interval, timeout=timeout, sleep=sleep)
