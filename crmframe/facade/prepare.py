@@ -145,8 +145,8 @@ def report_rows(changes: ChangeSet) -> list[pd.DataFrame]:
     if len(added):
         ids = [None if v is None or pd.isna(v) else str(v) for v in added.index.tolist()]
         frames.append(
-            _rows(
-                ids, code="NOT_PUSHED_INSERT",
+            status_rows(
+                ids, status="skipped", code="NOT_PUSHED_INSERT",
                 message="row without a known id: push updates records, it does not insert",
                 fields=[[str(c) for c in added.columns if not is_blank(row[c])]
                         for _, row in added.iterrows()],
@@ -155,28 +155,28 @@ def report_rows(changes: ChangeSet) -> list[pd.DataFrame]:
         )
     if changes.removed_ids:
         frames.append(
-            _rows(list(changes.removed_ids), code="NOT_PUSHED_DELETE",
-                  message="row removed from the edited frame: push never deletes records")
+            status_rows(list(changes.removed_ids), status="skipped", code="NOT_PUSHED_DELETE",
+                        message="row removed from the edited frame: push never deletes records")
         )
     if changes.duplicate_ids:
         frames.append(
-            _rows(list(changes.duplicate_ids), code="DUPLICATE_ID",
-                  message="id appears more than once: its rows were left out")
+            status_rows(list(changes.duplicate_ids), status="skipped", code="DUPLICATE_ID",
+                        message="id appears more than once: its rows were left out")
         )
     unpushable = changes.unpushable
     if len(unpushable):
         frames.append(
-            _rows(
-                [str(i) for i in unpushable["id"].tolist()], code="UNPUSHABLE",
+            status_rows(
+                [str(i) for i in unpushable["id"].tolist()], status="skipped", code="UNPUSHABLE",
                 message=[str(r) for r in unpushable["reason"].tolist()],
                 fields=[[str(f)] for f in unpushable["field"].tolist()],
             )
         )
     for column in changes.added_columns:
         frames.append(
-            _rows([None], code="UNPUSHABLE",
-                  message="column not in the original (or not a field of the module): "
-                  "not compared, not sent", fields=[[column]])
+            status_rows([None], status="skipped", code="UNPUSHABLE",
+                        message="column not in the original (or not a field of the module): "
+                        "not compared, not sent", fields=[[column]])
         )
     return frames
 
@@ -185,34 +185,6 @@ def is_blank(value: Any) -> bool:
     if isinstance(value, (list, tuple, dict)):
         return False
     return bool(pd.isna(value))
-
-
-def _rows(
-    ids: Sequence[str | None],
-    *,
-    code: str,
-    message: str | Sequence[str],
-    status: str = "skipped",
-    fields: Sequence[Sequence[str]] | None = None,
-    details: Sequence[Mapping[str, Any]] | None = None,
-) -> pd.DataFrame:
-    n = len(ids)
-    messages = [message] * n if isinstance(message, str) else list(message)
-    frame: pd.DataFrame = pd.DataFrame(
-        {
-            "id": pd.array(list(ids), dtype="string"),
-            "route": pd.array([None] * n, dtype="string"),
-            "call": pd.array([None] * n, dtype="Int64"),
-            "fields": pd.Series([list(f) for f in fields] if fields is not None
-                                else [[] for _ in range(n)], dtype=object),
-            "code": code,
-            "status": status,
-            "message": pd.array(messages, dtype="string"),
-            "details": pd.Series([dict(d) for d in details] if details is not None
-                                 else [{} for _ in range(n)], dtype=object),
-        }
-    )
-    return frame
 
 
 @dataclass
@@ -232,8 +204,8 @@ class Prepared:
 def problem_rows(problems: pd.DataFrame) -> pd.DataFrame:
     """Validation problems as skipped result rows (code ``VALIDATION``)."""
     ids = [None if v is None or pd.isna(v) else str(v) for v in problems["id"].tolist()]
-    return _rows(
-        ids, code="VALIDATION",
+    return status_rows(
+        ids, status="skipped", code="VALIDATION",
         message=[str(p) for p in problems["problem"].tolist()],
         fields=[[str(f)] for f in problems["field"].tolist()],
         details=[{"value": v} for v in problems["value"].tolist()]
@@ -344,8 +316,8 @@ def prepare_push(
                 fields_by_id.setdefault(str(rid), []).append(str(fld))
             changes = changes.without(~hit)
             skipped.append(
-                _rows(
-                    conflicts, code="CONFLICT",
+                status_rows(
+                    conflicts, status="skipped", code="CONFLICT",
                     message="changed in Zoho since it was read (Modified_Time differs): not "
                     "overwritten; push with overwrite=True to send anyway",
                     fields=[fields_by_id.get(c, []) for c in conflicts],

@@ -105,11 +105,11 @@ def reply_rows(step: Step, ids: Sequence[str], body: Mapping[str, Any]) -> pd.Da
 
 
 def status_rows(
-    ids: Sequence[str],
+    ids: Sequence[str | None],
     *,
     status: str,
     code: str,
-    message: str,
+    message: str | Sequence[str],
     route: str | None = None,
     call: int | None = None,
     fields: Sequence[Sequence[str]] | Sequence[str] | None = None,
@@ -117,7 +117,8 @@ def status_rows(
 ) -> pd.DataFrame:
     """Rows crmframe writes itself (skipped, not sent, verified...), one per id.
 
-    ``fields`` is one list for all ids, or one list per id.
+    ``message`` is one text for all ids, or one per id; ``fields`` is one list for all
+    ids, or one list per id. An id may be ``None`` (a row or column with no record).
 
     Examples
     --------
@@ -134,13 +135,15 @@ def status_rows(
         per_id = [[str(f) for f in fields] for _ in range(n)]
     rows: pd.DataFrame = pd.DataFrame(
         {
-            "id": pd.array([str(i) for i in ids], dtype="string"),
+            "id": pd.array([None if i is None else str(i) for i in ids], dtype="string"),
             "route": pd.array([route] * n, dtype="string"),
             "call": pd.array([call] * n, dtype="Int64"),
             "fields": pd.Series(per_id, dtype=object),
             "code": code,
             "status": status,
-            "message": message,
+            "message": pd.array(
+                [message] * n if isinstance(message, str) else list(message), dtype="string"
+            ),
             "details": pd.Series(
                 [dict(d) for d in details] if details is not None else [{} for _ in range(n)],
                 dtype=object,
