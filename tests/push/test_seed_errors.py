@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import requests
 
-from crmframe.errors import InvalidModuleError, ValidationError
+from crmframe.errors import InputError, InvalidModuleError, ValidationError
 from crmframe.facade.crm import CRM
 from crmframe.facade.pushresult import PushResult
 from crmframe.facade.pushrun import send_steps
@@ -233,7 +233,7 @@ def test_004_invalid_data_no_field(crm: Any, server: Any) -> None:
     assert result.results["id"].tolist() == ids
     assert set(result.results["code"]) == {"INVALID_DATA"}
     assert set(result.results["message"]) == {"No field found"}
-    with pytest.raises(Exception, match="non-empty"):
+    with pytest.raises(InputError, match="non-empty"):
         crm.mass_update("Leads", {}, ids=ids)
 
 
