@@ -245,13 +245,7 @@ class Journal:
         if not os.path.exists(path) or os.path.getsize(path) == 0:
             return None
         with open(path, encoding="utf-8") as handle:
-            first = handle.readline()
-        try:
-            header = json.loads(first)
-        except ValueError:
-            header = None
-        if not isinstance(header, dict) or header.get("format") != JOURNAL_FORMAT:
-            raise JournalMismatchError(f"{path!r} is not a crmframe push journal")
+            header = Journal._header(path, handle.readline())
         states = Journal._read(path, str(header.get("fingerprint")))
         touched: set[str] = set()
         for state in states.values():
@@ -260,15 +254,21 @@ class Journal:
         return JournalHead(header, touched)
 
     @staticmethod
-    def _read(path: str, fingerprint: str) -> dict[int, StepState]:
-        with open(path, encoding="utf-8") as handle:
-            lines = handle.read().split("\n")
+    def _header(path: str, line: str) -> dict[str, Any]:
+        """The journal's first line, parsed; raise when it is not a crmframe journal's."""
         try:
-            header = json.loads(lines[0])
+            header = json.loads(line)
         except ValueError:
             header = None
         if not isinstance(header, dict) or header.get("format") != JOURNAL_FORMAT:
             raise JournalMismatchError(f"{path!r} is not a crmframe push journal")
+        return header
+
+    @staticmethod
+    def _read(path: str, fingerprint: str) -> dict[int, StepState]:
+        with open(path, encoding="utf-8") as handle:
+            lines = handle.read().split("\n")
+        header = Journal._header(path, lines[0])
         if header.get("fingerprint") != fingerprint:
             raise JournalMismatchError(
                 f"journal {path!r} belongs to another plan (fingerprint "
