@@ -53,12 +53,16 @@ def applied_ids(
     ['1']
     """
     out: list[str] = []
-    index = frame.index.astype("string") if len(frame.index) else frame.index
+    # First row of each id, found once (not one scan of the index per record).
+    first: dict[str, int] = {}
+    for position, value in enumerate(frame.index.tolist()):
+        if not is_missing(value):
+            first.setdefault(str(value), position)
     for record in records:
         rid = str(record["id"])
-        if rid not in index:
+        if rid not in first:
             continue
-        row = frame.loc[index == rid].iloc[0]
+        row = frame.iloc[first[rid]]
         if all(_field_matches(row, str(f), v, infos) for f, v in record.items() if f != "id"):
             out.append(rid)
     return out
