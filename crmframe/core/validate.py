@@ -269,8 +269,13 @@ def _message(problems: pd.DataFrame, n_changes: int, shown: int = 5) -> str:
     return "\n".join(lines)
 
 
-def validate(changes: ChangeSet | pd.DataFrame, fields: Any) -> None:
+def validate(
+    changes: ChangeSet | pd.DataFrame, fields: Any, *, problems: pd.DataFrame | None = None
+) -> None:
     """Raise one :class:`~crmframe.errors.ValidationError` listing every problem, if any.
+
+    ``problems``, when the caller already has :func:`find_problems`' frame, saves finding
+    them again.
 
     Raises
     ------
@@ -290,7 +295,8 @@ def validate(changes: ChangeSet | pd.DataFrame, fields: Any) -> None:
     ...     print(err.problems["problem"].tolist())
     ['mandatory field cleared']
     """
-    problems = find_problems(changes, fields)
+    if problems is None:
+        problems = find_problems(changes, fields)
     if len(problems):
         raise ValidationError(_message(problems, len(_changes_frame(changes))), problems)
 

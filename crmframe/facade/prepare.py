@@ -288,11 +288,9 @@ def prepare_push(
     skipped = report_rows(changes)
 
     problems = find_problems(changes, fields)
-    if problems is not None and len(problems):
+    if len(problems):
         if not push_valid:
-            validate(changes, fields)  # raises ValidationError with every problem
-            raise ValidationError(f"{len(problems)} edit(s) do not fit the field metadata",
-                                  problems)
+            validate(changes, fields, problems=problems)  # raises with every problem
         changes = split_valid(changes, problems)
         skipped.append(problem_rows(problems))
 

@@ -181,3 +181,13 @@ def test_vectorised_and_per_value_checks_agree(field: str) -> None:
     slow = slow[slow["id"] != IDS[30]].reset_index(drop=True)
     assert fast[["id", "problem"]].values.tolist() == slow[["id", "problem"]].values.tolist()
     assert len(fast) > 0
+
+
+def test_validate_reuses_problems_already_found() -> None:
+    cs = changes([("1", "No_of_Employees", "many"), ("2", "Lead_Status", "Nope")])
+    found = find_problems(cs, LEADS_FIELDS)
+    assert len(found) == 2
+    with pytest.raises(ValidationError) as caught:
+        validate(cs, LEADS_FIELDS, problems=found)
+    assert caught.value.problems is found
+    validate(cs, LEADS_FIELDS, problems=found.iloc[:0])  # no problems given: nothing raised
