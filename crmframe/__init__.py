@@ -51,7 +51,7 @@ from crmframe.errors import (
 )
 from crmframe.facade.crm import CRM, connect
 from crmframe.facade.jobs import Job
-from crmframe.facade.pushresult import PushResult
+from crmframe.facade.write.result import PushResult
 from crmframe.http.recording import recording
 from crmframe.plots import plot_job_progress, plot_job_status, save_job_charts
 from crmframe.polling import (
