@@ -3,7 +3,7 @@
 Examples
 --------
 >>> import pandas as pd
->>> from crmframe.facade.pushresult import PushResult
+>>> from crmframe.facade.write.result import PushResult
 >>> results = pd.DataFrame({"id": ["1", "2", "3"], "route": "put", "call": 0,
 ...     "fields": [["Phone"]] * 3, "code": ["SUCCESS", "SUCCESS", "INVALID_DATA"],
 ...     "status": ["success", "success", "error"], "message": "", "details": [{}] * 3})

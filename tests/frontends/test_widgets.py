@@ -13,7 +13,7 @@ import pytest
 from crmframe.core.jobs import JobStatus
 from crmframe.errors import ConfigurationError, InputError, NotFoundError, ValidationError
 from crmframe.facade.jobs import Job
-from crmframe.facade.pushresult import PushResult
+from crmframe.facade.write.result import PushResult
 from crmframe.polling import WaitPolicy, stop_after_attempt, wait_fixed
 from crmframe.widgets import JobMonitor, PushPreview
 
