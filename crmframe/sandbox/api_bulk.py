@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.wrappers import Request, Response
 
 from crmframe.sandbox.api_meta import find_module
-from crmframe.sandbox.api_records import _body, _view_cond
+from crmframe.sandbox.api_records import _DUPLICATE_CHECK, _body, _view_cond
 from crmframe.sandbox.clock import format_datetime
 from crmframe.sandbox.criteria import Cond, CriteriaError, all_of, any_of, condition
 from crmframe.sandbox.envelopes import ApiError
@@ -181,7 +181,10 @@ def write_create(sb: Sandbox, request: Request, version: Version) -> Response:
     if operation in ("update", "upsert") and not find_by:
         raise ApiError(400, "MANDATORY_NOT_FOUND", "required field not found",
                        {"api_name": "find_by", "json_path": "$.resource[0].find_by"})
-    if find_by is not None and find_by != "id" and find_by not in mod.unique:
+    # Zoho allows id, the system duplicate-check fields (Email of Leads...) and fields
+    # marked unique (zoho-api-part2.md §3.1).
+    if find_by is not None and find_by != "id" and find_by not in mod.unique and (
+            find_by not in _DUPLICATE_CHECK.get(mod.api_name, ())):
         raise ApiError(400, "INVALID_DATA", "find_by must be id or a unique field",
                        {"api_name": "find_by", "json_path": "$.resource[0].find_by"})
     file_name, content = upload_

@@ -24,7 +24,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from crmframe.sandbox import api_bulk, api_meta, api_records
+from crmframe.sandbox import api_bulk, api_deleted, api_meta, api_records
 from crmframe.sandbox.clock import Clock, format_datetime
 from crmframe.sandbox.envelopes import ApiError, error_body
 from crmframe.sandbox.faults import Faults, credit_cost
@@ -76,6 +76,7 @@ _RULES: list[tuple[str, str, list[str]]] = [
     ("/crm/<ver>/<module>", "records", ["GET", "POST", "PUT", "DELETE"]),
     ("/crm/<ver>/<module>/upsert", "upsert", ["POST"]),
     ("/crm/<ver>/<module>/search", "search", ["GET"]),
+    ("/crm/<ver>/<module>/deleted", "deleted", ["GET"]),
     ("/crm/<ver>/<module>/actions/count", "count", ["GET"]),
     ("/crm/<ver>/<module>/actions/mass_update", "mass_update", ["GET", "POST"]),
     ("/crm/<ver>/<module>/<rid>", "record", ["GET", "PUT", "DELETE"]),
@@ -99,6 +100,7 @@ HANDLERS: dict[str, Handler] = {
     "record": api_records.record,
     "upsert": api_records.upsert,
     "search": api_records.search,
+    "deleted": api_deleted.deleted,
     "count": api_records.count,
     "mass_update": api_records.mass_update,
     "upload": api_bulk.upload,

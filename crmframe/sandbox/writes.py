@@ -291,8 +291,26 @@ class Writer:
                 gone.append(rid)
                 results.append({"code": "SUCCESS", "details": {"id": rid},
                                 "message": "record deleted", "status": "success"})
-            self.store.delete(module, gone)
+            now = self.clock.now()
+            log = {rid: (now, self.deletion_entry(module, self.store.get(module, rid), now))
+                   for rid in gone}
+            self.store.delete(module, gone, log)
         return results
+
+    def deletion_entry(self, module: str, rec: Record | None, now: float) -> dict[str, Any]:
+        """The ``GET /{module}/deleted`` element of a record deleted now (to the recycle bin)."""
+        values = rec.values if rec is not None else {}
+        created = values.get("Created_By")
+        rid = rec.id if rec is not None else ""
+        return {
+            "id": rid,
+            "display_name": self.resolve(module, rid) if rec is not None else None,
+            "type": "recycle",
+            "deleted_time": format_datetime(now, USER_OFFSET_MINUTES),
+            "deleted_by": dict(_BY),
+            "created_by": ({"name": created.get("name"), "id": created.get("id")}
+                           if isinstance(created, Mapping) else None),
+        }
 
     def upsert(self, module: str, items: list[Any], check_fields: list[str], *,
                modern: bool) -> list[dict[str, Any]]:
