@@ -197,6 +197,9 @@ class PushResult:
         self.dry_run = dry_run
         self.overwrite = overwrite
         self._retry_with = retry_with
+        #: Inserts: the written frame with the new ids in an ``id`` column (push: the
+        #: edited frame with them), ready as the next ``original``; else None.
+        self.frame: pd.DataFrame | None = None
 
     # -- views ---------------------------------------------------------------------------
 

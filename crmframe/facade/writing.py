@@ -31,7 +31,7 @@ import pandas as pd
 
 from crmframe.core.plan import DEFAULT_BULK_THRESHOLD, Objective, Plan
 from crmframe.errors import InputError
-from crmframe.facade import bulkwriting, massupdate
+from crmframe.facade import bulkwriting, creating, massupdate
 from crmframe.facade.prepare import Prepared, prepare_push, retry_frames, settle_unknown
 from crmframe.facade.pushresult import PushResult
 from crmframe.facade.pushrun import run_push
@@ -310,3 +310,6 @@ class WritingMixin:
     mass_update_failures = massupdate.mass_update_failures
     bulk_write = bulkwriting.bulk_write
     bulk_write_result = bulkwriting.bulk_write_result
+    insert = creating.insert
+    upsert = creating.upsert
+    delete = creating.delete
