@@ -53,9 +53,9 @@ __all__ = [
     "MAX_BULK_COLUMNS",
     "MAX_BULK_ROWS",
     "BulkWriteFile",
-    "bulk_cells",
     "build_bulk_file",
     "build_bulk_write",
+    "bulk_cells",
     "java_strftime",
     "parse_bulk_result",
 ]

@@ -256,17 +256,20 @@ def new_records(
 
 
 def _problems(rows: list[int], fname: str, values: list[Any], problem: str) -> pd.DataFrame:
-    return pd.DataFrame({"row": rows, "field": fname, "value": pd.Series(values, dtype=object),
-                         "problem": problem})
+    out: pd.DataFrame = pd.DataFrame({"row": rows, "field": fname,
+                                      "value": pd.Series(values, dtype=object),
+                                      "problem": problem})
+    return out
 
 
 def _concat_problems(parts: list[pd.DataFrame]) -> pd.DataFrame:
     if not parts:
-        return pd.DataFrame({"row": pd.array([], dtype="Int64"),
-                             "field": pd.array([], dtype="string"),
-                             "value": pd.Series([], dtype=object),
-                             "problem": pd.array([], dtype="string")})
-    out = pd.concat(parts, ignore_index=True)
+        empty: pd.DataFrame = pd.DataFrame({"row": pd.array([], dtype="Int64"),
+                                            "field": pd.array([], dtype="string"),
+                                            "value": pd.Series([], dtype=object),
+                                            "problem": pd.array([], dtype="string")})
+        return empty
+    out: pd.DataFrame = pd.concat(parts, ignore_index=True)
     out = out.sort_values(["row", "field"], kind="stable").reset_index(drop=True)
     out["row"] = out["row"].astype("Int64")
     out.loc[out["row"] < 0, "row"] = pd.NA
@@ -298,10 +301,10 @@ def check_ids(ids: Any) -> list[str]:
     --------
     >>> check_ids(["3652397000009851001"])
     ['3652397000009851001']
-    >>> check_ids([3652397000009851001])
+    >>> check_ids([3652397000009851001])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    crmframe.errors.InputError: malformed ids (19-digit strings expected): position 0: 3652397000009851001 (int)
+    crmframe.errors.InputError: malformed ids (19-digit strings expected): position 0: ...
     """
     if isinstance(ids, pd.DataFrame):
         if "id" in ids.columns:
@@ -415,7 +418,7 @@ def write_results(
             "duplicate_id": dup_id,
             "duplicate_field": dup_field,
         })
-    out = pd.DataFrame(rows)
+    out: pd.DataFrame = pd.DataFrame(rows)
     for column in ("id", "duplicate_id", "duplicate_field", "action"):
         out[column] = out[column].astype("string")
     return out

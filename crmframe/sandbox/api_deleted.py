@@ -12,17 +12,12 @@ after that instant; nothing to list → 204 (304 when ``If-Modified-Since`` left
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from werkzeug.wrappers import Request, Response
 
-from crmframe.sandbox.api_records import MAX_PER_PAGE, _int_param, _module
-from crmframe.sandbox.clock import parse_datetime
 from crmframe.sandbox.envelopes import ApiError
+from crmframe.sandbox.params import header_time, int_param, path_module
 from crmframe.sandbox.responses import empty, json_response
-
-if TYPE_CHECKING:
-    from crmframe.sandbox.app import Sandbox, Version
+from crmframe.sandbox.state import State, Version
 
 __all__ = ["KEPT_DAYS", "deleted"]
 
@@ -32,23 +27,19 @@ KEPT_DAYS = {"recycle": 60, "permanent": 120}
 _TYPES = ("all", "recycle", "permanent")
 
 
-def deleted(sb: Sandbox, request: Request, version: Version, module: str) -> Response:
+MAX_PER_PAGE = 200
+
+
+def deleted(sb: State, request: Request, version: Version, module: str) -> Response:
     """``GET /crm/{ver}/{module}/deleted``."""
-    mod = _module(sb, version, module)
+    mod = path_module(sb, version, module)
     kind = request.args.get("type") or "all"
     if kind not in _TYPES:
         raise ApiError(400, "PATTERN_NOT_MATCHED", "Please check whether the input values are "
                        "correct", {"param_name": "type", "expected_pattern": "|".join(_TYPES)})
-    per_page = _int_param(request, "per_page", MAX_PER_PAGE, 1, MAX_PER_PAGE)
-    page = _int_param(request, "page", 1, 1, 10**6)
-    since: float | None = None
-    header = request.headers.get("If-Modified-Since")
-    if header:
-        try:
-            since = parse_datetime(header)
-        except ValueError:
-            raise ApiError(400, "INVALID_DATA", "invalid data",
-                           {"header_name": "If-Modified-Since"}) from None
+    per_page = int_param(request, "per_page", MAX_PER_PAGE, 1, MAX_PER_PAGE)
+    page = int_param(request, "page", 1, 1, 10**6)
+    since = header_time(request, "If-Modified-Since")
     now = sb.clock.now()
     entries = [
         entry for when, entry in sb.store.deleted(mod.api_name)

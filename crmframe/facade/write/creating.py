@@ -1,7 +1,7 @@
 """``crm.insert``, ``crm.upsert``, ``crm.delete``: create, create-or-update and delete records.
 
 The functions take the :class:`~crmframe.facade.crm.CRM` (``crm``) first: they are the
-methods as they stand (see :class:`~crmframe.facade.writing.WritingMixin`).
+methods as they stand (see :class:`~crmframe.facade.write.mixin.WritingMixin`).
 
 Every row is checked against the module's metadata before the first call
 (:func:`~crmframe.core.inserts.new_records`: every problem at once, nothing sent); records
@@ -39,9 +39,9 @@ from crmframe.core.inserts import NewRecords, check_ids, new_records, write_resu
 from crmframe.core.metadata import normalise_fields
 from crmframe.core.plan import DEFAULT_BULK_THRESHOLD, Costs, Objective
 from crmframe.errors import CrmframeError, InputError, TransportError, ZohoAPIError
-from crmframe.facade.prepare import module_of
-from crmframe.facade.push import FATAL_ERRORS, error_body
-from crmframe.facade.pushresult import PushResult, concat_results
+from crmframe.facade.write.execute import FATAL_ERRORS, error_body
+from crmframe.facade.write.frames import module_of
+from crmframe.facade.write.result import PushResult, concat_results
 
 __all__ = ["BATCH", "InsertRoute", "delete", "insert", "insert_route", "upsert"]
 
@@ -115,7 +115,7 @@ def _not_sent(sent: Sequence[Any], exc: CrmframeError, *, route: str) -> pd.Data
 
 
 def _progress(wanted: bool | None, total: int, calls: int, desc: str) -> Any:
-    from crmframe.facade.pushrun import _in_notebook
+    from crmframe.facade.write.run import _in_notebook
 
     if wanted is True or (wanted is None and calls > 1 and _in_notebook()):
         from tqdm.auto import tqdm
@@ -291,7 +291,7 @@ def _planned(new: NewRecords, frame: pd.DataFrame, how: InsertRoute, *,
 
 def _bulk_insert(crm: Any, frame: pd.DataFrame, name: str, new: NewRecords, *,
                  poll_interval: float) -> PushResult:
-    from crmframe.facade.bulkwriting import bulk_write
+    from crmframe.facade.write.bulkwriting import bulk_write
 
     table = frame.reset_index(drop=True)[[new.columns[f] for f in new.fields]]
     table.attrs = {}
@@ -325,7 +325,7 @@ def bulk_push_result(result: pd.DataFrame, sent: Sequence[Any], *, route: str) -
 
 def with_new_ids(frame: pd.DataFrame, ids: pd.Series) -> pd.DataFrame:
     """``frame`` with an ``id`` column (first) holding ``ids`` (one per row, in order)."""
-    out = frame.copy()
+    out: pd.DataFrame = frame.copy()
     values = pd.array(ids.tolist(), dtype="string")
     if out.index.name == "id":
         out.index = pd.Index(values, name="id")
@@ -333,7 +333,7 @@ def with_new_ids(frame: pd.DataFrame, ids: pd.Series) -> pd.DataFrame:
     if "id" in out.columns:
         out["id"] = values
     else:
-        out.insert(0, "id", values)
+        out.insert(0, "id", pd.Series(values, index=out.index))
     return out
 
 
@@ -480,7 +480,7 @@ def _with_repeats(results: pd.DataFrame, given: list[str], route: str) -> pd.Dat
     if len(given) == len(results):
         return results
     first: dict[str, int] = {}
-    rows = []
+    rows: list[dict[Any, Any]] = []
     for rid in given:
         if rid in first:
             rows.append({"id": rid, "route": route, "call": pd.NA, "fields": [],
@@ -489,4 +489,5 @@ def _with_repeats(results: pd.DataFrame, given: list[str], route: str) -> pd.Dat
             continue
         first[rid] = len(first)
         rows.append(results.iloc[first[rid]].to_dict())
-    return pd.DataFrame(rows)
+    out: pd.DataFrame = pd.DataFrame(rows)
+    return out

@@ -1,7 +1,7 @@
 """Bulk writes of a frame's rows by position: insert, upsert, and update by a unique field.
 
 :func:`run` is ``crm.bulk_write`` for everything but the plain update by id (which
-:mod:`~crmframe.facade.bulkwriting` builds from per-record changes). Each column becomes
+:mod:`~crmframe.facade.write.bulkwriting` builds from per-record changes). Each column becomes
 one field mapping (``index`` = its CSV position): plain fields with an explicit ``format``
 for dates and datetimes, lookups by id (``Owner``, ``Owner.id``) or by a field of the
 target through the mapping's ``find_by`` (``Owner.email``, ``Account_Name.Account_Name``),
@@ -47,8 +47,9 @@ from crmframe.core.mappings import mappings_to_frame
 from crmframe.core.metadata import FieldInfo, normalise_fields
 from crmframe.errors import InputError, ValidationError
 from crmframe.facade.jobs import Job
-from crmframe.facade.prepare import module_of, read_back
-from crmframe.facade.sender import CrmSender
+from crmframe.facade.write.frames import module_of
+from crmframe.facade.write.readback import read_back
+from crmframe.facade.write.sender import CrmSender
 
 __all__ = ["mappings_of", "run"]
 
@@ -123,7 +124,7 @@ def _columns(
             continue
         head, dot, tail = column.rpartition(".")
         if dot and head in infos and infos[head].kind in LOOKUP_KINDS:
-            info = infos[head]
+            lookup = infos[head]
             if tail in _LABEL_PARTS and f"{head}.id" in names:
                 ignored.append(column)
                 continue
@@ -131,9 +132,8 @@ def _columns(
                 raise InputError(f"column {column!r}: a lookup is written by id or by a "
                                  f"unique field of its target, not by {tail!r}: name it "
                                  f"{head}.id (or {head}.email for users)")
-            by = _lookup_target_field(crm, info, tail, column)
-            plan.append(_Column(column, head, info.kind, None if by == "id" and not tail
-                                else by))
+            found = _lookup_target_field(crm, lookup, tail, column)
+            plan.append(_Column(column, head, lookup.kind, found))
             continue
         info = infos.get(column)
         if info is None:
@@ -142,7 +142,7 @@ def _columns(
         if not info.writable:
             ignored.append(column)
             continue
-        by = lookups.get(column)
+        by: str | None = lookups.get(column)
         if by is not None:
             if info.kind not in LOOKUP_KINDS:
                 raise InputError(f"lookups={{{column!r}: ...}}: {column} is not a lookup field")
@@ -187,15 +187,16 @@ def _check_values(
         try:
             new_records(pd.DataFrame(checked), infos, upsert=True)
         except ValidationError as err:
-            problems.append(err.problems)
+            if err.problems is not None:
+                problems.append(err.problems)
     if operation == "insert":
         mapped = {c.api_name: c for c in plan}
         for info in infos.values():
             if not info.mandatory or not info.writable or info.api_name in defaults:
                 continue
-            col = mapped.get(info.api_name)
-            rows = (list(range(len(table))) if col is None
-                    else np.flatnonzero(_blank(table[col.source])).tolist())
+            given = mapped.get(info.api_name)
+            rows = (list(range(len(table))) if given is None
+                    else np.flatnonzero(_blank(table[given.source])).tolist())
             if rows:
                 problems.append(pd.DataFrame({"row": rows, "field": info.api_name,
                                               "value": None,
@@ -254,7 +255,10 @@ def run(
     poll_interval: float,
     on_update: Callable[[JobStatus], object] | None,
 ) -> pd.DataFrame | Job:
-    """``crm.bulk_write`` by row position (see :func:`~crmframe.facade.bulkwriting.bulk_write`)."""
+    """``crm.bulk_write`` by row position.
+
+    See :func:`~crmframe.facade.write.bulkwriting.bulk_write` for the parameters.
+    """
     name = module_of(frame, None, module)
     infos = normalise_fields(crm.read_fields(name))
     if find_by is not None and find_by != "id" and find_by not in infos:
@@ -309,7 +313,7 @@ def run(
         parts.append(parsed)
     parsed_all = pd.concat(parts, ignore_index=True)
     ids: list[Any] = (table["id"].tolist() if "id" in table.columns else [None] * n)
-    out = pd.DataFrame(index=frame.index)
+    out: pd.DataFrame = pd.DataFrame(index=frame.index)
     out["id"] = pd.array([None if v is None or pd.isna(v) else str(v) for v in ids],
                          dtype="string")
     out["STATUS"] = pd.array(parsed_all["status"].tolist(), dtype="string")

@@ -1,17 +1,17 @@
 """Bulk write: a whole job (upload, create, wait, download) for a frame's rows.
 
 The functions take the :class:`~crmframe.facade.crm.CRM` (``crm``) first: they are
-``CRM.bulk_write`` as they stand (see :class:`~crmframe.facade.writing.WritingMixin`).
+``CRM.bulk_write`` as they stand (see :class:`~crmframe.facade.write.mixin.WritingMixin`).
 
 Examples
 --------
 >>> import pandas as pd
 >>> frame = pd.DataFrame({"Phone": ["5"]}, index=pd.Index(["1"], name="id"))
 >>> frame.attrs["module"] = "Leads"
->>> bulk_write(object(), frame, operation="upsert")
+>>> bulk_write(object(), frame, operation="upsert")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-crmframe.errors.InputError: bulk_write(operation='upsert') needs find_by=: the field matching rows to records ('id', a unique field such as 'Email')
+crmframe.errors.InputError: bulk_write(operation='upsert') needs find_by=: ...
 """
 
 from __future__ import annotations
@@ -25,10 +25,11 @@ from crmframe.core.bulkwrite import build_bulk_write, parse_bulk_result
 from crmframe.core.jobs import JobStatus
 from crmframe.core.metadata import normalise_fields
 from crmframe.errors import EnvelopeError, InputError, JobFailed
-from crmframe.facade import bulkrows
 from crmframe.facade.jobs import Job
-from crmframe.facade.prepare import by_id, is_blank, module_of, read_back
-from crmframe.facade.sender import CrmSender
+from crmframe.facade.write import bulkrows
+from crmframe.facade.write.frames import by_id, is_blank, module_of
+from crmframe.facade.write.readback import read_back
+from crmframe.facade.write.sender import CrmSender
 
 __all__ = ["bulk_write", "bulk_write_result"]
 
