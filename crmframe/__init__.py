@@ -8,9 +8,10 @@ changes back with the fewest API calls, and watch mass-update and bulk-write job
 >>> frame.index[0], str(frame["Last_Name"].dtype)
 ('4150868000000002175', 'string')
 
-``crmframe.sandbox`` (a local Zoho-compatible server) and ``crmframe.widgets`` (ipywidgets
-front ends) are imported on first use, so ``import crmframe`` needs neither werkzeug's
-server nor ipywidgets.
+``crmframe.sandbox`` (a local Zoho-compatible server), ``crmframe.widgets`` (ipywidgets
+front ends) and the matplotlib charts (``plot_job_status``...) are imported on first use,
+so ``import crmframe`` loads neither werkzeug's server, ipywidgets, matplotlib nor vcrpy
+(``benchmarks/bench_import.py`` measures it against ``import pandas``).
 """
 
 import importlib as _importlib
@@ -51,9 +52,8 @@ from crmframe.errors import (
 )
 from crmframe.facade.crm import CRM, connect
 from crmframe.facade.jobs import Job
-from crmframe.facade.pushresult import PushResult
+from crmframe.facade.write.result import PushResult
 from crmframe.http.recording import recording
-from crmframe.plots import plot_job_progress, plot_job_status, save_job_charts
 from crmframe.polling import (
     JobHistory,
     WaitPolicy,
@@ -64,6 +64,9 @@ from crmframe.polling import (
     wait_fixed,
 )
 from crmframe.samples import load_sample
+
+if _typing.TYPE_CHECKING:  # loaded on first use, see __getattr__ below
+    from crmframe.plots import plot_job_progress, plot_job_status, save_job_charts
 
 __version__ = "0.1.0"
 
@@ -127,13 +130,27 @@ __all__ = [
 ]
 
 _LAZY_SUBMODULES = frozenset({"sandbox", "widgets"})
+# Public names whose module is heavy (matplotlib alone costs more than pandas to import).
+_LAZY_NAMES = {
+    "plot_job_progress": "crmframe.plots",
+    "plot_job_status": "crmframe.plots",
+    "save_job_charts": "crmframe.plots",
+}
 
 
 def __getattr__(name: str) -> _typing.Any:
     # Heavy or optional front ends load on first use: ``crmframe.sandbox.start(...)``.
     if name in _LAZY_SUBMODULES:
         return _importlib.import_module(f"crmframe.{name}")
+    if name in _LAZY_NAMES:
+        value = getattr(_importlib.import_module(_LAZY_NAMES[name]), name)
+        globals()[name] = value  # later lookups skip this hook
+        return value
     raise AttributeError(f"module 'crmframe' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY_NAMES, *_LAZY_SUBMODULES})
 
 
 del _accessor

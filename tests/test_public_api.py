@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import types
 
 import pytest
@@ -19,7 +21,7 @@ def test_all_matches_public_names() -> None:
         name
         for name, value in vars(crmframe).items()
         if not name.startswith("_") and not isinstance(value, types.ModuleType)
-    }
+    } | set(crmframe._LAZY_NAMES)
     exported = set(crmframe.__all__) - {"__version__"}
     assert public == exported, {
         "exported but missing": sorted(exported - public),
@@ -44,3 +46,20 @@ def test_front_ends_load_lazily() -> None:
     assert crmframe.widgets.JobMonitor is not None
     with pytest.raises(AttributeError, match="no_such_name"):
         crmframe.no_such_name  # noqa: B018
+
+
+def test_bare_import_leaves_heavy_modules_unloaded() -> None:
+    # A fresh interpreter: this test process has long since imported everything.
+    heavy = ["matplotlib", "ipywidgets", "vcr", "werkzeug", "crmframe.sandbox",
+             "crmframe.widgets", "crmframe.plots", "crmframe.demo", "IPython"]
+    code = ("import sys, crmframe; "
+            f"print(sorted(m for m in {heavy!r} if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "[]"
+    # ...and the lazy names still resolve, to the real functions.
+    code = "import sys, crmframe; f = crmframe.plot_job_status; print('matplotlib' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "True"
+    assert "plot_job_status" in dir(crmframe)

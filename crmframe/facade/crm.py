@@ -24,7 +24,7 @@ import requests
 from crmframe.errors import ConfigurationError
 from crmframe.facade.jobs import JobsMixin
 from crmframe.facade.reading import ReadingMixin
-from crmframe.facade.writing import WritingMixin
+from crmframe.facade.write.mixin import WritingMixin
 from crmframe.http.auth import Auth, RefreshTokenAuth, StaticToken
 from crmframe.http.client import EDITION_CONCURRENCY, SUPPORTED_VERSIONS, ZohoClient
 from crmframe.http.datacenters import data_center as lookup_data_center

@@ -10,7 +10,7 @@ import requests
 
 from crmframe.core.metadata import normalise_fields
 from crmframe.errors import InputError, ValidationError
-from crmframe.facade.pushresult import PushResult
+from crmframe.facade.write.result import PushResult
 
 from .helpers import writable_leads, write_calls, writing_crm
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from crmframe.errors import InputError
-from crmframe.facade.pushresult import PushResult, empty_results
+from crmframe.facade.write.result import PushResult, empty_results
 
 
 def _result(**kwargs: object) -> PushResult:
@@ -99,11 +99,10 @@ def test_retry_holds_locked_and_unapproved_records_back_with_the_reason(code: st
 
 
 @pytest.mark.parametrize("name", [
-    "crmframe.facade.journal", "crmframe.facade.push", "crmframe.facade.pushresult",
-    "crmframe.facade.writing", "crmframe.accessor", "crmframe.facade.steps",
-    "crmframe.facade.steprows", "crmframe.facade.readback", "crmframe.facade.sender",
-    "crmframe.facade.prepare", "crmframe.facade.pushrun", "crmframe.facade.massupdate",
-    "crmframe.facade.bulkwriting",
+    *(f"crmframe.facade.write.{name}" for name in (
+        "journal", "execute", "result", "mixin", "steps", "rows", "readback", "sender",
+        "prepare", "conflicts", "frames", "run", "massupdate", "bulkwriting")),
+    "crmframe.accessor",
 ])
 def test_docstring_examples(name: str) -> None:
     module = importlib.import_module(name)

@@ -1,7 +1,7 @@
 """Bulk write: a whole job (upload, create, wait, download) for a frame's rows.
 
 The functions take the :class:`~crmframe.facade.crm.CRM` (``crm``) first: they are
-``CRM.bulk_write`` as they stand (see :class:`~crmframe.facade.writing.WritingMixin`).
+``CRM.bulk_write`` as they stand (see :class:`~crmframe.facade.write.mixin.WritingMixin`).
 
 Examples
 --------
@@ -26,8 +26,9 @@ from crmframe.core.jobs import JobStatus
 from crmframe.core.metadata import normalise_fields
 from crmframe.errors import EnvelopeError, InputError, JobFailed
 from crmframe.facade.jobs import Job
-from crmframe.facade.prepare import by_id, is_blank, module_of, read_back
-from crmframe.facade.sender import CrmSender
+from crmframe.facade.write.frames import by_id, is_blank, module_of
+from crmframe.facade.write.readback import read_back
+from crmframe.facade.write.sender import CrmSender
 
 __all__ = ["bulk_write", "bulk_write_result"]
 
