@@ -30,7 +30,7 @@ import logging
 import re
 import threading
 
-from crmframe import errors
+from crmframe.errors import _install_scrubber
 
 __all__ = ["LOGGER_PREFIXES", "MASK", "redact", "remember_secret", "shown"]
 
@@ -125,4 +125,4 @@ def _install_log_scrubbing() -> None:
 
 
 _install_log_scrubbing()
-errors._install_scrubber(redact)
+_install_scrubber(redact)
