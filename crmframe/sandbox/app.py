@@ -16,6 +16,7 @@ they never half-apply a write.
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import logging
 import re
 import socket
@@ -168,6 +169,8 @@ class Sandbox(State):
             finally:
                 self.faults.leave()
         # Logged before the answer leaves, so a client never sees an unlogged answer.
+        # Zoho's Date header is its own clock: the one its Modified_Time values are read on.
+        response.headers["Date"] = email.utils.formatdate(self.clock.now(), usegmt=True)
         dropped = isinstance(response, _Dropped)
         self._record(request.method, request.path, 0 if dropped else response.status_code)
         if dropped:

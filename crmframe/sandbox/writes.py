@@ -313,8 +313,11 @@ class Writer:
         }
 
     def upsert(self, module: str, items: list[Any], check_fields: list[str], *,
-               modern: bool) -> list[dict[str, Any]]:
-        """Update the record an item matches (by id, then ``check_fields``), else insert."""
+               modern: bool, unmodified_since: float | None = None) -> list[dict[str, Any]]:
+        """Update the record an item matches (by id, then ``check_fields``), else insert.
+
+        ``unmodified_since`` applies to the update branch only (a new record has no past).
+        """
         mod = self.modules[module]
         results: list[dict[str, Any]] = []
         with self.store.lock:
@@ -336,7 +339,8 @@ class Writer:
                 if target is not None:
                     body = dict(item)
                     body["id"] = target
-                    res = self.write(module, [body], op="update", modern=modern)[0]
+                    res = self.write(module, [body], op="update", modern=modern,
+                                     unmodified_since=unmodified_since)[0]
                 else:
                     res = self.write(module, [item], op="insert", modern=modern)[0]
                 if res["status"] == "success":
