@@ -79,7 +79,7 @@ def test_delete_ids_checked() -> None:
     idx = pd.Index(["4876876000000100001"], name="id", dtype="string")
     assert check_ids(pd.DataFrame({"City": ["x"]}, index=idx)) == ["4876876000000100001"]
     assert check_ids(pd.Series(["1", "2"])) == ["1", "2"]
-    with pytest.raises(InputError, match="position 0.*position 2"):
+    with pytest.raises(InputError, match=r"position 0.*position 2"):
         check_ids([None, "1", 2.0])
     with pytest.raises(InputError, match="no ids"):
         check_ids(pd.Index([]))
