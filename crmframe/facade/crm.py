@@ -29,6 +29,7 @@ from crmframe.facade.write.mixin import WritingMixin
 from crmframe.http.auth import Auth, RefreshTokenAuth, StaticToken
 from crmframe.http.client import EDITION_CONCURRENCY, SUPPORTED_VERSIONS, ZohoClient
 from crmframe.http.datacenters import data_center as lookup_data_center
+from crmframe.http.redact import remember_secret, shown
 from crmframe.http.retry import RetryPolicy
 
 __all__ = ["CRM", "ENV_VARIABLES", "connect"]
@@ -93,7 +94,8 @@ def _version(value: str | None) -> str:
         text = "v2"
     if text not in SUPPORTED_VERSIONS:
         raise ConfigurationError(
-            f"unsupported API version {value!r}: expected one of {', '.join(SUPPORTED_VERSIONS)}"
+            f"unsupported API version {shown(value)}: expected one of "
+            f"{', '.join(SUPPORTED_VERSIONS)}"
         )
     return text
 
@@ -196,6 +198,10 @@ def connect(
             client_id = env.get("ZOHO_CLIENT_ID") or None
             client_secret = env.get("ZOHO_CLIENT_SECRET") or None
             refresh_token = env.get("ZOHO_REFRESH_TOKEN") or None
+    # Registered before anything can fail: a message about a misplaced setting (a secret
+    # given as data_center=, say) can then never show one of them.
+    for secret in (access_token, client_secret, refresh_token):
+        remember_secret(secret)
     chosen_version = _version(version)
     dc = lookup_data_center(data_center) if data_center else None
     if accounts_url is None and dc is not None:
@@ -243,7 +249,7 @@ def connect(
             key = edition.strip().lower().replace(" ", "_")
             if key not in EDITION_CONCURRENCY:
                 raise ConfigurationError(
-                    f"unknown Zoho edition {edition!r}: expected one of "
+                    f"unknown Zoho edition {shown(edition)}: expected one of "
                     + ", ".join(sorted(EDITION_CONCURRENCY))
                 )
             max_concurrency = EDITION_CONCURRENCY[key]

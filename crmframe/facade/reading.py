@@ -23,9 +23,11 @@ import pandas as pd
 
 from crmframe.core.bulkcsv import iter_csv_batches
 from crmframe.core.metadata import fields_to_frame
+from crmframe.core.names import did_you_mean
 from crmframe.core.records import RecordsBuilder
 from crmframe.errors import (
     InputError,
+    InvalidModuleError,
     InvalidRequestError,
     InvalidURLError,
     NotFoundError,
@@ -257,10 +259,25 @@ class ReadingMixin:
         """
         frame = self._field_cache.get(module)
         if refresh or frame is None:
-            reply = self.client.request("GET", "settings/fields", params={"module": module})
+            try:
+                reply = self.client.request("GET", "settings/fields", params={"module": module})
+            except InvalidModuleError as exc:
+                raise self._unknown_module(module, exc) from exc
             frame = fields_to_frame(reply.body or {"fields": []})
             self._field_cache[module] = frame
         return frame
+
+    def _unknown_module(self, module: str, exc: InvalidModuleError) -> InvalidModuleError:
+        """Zoho's INVALID_MODULE, with the closest module API names of this org."""
+        try:
+            names = [str(n) for n in self.read_modules().index]
+        except ZohoAPIError:
+            return exc  # no module list to suggest from: Zoho's error as it came
+        hint = did_you_mean(module, names) or (
+            "crm.read_modules() lists this org's module API names"
+        )
+        message = f"{exc.message} — {module!r} is not a module API name here; {hint}"
+        return InvalidModuleError(exc.code, message, exc.details, exc.http_status, exc.envelope)
 
     def read_modules(self) -> pd.DataFrame:
         """The org's modules (``GET /settings/modules``), indexed by ``api_name``."""

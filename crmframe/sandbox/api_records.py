@@ -10,6 +10,7 @@ from crmframe.sandbox.criteria import Cond
 from crmframe.sandbox.envelopes import ApiError
 from crmframe.sandbox.listing import PageToken, View, page_text, project, sort_key
 from crmframe.sandbox.params import (
+    DUPLICATE_CHECK,
     MAX_WRITE,
     data_array,
     fields_param,
@@ -164,6 +165,9 @@ def get_record(sb: State, request: Request, version: Version, module: str,
     rec = sb.store.get(mod.api_name, rid)
     if rec is None:
         return empty(204)
+    since = header_time(request, "If-Modified-Since")
+    if since is not None and rec.modified < since:
+        return empty(304)  # inclusive, like the listing's filter
     return json_response({"data": [project(rec, fields, mod.api_name)]})
 
 
@@ -187,7 +191,15 @@ def insert(sb: State, request: Request, version: Version, module: str) -> Respon
 
 
 def update(sb: State, request: Request, version: Version, module: str) -> Response:
-    """``PUT /crm/{ver}/{module}``."""
+    """``PUT /crm/{ver}/{module}``.
+
+    ``If-Unmodified-Since`` (update, single update, upsert's update branch): the sandbox
+    answers it **per record** — each record modified after the header's instant gets an
+    ``ALREADY_MODIFIED`` item in ``data[]`` (details: the record's id, Modified_Time and
+    Modified_By, as in Zoho's v8 example) and the others are written; HTTP 412 when every
+    item is refused so, 207 when mixed (:func:`~crmframe.sandbox.writes.write_status`).
+    Zoho's text leaves open a whole-request 412 as well; the client handles both.
+    """
     mod = path_module(sb, version, module, wrap=True)
     data = _write_data(json_body(request), version)
     results = sb.writer.write(mod.api_name, data, op="update", modern=version.modern,
@@ -207,10 +219,6 @@ def update_one(sb: State, request: Request, version: Version, module: str,
     return json_response({"data": results}, write_status(results, modern=version.modern))
 
 
-#: Zoho's system duplicate-check fields, when a module has no unique field of its own.
-_DUPLICATE_CHECK = {"Leads": ["Email"], "Contacts": ["Email"], "Accounts": ["Account_Name"],
-                    "Deals": ["Deal_Name"]}
-
 
 def upsert(sb: State, request: Request, version: Version, module: str) -> Response:
     """``POST /crm/{ver}/{module}/upsert``: update the matching record or insert.
@@ -223,12 +231,13 @@ def upsert(sb: State, request: Request, version: Version, module: str) -> Respon
     data = _write_data(parsed, version)
     checks = parsed.get("duplicate_check_fields")
     if checks is None:
-        checks = [*mod.unique, *_DUPLICATE_CHECK.get(mod.api_name, [])]
+        checks = [*mod.unique, *DUPLICATE_CHECK.get(mod.api_name, [])]
     if not isinstance(checks, list) or not all(isinstance(c, str) and c in mod.by_name
                                                 for c in checks):
         raise ApiError(400, "INVALID_DATA", "invalid data",
                        {"api_name": "duplicate_check_fields"})
-    results = sb.writer.upsert(mod.api_name, data, checks, modern=version.modern)
+    results = sb.writer.upsert(mod.api_name, data, checks, modern=version.modern,
+                               unmodified_since=header_time(request, "If-Unmodified-Since"))
     added = any(r.get("action") == "insert" for r in results)
     return json_response({"data": results},
                          write_status(results, modern=version.modern, created=added))

@@ -16,6 +16,7 @@ they never half-apply a write.
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import logging
 import re
 import socket
@@ -34,6 +35,7 @@ from crmframe.sandbox import (
     api_bulk_write,
     api_coql,
     api_delete,
+    api_deleted,
     api_mass_update,
     api_meta,
     api_oauth,
@@ -87,6 +89,7 @@ ROUTES: list[Route] = [
            "PUT": api_records.update, "DELETE": api_delete.delete_many}),
     Route("/crm/<ver>/<module>/upsert", "upsert", {"POST": api_records.upsert}),
     Route("/crm/<ver>/<module>/search", "search", {"GET": api_search.search}),
+    Route("/crm/<ver>/<module>/deleted", "deleted", {"GET": api_deleted.deleted}),
     Route("/crm/<ver>/<module>/actions/count", "count", {"GET": api_records.count}),
     Route("/crm/<ver>/<module>/actions/mass_update", "mass_update",
           {"GET": api_mass_update.mass_status, "POST": api_mass_update.mass_update}),
@@ -166,6 +169,8 @@ class Sandbox(State):
             finally:
                 self.faults.leave()
         # Logged before the answer leaves, so a client never sees an unlogged answer.
+        # Zoho's Date header is its own clock: the one its Modified_Time values are read on.
+        response.headers["Date"] = email.utils.formatdate(self.clock.now(), usegmt=True)
         dropped = isinstance(response, _Dropped)
         self._record(request.method, request.path, 0 if dropped else response.status_code)
         if dropped:

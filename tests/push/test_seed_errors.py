@@ -202,7 +202,10 @@ def test_003_record_locked(crm: Any, server: Any) -> None:
     row = _row(result, rid)
     assert (row["code"], row["status"]) == ("RECORD_LOCKED", "error")
     assert row["details"]["action"]
-    assert rid in result.retryable["id"].tolist()
+    assert rid not in result.retryable["id"].tolist()  # the same edit would fail again
+    assert rid in result.held_back()["id"].tolist()
+    assert rid in result.retryable_mask(locked=True).pipe(
+        lambda mask: result.results.loc[mask.to_numpy(), "id"]).tolist()
 
 
 # -- seed 004: mass update ----------------------------------------------------------------

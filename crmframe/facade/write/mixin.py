@@ -29,7 +29,7 @@ import pandas as pd
 
 from crmframe.core.plan import DEFAULT_BULK_THRESHOLD, Objective, Plan
 from crmframe.errors import InputError
-from crmframe.facade.write import bulkwriting, massupdate
+from crmframe.facade.write import bulkwriting, creating, massupdate
 from crmframe.facade.write.prepare import Prepared, prepare_push
 from crmframe.facade.write.result import PushResult
 from crmframe.facade.write.retry import retry_frames, settle_unknown
@@ -309,3 +309,6 @@ class WritingMixin:
     mass_update_failures = massupdate.mass_update_failures
     bulk_write = bulkwriting.bulk_write
     bulk_write_result = bulkwriting.bulk_write_result
+    insert = creating.insert
+    upsert = creating.upsert
+    delete = creating.delete
