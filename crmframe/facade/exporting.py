@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from crmframe.core.metadata import fields_to_frame
 from crmframe.errors import InputError
-from crmframe.http.paging import iter_record_pages
+from crmframe.http.changes import cursor_from, server_time
 
 if TYPE_CHECKING:
     from crmframe.http.client import ZohoClient
@@ -100,6 +101,7 @@ class ExportMixin:
     client: ZohoClient
     version: str
     bulk_sleep: Callable[[float], None]
+    _field_cache: dict[str, pd.DataFrame]
 
     if TYPE_CHECKING:
         def read_fields(self, module: str, *, refresh: bool = False) -> pd.DataFrame: ...
@@ -251,6 +253,7 @@ class ExportMixin:
         fields: Iterable[str] | str | None = None,
         formula_every: timedelta | None = timedelta(days=1),
         progress: Any = None,
+        rows_per_file: int = 100_000,
     ) -> SyncResult:
         """Keep the Parquet dataset at ``path`` a current copy of ``module``.
 
@@ -263,6 +266,8 @@ class ExportMixin:
         * formula fields of every record when ``formula_every`` has passed since their
           last refresh (Zoho recomputes them without touching ``Modified_Time``);
           ``None`` never refreshes them.
+
+        ``fields``, ``progress`` and ``rows_per_file`` are those of the first export.
 
         An unchanged module costs one call per endpoint (field metadata, listing: 304,
         deletions: 204/304). Files are rewritten one at a time and moved into place
@@ -288,7 +293,8 @@ class ExportMixin:
         root = Path(path)
         manifest = load_manifest(root) if root.exists() else None
         if manifest is None or manifest.get("state") != "complete":
-            exported = self.export(module, root, fields=fields, progress=progress)
+            exported = self.export(module, root, fields=fields, progress=progress,
+                                   rows_per_file=rows_per_file)
             manifest = load_manifest(root) or {}
             manifest.setdefault("formula_refreshed", manifest.get("started"))
             save_manifest(root, manifest)
@@ -300,8 +306,11 @@ class ExportMixin:
         started = now_text()
         calls0 = self.client.request_count
         clean_strays(root, {f["name"] for f in manifest.get("files") or []})
-        meta = self.read_fields(module, refresh=True)
-        run = SyncRun(self, root, manifest, meta)
+        # The field metadata, fresh, and the server's clock before anything is read.
+        reply = self.client.request("GET", "settings/fields", params={"module": module})
+        meta = fields_to_frame(reply.body or {"fields": []})
+        self._field_cache[module] = meta
+        run = SyncRun(self, root, manifest, meta, server_time(reply.headers))
         run.fetch_changes()
         deleted = run.fetch_deletions()
         formulas = None
@@ -337,9 +346,10 @@ class ExportMixin:
         Anything changed while the export runs is modified at or after it, so the first
         sync (``If-Modified-Since`` is inclusive) sees it.
         """
-        pages = iter_record_pages(self.client, module, fields=["id", "Modified_Time"],
-                                  sort_by="Modified_Time", sort_order="desc", limit=1)
-        for body in pages:
-            for record in body.get("data") or []:
-                return {"time": record.get("Modified_Time"), "ids": [str(record.get("id"))]}
+        reply = self.client.request("GET", module, params={
+            "fields": "id,Modified_Time", "sort_by": "Modified_Time", "sort_order": "desc",
+            "per_page": 1, "page": 1})
+        for record in (reply.body or {}).get("data") or []:
+            return cursor_from(str(record.get("Modified_Time")), [str(record.get("id"))],
+                               server_time(reply.headers))
         return None

@@ -95,6 +95,8 @@ class ExportRun:
         self.names: list[str] = list(manifest["fields"])
         self.module: str = manifest["module"]
         self.rows_per_file = rows_per_file
+        # Row groups never straddle files, so a file holds exactly rows_per_file records.
+        self.group_rows = min(GROUP_ROWS, rows_per_file)
         self.bar = bar
         self.lookups = LookupNames(crm.client, self.module, meta, self.names)
         self.kinds = list_kinds(meta)
@@ -198,7 +200,7 @@ class ExportRun:
             piece = BulkSlice(str(job_id), download_bulk_read(client, job, unzip=False),
                               result if isinstance(result, Mapping) else {})
             for batch in iter_csv_batches(piece.lines(), self.meta,
-                                          renames=self.lookups.renames, size=GROUP_ROWS):
+                                          renames=self.lookups.renames, size=self.group_rows):
                 self.write(self.frame_of([batch], from_csv=True), state)
             if piece.more_records:
                 page, token = next_start(piece, int(state.get("page") or 1))
@@ -225,7 +227,7 @@ class ExportRun:
             info = body.get("info") or {}
             next_token = info.get("next_page_token") if isinstance(info, Mapping) else None
             resume = {"token": next_token if isinstance(next_token, str) else None}
-            if sum(len(b.get("data") or []) for b in batch) >= GROUP_ROWS:
+            if sum(len(b.get("data") or []) for b in batch) >= self.group_rows:
                 self.write(self._joined(batch, chunks[1:]), resume)
                 batch = []
         if batch:

@@ -32,7 +32,7 @@ from crmframe.core.records import RecordsBuilder
 from crmframe.errors import InvalidURLError, NotFoundError
 from crmframe.facade.dataset import _replace, part_name
 from crmframe.facade.exportrun import GROUP_ROWS
-from crmframe.http.changes import iter_changed_pages, iter_deleted
+from crmframe.http.changes import cursor_from, iter_changed_pages, iter_deleted, since_of
 from crmframe.http.paging import iter_record_pages
 
 if TYPE_CHECKING:
@@ -55,8 +55,9 @@ class SyncRun:
     """Fetch and apply the changes of one dataset (see the module docstring)."""
 
     def __init__(self, crm: ExportMixin, root: Path, manifest: dict[str, Any],
-                 meta: pd.DataFrame) -> None:
+                 meta: pd.DataFrame, started: str | None = None) -> None:
         self.crm = crm
+        self.started = started
         self.root = root
         self.manifest = manifest
         self.meta = meta
@@ -91,7 +92,7 @@ class SyncRun:
         batch: list[dict[str, Any]] = []
         count = 0
         for body in iter_changed_pages(client, self.module, fields=chunks[0] if chunks else [],
-                                       since=str(since) if since else None):
+                                       since=since_of(cursor)):
             for record in body.get("data") or []:
                 stamp = record.get("Modified_Time")
                 rid = str(record.get("id"))
@@ -110,7 +111,8 @@ class SyncRun:
         if batch:
             count += self._keep(batch, chunks[1:])
         if newest is not None:
-            self.cursor = {"time": newest[1], "ids": newest[2]}
+            # Re-settled against this run's start: an inclusive re-read saw its whole second.
+            self.cursor = cursor_from(newest[1], newest[2], self.started)
         return count
 
     def _keep(self, records: list[dict[str, Any]], rest: list[list[str]]) -> int:

@@ -27,17 +27,78 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from crmframe.errors import PaginationLimitError
 from crmframe.http.client import ZohoClient
 from crmframe.http.paging import format_modified_since, iter_record_pages
 
-__all__ = ["iter_changed_pages", "iter_deleted", "keyset_query"]
+__all__ = [
+    "cursor_from",
+    "iter_changed_pages",
+    "iter_deleted",
+    "keyset_query",
+    "server_time",
+    "since_of",
+]
 
 log = logging.getLogger("crmframe.http")
 
 _KEYSET_ROWS = 2000
+
+
+def server_time(headers: Mapping[str, str] | None) -> str | None:
+    """The server's clock from a reply's ``Date`` header (ISO 8601, UTC), if it sent one."""
+    text = (headers or {}).get("Date")
+    if not text:
+        return None
+    try:
+        return parsedate_to_datetime(text).astimezone(timezone.utc).isoformat()
+    except (TypeError, ValueError):
+        return None
+
+
+def _parse(text: str) -> datetime:
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def cursor_from(newest: str, ids: list[str], read_at: str | None) -> dict[str, Any]:
+    """A sync cursor: the newest ``Modified_Time`` seen, the ids at it, and whether its
+    second had passed on the server before the read began (``settled``).
+
+    Examples
+    --------
+    >>> cursor_from("2024-05-01T10:00:00+05:30", ["1"], "2024-05-01T04:30:05+00:00")
+    {'time': '2024-05-01T10:00:00+05:30', 'ids': ['1'], 'settled': True}
+    """
+    settled = read_at is not None and _parse(newest) + timedelta(seconds=1) <= _parse(read_at)
+    return {"time": newest, "ids": list(ids), "settled": bool(settled)}
+
+
+def since_of(cursor: Mapping[str, Any] | None) -> str | None:
+    """The ``If-Modified-Since`` for a cursor.
+
+    Zoho's filter is inclusive. When the cursor's second had passed before the read that
+    set it, every change in that second was read: ask from the next second (an unchanged
+    module then answers 304). Otherwise ask from the cursor itself, and the records
+    already stored at it are skipped by id.
+
+    Examples
+    --------
+    >>> since_of({"time": "2024-05-01T10:00:00+05:30", "ids": [], "settled": True})
+    '2024-05-01T10:00:01+05:30'
+    >>> since_of({"time": "2024-05-01T10:00:00+05:30", "ids": [], "settled": False})
+    '2024-05-01T10:00:00+05:30'
+    """
+    if not cursor or not cursor.get("time"):
+        return None
+    text = str(cursor["time"])
+    if cursor.get("settled"):
+        return format_modified_since(_parse(text) + timedelta(seconds=1))
+    return format_modified_since(text)
 
 
 def keyset_query(module: str, since: str, after_id: str | None) -> str:
