@@ -19,16 +19,19 @@ def test_bulk_and_page_reads_diff_to_zero_changes_with_equal_dtypes(
     paged = crm.read_records(module, method="pages")
     small_server.clear_requests()
     bulk = crm.read_records(module, method="bulk")
-    assert paged.attrs["method"] == "pages" and bulk.attrs["method"] == "bulk"
+    assert paged.attrs["method"] == "pages"
+    assert bulk.attrs["method"] == "bulk"
     assert list(bulk.columns) == list(paged.columns)
     assert bulk.dtypes.astype(str).to_dict() == paged.dtypes.astype(str).to_dict()
     assert bulk.index.equals(paged.index)  # same order too: id, descending
     changes = crmframe.diff(paged, bulk)
     assert len(changes.changes) == 0
-    assert not len(changes.added_rows) and not len(changes.removed_ids)
+    assert not len(changes.added_rows)
+    assert not len(changes.removed_ids)
     pd.testing.assert_frame_equal(bulk, paged)
     # The names a bulk CSV lacks came back: owners, layouts, lookups by dotted fields.
-    assert bulk["Owner.name"].notna().all() and bulk["Layout.name"].notna().all()
+    assert bulk["Owner.name"].notna().all()
+    assert bulk["Layout.name"].notna().all()
     # Filling them was cheap: the users once, one call for the layout (and tags).
     log = small_server.requests
     assert sum(1 for m, p, _ in log if p.endswith("/users")) == 1
@@ -42,7 +45,8 @@ def test_tags_have_one_shape(crm: CRM) -> None:
     tagged = paged[paged["Tag"].map(len) > 0]
     assert len(tagged) > 0
     first = tagged["Tag"].iloc[0][0]
-    assert set(first) == {"name", "id"} and first["id"]
+    assert set(first) == {"name", "id"}
+    assert first["id"]
     assert bulk.loc[tagged.index, "Tag"].tolist() == tagged["Tag"].tolist()
 
 
@@ -52,7 +56,8 @@ def test_dotted_lookup_names_come_from_the_export(crm: CRM, small_server: Any) -
     # No lookup call at all: the export carried Referred_Account.Account_Name.
     assert bulk.attrs["lookup_calls"] == 0
     named = bulk[bulk["Referred_Account.id"].notna()]
-    assert len(named) > 0 and named["Referred_Account.name"].notna().all()
+    assert len(named) > 0
+    assert named["Referred_Account.name"].notna().all()
     accounts = crm.read_records("Accounts", ["Account_Name"], method="pages")
     expected = accounts["Account_Name"].reindex(named["Referred_Account.id"]).tolist()
     assert named["Referred_Account.name"].tolist() == expected

@@ -28,7 +28,7 @@ def big_server() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def exported(big_server: Any, tmp_path_factory: pytest.TempPathFactory
-             ) -> Iterator[tuple[Path, crmframe.ExportResult, pd.DataFrame]]:
+             ) -> tuple[Path, crmframe.ExportResult, pd.DataFrame]:
     path = tmp_path_factory.mktemp("export") / "leads"
     with connection(big_server) as crm:
         big_server.clear_requests()
@@ -36,7 +36,7 @@ def exported(big_server: Any, tmp_path_factory: pytest.TempPathFactory
         log = big_server.requests
         frame = crm.read_records("Leads", method="pages")
     assert sum(1 for m, p, _ in log if (m, p) == ("POST", "/crm/bulk/v8/read")) == 1
-    yield path, result, frame
+    return path, result, frame
 
 
 def test_auto_exports_by_bulk_and_reports_calls_and_credits(
@@ -44,7 +44,9 @@ def test_auto_exports_by_bulk_and_reports_calls_and_credits(
 ) -> None:
     path, result, _ = exported
     assert result.method == "bulk"  # 12,000 records of 90 fields: 120 credits by pages
-    assert result.rows == RECORDS and result.files == 3 and not result.resumed
+    assert result.rows == RECORDS
+    assert result.files == 3
+    assert not result.resumed
     assert result.calls <= 12
     assert result.credits == result.calls + 49
     names = sorted(p.name for p in path.iterdir())
@@ -57,8 +59,10 @@ def test_pandas_reads_the_dataset_with_the_read_records_dtypes(
 ) -> None:
     path, _, frame = exported
     back = pd.read_parquet(path)
-    assert len(back) == RECORDS and back.index.name == "id"
-    assert back.index.is_unique and set(back.index) == set(frame.index)
+    assert len(back) == RECORDS
+    assert back.index.name == "id"
+    assert back.index.is_unique
+    assert set(back.index) == set(frame.index)
     assert list(back.columns) == list(frame.columns)
     expected = frame.dtypes.astype(str).to_dict()
     got = back.dtypes.astype(str).to_dict()
@@ -91,15 +95,18 @@ def test_duckdb_and_polars_read_it_as_it_is(
     assert count == distinct == RECORDS
     described = duckdb.sql(f"describe select * from read_parquet('{glob}')").fetchall()
     types = {row[0]: row[1] for row in described}
-    assert types["id"] == "VARCHAR" and types["No_of_Employees"] == "BIGINT"
+    assert types["id"] == "VARCHAR"
+    assert types["No_of_Employees"] == "BIGINT"
     assert types["Created_Time"] == "TIMESTAMP WITH TIME ZONE"
-    assert types["Email_Opt_Out"] == "BOOLEAN" and types["Languages_Known"] == "VARCHAR[]"
+    assert types["Email_Opt_Out"] == "BOOLEAN"
+    assert types["Languages_Known"] == "VARCHAR[]"
     by_status = dict(duckdb.sql(
         f"select Lead_Status, count(*) from read_parquet('{glob}') group by 1").fetchall())
     expected = frame["Lead_Status"].value_counts(dropna=False)
     assert by_status.get("Contacted") == int(expected.get("Contacted", 0))
     polars = pl.read_parquet(glob)
-    assert polars.height == RECORDS and polars.schema["id"] == pl.String
+    assert polars.height == RECORDS
+    assert polars.schema["id"] == pl.String
 
 
 def test_export_refuses_other_directories_and_finished_datasets(
@@ -108,7 +115,7 @@ def test_export_refuses_other_directories_and_finished_datasets(
 ) -> None:
     path, _, _ = exported
     with connection(big_server) as crm:
-        with pytest.raises(crmframe.InputError, match="crm.sync"):
+        with pytest.raises(crmframe.InputError, match=r"crm\.sync"):
             crm.export("Leads", path)
         (tmp_path / "notes.txt").write_text("mine")
         with pytest.raises(crmframe.InputError, match="not empty"):
@@ -125,7 +132,8 @@ def test_export_by_pages_with_criteria_less_fields_and_an_empty_module(
 ) -> None:
     paged = crm.export("Leads", tmp_path / "few", fields=["Last_Name", "Owner", "Tag"],
                        method="pages")
-    assert paged.method == "pages" and paged.rows == 3000
+    assert paged.method == "pages"
+    assert paged.rows == 3000
     frame = crm.read_records("Leads", ["Last_Name", "Owner", "Tag"], method="pages")
     pd.testing.assert_frame_equal(crmframe.read_dataset(tmp_path / "few"), frame)
     paris = crm.export("Leads", tmp_path / "paris", fields=["Last_Name", "City"],
@@ -139,4 +147,5 @@ def test_export_by_pages_with_criteria_less_fields_and_an_empty_module(
         "field": {"api_name": "City"}, "comparator": "equal", "value": "Atlantis"})
     assert none.rows == 0
     empty = pd.read_parquet(tmp_path / "none")
-    assert len(empty) == 0 and str(empty["Last_Name"].dtype) == "string"
+    assert len(empty) == 0
+    assert str(empty["Last_Name"].dtype) == "string"

@@ -44,7 +44,8 @@ def test_sync_after_touches_edits_and_deletions_makes_a_handful_of_calls(
     path = tmp_path / "leads"
     with connection(server) as crm, connection(server) as colleague:
         first = crm.sync("Leads", path, formula_every=None, rows_per_file=1000)
-        assert first.exported is not None and first.rows == 2500
+        assert first.exported is not None
+        assert first.rows == 2500
         frame = crm.read_records("Leads", ["Last_Name"], method="pages")
         # Spread over the whole module, so several files are concerned.
         ids = list(frame.index[::35])[:70]
@@ -63,10 +64,12 @@ def test_sync_after_touches_edits_and_deletions_makes_a_handful_of_calls(
     assert mirror.dtypes.astype(str).to_dict() == fresh.dtypes.astype(str).to_dict()
     changes = crmframe.diff(fresh, mirror)
     assert len(changes.changes) == 0
-    assert not len(changes.added_rows) and not len(changes.removed_ids)
+    assert not len(changes.added_rows)
+    assert not len(changes.removed_ids)
     pd.testing.assert_frame_equal(mirror, fresh)
     back = pd.read_parquet(path)
-    assert len(back) == 2490 and back.index.is_unique
+    assert len(back) == 2490
+    assert back.index.is_unique
     assert (back.loc[ids[40:60], "Lead_Status"] == "Contacted").all()
 
 
@@ -78,13 +81,15 @@ def test_an_unchanged_module_costs_one_call_per_endpoint(server: Any, tmp_path: 
         server.clear_requests()
         result = crm.sync("Leads", path)
         calls = _calls(server.requests)
-    assert result.unchanged and result.files_rewritten == 0
+    assert result.unchanged
+    assert result.files_rewritten == 0
     paths = [p for _, p, _ in calls]
     assert paths == ["/crm/v8/settings/fields", "/crm/v8/Leads", "/crm/v8/Leads/deleted"]
     assert [s for _, p, s in calls if p == "/crm/v8/Leads"] == [304]
     assert sorted(p.stat().st_mtime_ns for p in path.glob("*.parquet")) == before
     manifest = json.loads((path / "_crmframe.json").read_text())
-    assert manifest["cursor"]["time"] and manifest["history"][-1]["kind"] == "sync"
+    assert manifest["cursor"]["time"]
+    assert manifest["history"][-1]["kind"] == "sync"
     assert manifest["history"][-1]["calls"] == result.calls
 
 
@@ -113,7 +118,8 @@ def test_new_records_land_in_a_new_file_and_formulas_refresh_on_schedule(
         assert without.formula_cells is None  # not due yet: refreshed at the export
         result = crm.sync("Leads", path, formula_every=timedelta(0))
         fresh = crm.read_records("Leads", names, method="pages")
-    assert without.added == 5 and result.added == 0
+    assert without.added == 5
+    assert result.added == 0
     assert result.formula_cells == 7
     mirror = crmframe.read_dataset(path)
     assert set(new_ids) <= set(mirror.index)
