@@ -26,7 +26,7 @@ Examples
 --------
 >>> import pandas as pd
 >>> frame = pd.DataFrame({"Rating": pd.array([4, None], dtype="Int64"),
-...     "Languages": pd.Series([["en"], []], dtype=object)},
+...     "Languages": [["en"], []]},
 ...     index=pd.Index(pd.array(["1", "2"], dtype="string"), name="id"))
 >>> table = frame_to_table(frame, schema_for(frame))
 >>> [str(t) for t in table.schema.types]

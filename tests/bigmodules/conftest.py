@@ -6,19 +6,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from bighelpers import connection
 
-from crmframe.facade.crm import CRM, connect
-from crmframe.http.retry import RetryPolicy
-
-
-def no_wait_retry() -> RetryPolicy:
-    return RetryPolicy(max_attempts=12, max_delay=3600, sleep=lambda s: None)
-
-
-def connection(server: Any) -> CRM:
-    crm = connect(**server.credentials, retry=no_wait_retry())
-    crm.bulk_sleep = lambda seconds: None  # type: ignore[method-assign]
-    return crm
+from crmframe.facade.crm import CRM
 
 
 @pytest.fixture(scope="module")

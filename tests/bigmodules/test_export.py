@@ -10,7 +10,7 @@ import duckdb
 import pandas as pd
 import polars as pl
 import pytest
-from conftest import connection
+from bighelpers import connection
 
 import crmframe
 from crmframe.facade.crm import CRM

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from conftest import connection
+from bighelpers import connection
 
 from crmframe.http.changes import iter_changed_pages, keyset_query
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from conftest import connection
+from bighelpers import connection
 
 import crmframe
 from crmframe.facade.crm import CRM
