@@ -33,6 +33,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,16 +41,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crmframe.core.bulkwrite import MAX_BULK_ROWS
 from crmframe.core.codecs import encode_series, is_missing
 from crmframe.core.fieldtypes import LOOKUP_KINDS, is_system_read_only
 from crmframe.core.metadata import FieldInfo, normalise_fields
+from crmframe.core.plan import DEFAULT_BULK_THRESHOLD, Costs, Objective
 from crmframe.core.validate import find_problems
 from crmframe.errors import InputError, ValidationError
 
 __all__ = [
+    "PER_CALL",
+    "InsertRoute",
     "NewRecords",
     "check_ids",
     "duplicate_of",
+    "insert_route",
     "new_records",
     "write_results",
 ]
@@ -244,8 +250,13 @@ def new_records(
                 records[i]["id"] = rid
     for fname, column in chosen.items():
         kind = infos[fname].kind
-        encoded = encode_series(table[column], kind)
         keep = ~blanks[fname]
+        series = table[column]
+        if not keep.all() and series.dtype == object:
+            # "" of a fillna("") is blank: not sent, and not encoded (an integer field
+            # would refuse it)
+            series = series.where(keep, None)
+        encoded = encode_series(series, kind)
         lookup = kind in LOOKUP_KINDS
         for i in np.flatnonzero(keep).tolist():
             value = encoded[i]
@@ -423,3 +434,58 @@ def write_results(
         out[column] = out[column].astype("string")
     return out
 
+
+#: Records per insert/upsert call and ids per delete call: Zoho's maximum.
+PER_CALL = 100
+
+
+@dataclass(frozen=True)
+class InsertRoute:
+    """How an insert of ``n`` records goes, and what it costs by the plan's cost model."""
+
+    route: str
+    calls: int
+    credits: int
+    jobs: int
+
+
+def insert_route(
+    n: int,
+    *,
+    objective: Objective = "calls",
+    costs: Costs | None = None,
+    bulk_threshold: int | None = DEFAULT_BULK_THRESHOLD,
+) -> InsertRoute:
+    """POST batches of 100 or bulk-write jobs of ≤ 25,000 rows, whichever is cheaper.
+
+    Bulk write is considered from ``bulk_threshold`` records (``None``: never), and kept
+    only when it is cheaper for ``objective`` (``(calls, credits)`` or ``(credits,
+    calls)``, compared in that order), by the plan's cost model
+    (:class:`~crmframe.core.plan.Costs`: 1 credit per 10 records per POST; 500 credits
+    and 4 calls per job).
+
+    Examples
+    --------
+    >>> insert_route(250)
+    InsertRoute(route='post', calls=3, credits=25, jobs=0)
+    >>> insert_route(10_000)
+    InsertRoute(route='bulk_write', calls=4, credits=500, jobs=1)
+    >>> insert_route(100_000, objective="credits")
+    InsertRoute(route='bulk_write', calls=16, credits=2000, jobs=4)
+    >>> insert_route(10_000, bulk_threshold=None)
+    InsertRoute(route='post', calls=100, credits=1000, jobs=0)
+    """
+    costs = costs or Costs()
+    batches = math.ceil(n / PER_CALL)
+    post_credits = sum(costs.put(min(PER_CALL, n - i * PER_CALL)) for i in range(batches))
+    post = InsertRoute("post", batches, post_credits, 0)
+    if bulk_threshold is None or n < bulk_threshold or n == 0:
+        return post
+    jobs = math.ceil(n / MAX_BULK_ROWS)
+    bulk = InsertRoute("bulk_write", jobs * costs.bulk_write_calls,
+                       jobs * costs.bulk_write_job_credits, jobs)
+
+    def key(r: InsertRoute) -> tuple[int, int]:
+        return (r.calls, r.credits) if objective == "calls" else (r.credits, r.calls)
+
+    return bulk if key(bulk) < key(post) else post

@@ -29,7 +29,13 @@ from typing import Any
 
 import pandas as pd
 
-from crmframe.core.inserts import NewRecords, new_records, write_results
+from crmframe.core.inserts import (
+    InsertRoute,
+    NewRecords,
+    insert_route,
+    new_records,
+    write_results,
+)
 from crmframe.core.metadata import FieldInfo
 from crmframe.core.plan import DEFAULT_BULK_THRESHOLD, Objective
 from crmframe.facade.write import creating
@@ -51,7 +57,7 @@ class RowPlan:
     insert_positions: list[int] = field(default_factory=list)
     new: NewRecords | None = None
     insert_frame: pd.DataFrame | None = None
-    route: creating.InsertRoute | None = None
+    route: InsertRoute | None = None
     delete_ids: list[str] = field(default_factory=list)
     skipped: list[pd.DataFrame] = field(default_factory=list)
     reads: int = 0
@@ -123,7 +129,7 @@ def prepare_rows(
             rows.attrs = {}
             plan.new = new_records(rows, infos)
             plan.insert_frame = rows
-            plan.route = creating.insert_route(len(rows), objective=objective,
+            plan.route = insert_route(len(rows), objective=objective,
                                                bulk_threshold=bulk_threshold)
     if deletes and changes.removed_ids:
         ids = list(changes.removed_ids)
