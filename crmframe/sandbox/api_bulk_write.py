@@ -10,7 +10,13 @@ from werkzeug.wrappers import Request, Response
 
 from crmframe.sandbox.envelopes import ApiError
 from crmframe.sandbox.jobs import API_USER, BulkWriteJob, Mapping
-from crmframe.sandbox.params import bulk_module, callback_param, job_not_found, json_body
+from crmframe.sandbox.params import (
+    DUPLICATE_CHECK,
+    bulk_module,
+    callback_param,
+    job_not_found,
+    json_body,
+)
 from crmframe.sandbox.responses import json_response, zip_response
 from crmframe.sandbox.schema import Module
 from crmframe.sandbox.state import State, Version
@@ -101,7 +107,10 @@ def write_create(sb: State, request: Request, version: Version) -> Response:
     if operation in ("update", "upsert") and not find_by:
         raise ApiError(400, "MANDATORY_NOT_FOUND", "required field not found",
                        {"api_name": "find_by", "json_path": "$.resource[0].find_by"})
-    if find_by is not None and find_by != "id" and find_by not in mod.unique:
+    # Zoho allows id, the system duplicate-check fields (Email of Leads...) and fields
+    # marked unique (zoho-api-part2.md §3.1).
+    if find_by is not None and find_by != "id" and find_by not in mod.unique and (
+            find_by not in DUPLICATE_CHECK.get(mod.api_name, ())):
         raise ApiError(400, "INVALID_DATA", "find_by must be id or a unique field",
                        {"api_name": "find_by", "json_path": "$.resource[0].find_by"})
     file_name, content = upload_

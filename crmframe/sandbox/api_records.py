@@ -10,6 +10,7 @@ from crmframe.sandbox.criteria import Cond
 from crmframe.sandbox.envelopes import ApiError
 from crmframe.sandbox.listing import PageToken, View, page_text, project, sort_key
 from crmframe.sandbox.params import (
+    DUPLICATE_CHECK,
     MAX_WRITE,
     data_array,
     fields_param,
@@ -218,10 +219,6 @@ def update_one(sb: State, request: Request, version: Version, module: str,
     return json_response({"data": results}, write_status(results, modern=version.modern))
 
 
-#: Zoho's system duplicate-check fields, when a module has no unique field of its own.
-_DUPLICATE_CHECK = {"Leads": ["Email"], "Contacts": ["Email"], "Accounts": ["Account_Name"],
-                    "Deals": ["Deal_Name"]}
-
 
 def upsert(sb: State, request: Request, version: Version, module: str) -> Response:
     """``POST /crm/{ver}/{module}/upsert``: update the matching record or insert.
@@ -234,7 +231,7 @@ def upsert(sb: State, request: Request, version: Version, module: str) -> Respon
     data = _write_data(parsed, version)
     checks = parsed.get("duplicate_check_fields")
     if checks is None:
-        checks = [*mod.unique, *_DUPLICATE_CHECK.get(mod.api_name, [])]
+        checks = [*mod.unique, *DUPLICATE_CHECK.get(mod.api_name, [])]
     if not isinstance(checks, list) or not all(isinstance(c, str) and c in mod.by_name
                                                 for c in checks):
         raise ApiError(400, "INVALID_DATA", "invalid data",

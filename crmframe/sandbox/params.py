@@ -24,6 +24,10 @@ __all__ = ["MAX_FIELDS_V8", "MAX_WRITE", "bulk_module", "callback_param", "data_
 MAX_FIELDS_V8 = 50
 MAX_WRITE = 100
 
+#: Zoho's system duplicate-check fields, when a module has no unique field of its own.
+DUPLICATE_CHECK = {"Leads": ["Email"], "Contacts": ["Email"], "Accounts": ["Account_Name"],
+                    "Deals": ["Deal_Name"]}
+
 #: Top-level names other routes own (``/coql``, ``/upload``...): when werkzeug matched
 #: ``/{module}`` for one of them, the method was the wrong one.
 _RESERVED = frozenset({"coql", "upload", "org", "users"})

@@ -17,5 +17,7 @@
 :mod:`~crmframe.facade.write.mixin` holds :class:`WritingMixin` (``crm.plan``, ``crm.push``,
 ``crm.mass_update``, ``crm.bulk_write``), which composes these;
 :mod:`~crmframe.facade.write.massupdate` and :mod:`~crmframe.facade.write.bulkwriting` hold
-the direct mass-update and bulk-write verbs.
+the direct mass-update and bulk-write verbs; :mod:`~crmframe.facade.write.bulkrows` the bulk
+writes by row position (insert, upsert); :mod:`~crmframe.facade.write.creating` ``crm.insert``,
+``crm.upsert`` and ``crm.delete``.
 """

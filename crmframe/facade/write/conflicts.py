@@ -60,6 +60,7 @@ __all__ = [
     "LISTING_PER_PAGE",
     "Guard",
     "conflict_rows",
+    "conflicting_ids",
     "decide_conflicts",
     "describe_conflicts",
     "fresh_copy",
@@ -267,6 +268,39 @@ class Guard:
                 for i in ids
             ]
         }
+
+
+def conflicting_ids(original: pd.DataFrame, current: pd.DataFrame) -> list[str]:
+    """Ids whose ``Modified_Time`` in Zoho (``current``) differs from ``original``'s.
+
+    Records missing from ``current`` are not conflicts here: the write itself reports them.
+
+    Examples
+    --------
+    >>> idx = pd.Index(["1", "2"], dtype="string", name="id")
+    >>> t = pd.to_datetime(["2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z"])
+    >>> a = pd.DataFrame({"Modified_Time": t}, index=idx)
+    >>> b = a.copy()
+    >>> b.iloc[1, 0] = pd.Timestamp("2024-02-01T00:00:00Z")
+    >>> conflicting_ids(a, b)
+    ['2']
+    """
+    if "Modified_Time" not in current.columns or "Modified_Time" not in original.columns:
+        return []
+    then = pd.to_datetime(original["Modified_Time"], utc=True, errors="coerce")
+    now = pd.to_datetime(current["Modified_Time"], utc=True, errors="coerce")
+    out = []
+    for rid in now.index:
+        if rid not in then.index:
+            continue
+        before, after = then.loc[rid], now.loc[rid]
+        if isinstance(before, pd.Series):
+            before = before.iloc[0]
+        if pd.isna(before) or pd.isna(after):
+            continue
+        if before != after:
+            out.append(str(rid))
+    return out
 
 
 def _who(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -221,6 +221,9 @@ class PushResult:
         #: Whether :meth:`retryable_mask` counts locked/unapproved records as retryable.
         self.retry_locked = retry_locked
         self._retry_with = retry_with
+        #: Inserts: the written frame with the new ids in an ``id`` column (push: the
+        #: edited frame with them), ready as the next ``original``; else None.
+        self.frame: pd.DataFrame | None = None
 
     # -- views ---------------------------------------------------------------------------
 
