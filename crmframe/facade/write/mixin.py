@@ -262,8 +262,8 @@ class WritingMixin:
         if inserts or deletes:
             rows = addremove.prepare_rows(
                 self, prepared.module, prepared.infos, edited, original, prepared.changes,
-                inserts=inserts, deletes=deletes, overwrite=overwrite, objective=objective,
-                bulk_threshold=bulk_threshold,
+                baseline=prepared.baseline, inserts=inserts, deletes=deletes,
+                overwrite=overwrite, objective=objective, bulk_threshold=bulk_threshold,
             )
             dropped = {c for c, on in (("NOT_PUSHED_INSERT", inserts),
                                        ("NOT_PUSHED_DELETE", deletes)) if on}
