@@ -340,4 +340,5 @@ def run(
     out.attrs["operation"] = operation
     out.attrs["ignored_columns"] = ignored
     out.attrs["calls"] = sender.calls
+    out.attrs["reads"] = sender.reads + 1  # the result downloads, and GET org
     return out
