@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -45,7 +45,7 @@ from crmframe.core.bulkwrite import MAX_BULK_ROWS
 from crmframe.core.codecs import encode_series, is_missing
 from crmframe.core.fieldtypes import LOOKUP_KINDS, is_system_read_only
 from crmframe.core.metadata import FieldInfo, normalise_fields
-from crmframe.core.plan import DEFAULT_BULK_THRESHOLD, Costs, Objective
+from crmframe.core.plan import DEFAULT_BULK_THRESHOLD, STEP_COLUMNS, Costs, Objective, Plan
 from crmframe.core.validate import find_problems
 from crmframe.errors import InputError, ValidationError
 
@@ -57,6 +57,7 @@ __all__ = [
     "duplicate_of",
     "insert_route",
     "new_records",
+    "with_row_steps",
     "write_results",
 ]
 
@@ -489,3 +490,61 @@ def insert_route(
         return (r.calls, r.credits) if objective == "calls" else (r.credits, r.calls)
 
     return bulk if key(bulk) < key(post) else post
+
+
+def with_row_steps(
+    plan: Plan,
+    route: InsertRoute | None,
+    new: NewRecords | None,
+    delete_ids: Sequence[str],
+) -> Plan:
+    """``plan`` with the steps of a push's inserts and deletes added (their own routes).
+
+    ``insert`` steps are POST batches of 100, a ``bulk_insert`` step is one job of at most
+    25,000 rows, ``delete`` steps are 100 ids per call (1 credit each): so ``calls``,
+    ``credits`` and :meth:`~crmframe.core.plan.Plan.summary` count them like the other
+    routes. Only for reporting: a push sends them itself, after the plan's steps.
+
+    Examples
+    --------
+    >>> from crmframe.core.diff import ChangeSet
+    >>> from crmframe.core.plan import make_plan
+    >>> base = make_plan(ChangeSet.empty(), None, "Leads")
+    >>> new = NewRecords([{"Last_Name": "A"}] * 150, ["Last_Name"])
+    >>> full = with_row_steps(base, insert_route(150), new, ["1", "2"])
+    >>> full.steps[["route", "calls", "n_records", "credits"]].values.tolist()
+    [['insert', 1, 100, 10], ['insert', 1, 50, 5], ['delete', 1, 2, 1]]
+    >>> full.calls, full.credits
+    (3, 16)
+    """
+    rows: list[dict[str, Any]] = []
+    payloads: list[Any] = []
+    if route is not None and new is not None and new.records:
+        n = len(new.records)
+        if route.route == "post":
+            for start in range(0, n, PER_CALL):
+                part = new.records[start:start + PER_CALL]
+                rows.append({"route": "insert", "calls": 1, "n_records": len(part),
+                             "ids": [], "fields": list(new.fields), "payload_bytes": 0,
+                             "credits": plan.costs.put(len(part))})
+                payloads.append({"data": part})
+        else:
+            for start in range(0, n, MAX_BULK_ROWS):
+                size = min(MAX_BULK_ROWS, n - start)
+                rows.append({"route": "bulk_insert", "calls": plan.costs.bulk_write_calls,
+                             "n_records": size, "ids": [], "fields": list(new.fields),
+                             "payload_bytes": 0,
+                             "credits": plan.costs.bulk_write_job_credits})
+                payloads.append(None)
+    for start in range(0, len(delete_ids), PER_CALL):
+        gone = [str(i) for i in delete_ids[start:start + PER_CALL]]
+        rows.append({"route": "delete", "calls": 1, "n_records": len(gone), "ids": gone,
+                     "fields": [], "payload_bytes": 0, "credits": 1})
+        payloads.append({"ids": gone})
+    if not rows:
+        return plan
+    added = pd.DataFrame(rows, columns=list(STEP_COLUMNS)).astype(
+        {"route": "string", "calls": "int64", "n_records": "int64",
+         "payload_bytes": "int64", "credits": "int64"})
+    steps = pd.concat([plan.steps, added], ignore_index=True) if len(plan.steps) else added
+    return replace(plan, steps=steps, payloads=[*plan.payloads, *payloads])

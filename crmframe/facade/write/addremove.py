@@ -15,8 +15,10 @@ before any call, like the rest of the push — what goes:
   Zoho since it was read (``Modified_Time``) is not deleted (``CONFLICT``) unless
   ``overwrite=True``: deleting it would destroy a colleague's edit unseen.
 
-Their calls and credits are counted with the push's; :func:`send_rows` sends them after
-the updates.
+Their calls and credits are counted with the push's, and the result's ``plan`` lists them
+as steps of their own routes (``insert``, ``bulk_insert``, ``delete``:
+:func:`~crmframe.core.inserts.with_row_steps`); :func:`send_rows` sends them after the
+updates.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from crmframe.core.inserts import (
     NewRecords,
     insert_route,
     new_records,
+    with_row_steps,
     write_results,
 )
 from crmframe.core.metadata import FieldInfo
@@ -98,6 +101,7 @@ def prepare_rows(
     original: pd.DataFrame | None,
     changes: Any,
     *,
+    baseline: pd.DataFrame,
     inserts: bool,
     deletes: bool,
     overwrite: bool,
@@ -112,7 +116,8 @@ def prepare_rows(
     plan = RowPlan()
     if inserts and len(changes.added_rows):
         table = by_id(edited)
-        known = set() if original is None else set(by_id(original).index.dropna().tolist())
+        # the ids the diff compared against: the original, or the baseline read back
+        known = set(by_id(baseline).index.dropna().tolist())
         labels = table.index.tolist()
         plan.insert_positions = [p for p, v in enumerate(labels)
                                  if _is_new(v) and (v is None or pd.isna(v) or v not in known)]
@@ -214,11 +219,13 @@ def combine(main: PushResult, extra: list[PushResult], plan: RowPlan) -> PushRes
         assert retry is not None
         return retry(part, overwrite)
 
+    full = (with_row_steps(main.plan, plan.route, plan.new, plan.delete_ids)
+            if main.plan is not None else None)
     out = PushResult(
         concat_results(frames), calls=main.calls + sum(r.calls for r in extra),
         credits=main.credits + sum(r.credits for r in extra),
         reads=main.reads + plan.reads, jobs=[*main.jobs, *(j for r in extra for j in r.jobs)],
-        plan=main.plan, changes=main.changes, retry_with=again if retry is not None else None,
+        plan=full, changes=main.changes, retry_with=again if retry is not None else None,
         dry_run=main.dry_run, overwrite=main.overwrite,
     )
     return out
