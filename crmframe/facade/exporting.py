@@ -210,6 +210,8 @@ class ExportMixin:
                 "module": module, "fields": names, "criteria": dict(criteria) if criteria
                 else None, "method": chosen, "state": "exporting", "files": [],
                 "resume": {}, "started": now_text(), "total": total, "calls": 0, "credits": 0,
+                # The export reads every formula value: the first refresh is due from now.
+                "formula_refreshed": now_text(),
                 "cursor": self._newest_change(module),
             }
             save_manifest(root, manifest)
@@ -295,9 +297,6 @@ class ExportMixin:
         if manifest is None or manifest.get("state") != "complete":
             exported = self.export(module, root, fields=fields, progress=progress,
                                    rows_per_file=rows_per_file)
-            manifest = load_manifest(root) or {}
-            manifest.setdefault("formula_refreshed", manifest.get("started"))
-            save_manifest(root, manifest)
             return SyncResult(str(root), module, 0, exported.rows, 0, None, exported.files,
                               exported.rows, exported.calls, exported.credits,
                               exported=exported)
