@@ -253,10 +253,10 @@ def new_records(
         kind = infos[fname].kind
         keep = ~blanks[fname]
         series = table[column]
-        if not keep.all() and series.dtype == object:
-            # "" of a fillna("") is blank: not sent, and not encoded (an integer field
-            # would refuse it)
-            series = series.where(keep, None)
+        if not keep.all():
+            # "" of a fillna("") is blank: not sent, and not encoded (an integer or date
+            # field would refuse it); object dtype so that None stays None
+            series = series.astype(object).where(keep, None)
         encoded = encode_series(series, kind)
         lookup = kind in LOOKUP_KINDS
         for i in np.flatnonzero(keep).tolist():

@@ -210,6 +210,8 @@ class ExportMixin:
                 "module": module, "fields": names, "criteria": dict(criteria) if criteria
                 else None, "method": chosen, "state": "exporting", "files": [],
                 "resume": {}, "started": now_text(), "total": total, "calls": 0, "credits": 0,
+                # The export reads every formula value: the first refresh is due from now.
+                "formula_refreshed": now_text(),
                 "cursor": self._newest_change(module),
             }
             save_manifest(root, manifest)
@@ -295,9 +297,6 @@ class ExportMixin:
         if manifest is None or manifest.get("state") != "complete":
             exported = self.export(module, root, fields=fields, progress=progress,
                                    rows_per_file=rows_per_file)
-            manifest = load_manifest(root) or {}
-            manifest.setdefault("formula_refreshed", manifest.get("started"))
-            save_manifest(root, manifest)
             return SyncResult(str(root), module, 0, exported.rows, 0, None, exported.files,
                               exported.rows, exported.calls, exported.credits,
                               exported=exported)
@@ -318,8 +317,8 @@ class ExportMixin:
             formulas = read_formulas(self, module, run.formula_fields)
         replaced, added, rewritten = run.apply(formulas)
         calls = self.client.request_count - calls0
-        # Zoho prices /deleted at 2 credits a call (zoho-api-part2.md §1.4).
-        credits = calls + run.deleted_calls
+        # 1 credit a call (the price of /deleted is not published for CRM; see README).
+        credits = calls
         if formulas is not None:
             manifest["formula_refreshed"] = started
         gone = manifest.get("rows", 0) + added - sum(int(f["rows"]) for f in manifest["files"])

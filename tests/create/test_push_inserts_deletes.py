@@ -44,7 +44,8 @@ def test_push_three_added_two_removed_one_edit_six_successes(server: Any, crm: A
     totals = plan.plan.route_totals()
     assert totals.loc["insert", "n_records"] == 3
     assert totals.loc["delete", "n_records"] == 2
-    assert (plan.plan.calls, plan.plan.credits) == (3, 3)
+    assert plan.plan.write_calls == 3
+    assert plan.plan.credits - plan.plan.check_calls == 3
     assert "insert: 1 calls, 3 records" in plan.plan.summary()
     count = len(server.ids("Leads"))
     # a colleague edits a record nobody touches here, meanwhile
@@ -54,9 +55,10 @@ def test_push_three_added_two_removed_one_edit_six_successes(server: Any, crm: A
     out = result.results
     assert out["status"].value_counts().to_dict() == {"success": 6}
     assert sorted(out["route"]) == ["delete", "delete", "insert", "insert", "insert", "put"]
-    assert result.calls == 3  # one PUT, one POST, one DELETE
-    assert result.credits == 3.0
-    assert (result.plan.calls, result.plan.credits) == (3, 3)
+    assert result.writes == 3  # one PUT, one POST, one DELETE
+    assert result.calls == result.writes + result.reads
+    assert result.credits == 3.0 + result.reads
+    assert result.plan.write_calls == 3
     assert len(server.ids("Leads")) == count + 3 - 2
     assert not set(removed) & set(server.ids("Leads"))
     assert server.get_record("Leads", original.index[2])["City"] == "Ghent"  # not overwritten
@@ -70,8 +72,9 @@ def test_push_three_added_two_removed_one_edit_six_successes(server: Any, crm: A
     again = pd.read_csv(io.StringIO(frame.to_csv()), dtype={"id": "string"}).set_index("id")
     again.attrs["module"] = "Leads"
     again = again[["Last_Name", "City"]]
-    second = crm.push(again, frame[["Last_Name", "City"]], inserts=True, deletes=True)
-    assert second.calls == 0
+    second = crm.push(again, frame[["Last_Name", "City", "Modified_Time"]], inserts=True,
+                      deletes=True)
+    assert second.writes == 0
     assert len(server.ids("Leads")) == count + 1
 
 
@@ -111,7 +114,7 @@ def test_push_inserts_are_checked_before_any_call(server: Any, crm: Any) -> None
 
 
 def test_push_inserts_without_original_and_after_reset_index(server: Any, crm: Any) -> None:
-    leads = _plain(server, crm, 5, 70)[["Last_Name", "City"]]
+    leads = _plain(server, crm, 5, 70)[["Last_Name", "City", "Modified_Time"]]
     edited = pd.concat([leads, pd.DataFrame({"Last_Name": ["New1", "New2"]})])
     edited.attrs["module"] = "Leads"
     count = len(server.ids("Leads"))

@@ -222,9 +222,13 @@ def combine(main: PushResult, extra: list[PushResult], plan: RowPlan) -> PushRes
     full = (with_row_steps(main.plan, plan.route, plan.new, plan.delete_ids)
             if main.plan is not None else None)
     out = PushResult(
-        concat_results(frames), calls=main.calls + sum(r.calls for r in extra),
-        credits=main.credits + sum(r.credits for r in extra),
-        reads=main.reads + plan.reads, jobs=[*main.jobs, *(j for r in extra for j in r.jobs)],
+        concat_results(frames),
+        # every request: the updates', the inserts' and deletes', the deletes' conflict read
+        calls=main.calls + sum(r.calls for r in extra) + plan.reads,
+        credits=main.credits + sum(r.credits for r in extra) + plan.reads,
+        reads=main.reads + sum(r.reads for r in extra) + plan.reads,
+        writes=main.writes + sum(r.writes for r in extra),
+        jobs=[*main.jobs, *(j for r in extra for j in r.jobs)],
         plan=full, changes=main.changes, retry_with=again if retry is not None else None,
         dry_run=main.dry_run, overwrite=main.overwrite,
     )

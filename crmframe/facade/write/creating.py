@@ -284,8 +284,10 @@ def bulk_push_result(result: pd.DataFrame, sent: Sequence[Any], *, route: str) -
         })
     results = write_results({"data": data}, sent, route=route, call=0)
     jobs = list(result.attrs.get("jobs") or [])
-    out = PushResult(results, calls=int(result.attrs.get("calls", 0)),
-                     credits=float(500 * len(jobs)), jobs=jobs)
+    writes = int(result.attrs.get("calls", 0))  # uploads and job creations
+    reads = int(result.attrs.get("reads", 0))   # the org id, result downloads
+    out = PushResult(results, calls=writes + reads, writes=writes, reads=reads,
+                     credits=float(500 * len(jobs) + reads), jobs=jobs)
     return out
 
 
