@@ -29,8 +29,9 @@ import pandas as pd
 from crmframe.core.bulkwrite import parse_bulk_result
 from crmframe.core.codecs import is_missing
 from crmframe.core.metadata import FieldInfo
-from crmframe.errors import CrmframeError, EnvelopeError, InputError, TransportError
+from crmframe.errors import CrmframeError, EnvelopeError, InputError, TransportError, ZohoAPIError
 from crmframe.facade.jobs import Job
+from crmframe.facade.write.conflicts import Guard
 from crmframe.facade.write.readback import READ_IDS_PER_CALL, applied_ids
 from crmframe.facade.write.settle import (
     AMBIGUOUS_CODE,
@@ -137,6 +138,11 @@ class CrmSender:
         ``read(fields, ids) -> DataFrame`` indexed by id: current values (read-backs).
     wait : callable
         ``wait(job) -> JobStatus``: waits for a bulk-write job to complete.
+    guard : Guard, optional
+        The push's conflict checks (:mod:`~crmframe.facade.write.conflicts`): the
+        ``If-Unmodified-Since`` header of each PUT, a check right before each mass update
+        and bulk write, the stamps moved by each reply. Records it refuses are answered
+        ``ALREADY_MODIFIED`` without being sent.
     stamps : mapping, optional
         ``{id: Modified_Time}`` of the baseline: a record still at its stamp after an
         unanswered write provably did not receive it.
@@ -150,9 +156,11 @@ class CrmSender:
         *,
         read: Callable[[Sequence[str], Sequence[str]], pd.DataFrame],
         wait: Callable[[Any], Any],
+        guard: Guard | None = None,
         stamps: Mapping[str, Any] | None = None,
     ) -> None:
         self.client = client
+        self.guard = guard
         self.module = module
         self.infos = infos
         self._read = read
@@ -162,6 +170,8 @@ class CrmSender:
         self.calls = 0
         #: Read calls made for read-backs.
         self.reads = 0
+        #: Files uploaded (bulk writes): 1 credit each beside the job's.
+        self.uploads = 0
         #: Bulk-write jobs created or resumed.
         self.jobs: list[Any] = []
         self._stamps = dict(stamps or {})
@@ -183,7 +193,44 @@ class CrmSender:
         on_job: Callable[[str], None] | None = None,
         on_upload: Callable[[str], None] | None = None,
     ) -> dict[str, Any]:
-        """Send ``ids`` of ``step``; the reply body (``{"data": [...]}``), ids in order."""
+        """Send ``ids`` of ``step``; the reply body (``{"data": [...]}``), ids in order.
+
+        Records the guard refuses (changed in Zoho) are not sent; their items say
+        ``ALREADY_MODIFIED``, like Zoho's answer to ``If-Unmodified-Since``.
+        """
+        guard = self.guard
+        refused: dict[str, dict[str, Any]] = {}
+        if guard is not None and guard.enabled:
+            refused = {i: guard.blocked[i] for i in ids if i in guard.blocked}
+            if step.route != "put" and job_id is None:
+                # Mass update and bulk write take no If-Unmodified-Since: check just before.
+                refused.update(guard.changed([i for i in ids if i not in refused]))
+        sending = [i for i in ids if i not in refused]
+        body = self._send(step, sending, job_id=job_id, on_job=on_job,
+                          on_upload=on_upload) if sending else {"data": []}
+        if guard is not None:
+            guard.note(sending, body)
+        if not refused:
+            return body
+        assert guard is not None
+        mine = guard.refused(list(refused), refused)["data"]
+        raw = body.get("data")
+        data: list[Any] = raw if isinstance(raw, list) else []
+        if len(data) == len(sending):
+            by_id = {**dict(zip(sending, data, strict=True)),
+                     **dict(zip(list(refused), mine, strict=True))}
+            return {**body, "data": [by_id[i] for i in ids]}
+        return {**body, "data": [*data, *mine]}
+
+    def _send(
+        self,
+        step: Step,
+        ids: Sequence[str],
+        *,
+        job_id: str | None,
+        on_job: Callable[[str], None] | None,
+        on_upload: Callable[[str], None] | None = None,
+    ) -> dict[str, Any]:
         if step.route == "put":
             return self._settled(step, ids, "PUT", self.module)
         if step.route == "mass_update":
@@ -205,7 +252,13 @@ class CrmSender:
         return applied_ids(frame, step.records(ids), self.infos)
 
     def write(
-        self, method: str, path: str, body: Any, *, idempotent: bool | None = None
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        *,
+        idempotent: bool | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         """One write call; the per-record body whatever the HTTP status (400 included).
 
@@ -213,7 +266,8 @@ class CrmSender:
         per-record ``data[]``; ``ZohoClient.request`` returns such an answer (whole-request
         errors raise, typed).
         """
-        reply = self.client.request(method, path, json=body, idempotent=idempotent)
+        extra = {"headers": dict(headers)} if headers else {}
+        reply = self.client.request(method, path, json=body, idempotent=idempotent, **extra)
         self._server_now = server_time(reply.headers) or self._server_now
         return dict(reply.body) if isinstance(reply.body, Mapping) else {"data": []}
 
@@ -232,13 +286,21 @@ class CrmSender:
             self.calls += 1
             if round_:
                 self.settle_calls += 1
+            # If-Unmodified-Since (PUT): a re-send is as safe against colleagues as the first.
+            headers = (self.guard.header(pending) if self.guard is not None and method == "PUT"
+                       else {})
             try:
-                body = self.write(method, path, step.restricted(pending), idempotent=False)
+                body = self.write(method, path, step.restricted(pending), idempotent=False,
+                                  headers=headers)
             except CrmframeError as exc:
                 if not is_ambiguous(exc):
+                    refused = self._refused_whole(pending, exc)
+                    if refused is not None and not answers:
+                        return refused
                     if not answers:
                         raise  # nothing settled yet: the executor reports it as before
-                    answers.update(_error_answers(pending, exc))
+                    answers.update(_answers_by_id(pending, refused) if refused is not None
+                                   else _error_answers(pending, exc))
                     break
                 self.ambiguous += 1
                 pending = self._read_back_settle(step, pending, exc, sent_after, answers)
@@ -260,6 +322,14 @@ class CrmSender:
         return {"data": [answers.get(i) or settled_row(
             i, "NO_ANSWER", "unknown", "no answer and no read-back for this record")
             for i in ids]}
+
+    def _refused_whole(self, ids: Sequence[str], exc: CrmframeError) -> dict[str, Any] | None:
+        """Zoho may refuse If-Unmodified-Since for the whole request (part 2 §1.2): then no
+        record of it was written, and every one is a conflict."""
+        if (isinstance(exc, ZohoAPIError) and exc.code == "ALREADY_MODIFIED"
+                and self.guard is not None):
+            return self.guard.refused(list(ids), {})
+        return None
 
     def _read_back_settle(
         self,
@@ -314,6 +384,7 @@ class CrmSender:
         """Upload a zipped CSV; return its ``file_id``."""
         headers = {"feature": "bulk-write", "X-CRM-ORG": self.org_id()}
         self.calls += 1
+        self.uploads += 1
         reply = self.client.request(
             "POST", upload_url(self.client.api_domain, self.client.version),
             files={"file": (name, zip_bytes, "application/zip")}, headers=headers,
