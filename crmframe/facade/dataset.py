@@ -99,18 +99,33 @@ class PartWriter:
         self._writer: pq.ParquetWriter | None = None
         self._tmp: Path | None = None
         self._rows = 0
+        self._buffer: list[pa.Table] = []
+        self._buffered = 0
 
     def write(self, frame: pd.DataFrame) -> int:
-        """Add ``frame`` as one row group; returns the rows written."""
+        """Add ``frame`` to the row group being gathered (as Arrow: compact); returns
+        the rows added. :meth:`flush` writes the row group."""
         if len(frame) == 0:
             return 0
-        table = frame_to_table(frame, self.schema)
+        self._buffer.append(frame_to_table(frame, self.schema))
+        self._buffered += len(frame)
+        self._rows += len(frame)
+        return len(frame)
+
+    @property
+    def buffered(self) -> int:
+        """Rows gathered for the next row group."""
+        return self._buffered
+
+    def flush(self) -> None:
+        """Write the gathered rows as one row group of the current file."""
+        if not self._buffer:
+            return
         if self._writer is None:
             self._tmp = self.root / f".part-{self.number:05d}.tmp"
             self._writer = pq.ParquetWriter(self._tmp, self.schema, compression="zstd")
-        self._writer.write_table(table)
-        self._rows += len(frame)
-        return len(frame)
+        self._writer.write_table(pa.concat_tables(self._buffer))
+        self._buffer, self._buffered = [], 0
 
     @property
     def rows_in_file(self) -> int:
@@ -119,6 +134,7 @@ class PartWriter:
 
     def close_file(self) -> None:
         """Finish the current file (if any), move it into place and report it."""
+        self.flush()
         if self._writer is None or self._tmp is None:
             return
         self._writer.close()
@@ -136,6 +152,7 @@ class PartWriter:
         if self._tmp is not None and self._tmp.exists():
             self._tmp.unlink()
         self._writer, self._tmp, self._rows = None, None, 0
+        self._buffer, self._buffered = [], 0
 
 
 def clean_strays(root: Path, keep: set[str]) -> None:

@@ -317,8 +317,8 @@ class ExportMixin:
             formulas = read_formulas(self, module, run.formula_fields)
         replaced, added, rewritten = run.apply(formulas)
         calls = self.client.request_count - calls0
-        # Zoho prices /deleted at 2 credits a call (zoho-api-part2.md §1.4).
-        credits = calls + run.deleted_calls
+        # 1 credit a call (the price of /deleted is not published for CRM; see README).
+        credits = calls
         if formulas is not None:
             manifest["formula_refreshed"] = started
         gone = manifest.get("rows", 0) + added - sum(int(f["rows"]) for f in manifest["files"])

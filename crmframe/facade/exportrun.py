@@ -41,8 +41,11 @@ __all__ = ["GROUP_ROWS", "Bar", "ExportRun", "list_kinds", "now_text"]
 
 log = logging.getLogger("crmframe.facade")
 
-#: Records typed and written at a time (one Parquet row group).
+#: Records per Parquet row group.
 GROUP_ROWS = 10_000
+#: Records typed at a time (then held as Arrow until a row group is complete): a batch of
+#: parsed records as Python objects costs ~10 KB each, its Arrow form ~1 KB.
+TYPE_ROWS = 2_000
 #: Field names per ``GET /{module}`` on v3+.
 _PER_CALL = 49
 
@@ -97,6 +100,7 @@ class ExportRun:
         self.rows_per_file = rows_per_file
         # Row groups never straddle files, so a file holds exactly rows_per_file records.
         self.group_rows = min(GROUP_ROWS, rows_per_file)
+        self.type_rows = min(TYPE_ROWS, self.group_rows)
         self.bar = bar
         self.lookups = LookupNames(crm.client, self.module, meta, self.names)
         self.kinds = list_kinds(meta)
@@ -140,16 +144,22 @@ class ExportRun:
         return self.lookups.fill(frame) if from_csv else frame
 
     def write(self, frame: pd.DataFrame, resume_after: Mapping[str, Any]) -> None:
-        """Write a batch; ``resume_after`` is where to resume if a file closes now."""
+        """Write a batch, split where a file fills up; ``resume_after`` is where a killed
+        run resumes if a file closes during this batch (a point at or before the batch:
+        records already in complete files are skipped by id)."""
         if self.done_ids:
-            keep = ~frame.index.isin(list(self.done_ids))
-            frame = frame[keep]
-        writer = self._writer_for(frame)
-        writer.write(frame)
-        self.bar.update(len(frame))
-        if writer.rows_in_file >= self.rows_per_file:
-            self.pending = dict(resume_after)
-            writer.close_file()
+            frame = frame[~frame.index.isin(list(self.done_ids))]
+        while len(frame):
+            writer = self._writer_for(frame)
+            room = self.rows_per_file - writer.rows_in_file
+            head, frame = frame.iloc[:room], frame.iloc[room:]
+            writer.write(head)
+            self.bar.update(len(head))
+            if writer.rows_in_file >= self.rows_per_file:
+                self.pending = dict(resume_after)
+                writer.close_file()
+            elif writer.buffered >= self.group_rows:
+                writer.flush()
 
     def close(self, resume_after: Mapping[str, Any]) -> None:
         if self.writer is not None:
@@ -200,7 +210,7 @@ class ExportRun:
             piece = BulkSlice(str(job_id), download_bulk_read(client, job, unzip=False),
                               result if isinstance(result, Mapping) else {})
             for batch in iter_csv_batches(piece.lines(), self.meta,
-                                          renames=self.lookups.renames, size=self.group_rows):
+                                          renames=self.lookups.renames, size=self.type_rows):
                 self.write(self.frame_of([batch], from_csv=True), state)
             if piece.more_records:
                 page, token = next_start(piece, int(state.get("page") or 1))
@@ -221,15 +231,17 @@ class ExportRun:
                                   fields=None if all_in_one else ["id", *chunks[0]],
                                   page_token=token)
         batch: list[dict[str, Any]] = []
+        # Where this batch's first page came from: a resume re-reads the batch.
         resume: dict[str, Any] = {"token": token}
+        following: dict[str, Any] = resume
         for body in pages:
             batch.append(body)
             info = body.get("info") or {}
             next_token = info.get("next_page_token") if isinstance(info, Mapping) else None
-            resume = {"token": next_token if isinstance(next_token, str) else None}
-            if sum(len(b.get("data") or []) for b in batch) >= self.group_rows:
+            following = {"token": next_token if isinstance(next_token, str) else None}
+            if sum(len(b.get("data") or []) for b in batch) >= self.type_rows:
                 self.write(self._joined(batch, chunks[1:]), resume)
-                batch = []
+                batch, resume = [], following
         if batch:
             self.write(self._joined(batch, chunks[1:]), resume)
         self.close({"done": True})
