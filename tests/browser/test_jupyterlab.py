@@ -64,7 +64,7 @@ def _run(page: Any, command: str, first: int, last: int, active: int = 0) -> Non
     ``active``). A cell is finished when it has an execution count; none may have raised.
     """
     page.evaluate(f"i => {{ {_NOTEBOOK}.activeCellIndex = i; }}", active)
-    page.evaluate(f"c => window.jupyterapp.commands.execute('notebook:' + c)", command)
+    page.evaluate("c => window.jupyterapp.commands.execute('notebook:' + c)", command)
     done = (f"([a, b]) => {_NOTEBOOK}.widgets.slice(a, b + 1).every("
             "c => c.model.type !== 'code' || c.model.executionCount !== null)")
     try:
