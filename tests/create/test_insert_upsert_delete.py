@@ -202,3 +202,55 @@ def test_delete_150_gone_and_listed_by_deleted(server: Any, crm: Any, colleague:
     reply = colleague.client.request("PUT", "Leads", json={"data": [{"id": ids[1],
                                                                       "City": "X"}]})
     assert reply.body["data"][0]["code"] == "INVALID_DATA"
+
+
+class _Between:
+    """Runs ``action`` once, after the first write call of ``crm`` got its answer."""
+
+    def __init__(self, crm: Any, action: Any) -> None:
+        self.request = crm.client.request
+        self.action = action
+        self.done = False
+        crm.client.request = self
+
+    def __call__(self, method: str, path: str, **kw: Any) -> Any:
+        reply = self.request(method, path, **kw)
+        if method in ("POST", "DELETE") and not self.done:
+            self.done = True
+            self.action()
+        return reply
+
+
+def test_insert_and_upsert_while_a_colleague_writes_between_batches(
+        server: Any, crm: Any, colleague: Any) -> None:
+    mobiles = [f"+34 91 {i:06d}" for i in range(150)]
+    new = pd.DataFrame({"Last_Name": [f"Feria {i}" for i in range(150)], "Mobile": mobiles})
+
+    def colleague_enters_row_120() -> None:
+        colleague.insert(pd.DataFrame({"Last_Name": ["By hand"], "Mobile": [mobiles[120]]}),
+                         module="Leads")
+
+    _Between(crm, colleague_enters_row_120)
+    result = crm.insert(new, module="Leads")
+    assert result.results.loc[120, "code"] == "DUPLICATE_DATA"
+    theirs = result.results.loc[120, "duplicate_id"]
+    assert server.get_record("Leads", theirs)["Last_Name"] == "By hand"  # not overwritten
+    assert (result.results["status"] == "success").sum() == 149
+    assert all(len(v) == 1 for v in _mobiles(server).values())  # nothing written twice
+
+    emails = [f"during{i}@fair.example" for i in range(150)]
+
+    def colleague_creates_email_130() -> None:
+        colleague.insert(pd.DataFrame({"Last_Name": ["Theirs"], "Email": [emails[130]]}),
+                         module="Leads")
+
+    _Between(crm, colleague_creates_email_130)
+    up = crm.upsert(pd.DataFrame({"Email": emails, "Last_Name": ["Ours"] * 150}),
+                    duplicate_check_fields=["Email"], module="Leads")
+    actions = up.results["action"].tolist()
+    assert actions.count("insert") == 149
+    assert actions[130] == "update"  # the colleague's record, not a second one
+    matched = up.results.loc[130, "id"]
+    holders = [i for i in server.ids("Leads")
+               if server.get_record("Leads", i).get("Email") == emails[130]]
+    assert holders == [matched]
