@@ -3,7 +3,8 @@
 :func:`diff` lines both frames up on their ``id`` index and compares them column by column
 with vectorised masks. Equality is type-aware:
 
-* missing equals missing (``None``, ``pd.NA``, ``NaN``, ``NaT`` are all "empty");
+* missing equals missing (``None``, ``pd.NA``, ``NaN``, ``NaT`` are all "empty"), and an
+  empty string equals missing (``fillna("")`` is not an edit);
 * floats are equal when they agree at the field's decimal places (metadata
   ``decimal_place``, else :data:`DEFAULT_DECIMAL_PLACES`);
 * integers and floats compare by value (``5`` equals ``5.0``);
@@ -45,6 +46,7 @@ import pandas as pd
 from crmframe.core.codecs import empty_frame, is_missing
 from crmframe.core.fieldtypes import DATE_RE, DATETIME_RE, LOOKUP_KINDS, Kind
 from crmframe.core.metadata import FieldInfo, normalise_fields
+from crmframe.core.retype import check_dtypes
 from crmframe.errors import InputError
 
 __all__ = [
@@ -136,7 +138,9 @@ def values_equal(a: Any, b: Any, kind: Kind | None = None, decimals: int | None 
         return True
     ma, mb = is_missing(a), is_missing(b)
     if ma or mb:
-        return ma and mb
+        # "" is empty as well (the fillna("") habit is not an edit)
+        return (ma or (isinstance(a, str) and a == "")) and (
+            mb or (isinstance(b, str) and b == ""))
     if kind in (Kind.DATE, Kind.DATETIME):
         # a date typed as Zoho's text ("2024-03-01", "...T10:00:00+05:30") is that instant
         a, b = _parse_zoho_time(a), _parse_zoho_time(b)
@@ -235,9 +239,10 @@ def _changed(a: pd.Series, b: pd.Series, kind: Kind, decimals: int | None) -> np
         return result
     if isinstance(da, pd.StringDtype) and isinstance(db, pd.StringDtype):
         # None for missing on both sides makes one object comparison enough:
-        # None == None (both empty) and None != "x" (cleared or filled)
-        plain_a: Any = a  # the stubs refuse na_value=None, pandas accepts it
-        plain_b: Any = b
+        # None == None (both empty) and None != "x" (cleared or filled). "" is empty too:
+        # fillna("") turns a missing cell into "" without anyone editing it.
+        plain_a: Any = a.replace("", None) if (a == "").any() else a
+        plain_b: Any = b.replace("", None) if (b == "").any() else b
         result = plain_a.to_numpy(dtype=object, na_value=None) != plain_b.to_numpy(
             dtype=object, na_value=None
         )
@@ -247,6 +252,20 @@ def _changed(a: pd.Series, b: pd.Series, kind: Kind, decimals: int | None) -> np
         result = a.to_numpy(dtype="int8", na_value=-1) != b.to_numpy(dtype="int8", na_value=-1)
         return result
     return _changed_generic(a, b, kind, decimals)
+
+
+def _stamp_like(value: Any, dtype: Any) -> Any:
+    """``value`` as a Timestamp in the zone of a datetime column of ``dtype`` (a tz-naive
+    value in an aware column is taken as UTC, as :func:`diff` does)."""
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        return value
+    zone = getattr(dtype, "tz", None)
+    if zone is not None:
+        return stamp.tz_localize("UTC").tz_convert(zone) if stamp.tzinfo is None else (
+            stamp.tz_convert(zone))
+    return stamp.tz_localize(None) if stamp.tzinfo is not None else stamp
 
 
 def _python_values(series: pd.Series, positions: np.ndarray) -> list[Any]:
@@ -428,6 +447,10 @@ class ChangeSet:
                 raise InputError(f"apply: ids of field {fld!r} are not in the frame")
             values = [pd.NA if v is None else v for v in group["new"].tolist()]
             col = out[column].copy()
+            if pd.api.types.is_datetime64_any_dtype(col.dtype):
+                # NaT, not NA, clears a datetime cell: the column keeps its dtype
+                values = [pd.NaT if v is pd.NA else _stamp_like(v, col.dtype)
+                          for v in values]
             if col.dtype == np.dtype(object) or any(isinstance(v, (list, dict)) for v in values):
                 col = col.astype(object)
                 for p, v in zip(positions, values, strict=True):
@@ -578,7 +601,9 @@ def diff(original: pd.DataFrame, edited: pd.DataFrame, *, fields: Any = None) ->
     Raises
     ------
     InputError
-        If either argument is not a DataFrame.
+        If either argument is not a DataFrame; with ``fields``, when a column's type cannot
+        be what Zoho holds (an integer phone, datetimes as text: a CSV round trip), naming
+        the columns and the fix (:func:`~crmframe.core.retype.retype`, snapshots).
 
     Examples
     --------
@@ -596,6 +621,13 @@ def diff(original: pd.DataFrame, edited: pd.DataFrame, *, fields: Any = None) ->
     >>> cs.unpushable["field"].tolist()
     ['Owner.name']
     """
+    if fields is not None and isinstance(original, pd.DataFrame) and isinstance(
+        edited, pd.DataFrame
+    ):
+        # Types first: a CSV-reloaded frame would otherwise be hundreds of phantom edits.
+        infos_first = field_infos(fields)
+        check_dtypes(original, infos_first, "original")
+        check_dtypes(edited, infos_first, "edited")
     original, ids_o = _ids(original, "original")
     edited, ids_e = _ids(edited, "edited")
     infos = field_infos(fields)
