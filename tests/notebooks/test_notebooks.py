@@ -165,6 +165,8 @@ def check_02(nb: nbformat.NotebookNode, text: str) -> None:
     assert f"after retry: 0 failed, {refused} succeeded" in text
     assert "phones as edited: True; statuses as edited: True" in text
     assert "the slip was not sent: True" in text
+    # The plan shown as a PushPreview widget, with its cost.
+    assert re.search(r"<b>Push plan</b>: \d+ calls, \d+ credits", text)
 
 
 def check_03(nb: nbformat.NotebookNode, text: str) -> None:
@@ -213,12 +215,27 @@ def check_05(nb: nbformat.NotebookNode, text: str) -> None:
     assert any("image/png" in out.get("data", {}) for out in _outputs(nb))
 
 
+def check_06(nb: nbformat.NotebookNode, text: str) -> None:
+    outputs = _outputs(nb)
+    widgets = [out for out in outputs
+               if "application/vnd.jupyter.widget-view+json" in out.get("data", {})]
+    assert len(widgets) >= 3  # two progress bars (two batches of fields), the grid
+    assert "<EditGrid Leads 2,000 rows x 12 columns: 3 cells changed, 1 problem>" in text
+    assert "malformed email" in text
+    assert re.search(r"skipped\s+CONFLICT\s+1", text)
+    assert re.search(r"skipped\s+VALIDATION\s+1", text)
+    assert re.search(r"success\s+SUCCESS\s+1", text)
+    assert "the colleague's change kept: True" in text
+    assert "our valid edit in Zoho: True" in text
+
+
 CHECKS: dict[str, Callable[[nbformat.NotebookNode, str], None]] = {
     "01_read_records.ipynb": check_01,
     "02_edit_and_push.ipynb": check_02,
     "03_monitor_jobs.ipynb": check_03,
     "04_reproducible_report.ipynb": check_04,
     "05_big_modules.ipynb": check_05,
+    "06_edit_in_a_grid.ipynb": check_06,
 }
 
 
