@@ -53,6 +53,7 @@ __all__ = [
     "PER_CALL",
     "InsertRoute",
     "NewRecords",
+    "blank_mask",
     "check_ids",
     "duplicate_of",
     "insert_route",
@@ -93,7 +94,14 @@ def _is_blank(value: Any) -> bool:
     return is_missing(value)
 
 
-def _blank_mask(series: pd.Series) -> np.ndarray:
+def blank_mask(series: pd.Series) -> np.ndarray:
+    """True where a cell holds no value to send: missing, or blank text (``fillna("")``).
+
+    Examples
+    --------
+    >>> blank_mask(pd.Series(["a", "", " ", None, float("nan"), 0, []], dtype=object)).tolist()
+    [False, True, True, True, True, False, False]
+    """
     values = series.tolist()
     return np.fromiter((_is_blank(v) for v in values), dtype=bool, count=len(values))
 
@@ -178,7 +186,7 @@ def new_records(
     problems: list[pd.DataFrame] = []
     ids: list[str | None] = [None] * n
     if "id" in table.columns:
-        given = _blank_mask(table["id"])
+        given = blank_mask(table["id"])
         if upsert:
             ids = [None if b else str(v) for v, b in zip(table["id"].tolist(), given,
                                                            strict=True)]
@@ -194,7 +202,7 @@ def new_records(
             ignored.append("id")
     if unknown:
         for column in unknown:
-            mask = ~_blank_mask(table[column])
+            mask = ~blank_mask(table[column])
             rows = np.flatnonzero(mask).tolist()
             if rows:
                 problems.append(_problems(rows, column, table[column].iloc[rows].tolist(),
@@ -204,7 +212,7 @@ def new_records(
             f"no field among the columns {list(map(str, frame.columns))}: name columns by "
             "API name (Last_Name, Owner.id...)"
         )
-    blanks = {f: _blank_mask(table[c]) for f, c in chosen.items()}
+    blanks = {f: blank_mask(table[c]) for f, c in chosen.items()}
     long_parts = []
     for fname, column in chosen.items():
         keep = ~blanks[fname]
