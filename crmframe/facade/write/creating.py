@@ -30,6 +30,7 @@ from typing import Any
 import pandas as pd
 
 from crmframe.core.inserts import (
+    PER_CALL,
     InsertRoute,
     NewRecords,
     check_ids,
@@ -46,7 +47,6 @@ from crmframe.facade.write.result import PushResult, concat_results
 from crmframe.facade.write.run import client_counts
 
 __all__ = [
-    "BATCH",
     "bulk_insert",
     "counted_result",
     "delete",
@@ -56,10 +56,6 @@ __all__ = [
     "send_batches",
     "upsert",
 ]
-
-#: Records per POST (insert, upsert) and ids per DELETE: Zoho's maximum.
-BATCH = 100
-
 
 def request_body(records: Sequence[Any], trigger: Sequence[str] | None,
                  extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -118,7 +114,7 @@ def send_batches(
     frames: list[pd.DataFrame] = []
     calls = 0
     stop: CrmframeError | None = None
-    batches = [items[i:i + BATCH] for i in range(0, len(items), BATCH)]
+    batches = [items[i:i + PER_CALL] for i in range(0, len(items), PER_CALL)]
     bar = _progress(progress, len(items), len(batches), route)
     try:
         for number, batch in enumerate(batches):
@@ -175,7 +171,7 @@ def counted_result(crm: Any, start: tuple[int, int] | None, results: pd.DataFram
 def post_credits(n: int, calls: int) -> float:
     """Credits of the first ``calls`` POST batches of ``n`` records (1 per 10 records)."""
     costs = Costs()
-    sizes = [min(BATCH, n - i) for i in range(0, n, BATCH)]
+    sizes = [min(PER_CALL, n - i) for i in range(0, n, PER_CALL)]
     return float(sum(costs.put(k) for k in sizes[:calls]))
 
 
