@@ -58,6 +58,7 @@ __all__ = [
     "duplicate_of",
     "insert_route",
     "new_records",
+    "same_answer",
     "with_row_steps",
     "write_results",
 ]
@@ -442,6 +443,32 @@ def write_results(
     for column in ("id", "duplicate_id", "duplicate_field", "action"):
         out[column] = out[column].astype("string")
     return out
+
+
+def same_answer(
+    sent: Sequence[Mapping[str, Any]] | Sequence[str],
+    *,
+    code: str,
+    status: str,
+    message: str,
+    route: str,
+    call: int = -1,
+    details: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
+    """:func:`write_results` rows giving every sent record the same answer.
+
+    For what Zoho did not answer record by record: a dry run (``planned``), batches not
+    sent after a fatal error, a whole-request error.
+
+    Examples
+    --------
+    >>> out = same_answer(["1", "2"], code="DRY_RUN", status="planned",
+    ...                   message="would be deleted", route="delete")
+    >>> out[["id", "code", "status", "call"]].values.tolist()
+    [['1', 'DRY_RUN', 'planned', -1], ['2', 'DRY_RUN', 'planned', -1]]
+    """
+    item = {"code": code, "status": status, "message": message, "details": dict(details or {})}
+    return write_results({"data": [item] * len(sent)}, sent, route=route, call=call)
 
 
 #: Records per insert/upsert call and ids per delete call: Zoho's maximum.

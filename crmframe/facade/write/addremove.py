@@ -35,8 +35,8 @@ from crmframe.core.inserts import (
     NewRecords,
     insert_route,
     new_records,
+    same_answer,
     with_row_steps,
-    write_results,
 )
 from crmframe.core.metadata import FieldInfo
 from crmframe.core.plan import DEFAULT_BULK_THRESHOLD, Objective
@@ -147,14 +147,12 @@ def planned(plan: RowPlan) -> list[pd.DataFrame]:
     frames: list[pd.DataFrame] = []
     if plan.new is not None and plan.route is not None:
         route = "insert" if plan.route.route == "post" else "bulk_insert"
-        body = {"data": [{"code": "DRY_RUN", "status": "planned",
-                          "message": f"would be inserted by {plan.route.route}",
-                          "details": {}}] * len(plan.new.records)}
-        frames.append(write_results(body, plan.new.records, route=route, call=-1))
+        frames.append(same_answer(plan.new.records, code="DRY_RUN", status="planned",
+                                  message=f"would be inserted by {plan.route.route}",
+                                  route=route))
     if plan.delete_ids:
-        body = {"data": [{"code": "DRY_RUN", "status": "planned",
-                          "message": "would be deleted", "details": {}}] * len(plan.delete_ids)}
-        frames.append(write_results(body, plan.delete_ids, route="delete", call=-1))
+        frames.append(same_answer(plan.delete_ids, code="DRY_RUN", status="planned",
+                                  message="would be deleted", route="delete"))
     return frames
 
 

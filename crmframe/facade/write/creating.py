@@ -36,6 +36,7 @@ from crmframe.core.inserts import (
     check_ids,
     insert_route,
     new_records,
+    same_answer,
     write_results,
 )
 from crmframe.core.metadata import normalise_fields
@@ -72,16 +73,13 @@ def _error_rows(sent: Sequence[Any], exc: CrmframeError, *, route: str, call: in
                 status: str | None = None) -> pd.DataFrame:
     err = error_body(exc)["error"]
     unknown = isinstance(exc, TransportError)
-    body = {"data": [{"code": err["code"], "status": status or ("unknown" if unknown else "error"),
-                      "message": err["message"], "details": err["details"]}] * len(sent)}
-    return write_results(body, sent, route=route, call=call)
+    return same_answer(sent, code=err["code"], status=status or ("unknown" if unknown else "error"),
+                       message=err["message"], details=err["details"], route=route, call=call)
 
 
 def _not_sent(sent: Sequence[Any], exc: CrmframeError, *, route: str) -> pd.DataFrame:
-    body = {"data": [{"code": "NOT_SENT", "status": "not_sent",
-                      "message": f"not sent: an earlier call failed ({exc})", "details": {}}]
-            * len(sent)}
-    return write_results(body, sent, route=route, call=-1)
+    return same_answer(sent, code="NOT_SENT", status="not_sent",
+                       message=f"not sent: an earlier call failed ({exc})", route=route)
 
 
 def _progress(wanted: bool | None, total: int, calls: int, desc: str) -> Any:
@@ -270,11 +268,9 @@ def insert(
 
 def _planned(new: NewRecords, frame: pd.DataFrame, how: InsertRoute, *,
              route: str) -> PushResult:
-    body = {"data": [{"code": "DRY_RUN", "status": "planned",
-                      "message": f"would be sent by {how.route}", "details": {}}]
-            * len(new.records)}
-    results = write_results(body, new.records, route=route if how.route == "post"
-                            else "bulk_insert", call=-1)
+    results = same_answer(new.records, code="DRY_RUN", status="planned",
+                          message=f"would be sent by {how.route}",
+                          route=route if how.route == "post" else "bulk_insert")
     out = PushResult(results, dry_run=True)
     out.frame = frame.copy()
     return out
@@ -455,9 +451,8 @@ def delete(
     unique = list(dict.fromkeys(given))
     route = "delete"
     if dry_run:
-        body = {"data": [{"code": "DRY_RUN", "status": "planned",
-                          "message": "would be deleted", "details": {}}] * len(unique)}
-        results = write_results(body, unique, route=route, call=-1)
+        results = same_answer(unique, code="DRY_RUN", status="planned",
+                              message="would be deleted", route=route)
         return PushResult(_with_repeats(results, given, route), dry_run=True)
     params: dict[str, Any] = {}
     if trigger is not None:
