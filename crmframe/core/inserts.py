@@ -34,6 +34,7 @@ Examples
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -57,11 +58,14 @@ __all__ = [
     "check_ids",
     "duplicate_of",
     "insert_route",
+    "is_id_text",
     "new_records",
     "same_answer",
     "with_row_steps",
     "write_results",
 ]
+
+_ID_TEXT = re.compile(r"[0-9]{1,19}")
 
 #: Label parts of a lookup column (``Owner.name``): read, never written.
 _LABEL_PARTS = frozenset({"name", "email", "first_name", "last_name", "full_name", "module"})
@@ -191,7 +195,7 @@ def new_records(
         if upsert:
             ids = [None if b else str(v) for v, b in zip(table["id"].tolist(), given,
                                                            strict=True)]
-            bad = [i for i, v in enumerate(ids) if v is not None and not v.isdigit()]
+            bad = [i for i, v in enumerate(ids) if v is not None and not is_id_text(v)]
             if bad:
                 problems.append(_problems(bad, "id", [ids[i] for i in bad], "not an id"))
         elif not given.all():
@@ -325,7 +329,7 @@ def check_ids(ids: Any) -> list[str]:
     >>> check_ids([3652397000009851001])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    crmframe.errors.InputError: malformed ids (19-digit strings expected): position 0: ...
+    crmframe.errors.InputError: malformed ids (Zoho ids are strings of up to 19 ASCII digits, ...
     """
     if isinstance(ids, pd.DataFrame):
         if "id" in ids.columns:
@@ -344,15 +348,31 @@ def check_ids(ids: Any) -> list[str]:
         raise InputError(f"ids must be a list of id strings, got {type(ids).__name__}")
     if not values:
         raise InputError("no ids given: nothing to delete")
-    bad = [
-        f"position {p}: {v!r} ({type(v).__name__})"
-        for p, v in enumerate(values)
-        if not (isinstance(v, str) and v.isdigit() and 1 <= len(v) <= 19)
-    ]
+    bad = [p for p, v in enumerate(values) if not is_id_text(v)]
     if bad:
-        shown = "; ".join(bad[:5]) + (f"; ... and {len(bad) - 5} more" if len(bad) > 5 else "")
-        raise InputError(f"malformed ids (19-digit strings expected): {shown}")
+        shown = "; ".join(f"position {p}: {values[p]!r} ({type(values[p]).__name__})"
+                          for p in bad[:5])
+        if len(bad) > 5:
+            shown += f"; ... and {len(bad) - 5} more"
+        numbers = any(isinstance(values[p], (int, float, np.number)) for p in bad)
+        hint = (" — ids read as numbers lose their text (a float loses digits): read them "
+                "as text, e.g. pd.read_csv(..., dtype={'id': str})" if numbers else "")
+        raise InputError(f"malformed ids (Zoho ids are strings of up to 19 ASCII digits, "
+                         f"such as '3652397000009851001'): {shown}{hint}")
     return [str(v) for v in values]
+
+
+def is_id_text(value: Any) -> bool:
+    """True for a well-formed record id: a string of 1 to 19 ASCII digits.
+
+    ``str.isdigit`` alone would let ``"３"`` or ``"²"`` through to Zoho.
+
+    Examples
+    --------
+    >>> [is_id_text(v) for v in ("3652397000009851001", "365239700000985100", "３", " 1", 1)]
+    [True, True, False, False, False]
+    """
+    return isinstance(value, str) and _ID_TEXT.fullmatch(value) is not None
 
 
 def duplicate_of(details: Any) -> tuple[str | None, str | None]:

@@ -85,6 +85,26 @@ def test_delete_ids_checked() -> None:
         check_ids(pd.Index([]))
 
 
+def test_delete_ids_from_the_analysts_habits() -> None:
+    # older orgs' ids have 18 digits: well formed, sent as they are
+    assert check_ids(["365239700000985100", "3652397000009851001"]) == [
+        "365239700000985100", "3652397000009851001"]
+    # read_csv reads an id column as int64 (or float64 with a gap): refused, with the fix
+    saved = pd.read_csv(io.StringIO("id,City\n3652397000009851001,Gent\n365239700000985100,x\n"))
+    with pytest.raises(InputError, match=r"position 0: 3652397000009851001 \(int\).*"
+                                         r"dtype=\{'id': str\}"):
+        check_ids(saved)
+    with pytest.raises(InputError, match=r"position 1: 3\.6\d+e\+18 \(float\).*dtype"):
+        check_ids(["3652397000009851001", 3652397000009851001.0])
+    # digits outside ASCII pass str.isdigit but are no Zoho id; nor is padded text
+    with pytest.raises(InputError, match=r"position 0: '３'.*position 1: ' 1'") as err:
+        check_ids(["３", " 1", "365239700000985100"])
+    assert "dtype" not in str(err.value)
+    # an upsert's id column is held to the same rule
+    with pytest.raises(ValidationError, match="not an id"):
+        new_records(pd.DataFrame({"id": ["４"], "Last_Name": ["A"]}), META, upsert=True)
+
+
 def test_results_and_duplicates() -> None:
     assert duplicate_of({"api_name": "Email",
                          "duplicate_record": {"id": "9", "module": {"api_name": "Leads"}}}) == (
