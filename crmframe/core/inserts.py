@@ -52,13 +52,16 @@ from crmframe.errors import InputError, ValidationError
 
 __all__ = [
     "PER_CALL",
+    "SYSTEM_DUPLICATE_CHECK",
     "InsertRoute",
     "NewRecords",
     "blank_mask",
     "check_ids",
+    "check_upsert_match",
     "duplicate_of",
     "insert_route",
     "is_id_text",
+    "match_fields",
     "new_records",
     "same_answer",
     "with_row_steps",
@@ -278,6 +281,77 @@ def new_records(
                 value = {"id": value}
             records[i][fname] = value
     return NewRecords(records, list(chosen), dict(chosen), ignored)
+
+
+#: Zoho's system duplicate-check field of each standard module: an upsert without
+#: ``duplicate_check_fields`` matches by it first, then by the unique fields (custom
+#: modules: ``Name``). Zoho refuses any other field as a duplicate check.
+SYSTEM_DUPLICATE_CHECK: dict[str, str] = {
+    "Leads": "Email", "Contacts": "Email", "Accounts": "Account_Name", "Deals": "Deal_Name",
+    "Campaigns": "Campaign_Name", "Cases": "Subject", "Quotes": "Subject",
+    "Sales_Orders": "Subject", "Purchase_Orders": "Subject", "Invoices": "Subject",
+    "Solutions": "Solution_Title", "Products": "Product_Name", "Vendors": "Vendor_Name",
+    "Price_Books": "Price_Book_Name",
+}
+
+
+def match_fields(module: str, fields: Any) -> list[str]:
+    """The fields an upsert into ``module`` can match records by, in Zoho's default order.
+
+    Examples
+    --------
+    >>> match_fields("Leads", [{"api_name": "Email", "data_type": "email"},
+    ...                        {"api_name": "Mobile", "data_type": "phone", "unique": True}])
+    ['Email', 'Mobile']
+    >>> match_fields("Tasks", [{"api_name": "Subject", "data_type": "text"}])
+    []
+    """
+    infos = normalise_fields(fields)
+    system = SYSTEM_DUPLICATE_CHECK.get(module, "Name")
+    first = [system] if system in infos else []
+    return first + [name for name, info in infos.items() if info.unique and name != system]
+
+
+def check_upsert_match(
+    module: str,
+    fields: Any,
+    new: NewRecords,
+    duplicate_check_fields: Sequence[str] | None,
+) -> None:
+    """Refuse an upsert that could only insert, or that names a field Zoho cannot match by.
+
+    Rows without an id are matched by the duplicate-check fields: when the frame holds
+    none of them, every such row would be created again — a silent insert of records
+    that may exist — so it is an :class:`~crmframe.errors.InputError`, before any call.
+
+    Examples
+    --------
+    >>> meta = [{"api_name": "Email", "data_type": "email"},
+    ...         {"api_name": "Last_Name", "data_type": "text"}]
+    >>> check_upsert_match("Leads", meta, NewRecords([{"Last_Name": "Li"}], ["Last_Name"]),
+    ...                    None)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    crmframe.errors.InputError: upsert into Leads: no column to match rows without an id by ...
+    """
+    allowed = match_fields(module, fields)
+    if duplicate_check_fields is not None:
+        wrong = [f for f in duplicate_check_fields if f not in allowed]
+        if not duplicate_check_fields or wrong:
+            raise InputError(
+                f"duplicate_check_fields={list(duplicate_check_fields)!r}: {module} matches "
+                f"records only by {allowed or 'id'} (its system duplicate-check field and the "
+                "fields set to allow no duplicates)")
+        return
+    if all("id" in record for record in new.records) or any(f in new.columns for f in allowed):
+        return
+    if not allowed:
+        raise InputError(
+            f"upsert into {module}: it has no duplicate-check field nor unique field, so rows "
+            "without an id would all be inserted; give an id column, or use crm.insert")
+    raise InputError(
+        f"upsert into {module}: no column to match rows without an id by ({', '.join(allowed)}), "
+        "so they would all be inserted; add one of these columns, or use crm.insert")
 
 
 def _problems(rows: list[int], fname: str, values: list[Any], problem: str) -> pd.DataFrame:

@@ -8,9 +8,12 @@ import pandas as pd
 import pytest
 
 from crmframe.core.inserts import (
+    NewRecords,
     check_ids,
+    check_upsert_match,
     duplicate_of,
     insert_route,
+    match_fields,
     new_records,
     write_results,
 )
@@ -126,3 +129,28 @@ def test_insert_route_prefers_bulk_only_when_cheaper() -> None:
     assert (small.route, small.credits) == ("bulk_write", 500)
     assert insert_route(60_000).jobs == 3
     assert insert_route(0).calls == 0
+
+
+def test_upsert_that_could_only_insert_is_refused() -> None:
+    meta = [*META, {"api_name": "Email", "data_type": "email", "json_type": "string"}]
+    by_name = new_records(pd.DataFrame({"Last_Name": ["A"], "Email": ["a@b.co"]}), meta,
+                          upsert=True)
+    assert match_fields("Leads", meta) == ["Email", "Mobile"]
+    check_upsert_match("Leads", meta, by_name, None)  # Email is a column: matches
+    check_upsert_match("Leads", meta, by_name, ["Email"])
+    names_only = new_records(pd.DataFrame({"Last_Name": ["A", "B"]}), meta, upsert=True)
+    with pytest.raises(InputError, match=r"no column to match.*\(Email, Mobile\).*insert"):
+        check_upsert_match("Leads", meta, names_only, None)
+    # every row names its record: nothing to match by field
+    by_id = new_records(pd.DataFrame({"id": ["4876876000000100001"], "Last_Name": ["A"]}),
+                        meta, upsert=True)
+    check_upsert_match("Leads", meta, by_id, None)
+    # a module with no duplicate-check nor unique field matches by id only
+    with pytest.raises(InputError, match="Tasks: it has no duplicate-check field"):
+        check_upsert_match("Tasks", META[:1], NewRecords([{"Last_Name": "A"}], ["Last_Name"]),
+                           None)
+    # Zoho refuses a field that allows duplicates, and an empty list matches nothing
+    with pytest.raises(InputError, match=r"\['Last_Name'\]: Leads matches records only by"):
+        check_upsert_match("Leads", meta, by_name, ["Last_Name"])
+    with pytest.raises(InputError, match=r"duplicate_check_fields=\[\]"):
+        check_upsert_match("Leads", meta, by_name, [])

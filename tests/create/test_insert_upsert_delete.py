@@ -152,6 +152,12 @@ def test_upsert_by_email_updates_40_and_inserts_30(server: Any, crm: Any,
         "update", "id")
     with pytest.raises(ValidationError, match="duplicate check field"):
         crm.upsert(rows, duplicate_check_fields=["Mobile"], module="Leads")
+    # without Email (nor Mobile) the rows could only be inserted again: refused, nothing sent
+    server.clear_requests()
+    with pytest.raises(InputError, match="no column to match"):
+        crm.upsert(rows[["Last_Name"]], module="Leads")
+    assert [r for r in server.requests if r[0] == "POST"] == []
+    assert len(server.ids("Leads")) == count + 30
 
 
 def _deleted_ids(crm: Any) -> list[str]:

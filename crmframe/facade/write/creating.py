@@ -34,6 +34,7 @@ from crmframe.core.inserts import (
     InsertRoute,
     NewRecords,
     check_ids,
+    check_upsert_match,
     insert_route,
     new_records,
     same_answer,
@@ -363,7 +364,9 @@ def upsert(
     ValidationError
         Before any call, with every problem.
     InputError
-        No module, an empty frame, bad ``duplicate_check_fields``.
+        No module, an empty frame, bad ``duplicate_check_fields`` (a field Zoho cannot
+        match by), or rows without an id and no column to match them by (they would all
+        be inserted: :func:`~crmframe.core.inserts.check_upsert_match`).
 
     Examples
     --------
@@ -379,6 +382,7 @@ def upsert(
     name = module_of(frame, None, module)
     infos = normalise_fields(crm.read_fields(name))
     new = new_records(frame, infos, upsert=True, duplicate_check_fields=duplicate_check_fields)
+    check_upsert_match(name, infos, new, duplicate_check_fields)
     extra = ({"duplicate_check_fields": list(duplicate_check_fields)}
              if duplicate_check_fields is not None else None)
     results, calls = send_batches(
