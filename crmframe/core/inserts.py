@@ -387,6 +387,16 @@ def _message(problems: pd.DataFrame, n_rows: int, shown: int = 5) -> str:
         lines.append(f"  {where}{row.field}{value}: {row.problem}")
     if len(problems) > shown:
         lines.append(f"  ... and {len(problems) - shown} more (see .problems)")
+    numbers = sorted({str(f) for f, p, v in zip(problems["field"], problems["problem"],
+                                                  problems["value"], strict=True)
+                      if p == "not text" and isinstance(v, (int, float, np.number))
+                      and not isinstance(v, bool)})
+    if numbers:
+        # read_csv makes numbers of phone numbers and codes: leading zeros and '+' are gone
+        # by then, so the fix is at the read, not a str() here.
+        spelled = ", ".join(f"{f!r}: str" for f in numbers)
+        lines.append(f"  numbers in text fields: read them as text, e.g. "
+                     f"pd.read_csv(..., dtype={{{spelled}}})")
     return "\n".join(lines)
 
 
