@@ -378,15 +378,11 @@ def upsert(
         crm, "POST", f"{name}/upsert", new.records, route="upsert",
         body_of=lambda batch: request_body(batch, trigger, extra), progress=progress,
     )
-    by_id = [r.get("id") for r in new.records]
     # A row that named its id matched by id (Zoho leaves duplicate_field null then).
-    field = results["duplicate_field"].astype(object).tolist()
-    for position, rid in enumerate(by_id):
-        if rid is not None and results.loc[position, "action"] == "update" and (
-                field[position] is None or pd.isna(field[position])):
-            field[position] = "id"
-    results["duplicate_field"] = pd.array(
-        [None if v is None or pd.isna(v) else v for v in field], dtype="string")
+    named = pd.Series(["id" in r for r in new.records], index=results.index)
+    by_id = named & results["action"].eq("update").fillna(False) & results[
+        "duplicate_field"].isna()
+    results.loc[by_id, "duplicate_field"] = "id"
     out = counted_result(crm, start, results, writes=calls,
                          write_credits=post_credits(len(new.records), calls))
     out.frame = with_new_ids(frame, out.results["id"])
