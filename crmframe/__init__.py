@@ -52,7 +52,7 @@ from crmframe.errors import (
 )
 from crmframe.facade.crm import CRM, connect
 from crmframe.facade.jobs import Job
-from crmframe.facade.pushresult import PushResult
+from crmframe.facade.write.result import PushResult
 from crmframe.http.recording import recording
 from crmframe.polling import (
     JobHistory,

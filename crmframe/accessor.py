@@ -5,8 +5,8 @@ again, so pandas never warns about an overridden accessor).
 
 ============================================  =============================================
 ``df.crm.diff(original)``                      :func:`crmframe.core.diff.diff` (edited = df)
-``df.crm.plan(crm, original=None, ...)``       :meth:`CRM.plan <crmframe.facade.writing.WritingMixin.plan>`
-``df.crm.push(crm, original=None, ...)``       :meth:`CRM.push <crmframe.facade.writing.WritingMixin.push>`
+``df.crm.plan(crm, original=None, ...)``       :meth:`CRM.plan <crmframe.facade.write.mixin.WritingMixin.plan>`
+``df.crm.push(crm, original=None, ...)``       :meth:`CRM.push <crmframe.facade.write.mixin.WritingMixin.push>`
 ``df.crm.module``                              ``df.attrs["module"]``
 ============================================  =============================================
 

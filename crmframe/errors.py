@@ -34,7 +34,7 @@ A Zoho ``code`` picks its class through :data:`CODE_TO_ERROR`; unknown codes fal
 from __future__ import annotations
 
 import reprlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -81,8 +81,47 @@ _SHORT.maxstring = 120
 _SHORT.maxother = 120
 
 
+# errors.py imports nothing of crmframe, so the HTTP layer, which knows the secrets in
+# play, installs its scrubber here when it is imported (crmframe.http.redact): every
+# message, and what a server echoed into a Zoho error, passes through it.
+_scrubber: Callable[[str], str] | None = None
+
+
+def _install_scrubber(scrub: Callable[[str], str]) -> None:
+    global _scrubber
+    _scrubber = scrub
+
+
+def _clean(value: Any) -> Any:
+    """``value`` with secrets masked when it is a string (and a scrubber is installed)."""
+    if _scrubber is not None and isinstance(value, str):
+        return _scrubber(value)
+    return value
+
+
+def _clean_deep(value: Any, depth: int = 0) -> Any:
+    # Server-echoed details can nest without bound: below 20 levels they are left as they
+    # are (messages show them through a depth-limited repr, which is cleaned).
+    if _scrubber is None or depth > 20:
+        return value
+    if isinstance(value, str):
+        return _scrubber(value)
+    if isinstance(value, Mapping):
+        return {k: _clean_deep(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean_deep(v, depth + 1) for v in value]
+    return value
+
+
 class CrmframeError(Exception):
-    """Base of every exception crmframe raises."""
+    """Base of every exception crmframe raises.
+
+    String arguments are scrubbed of secrets (tokens, client secrets) once the HTTP layer
+    is loaded, so no message can carry one.
+    """
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*(_clean(a) for a in args))
 
 
 class InputError(CrmframeError):
@@ -158,11 +197,11 @@ class ZohoAPIError(CrmframeError):
         http_status: int | None = None,
         envelope: Mapping[str, Any] | None = None,
     ) -> None:
-        self.code = code
-        self.message = message
-        self.details: dict[str, Any] = dict(details or {})
+        self.code = _clean(code)
+        self.message = _clean(message)
+        self.details: dict[str, Any] = _clean_deep(dict(details or {}))
         self.http_status = http_status
-        self.envelope = dict(envelope) if envelope is not None else None
+        self.envelope = _clean_deep(dict(envelope)) if envelope is not None else None
         super().__init__(self._describe())
 
     def _describe(self) -> str:

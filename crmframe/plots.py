@@ -1,15 +1,15 @@
 """Charts of Zoho jobs with matplotlib: where a job stands, and how it got there.
 
 * :func:`plot_job_status`: one horizontal stacked bar per job, its counts out of the total:
-  mass update *Updated / Failed / Not updated*, bulk write *Added / Updated / Skipped*,
-  bulk read *Exported*. Counts Zoho has not reported yet are drawn as a hatched *pending*
-  bar, never as zero.
+  mass update *Updated / Failed / Not processed yet*, bulk write *Added / Updated /
+  Skipped*, bulk read *Exported*. Counts Zoho has not reported yet are drawn as a hatched
+  *pending* bar, never as zero.
 * :func:`plot_job_progress`: one job's counts over the time it was watched.
 * :func:`save_job_charts`: PNG files of both, e.g. for a report or the demo.
 
 Figures are built with :class:`matplotlib.figure.Figure`, not ``pyplot``: no GUI, no global
-state, safe in a thread and on a server. Colours are fixed (:data:`COLORS`), so *Failed* is
-the same red in every chart.
+state, safe in a thread and on a server. Colours are fixed per outcome (:data:`COLORS`),
+so *Failed* is the same red and *Updated* the same blue in every chart, whatever the kind.
 
 Examples
 --------
@@ -20,7 +20,7 @@ Examples
 >>> ax.get_title()
 'mass_update 554023000000506003 — RUNNING'
 >>> [(p.get_gid(), float(p.get_width())) for p in ax.patches]
-[('554023000000506003:Updated', 60.0), ('554023000000506003:Not updated', 40.0)]
+[('554023000000506003:Updated', 60.0), ('554023000000506003:Not processed yet', 40.0)]
 >>> [t.get_text() for t in ax.texts]
 ['30 (60%)', '20 (40%)']
 """
@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 __all__ = [
     "COLORS",
     "PENDING_HATCH",
+    "PENDING_LABELS",
     "Segment",
     "job_bar_segments",
     "job_chart_png",
@@ -60,18 +61,24 @@ __all__ = [
     "save_job_charts",
 ]
 
-#: Fixed colours by segment label. Failed is always the same red, whatever the job kind.
+#: One colour per outcome, the same in every kind of job, chart, widget and report: an
+#: added record is green and an updated one blue whether a mass update or a bulk write did
+#: it; skipped is amber and failed red (both "not written"); what is not known or not
+#: reached yet is light grey and hatched.
 COLORS: dict[str, str] = {
-    "Updated": "#2ca02c",  # mass update: the records it changed
-    "Added": "#2ca02c",  # bulk write: new records, the "good" outcome as for mass update
-    "Updated (bulk)": "#1f77b4",  # bulk write updates: good but different from inserts
-    "Exported": "#1f77b4",
-    "Failed": "#d62728",
+    "Added": "#2ca02c",
+    "Updated": "#1f77b4",
     "Not updated": "#7f7f7f",
-    "Skipped": "#7f7f7f",
+    "Skipped": "#ff9f1c",
+    "Failed": "#d62728",
+    "Exported": "#17becf",
     "Pending": "#e6e6e6",
+    "Not processed yet": "#e6e6e6",
     "Total": "#000000",
 }
+
+#: Labels drawn hatched: outcomes not known yet, or records a job has not reached yet.
+PENDING_LABELS = frozenset({"Pending", "Not processed yet"})
 
 #: Hatch of the pending part of a bar (counts Zoho has not reported yet).
 PENDING_HATCH = "//"
@@ -99,8 +106,7 @@ class Segment:
 
 
 def _color(kind: str, label: str) -> str:
-    if kind == "bulk_write" and label == "Updated":
-        return COLORS["Updated (bulk)"]
+    # ``kind`` stays in the signature: colours do not depend on it, on purpose.
     return COLORS.get(label, COLORS["Pending"])
 
 
@@ -152,7 +158,8 @@ def job_bar_segments(status: JobStatus) -> list[Segment]:
             continue  # a zero-width patch draws nothing and its label would overlap
         segments.append(Segment(
             label, count, 100.0 * left / whole, 100.0 * count / whole,
-            _color(status.kind, label), False, f"{count:,} ({_percent(count, whole)})",
+            _color(status.kind, label), label in PENDING_LABELS,
+            f"{count:,} ({_percent(count, whole)})",
         ))
         left += count
     if reported < whole:
@@ -337,16 +344,16 @@ def _text_color(color: str) -> str:
 
 
 def _legend(statuses: list[JobStatus], pending: bool) -> list[Patch]:
-    entries: dict[tuple[str, str], str] = {}
+    labels: dict[str, None] = {}
     for status in statuses:
         for label, _ in status.segments():
-            entries.setdefault((label, _color(status.kind, label)), label)
-    labels = list(entries.values())
-    handles = []
-    for (label, color), text in entries.items():
-        if labels.count(label) > 1 and color == COLORS["Updated (bulk)"]:
-            text = f"{label} (bulk write)"  # mass and bulk updates side by side
-        handles.append(Patch(facecolor=color, label=text))
+            labels.setdefault(label)
+    handles = [
+        Patch(facecolor=COLORS.get(label, COLORS["Pending"]), label=label,
+              edgecolor="#9e9e9e" if label in PENDING_LABELS else None,
+              hatch=PENDING_HATCH if label in PENDING_LABELS else None)
+        for label in labels
+    ]
     if pending:
         handles.append(Patch(facecolor=COLORS["Pending"], edgecolor="#9e9e9e",
                              hatch=PENDING_HATCH, label="Pending"))
@@ -405,7 +412,7 @@ def plot_job_status(
                     color=_DARK_TEXT, gid=f"{status.job_id}:empty")
         narrow: list[Segment] = []
         for seg in segments:
-            any_pending = any_pending or seg.pending
+            any_pending = any_pending or seg.label == "Pending"
             patch = ax.barh(
                 row, seg.width, left=seg.left, height=_BAR_HEIGHT, color=seg.color,
                 edgecolor="#9e9e9e" if seg.pending else "white", linewidth=0.8,
@@ -525,8 +532,11 @@ def plot_job_progress(history: Any, ax: Axes | None = None) -> Axes:
     columns = zip(*(s.segments() for s in statuses), strict=True)
     for label, column in zip((label for label, _ in last.segments()), columns, strict=True):
         ys = [float(n) if n is not None else nan for _, n in column]
-        ax.plot(xs, ys, marker="o", markersize=4, color=_color(last.kind, label), label=label,
-                gid=f"progress:{label}")
+        # What is still to do is a dotted grey line: the bar's light grey would not show.
+        waiting = label in PENDING_LABELS
+        ax.plot(xs, ys, marker="o", markersize=4, label=label, gid=f"progress:{label}",
+                color="#9e9e9e" if waiting else _color(last.kind, label),
+                linestyle=":" if waiting else "-")
     if last.kind != "bulk_read":
         totals = [float(s.total) if s.total is not None else nan for s in statuses]
         ax.plot(xs, totals, linestyle="--", color=COLORS["Total"], linewidth=1, label="Total",

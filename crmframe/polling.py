@@ -425,10 +425,10 @@ def describe(status: JobStatus) -> str:
     >>> from crmframe.core.jobs import JobStatus
     >>> describe(JobStatus("mass_update", "554023000000506003", "RUNNING", "RUNNING",
     ...                    total=50, updated=30, failed=0, not_updated=20))
-    'mass_update job 554023000000506003 is RUNNING (Updated 30, Failed 0, Not updated 20 of 50)'
+    'mass_update job 554023000000506003 is RUNNING (Updated 30, Failed 0, Not processed yet 20 of 50)'
     >>> describe(JobStatus("bulk_write", "4150868000005392002", "RUNNING", "INPROGRESS"))
     'bulk_write job 4150868000005392002 is RUNNING (INPROGRESS, counts not known yet)'
-    """
+    """  # noqa: E501
     known = [(label, n) for label, n in status.segments() if n is not None]
     if status.kind == "bulk_read":
         known = []

@@ -7,8 +7,12 @@ turned back into the JSON value a ``GET /{module}`` page would have held (``12``
 ``"12"``, ``{"id": "..."}`` for a lookup, a list for a multi-select) and fed to
 :class:`~crmframe.core.records.RecordsBuilder`, so both paths share one typing code path.
 
-Lookups therefore give ``X.id`` only: the ``X.name`` part a paged read carries is not in a
-bulk export, and its column is left out rather than filled with fake nulls.
+Lookups therefore give ``X.id`` only unless the job asked for a dotted field
+(``Account_Name.Account_Name``): ``renames`` maps such a header to the part a page carries
+(``{"Account_Name.Account_Name": "Account_Name.name"}``). A lookup part the export does not
+carry is left out rather than filled with fake nulls; the facade fills it from a lookup
+table (:mod:`crmframe.facade.lookupnames`). ``Tag`` comes as the joined tag names and is
+read as a list of names (split on ``,`` and ``;``).
 
 Examples
 --------
@@ -27,7 +31,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import pandas as pd
@@ -42,6 +46,7 @@ __all__ = [
     "csv_records",
     "csv_to_frame",
     "finish_bulk_frame",
+    "iter_csv_batches",
     "lookups_by_id_only",
 ]
 
@@ -126,11 +131,20 @@ _CONVERTERS: dict[Kind, Callable[[str], Any]] = {
 }
 
 
+def _tag_names(text: str) -> Any:
+    value = _json(text, "[")
+    if value is _NOT_JSON:
+        return [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
+    return value
+
+
 def _converter(info: FieldInfo | None) -> Callable[[str], Any] | None:
     if info is None:
         return None
     if info.kind is Kind.LOOKUP:
         return _lookup
+    if info.kind is Kind.LIST and info.api_name == "Tag":
+        return _tag_names
     return _CONVERTERS.get(info.kind)
 
 
@@ -160,7 +174,7 @@ def csv_records(
                 continue
             if cell == "":
                 # JSON pages give [] for an empty multi-select; the CSV cannot tell [] from null.
-                record[name] = [] if convert is _list else None
+                record[name] = [] if convert is _list or convert is _tag_names else None
             elif convert is None:
                 record[name] = cell
             else:
@@ -168,23 +182,56 @@ def csv_records(
         yield record
 
 
-def add_csv(builder: RecordsBuilder, payload: bytes | str, fields: Any = None) -> int:
-    """Feed one bulk-read CSV into ``builder``; returns the number of rows added."""
-    text = payload.decode("utf-8-sig") if isinstance(payload, bytes) else payload
-    reader = csv.reader(io.StringIO(text, newline=""))
+def iter_csv_batches(
+    lines: Iterable[str],
+    fields: Any = None,
+    *,
+    renames: Mapping[str, str] | None = None,
+    size: int = _BATCH,
+) -> Iterator[list[dict[str, Any]]]:
+    """Records of a bulk-read CSV (given as lines of text), ``size`` at a time.
+
+    ``renames`` maps header cells to the names records should use (a dotted export field
+    to the lookup part a page carries). Only one batch of records is held at a time.
+
+    Examples
+    --------
+    >>> lines = ["id,Owner,Owner.full_name\\n", "1,42,Ann Lee\\n"]
+    >>> next(iter_csv_batches(lines, {"fields": [{"api_name": "Owner",
+    ...     "data_type": "ownerlookup"}]}, renames={"Owner.full_name": "Owner.name"}))
+    [{'id': '1', 'Owner': {'id': '42', 'name': 'Ann Lee'}}]
+    """
+    reader = csv.reader(lines)
     try:
         header = next(reader)
     except StopIteration:
-        return 0
+        return
+    if header and header[0].startswith("\ufeff"):
+        header[0] = header[0][1:]
+    if renames:
+        header = [renames.get(name, name) for name in header]
     infos = normalise_fields(fields) if fields is not None else {}
-    added = 0
     batch: list[dict[str, Any]] = []
     for record in csv_records(reader, header, infos):
         batch.append(record)
-        if len(batch) >= _BATCH:
-            added += builder.add(batch)
+        if len(batch) >= size:
+            yield batch
             batch = []
     if batch:
+        yield batch
+
+
+def add_csv(
+    builder: RecordsBuilder,
+    payload: bytes | str,
+    fields: Any = None,
+    *,
+    renames: Mapping[str, str] | None = None,
+) -> int:
+    """Feed one bulk-read CSV into ``builder``; returns the number of rows added."""
+    text = payload.decode("utf-8-sig") if isinstance(payload, bytes) else payload
+    added = 0
+    for batch in iter_csv_batches(io.StringIO(text, newline=""), fields, renames=renames):
         added += builder.add(batch)
     return added
 
@@ -239,7 +286,16 @@ def csv_header(payload: bytes | str) -> list[str]:
     return next(csv.reader([first.rstrip("\r")]), [])
 
 
-def finish_bulk_frame(frame: pd.DataFrame, payload: bytes | str, fields: Any) -> pd.DataFrame:
+def finish_bulk_frame(
+    frame: pd.DataFrame,
+    payload: bytes | str,
+    fields: Any,
+    *,
+    renames: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
     """Drop the ``X.name`` columns of lookups the export carried as ids only."""
-    by_id = lookups_by_id_only(csv_header(payload), fields)
+    header = csv_header(payload)
+    if renames:
+        header = [renames.get(name, name) for name in header]
+    by_id = lookups_by_id_only(header, fields)
     return _drop_absent_lookup_names(frame, by_id)

@@ -55,9 +55,13 @@ _STATE_MAP: dict[str, JobState] = {
     "FAILURE": "FAILED",
 }
 
-# Which counts each kind reports, in the order charts stack them.
+# Which counts each kind reports, in the order charts stack them. Zoho's Not_Updated_Count
+# is what the job has not reached yet (it falls to 0 as the job ends, failures or not), so
+# it is named for that rather than read as an outcome.
 _SEGMENTS: dict[str, tuple[tuple[str, str], ...]] = {
-    "mass_update": (("Updated", "updated"), ("Failed", "failed"), ("Not updated", "not_updated")),
+    "mass_update": (
+        ("Updated", "updated"), ("Failed", "failed"), ("Not processed yet", "not_updated"),
+    ),
     "bulk_write": (("Added", "added"), ("Updated", "updated"), ("Skipped", "skipped")),
     "bulk_read": (("Exported", "total"),),
 }
@@ -86,6 +90,31 @@ class JobStatus:
     operation: str | None = None
     download_url: str | None = None
     observed_at: datetime | None = None
+
+    def __str__(self) -> str:
+        """One readable line: kind, id, module, state, the known counts, when observed.
+
+        Examples
+        --------
+        >>> print(JobStatus("mass_update", "554023000000506003", "RUNNING", "RUNNING",
+        ...                 total=50, updated=30, failed=0, not_updated=20, module="Leads"))
+        mass_update 554023000000506003 (Leads): RUNNING · Updated 30, Failed 0, Not processed yet 20 of 50
+        >>> print(JobStatus("bulk_write", "4150868000005392002", "RUNNING", "INPROGRESS"))
+        bulk_write 4150868000005392002: RUNNING (INPROGRESS) · counts not reported yet
+        """  # noqa: E501
+        where = f" ({self.module})" if self.module else ""
+        raw = "" if self.raw_status in ("", self.state) else f" ({self.raw_status})"
+        known = [] if self.kind == "bulk_read" else [
+            f"{label} {n:,}" for label, n in self.segments() if n is not None
+        ]
+        counts = ", ".join(known)
+        if self.total is not None:
+            counts = f"{counts} of {self.total:,}" if counts else f"{self.total:,} records"
+        text = f"{self.kind} {self.job_id or '(no id)'}{where}: {self.state}{raw}"
+        text += f" · {counts or 'counts not reported yet'}"
+        if self.observed_at is not None:
+            text += f" · observed {self.observed_at:%H:%M:%S}"
+        return text
 
     @property
     def done(self) -> bool:

@@ -24,10 +24,11 @@ import requests
 from crmframe.errors import ConfigurationError
 from crmframe.facade.jobs import JobsMixin
 from crmframe.facade.reading import ReadingMixin
-from crmframe.facade.writing import WritingMixin
+from crmframe.facade.write.mixin import WritingMixin
 from crmframe.http.auth import Auth, RefreshTokenAuth, StaticToken
 from crmframe.http.client import EDITION_CONCURRENCY, SUPPORTED_VERSIONS, ZohoClient
 from crmframe.http.datacenters import data_center as lookup_data_center
+from crmframe.http.redact import remember_secret, shown
 from crmframe.http.retry import RetryPolicy
 
 __all__ = ["CRM", "ENV_VARIABLES", "connect"]
@@ -92,7 +93,8 @@ def _version(value: str | None) -> str:
         text = "v2"
     if text not in SUPPORTED_VERSIONS:
         raise ConfigurationError(
-            f"unsupported API version {value!r}: expected one of {', '.join(SUPPORTED_VERSIONS)}"
+            f"unsupported API version {shown(value)}: expected one of "
+            f"{', '.join(SUPPORTED_VERSIONS)}"
         )
     return text
 
@@ -195,6 +197,10 @@ def connect(
             client_id = env.get("ZOHO_CLIENT_ID") or None
             client_secret = env.get("ZOHO_CLIENT_SECRET") or None
             refresh_token = env.get("ZOHO_REFRESH_TOKEN") or None
+    # Registered before anything can fail: a message about a misplaced setting (a secret
+    # given as data_center=, say) can then never show one of them.
+    for secret in (access_token, client_secret, refresh_token):
+        remember_secret(secret)
     chosen_version = _version(version)
     dc = lookup_data_center(data_center) if data_center else None
     if accounts_url is None and dc is not None:
@@ -242,7 +248,7 @@ def connect(
             key = edition.strip().lower().replace(" ", "_")
             if key not in EDITION_CONCURRENCY:
                 raise ConfigurationError(
-                    f"unknown Zoho edition {edition!r}: expected one of "
+                    f"unknown Zoho edition {shown(edition)}: expected one of "
                     + ", ".join(sorted(EDITION_CONCURRENCY))
                 )
             max_concurrency = EDITION_CONCURRENCY[key]

@@ -26,7 +26,7 @@ Examples
 >>> FakeCRM().wait(job).state
 'COMPLETED'
 >>> job
-<Job mass_update 554023000000506003 (Accounts): COMPLETED, Updated 50, Failed 0, Not updated 0 of 50>
+<Job mass_update 554023000000506003 (Accounts): COMPLETED, Updated 50, Failed 0, Not processed yet 0 of 50>
 """  # noqa: E501
 
 from __future__ import annotations

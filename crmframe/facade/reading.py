@@ -21,11 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from crmframe.core.bulkcsv import add_csv, finish_bulk_frame
+from crmframe.core.bulkcsv import iter_csv_batches
 from crmframe.core.metadata import fields_to_frame
+from crmframe.core.names import did_you_mean
 from crmframe.core.records import RecordsBuilder
 from crmframe.errors import (
     InputError,
+    InvalidModuleError,
     InvalidRequestError,
     InvalidURLError,
     NotFoundError,
@@ -33,6 +35,7 @@ from crmframe.errors import (
     PermissionDeniedError,
     ZohoAPIError,
 )
+from crmframe.facade.lookupnames import LookupNames
 from crmframe.http.bulk import iter_bulk_read
 from crmframe.http.paging import (
     PAGE_NUMBER_LIMIT,
@@ -45,12 +48,24 @@ from crmframe.http.paging import (
 if TYPE_CHECKING:
     from crmframe.http.client import ZohoClient
 
-__all__ = ["BULK_THRESHOLD", "MAX_FIELDS_PER_CALL", "TYPE_EVERY", "ReadingMixin"]
+__all__ = [
+    "BULK_THRESHOLD",
+    "MAX_FIELDS_PER_CALL",
+    "TYPE_EVERY",
+    "ReadingMixin",
+    "estimate_credits",
+]
 
 log = logging.getLogger("crmframe.facade")
 
-#: Rows past which ``read_records`` uses a bulk-read job (Zoho's page-token ceiling).
+#: Rows past which paging cannot go on v8 (Zoho's page-token ceiling): a bulk read then.
 BULK_THRESHOLD = 100_000
+#: Rows per bulk-read job, and the credits of one job (zoho-api-part2.md §3.2, §5).
+BULK_JOB_ROWS = 200_000
+BULK_JOB_CREDITS = 50
+#: Calls a bulk read makes besides its jobs' 50 credits: create, a few polls, the
+#: download, and filling lookup names (users, layouts, tags) — a typical count.
+BULK_OVERHEAD_CALLS = 8
 #: Field names per ``GET /{module}`` on v3+ (Zoho answers LIMIT_EXCEEDED past it).
 MAX_FIELDS_PER_CALL = 50
 #: Rows typed at a time while later pages download (then joined into one frame).
@@ -91,6 +106,31 @@ class _Progress:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
+
+
+def estimate_credits(rows: int, fields: int, version: str = "v8") -> dict[str, int]:
+    """Credits each read path spends on ``rows`` records of ``fields`` fields.
+
+    Pages: one credit per 200 records per pass (v3+ takes at most 50 field names per
+    call, so 90 fields take two passes; v2/v2.1 list every field at once). Bulk: 50
+    credits per job of up to 200,000 records plus a few calls (create, polls, download,
+    lookup names). COQL (shown, not used to read whole modules): 3 credits per 2,000
+    rows. Per 100,000 rows of up to 49 fields that is about 500, 58 and 150.
+
+    Examples
+    --------
+    >>> estimate_credits(100_000, 20)
+    {'pages': 500, 'coql': 150, 'bulk': 58}
+    >>> estimate_credits(3_000, 90)
+    {'pages': 30, 'coql': 6, 'bulk': 58}
+    """
+    passes = 1 if version != "v8" else max(1, -(-fields // (MAX_FIELDS_PER_CALL - 1)))
+    jobs = max(1, -(-rows // BULK_JOB_ROWS))
+    return {
+        "pages": passes * -(-rows // 200),
+        "coql": 3 * -(-rows // 2000),
+        "bulk": jobs * BULK_JOB_CREDITS + BULK_OVERHEAD_CALLS,
+    }
 
 
 def _chunks(names: Sequence[str], size: int) -> list[list[str]]:
@@ -219,10 +259,25 @@ class ReadingMixin:
         """
         frame = self._field_cache.get(module)
         if refresh or frame is None:
-            reply = self.client.request("GET", "settings/fields", params={"module": module})
+            try:
+                reply = self.client.request("GET", "settings/fields", params={"module": module})
+            except InvalidModuleError as exc:
+                raise self._unknown_module(module, exc) from exc
             frame = fields_to_frame(reply.body or {"fields": []})
             self._field_cache[module] = frame
         return frame
+
+    def _unknown_module(self, module: str, exc: InvalidModuleError) -> InvalidModuleError:
+        """Zoho's INVALID_MODULE, with the closest module API names of this org."""
+        try:
+            names = [str(n) for n in self.read_modules().index]
+        except ZohoAPIError:
+            return exc  # no module list to suggest from: Zoho's error as it came
+        hint = did_you_mean(module, names) or (
+            "crm.read_modules() lists this org's module API names"
+        )
+        message = f"{exc.message} — {module!r} is not a module API name here; {hint}"
+        return InvalidModuleError(exc.code, message, exc.details, exc.http_status, exc.envelope)
 
     def read_modules(self) -> pd.DataFrame:
         """The org's modules (``GET /settings/modules``), indexed by ``api_name``."""
@@ -299,10 +354,19 @@ class ReadingMixin:
         progress : bool, optional
             Show a ``tqdm`` bar. Default: only in a notebook, and only past one page.
         method : {"auto", "pages", "bulk"}
-            ``"auto"`` (default) asks for the count (one call), then pages (page tokens
-            past 2,000 on v8, id slices on v2/v2.1), or uses a bulk-read job past 100,000
-            records or when paging cannot reach every record (v2/v2.1 past 2,000 with
-            ``cvid`` or ``sort_by``); ``"pages"`` never exports (raises
+            Both paths give the same frame (columns, dtypes, values, order); they differ
+            in cost. Credits per 100,000 records (zoho-api-part2.md §5): pages ~500 per
+            pass of 49 fields (1 credit per page of 200), COQL ~150 (not used for whole
+            modules: it gives lookups as ids only), bulk read ~50 per job of 200,000 plus
+            a few calls (create, polls, download; lookup names: the users once, one record
+            per distinct layout/tag/other lookup value by id; other lookups' names come in
+            the export as dotted fields). A bulk job takes Zoho minutes to run, pages
+            return at once.
+            ``"auto"`` (default) asks for the count (one call) and takes the cheaper path
+            by :func:`estimate_credits` (bulk from about 11,600 records of ≤49 fields,
+            5,800 of 50–98 fields), and a bulk read whenever paging cannot reach every
+            record (past 100,000; v2/v2.1 past 2,000 with ``cvid`` or ``sort_by``);
+            ``"pages"`` never exports (raises
             :class:`~crmframe.errors.PaginationLimitError` instead); ``"bulk"`` always
             exports (sorted locally when ``sort_by`` is given).
         keep_system_keys : bool
@@ -337,6 +401,7 @@ class ReadingMixin:
         unsliceable = self.version != "v8" and (bool(cvid) or sort_by not in (None, "id"))
         too_many = total is not None and (
             total > BULK_THRESHOLD or (unsliceable and total > PAGE_NUMBER_LIMIT)
+            or _bulk_is_cheaper(total, len(names), self.version, read_all=fields is None)
         )
         use_bulk = id_list is None and (method == "bulk" or (method == "auto" and too_many))
         read = _Read(module, names, meta, all_fields=fields is None, cvid=cvid, ids=id_list,
@@ -418,31 +483,35 @@ class ReadingMixin:
         if read.modified_since is not None:
             criteria = {"field": {"api_name": "Modified_Time"}, "comparator": "greater_equal",
                         "value": format_modified_since(read.modified_since)}
+        names = LookupNames(self.client, module, meta, read.names)
         builder = RecordsBuilder(meta, columns=read.names,
                                  keep_system_keys=read.keep_system_keys, module=module)
         bar = _Progress(read.progress, read.total, f"{module} (bulk)")
-        last: bytes = b""
+        jobs = 0
         try:
-            for piece in iter_bulk_read(self.client, module, fields=["id", *read.names],
+            for piece in iter_bulk_read(self.client, module, fields=names.export_fields(),
                                         cvid=read.cvid, criteria=criteria,
                                         sleep=self.bulk_sleep):
-                bar.update(add_csv(builder, piece.csv, meta))
-                last = piece.csv
+                jobs += 1
+                # Line by line out of the zip: the slice's CSV text is never whole in memory.
+                for batch in iter_csv_batches(piece.lines(), meta, renames=names.renames):
+                    bar.update(builder.add(batch))
                 if limit is not None and not sort_by and builder.rows >= limit:
                     break
         finally:
             bar.close()
-        frame = finish_bulk_frame(builder.to_frame(), last, meta)
-        if sort_by:
-            # An export cannot sort: sort here (Zoho's default order is descending).
-            ascending = (read.sort_order or "desc").lower() == "asc"
-            if sort_by == "id":
-                frame = frame.sort_index(ascending=ascending, kind="stable")
-            elif sort_by in frame.columns:
-                frame = frame.sort_values(sort_by, ascending=ascending, kind="stable")
+        frame = names.fill(builder.to_frame())
+        # An export cannot sort: sort here like a page read (Zoho's default: id, descending).
+        ascending = (read.sort_order or "desc").lower() == "asc"
+        if not sort_by or sort_by == "id":
+            frame = frame.sort_index(ascending=ascending, kind="stable")
+        elif sort_by in frame.columns:
+            frame = frame.sort_values(sort_by, ascending=ascending, kind="stable")
         if limit is not None and len(frame) > limit:
             frame = frame.iloc[:limit]
         frame.attrs["method"] = "bulk"
+        frame.attrs["bulk_jobs"] = jobs
+        frame.attrs["lookup_calls"] = names.calls
         return frame
 
     # -- queries ------------------------------------------------------------------------
@@ -517,6 +586,13 @@ class ReadingMixin:
         finally:
             bar.close()
         return builder.to_frame()
+
+
+def _bulk_is_cheaper(rows: int, fields: int, version: str, *, read_all: bool) -> bool:
+    # v2/v2.1 list every field in one pass only when no field list is sent.
+    passes_version = version if read_all else "v8"
+    credits = estimate_credits(rows, fields, passes_version)
+    return credits["bulk"] < credits["pages"]
 
 
 def _concat_batches(parts: list[pd.DataFrame], requested: list[str]) -> pd.DataFrame:

@@ -32,6 +32,7 @@ __all__ = [
     "create_bulk_read",
     "download_bulk_read",
     "iter_bulk_read",
+    "next_start",
     "read_bulk_state",
     "unzip_csv",
     "wait_bulk_read",
@@ -45,11 +46,33 @@ _FAILED = frozenset({"FAILED", "FAILURE"})
 
 @dataclass(frozen=True)
 class BulkSlice:
-    """One finished bulk-read job: its CSV text (bytes) and Zoho's ``result`` object."""
+    """One finished bulk-read job: its result file as downloaded and Zoho's ``result``.
+
+    ``payload`` is the zip (or the bare CSV some servers send); :attr:`csv` unzips it
+    whole, :meth:`lines` streams the CSV's lines out of the zip so that a 200,000-row
+    slice never needs its uncompressed text in memory at once.
+    """
 
     job_id: str
-    csv: bytes
+    payload: bytes
     result: Mapping[str, Any]
+
+    @property
+    def csv(self) -> bytes:
+        """The whole CSV (unzipped)."""
+        return unzip_csv(self.payload)
+
+    def lines(self) -> Iterator[str]:
+        """The CSV's lines as text, decompressed as they are read."""
+        if not self.payload.startswith(b"PK"):
+            yield from io.StringIO(self.payload.decode("utf-8-sig"), newline="")
+            return
+        with zipfile.ZipFile(io.BytesIO(self.payload)) as archive:
+            names = [n for n in archive.namelist() if n.lower().endswith(".csv")]
+            if not names:
+                raise EnvelopeError("bulk read result: the zip holds no CSV file")
+            with archive.open(names[0]) as raw:
+                yield from io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
 
     @property
     def more_records(self) -> bool:
@@ -161,13 +184,15 @@ def unzip_csv(payload: bytes) -> bytes:
         return archive.read(names[0])
 
 
-def download_bulk_read(client: ZohoClient, job: Mapping[str, Any]) -> bytes:
-    """Download a completed job's zip and return the CSV bytes."""
+def download_bulk_read(client: ZohoClient, job: Mapping[str, Any], *,
+                       unzip: bool = True) -> bytes:
+    """Download a completed job's result: the CSV bytes, or the zip with ``unzip=False``."""
     result = job.get("result")
     url = result.get("download_url") if isinstance(result, Mapping) else None
     if not url:
         url = client.url(f"read/{job.get('id')}/result", bulk=True)
-    return unzip_csv(client.get_bytes(str(url)))
+    payload = client.get_bytes(str(url))
+    return unzip_csv(payload) if unzip else payload
 
 
 def iter_bulk_read(
@@ -180,10 +205,14 @@ def iter_bulk_read(
     sleep: Callable[[float], None] = time.sleep,
     interval: float = 2.0,
     timeout: float = 3600.0,
+    start: tuple[int, str | None] = (1, None),
 ) -> Iterator[BulkSlice]:
-    """Run as many bulk-read jobs as it takes to export every record, one slice each."""
-    page = 1
-    token: str | None = None
+    """Run as many bulk-read jobs as it takes to export every record, one slice each.
+
+    ``start`` = ``(page, page_token)`` of the first job (an export resuming after its
+    last complete slice); :func:`next_start` gives it for the slice after one.
+    """
+    page, token = start
     while True:
         query = bulk_query(
             module, client.version, fields=fields, cvid=cvid, criteria=criteria,
@@ -193,13 +222,16 @@ def iter_bulk_read(
         job = wait_bulk_read(client, job_id, interval=interval, timeout=timeout, sleep=sleep)
         result = job.get("result")
         result = result if isinstance(result, Mapping) else {}
-        piece = BulkSlice(job_id, download_bulk_read(client, job), result)
+        piece = BulkSlice(job_id, download_bulk_read(client, job, unzip=False), result)
         yield piece
         if not piece.more_records:
             return
-        next_token = result.get("next_page_token")
-        if isinstance(next_token, str) and next_token:
-            token = next_token
-        else:
-            token = None
-            page += 1
+        page, token = next_start(piece, page)
+
+
+def next_start(piece: BulkSlice, page: int) -> tuple[int, str | None]:
+    """``(page, page_token)`` of the job after ``piece`` (which was job ``page``)."""
+    next_token = piece.result.get("next_page_token")
+    if isinstance(next_token, str) and next_token:
+        return page + 1, next_token
+    return page + 1, None

@@ -6,8 +6,10 @@ envelope (``None`` for an empty 204/304). It never imports pandas.
 Behaviour, in the order it is applied to every answer:
 
 1. **401 ``INVALID_TOKEN``** (the token expired or was revoked): the token is dropped,
-   refreshed once and the request replayed; a second 401 raises
-   :class:`~crmframe.errors.AuthenticationError`.
+   refreshed and the request replayed — as often as a token is rejected within the
+   request's retries (a 401, then a 500, then a 401 again ends well), but at most
+   :data:`MAX_TOKEN_REFRESHES` times; then, or when the token cannot be renewed (a fixed
+   access token), :class:`~crmframe.errors.AuthenticationError` says why it gave up.
 2. **429, 5xx, dropped connections and timeouts**: retried with exponential backoff and
    full jitter (``Retry-After`` honoured), bounded by the :class:`RetryPolicy`; when
    exhausted: :class:`~crmframe.errors.RateLimitError`, :class:`~crmframe.errors.ServerError`
@@ -40,6 +42,7 @@ import requests
 
 from crmframe.core.envelope import load_envelope
 from crmframe.errors import (
+    AuthenticationError,
     ConfigurationError,
     CrmframeError,
     EnvelopeError,
@@ -50,10 +53,17 @@ from crmframe.errors import (
     error_from_envelope,
 )
 from crmframe.http.auth import Auth
-from crmframe.http.redact import redact
+from crmframe.http.redact import redact, shown
 from crmframe.http.retry import RetryPolicy
 
-__all__ = ["EDITION_CONCURRENCY", "SUPPORTED_VERSIONS", "Reply", "ZohoClient", "is_per_record"]
+__all__ = [
+    "EDITION_CONCURRENCY",
+    "MAX_TOKEN_REFRESHES",
+    "SUPPORTED_VERSIONS",
+    "Reply",
+    "ZohoClient",
+    "is_per_record",
+]
 
 log = logging.getLogger("crmframe.http")
 
@@ -79,6 +89,12 @@ _SAFE_RETRY_STATUSES = frozenset({429, 503})
 # A connection refused, reset or cut mid-body, or a timeout.
 _DROPPED = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 _TOKEN_CODES = frozenset({"INVALID_TOKEN", "INVALID_OAUTHTOKEN"})
+
+#: Token refreshes one request may trigger. Zoho grants 10 refreshes per 10 minutes per
+#: refresh token, and a token that is rejected right after being issued three times in a
+#: row will not be accepted on the fourth: the bound keeps a broken setup from burning
+#: the refresh budget every other call of the session needs.
+MAX_TOKEN_REFRESHES = 3
 
 
 @dataclass(frozen=True)
@@ -131,6 +147,28 @@ def is_per_record(body: Any) -> bool:
             and isinstance(item.get("status"), str)
             for item in data
         )
+    )
+
+
+def _token_gave_up(
+    body: Mapping[str, Any], method: str, shown: _Shown, refreshes: int
+) -> CrmframeError:
+    """The AuthenticationError for a token still rejected: why the client stopped refreshing."""
+    if refreshes == 0:
+        why = "the access token cannot be renewed (a fixed access_token: connect with " \
+              "client_id, client_secret and refresh_token to have it refreshed)"
+    else:
+        why = (
+            f"the access token was rejected again after {refreshes} refresh(es) within "
+            f"this request (at most {MAX_TOKEN_REFRESHES}); the refresh token is accepted "
+            "but its access tokens are not: check the scopes and the data centre"
+        )
+    server = redact(str(body.get("message") or ""))
+    message = f"{method} {shown}: {why}" + (f" (Zoho said: {server})" if server else "")
+    details = body.get("details")
+    return AuthenticationError(
+        str(body.get("code")), message, details if isinstance(details, Mapping) else None,
+        401, dict(body),
     )
 
 
@@ -190,13 +228,13 @@ class ZohoClient:
     ) -> None:
         if version not in SUPPORTED_VERSIONS:
             raise ConfigurationError(
-                f"unsupported API version {version!r}: expected one of "
+                f"unsupported API version {shown(version)}: expected one of "
                 + ", ".join(SUPPORTED_VERSIONS)
             )
         if not api_domain or not api_domain.startswith(("http://", "https://")):
             raise ConfigurationError(
                 f"api_domain must be an http(s) URL such as https://www.zohoapis.com, "
-                f"got {api_domain!r}"
+                f"got {shown(api_domain)}"
             )
         if max_concurrency < 1:
             raise ConfigurationError("max_concurrency must be at least 1")
@@ -343,7 +381,7 @@ class ZohoClient:
         policy = self.retry
         started = policy.clock()
         attempt = 0
-        replayed = False
+        refreshes = 0
         while True:
             attempt += 1
             auth_header = self.auth.header()
@@ -375,14 +413,18 @@ class ZohoClient:
                 status = response.status_code
                 elapsed = (time.perf_counter() - t0) * 1000
                 log.debug("%s %s -> %s (%.0f ms)", method, shown, status, elapsed)
-                if status == 401 and not replayed:
+                if status == 401:
                     body = _error_body(response)
-                    rejected = body is not None and body.get("code") in _TOKEN_CODES
-                    if rejected and self.auth.invalidate(auth_header):
-                        replayed = True
-                        log.info("%s %s: access token rejected; refreshing", method, shown)
-                        attempt -= 1  # a replay after refresh is not a failed attempt
-                        continue
+                    if body is not None and body.get("code") in _TOKEN_CODES:
+                        if refreshes < MAX_TOKEN_REFRESHES and self.auth.invalidate(auth_header):
+                            refreshes += 1
+                            log.info(
+                                "%s %s: access token rejected; refreshing (%d of at most %d)",
+                                method, shown, refreshes, MAX_TOKEN_REFRESHES,
+                            )
+                            attempt -= 1  # a replay after refresh is not a failed attempt
+                            continue
+                        raise _token_gave_up(body, method, shown, refreshes)
                 if status not in _RETRY_STATUSES:
                     return response
                 if not idempotent and status not in _SAFE_RETRY_STATUSES:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from crmframe.errors import ConfigurationError
+from crmframe.http.redact import shown
 
 __all__ = ["DATA_CENTERS", "DataCenter", "data_center"]
 
@@ -74,5 +75,5 @@ def data_center(code: str) -> DataCenter:
     except KeyError:
         valid = ", ".join(sorted(DATA_CENTERS))
         raise ConfigurationError(
-            f"unknown Zoho data centre {code!r}: expected one of {valid}"
+            f"unknown Zoho data centre {shown(code)}: expected one of {valid}"
         ) from None

@@ -2,48 +2,25 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
 from crmframe.sandbox.envelopes import ApiError
+from crmframe.sandbox.params import module_param
 from crmframe.sandbox.responses import json_response
-from crmframe.sandbox.schema import ORG, USERS, Module
+from crmframe.sandbox.schema import ORG, USERS
+from crmframe.sandbox.state import State, Version
 
-if TYPE_CHECKING:
-    from crmframe.sandbox.app import Sandbox, Version
-
-__all__ = ["custom_view", "custom_views", "fields", "module_param", "modules", "org", "users"]
+__all__ = ["custom_view", "custom_views", "fields", "modules", "org", "users"]
 
 
-def module_param(sb: Sandbox, request: Request, version: Version) -> Module:
-    """The ``module`` query parameter, checked."""
-    name = request.args.get("module")
-    if not name:
-        raise ApiError(400, "REQUIRED_PARAM_MISSING", "required param is missing",
-                       {"param_name": "module"})
-    mod = find_module(sb, name)
-    if mod is None:
-        raise ApiError(400, "INVALID_MODULE", "the module name given seems to be invalid",
-                       {"param_name": "module"} if version.modern else {})
-    return mod
-
-
-def find_module(sb: Sandbox, name: str) -> Module | None:
-    """A module by API name (case-insensitive, like Zoho's URLs)."""
-    mod = sb.modules.get(name)
-    if mod is not None:
-        return mod
-    folded = name.casefold()
-    return next((m for m in sb.modules.values() if m.api_name.casefold() == folded), None)
-
-
-def org(sb: Sandbox, request: Request, version: Version) -> Response:
+def org(sb: State, request: Request, version: Version) -> Response:
     """``GET /crm/{ver}/org``."""
     return json_response({"org": [dict(ORG)]})
 
 
-def users(sb: Sandbox, request: Request, version: Version) -> Response:
+def users(sb: State, request: Request, version: Version) -> Response:
     """``GET /crm/{ver}/users``."""
     out = []
     for i, u in enumerate(USERS):
@@ -56,19 +33,19 @@ def users(sb: Sandbox, request: Request, version: Version) -> Response:
                                                  "more_records": False}})
 
 
-def modules(sb: Sandbox, request: Request, version: Version) -> Response:
+def modules(sb: State, request: Request, version: Version) -> Response:
     """``GET /crm/{ver}/settings/modules``."""
     return json_response({"modules": [m.to_json() for m in sb.modules.values()]})
 
 
-def fields(sb: Sandbox, request: Request, version: Version) -> Response:
+def fields(sb: State, request: Request, version: Version) -> Response:
     """``GET /crm/{ver}/settings/fields?module=``."""
     mod = module_param(sb, request, version)
     items: list[dict[str, Any]] = [dict(f) for f in mod.fields]
     return json_response({"fields": items})
 
 
-def custom_views(sb: Sandbox, request: Request, version: Version) -> Response:
+def custom_views(sb: State, request: Request, version: Version) -> Response:
     """``GET /crm/{ver}/settings/custom_views?module=``."""
     mod = module_param(sb, request, version)
     return json_response({
@@ -78,7 +55,7 @@ def custom_views(sb: Sandbox, request: Request, version: Version) -> Response:
     })
 
 
-def custom_view(sb: Sandbox, request: Request, version: Version, cvid: str) -> Response:
+def custom_view(sb: State, request: Request, version: Version, cvid: str) -> Response:
     """``GET /crm/{ver}/settings/custom_views/{id}?module=``."""
     mod = module_param(sb, request, version)
     view = mod.view(cvid)

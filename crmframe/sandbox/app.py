@@ -1,5 +1,11 @@
 """The WSGI application: routing, authentication, faults, request log, dispatch.
 
+The app owns routing: :data:`ROUTES` maps each path to a handler per method. Handlers
+live in the ``api_*`` modules, one module per group of endpoints; they depend only on the
+helpers below them (``state``, ``params``, ``responses``, ``envelopes`` and the data
+modules), never on this module or on each other. A new endpoint is a new handler and one
+line here.
+
 Order of checks for each request: concurrency limit (429) → route (404
 ``INVALID_URL_PATTERN`` / 400 ``INVALID_REQUEST_METHOD``) → version → token (401) → job
 advancement → injected rate limit (429) → credits (429) → injected failure (500) or
@@ -10,6 +16,7 @@ they never half-apply a write.
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import logging
 import re
 import socket
@@ -17,98 +24,90 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from crmframe.sandbox import api_bulk, api_meta, api_records
+from crmframe.sandbox import (
+    api_bulk_read,
+    api_bulk_write,
+    api_coql,
+    api_delete,
+    api_deleted,
+    api_mass_update,
+    api_meta,
+    api_oauth,
+    api_records,
+    api_search,
+    api_upload,
+)
 from crmframe.sandbox.clock import Clock, format_datetime
 from crmframe.sandbox.envelopes import ApiError, error_body
 from crmframe.sandbox.faults import Faults, credit_cost
 from crmframe.sandbox.handler import DROP_KEY
-from crmframe.sandbox.jobs import Jobs
-from crmframe.sandbox.listing import TokenBook, Views
 from crmframe.sandbox.oauth import OAuth
 from crmframe.sandbox.responses import json_response
 from crmframe.sandbox.schema import USER_OFFSET_MINUTES, Module
+from crmframe.sandbox.state import VERSIONS, State, Version
 from crmframe.sandbox.store import Store
-from crmframe.sandbox.writes import Writer
 
-__all__ = ["VERSIONS", "Sandbox", "Version"]
+__all__ = ["ROUTES", "VERSIONS", "Route", "Sandbox", "Version"]
 
 log = logging.getLogger("crmframe.sandbox")
 
-
-@dataclass(frozen=True)
-class Version:
-    """An API version: ``name`` as in the URL; ``modern`` for v3 and later."""
-
-    name: str
-    modern: bool
-
-    @property
-    def max_coql_rows(self) -> int:
-        """Rows per COQL call."""
-        return 2000 if self.modern else 200
-
-
-VERSIONS: dict[str, Version] = {
-    "v2": Version("v2", False),
-    "v2.1": Version("v2.1", False),
-    **{f"v{n}": Version(f"v{n}", True) for n in range(3, 9)},
-}
-
+#: ``handler(state, request, version, **path_args) -> Response``.
 Handler = Callable[..., Response]
 
-_RULES: list[tuple[str, str, list[str]]] = [
-    ("/oauth/v2/token", "token", ["POST"]),
-    ("/crm/<ver>/org", "org", ["GET"]),
-    ("/crm/<ver>/users", "users", ["GET"]),
-    ("/crm/<ver>/settings/modules", "modules", ["GET"]),
-    ("/crm/<ver>/settings/fields", "fields", ["GET"]),
-    ("/crm/<ver>/settings/custom_views", "custom_views", ["GET"]),
-    ("/crm/<ver>/settings/custom_views/<cvid>", "custom_view", ["GET"]),
-    ("/crm/<ver>/coql", "coql", ["POST"]),
-    ("/crm/<ver>/upload", "upload", ["POST"]),
-    ("/crm/<ver>/<module>", "records", ["GET", "POST", "PUT", "DELETE"]),
-    ("/crm/<ver>/<module>/upsert", "upsert", ["POST"]),
-    ("/crm/<ver>/<module>/search", "search", ["GET"]),
-    ("/crm/<ver>/<module>/actions/count", "count", ["GET"]),
-    ("/crm/<ver>/<module>/actions/mass_update", "mass_update", ["GET", "POST"]),
-    ("/crm/<ver>/<module>/<rid>", "record", ["GET", "PUT", "DELETE"]),
-    ("/crm/bulk/<ver>/write", "bulk_write_create", ["POST"]),
-    ("/crm/bulk/<ver>/write/<job_id>", "bulk_write_job", ["GET"]),
-    ("/crm/bulk/<ver>/write/<job_id>/result", "bulk_write_result", ["GET"]),
-    ("/crm/bulk/<ver>/read", "bulk_read_create", ["POST"]),
-    ("/crm/bulk/<ver>/read/<job_id>", "bulk_read_job", ["GET"]),
-    ("/crm/bulk/<ver>/read/<job_id>/result", "bulk_read_result", ["GET"]),
+
+class Route:
+    """A path, its endpoint name (credits are counted by it) and a handler per method."""
+
+    __slots__ = ("endpoint", "handlers", "path")
+
+    def __init__(self, path: str, endpoint: str, handlers: dict[str, Handler]) -> None:
+        self.path = path
+        self.endpoint = endpoint
+        self.handlers = handlers
+
+
+#: Every path the sandbox answers. Order matters only where werkzeug could match two rules.
+ROUTES: list[Route] = [
+    Route("/oauth/v2/token", "token", {"POST": api_oauth.token}),
+    Route("/crm/<ver>/org", "org", {"GET": api_meta.org}),
+    Route("/crm/<ver>/users", "users", {"GET": api_meta.users}),
+    Route("/crm/<ver>/settings/modules", "modules", {"GET": api_meta.modules}),
+    Route("/crm/<ver>/settings/fields", "fields", {"GET": api_meta.fields}),
+    Route("/crm/<ver>/settings/custom_views", "custom_views", {"GET": api_meta.custom_views}),
+    Route("/crm/<ver>/settings/custom_views/<cvid>", "custom_view",
+          {"GET": api_meta.custom_view}),
+    Route("/crm/<ver>/coql", "coql", {"POST": api_coql.coql}),
+    Route("/crm/<ver>/upload", "upload", {"POST": api_upload.upload}),
+    Route("/crm/<ver>/<module>", "records",
+          {"GET": api_records.list_records, "POST": api_records.insert,
+           "PUT": api_records.update, "DELETE": api_delete.delete_many}),
+    Route("/crm/<ver>/<module>/upsert", "upsert", {"POST": api_records.upsert}),
+    Route("/crm/<ver>/<module>/search", "search", {"GET": api_search.search}),
+    Route("/crm/<ver>/<module>/deleted", "deleted", {"GET": api_deleted.deleted}),
+    Route("/crm/<ver>/<module>/actions/count", "count", {"GET": api_records.count}),
+    Route("/crm/<ver>/<module>/actions/mass_update", "mass_update",
+          {"GET": api_mass_update.mass_status, "POST": api_mass_update.mass_update}),
+    Route("/crm/<ver>/<module>/<rid>", "record",
+          {"GET": api_records.get_record, "PUT": api_records.update_one,
+           "DELETE": api_delete.delete_one}),
+    Route("/crm/bulk/<ver>/write", "bulk_write_create", {"POST": api_bulk_write.write_create}),
+    Route("/crm/bulk/<ver>/write/<job_id>", "bulk_write_job", {"GET": api_bulk_write.write_job}),
+    Route("/crm/bulk/<ver>/write/<job_id>/result", "bulk_write_result",
+          {"GET": api_bulk_write.write_result}),
+    Route("/crm/bulk/<ver>/read", "bulk_read_create", {"POST": api_bulk_read.read_create}),
+    Route("/crm/bulk/<ver>/read/<job_id>", "bulk_read_job", {"GET": api_bulk_read.read_job}),
+    Route("/crm/bulk/<ver>/read/<job_id>/result", "bulk_read_result",
+          {"GET": api_bulk_read.read_result}),
 ]
 
-HANDLERS: dict[str, Handler] = {
-    "org": api_meta.org,
-    "users": api_meta.users,
-    "modules": api_meta.modules,
-    "fields": api_meta.fields,
-    "custom_views": api_meta.custom_views,
-    "custom_view": api_meta.custom_view,
-    "coql": api_records.coql,
-    "records": api_records.records,
-    "record": api_records.record,
-    "upsert": api_records.upsert,
-    "search": api_records.search,
-    "count": api_records.count,
-    "mass_update": api_records.mass_update,
-    "upload": api_bulk.upload,
-    "bulk_write_create": api_bulk.write_create,
-    "bulk_write_job": api_bulk.write_job,
-    "bulk_write_result": api_bulk.write_result,
-    "bulk_read_create": api_bulk.read_create,
-    "bulk_read_job": api_bulk.read_job,
-    "bulk_read_result": api_bulk.read_result,
-}
+#: The version handed to the OAuth handler (its URL has none).
+_OAUTH = Version("oauth", True)
 
 _LIMIT_RE = re.compile(r"\blimit\s+(\d+)(?:\s*,\s*(\d+))?", re.IGNORECASE)
 
@@ -117,7 +116,7 @@ class _Dropped(Response):
     """Marker: the connection was shut without an answer."""
 
 
-class Sandbox:
+class Sandbox(State):
     """All state of one sandbox server, and its WSGI entry point."""
 
     def __init__(
@@ -133,19 +132,12 @@ class Sandbox:
         page_token_ttl: float,
         request_log_size: int = 100_000,
     ) -> None:
-        self.modules = modules
-        self.store = store
-        self.clock = clock
-        self.oauth = oauth
-        self.faults = faults
-        self.views = Views(store)
-        self.tokens = TokenBook()
-        self.page_token_ttl = page_token_ttl
-        self.writer = Writer(store, modules, clock)
-        self.jobs = Jobs(store, self.writer, clock, speed=job_speed, delay=job_delay)
-        self.uploads: dict[str, tuple[str, bytes]] = {}
-        self.url_map = Map([Rule(path, endpoint=ep, methods=m) for path, ep, m in _RULES],
-                           strict_slashes=False, merge_slashes=False)
+        super().__init__(modules=modules, store=store, clock=clock, oauth=oauth, faults=faults,
+                         job_speed=job_speed, job_delay=job_delay,
+                         page_token_ttl=page_token_ttl)
+        self.routes = {route.endpoint: route for route in ROUTES}
+        self.url_map = Map([Rule(r.path, endpoint=r.endpoint, methods=list(r.handlers))
+                            for r in ROUTES], strict_slashes=False, merge_slashes=False)
         # bounded: a server left running must not keep one entry per call forever
         self._log: deque[tuple[str, str, int]] = deque(maxlen=request_log_size)
         self._log_lock = threading.Lock()
@@ -177,6 +169,8 @@ class Sandbox:
             finally:
                 self.faults.leave()
         # Logged before the answer leaves, so a client never sees an unlogged answer.
+        # Zoho's Date header is its own clock: the one its Modified_Time values are read on.
+        response.headers["Date"] = email.utils.formatdate(self.clock.now(), usegmt=True)
         dropped = isinstance(response, _Dropped)
         self._record(request.method, request.path, 0 if dropped else response.status_code)
         if dropped:
@@ -212,9 +206,13 @@ class Sandbox:
                                  400)
         except (NotFound, HTTPException):
             return self._url_pattern()
+        handlers = self.routes[endpoint].handlers
+        # werkzeug lets HEAD through wherever GET is allowed
+        handler = handlers.get(request.method) or handlers["GET"]
         try:
             if endpoint == "token":
-                return self._token(request)
+                # the accounts server: no API version, no access token; only faults apply
+                return self._fault() or handler(self, request, _OAUTH)
             version = VERSIONS.get(str(args.pop("ver", "")))  # type: ignore[attr-defined]
             if version is None:
                 return self._url_pattern()
@@ -229,7 +227,7 @@ class Sandbox:
                 return faulted
             if self.faults.latency:
                 time.sleep(self.faults.latency)
-            response = HANDLERS[endpoint](self, request, version, **args)
+            response = handler(self, request, version, **args)
             response.headers["X-ACCESSTOKEN-RESET"] = format_datetime(expires,
                                                                        USER_OFFSET_MINUTES)
             remaining = self.faults.remaining()
@@ -261,13 +259,6 @@ class Sandbox:
         if action == "fail":
             return self._internal_error()
         return None
-
-    def _token(self, request: Request) -> Response:
-        faulted = self._fault()
-        if faulted is not None:
-            return faulted
-        form = {**request.args.to_dict(), **request.form.to_dict()}
-        return json_response(self.oauth.grant(form, request.host_url.rstrip("/")), 200)
 
     @staticmethod
     def _cost(request: Request, endpoint: str) -> int:

@@ -111,6 +111,14 @@ class KeepAliveHandler(WSGIRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
 
+    def send_response(self, code: int, message: str | None = None) -> None:
+        # Without the stdlib's Date: the application sets it from the sandbox's clock (a
+        # client reads the server's time from it, as from Zoho's); _answer adds the wall
+        # clock's only when the application gave none.
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Server", self.version_string())
+
     def log(self, type: str, message: str, *args: Any) -> None:
         log.debug("werkzeug %s: " + message, type, *args)
 
@@ -166,6 +174,8 @@ class KeepAliveHandler(WSGIRequestHandler):
         code_text, _, reason = status.partition(" ")
         code = int(code_text)
         self.send_response(code, reason)
+        if not any(key.lower() == "date" for key, _ in headers):
+            self.send_header("Date", self.date_time_string())
         for key, value in headers:
             lower = key.lower()
             if lower in ("content-length", "transfer-encoding", "connection"):

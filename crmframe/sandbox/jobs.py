@@ -421,6 +421,14 @@ class Jobs:
         mod = job.module
         column_of = {m.api_name: m.column for m in job.mappings}
         prepared: list[tuple[int, dict[str, Any] | None, str, str | None]] = []
+        scan: dict[str, str] | None = None
+        if job.find_by and job.find_by != "id" and job.find_by not in mod.unique:
+            # a field without an index (Email of Leads): one pass per slice, not one per row
+            scan = {}
+            for rec in self.store.records(mod.api_name):
+                value = rec.values.get(job.find_by)
+                if value not in (None, ""):
+                    scan.setdefault(str(value).casefold(), rec.id)
         for i in range(start, end):
             row = job.rows[i]
             item: dict[str, Any] = {}
@@ -443,7 +451,10 @@ class Jobs:
             target: str | None = None
             if job.find_by:
                 key = item.pop("id", None) if job.find_by == "id" else item.get(job.find_by)
-                target = self.writer.find(mod, job.find_by, key)
+                if scan is not None:
+                    target = scan.get(str(key).casefold()) if key not in (None, "") else None
+                else:
+                    target = self.writer.find(mod, job.find_by, key)
             by_column = column_of.get(job.find_by or "id", job.find_by or "id")
             if job.operation == "update" and target is None:
                 prepared.append((i, None, f"RESOURCE_NOT_FOUND-{by_column}", None))

@@ -7,7 +7,11 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-__all__ = ["empty", "json_response", "zip_response"]
+from crmframe.sandbox.clock import format_datetime
+from crmframe.sandbox.schema import USER_OFFSET_MINUTES
+from crmframe.sandbox.state import Version
+
+__all__ = ["empty", "json_response", "page_info", "raw_json_response", "zip_response"]
 
 JSON_TYPE = "application/json;charset=utf-8"
 
@@ -36,3 +40,25 @@ def zip_response(data: bytes, name: str) -> Response:
         content_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+def page_info(version: Version, *, per_page: int, count: int, page: int, more: bool,
+              sort_by: str, sort_order: str, next_token: str | None = None,
+              expiry: float | None = None) -> dict[str, Any]:
+    """The ``info`` object of a page of records (v2's four keys; v8's twelve)."""
+    if not version.modern:
+        return {"per_page": per_page, "count": count, "page": page, "more_records": more}
+    return {
+        "call": False,
+        "per_page": per_page,
+        "next_page_token": next_token,
+        "count": count,
+        "sort_by": sort_by,
+        "page": page,
+        "page_token_expiry": (format_datetime(expiry, USER_OFFSET_MINUTES)
+                              if expiry is not None else None),
+        "sort_order": sort_order,
+        "email": False,
+        "more_records": more,
+        "previous_page_token": None,
+    }

@@ -243,6 +243,11 @@ class SandboxServer:
         """Simulate another user editing a record: bumps ``Modified_Time``/``Modified_By``."""
         return dict(self.app.writer.touch(module, rid).values)
 
+    def purge(self, module: str, ids: list[str] | None = None) -> int:
+        """Empty the recycle bin of ``module`` (or only ``ids``): those deletions become
+        ``permanent`` in ``GET /{module}/deleted``. Returns how many entries changed."""
+        return self.store.purge(module, ids)
+
     @property
     def requests(self) -> list[tuple[str, str, int]]:
         """``(method, path, status)`` of the latest requests (status 0 = dropped).

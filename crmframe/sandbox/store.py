@@ -43,6 +43,13 @@ CREATE TABLE IF NOT EXISTS records (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS records_modified ON records (module, modified);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS deleted (
+    module TEXT NOT NULL,
+    id TEXT NOT NULL,
+    deleted REAL NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (module, id)
+) WITHOUT ROWID;
 """
 
 #: Ids below this are reserved for the org, users, layouts, modules, fields and views.
@@ -224,8 +231,13 @@ class Store:
                 md.order.sort()
             md.version += 1
 
-    def delete(self, module: str, ids: Iterable[str]) -> None:
-        """Delete records in one committed transaction, then from the mirror."""
+    def delete(self, module: str, ids: Iterable[str],
+               log: dict[str, tuple[float, dict[str, Any]]] | None = None) -> None:
+        """Delete records in one committed transaction, then from the mirror.
+
+        ``log`` maps deleted ids to ``(deleted_time, entry)`` for the deletion log
+        (``GET /{module}/deleted``), written in the same transaction.
+        """
         gone = [i for i in dict.fromkeys(ids) if i in self.data[module].by_id]
         if not gone:
             return
@@ -235,6 +247,12 @@ class Store:
             try:
                 conn.executemany("DELETE FROM records WHERE module = ? AND id = ?",
                                  [(module, i) for i in gone])
+                if log:
+                    conn.executemany(
+                        "INSERT OR REPLACE INTO deleted (module, id, deleted, body) "
+                        "VALUES (?, ?, ?, ?)",
+                        [(module, i, log[i][0], encode_record(log[i][1]))
+                         for i in gone if i in log])
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -251,6 +269,36 @@ class Store:
                     if key is not None and index.get(key) == rid:
                         del index[key]
             md.version += 1
+
+    def deleted(self, module: str) -> list[tuple[float, dict[str, Any]]]:
+        """The deletion log of a module: ``(deleted_time, entry)``, latest first."""
+        with self.lock:
+            rows = self._conn.execute(
+                "SELECT deleted, body FROM deleted WHERE module = ? "
+                "ORDER BY deleted DESC, id DESC", (module,)).fetchall()
+        return [(float(t), json.loads(body)) for t, body in rows]
+
+    def purge(self, module: str, ids: Iterable[str] | None = None) -> int:
+        """Empty the recycle bin (all of a module, or ``ids``): the entries become
+        ``permanent`` with no name nor users, as Zoho shows them. Returns how many."""
+        with self.lock:
+            changed = 0
+            rows = self._conn.execute(
+                "SELECT id, body FROM deleted WHERE module = ?", (module,)).fetchall()
+            wanted = None if ids is None else set(ids)
+            updates = []
+            for rid, body in rows:
+                entry = json.loads(body)
+                if entry.get("type") != "recycle" or (wanted is not None and rid not in wanted):
+                    continue
+                entry.update(type="permanent", display_name=None, deleted_by=None,
+                             created_by=None)
+                updates.append((encode_record(entry), module, rid))
+                changed += 1
+            if updates:
+                self._conn.executemany(
+                    "UPDATE deleted SET body = ? WHERE module = ? AND id = ?", updates)
+            return changed
 
     def _mirror(self, module: str, rec: Record, old: Record | None) -> None:
         md = self.data[module]

@@ -291,12 +291,33 @@ class Writer:
                 gone.append(rid)
                 results.append({"code": "SUCCESS", "details": {"id": rid},
                                 "message": "record deleted", "status": "success"})
-            self.store.delete(module, gone)
+            now = self.clock.now()
+            log = {rid: (now, self.deletion_entry(module, self.store.get(module, rid), now))
+                   for rid in gone}
+            self.store.delete(module, gone, log)
         return results
 
+    def deletion_entry(self, module: str, rec: Record | None, now: float) -> dict[str, Any]:
+        """The ``GET /{module}/deleted`` element of a record deleted now (to the recycle bin)."""
+        values = rec.values if rec is not None else {}
+        created = values.get("Created_By")
+        rid = rec.id if rec is not None else ""
+        return {
+            "id": rid,
+            "display_name": self.resolve(module, rid) if rec is not None else None,
+            "type": "recycle",
+            "deleted_time": format_datetime(now, USER_OFFSET_MINUTES),
+            "deleted_by": dict(_BY),
+            "created_by": ({"name": created.get("name"), "id": created.get("id")}
+                           if isinstance(created, Mapping) else None),
+        }
+
     def upsert(self, module: str, items: list[Any], check_fields: list[str], *,
-               modern: bool) -> list[dict[str, Any]]:
-        """Update the record an item matches (by id, then ``check_fields``), else insert."""
+               modern: bool, unmodified_since: float | None = None) -> list[dict[str, Any]]:
+        """Update the record an item matches (by id, then ``check_fields``), else insert.
+
+        ``unmodified_since`` applies to the update branch only (a new record has no past).
+        """
         mod = self.modules[module]
         results: list[dict[str, Any]] = []
         with self.store.lock:
@@ -318,7 +339,8 @@ class Writer:
                 if target is not None:
                     body = dict(item)
                     body["id"] = target
-                    res = self.write(module, [body], op="update", modern=modern)[0]
+                    res = self.write(module, [body], op="update", modern=modern,
+                                     unmodified_since=unmodified_since)[0]
                 else:
                     res = self.write(module, [item], op="insert", modern=modern)[0]
                 if res["status"] == "success":

@@ -104,7 +104,7 @@ def test_wait_polls_through_states_and_keeps_history(
     assert fake_time.naps == [5.0, 5.0]
     assert repr(job) == (
         f"<Job mass_update {MASS_UPDATE_JOB_ID} (Accounts): COMPLETED, "
-        "Updated 50, Failed 0, Not updated 0 of 50>"
+        "Updated 50, Failed 0, Not processed yet 0 of 50>"
     )
 
 

@@ -67,22 +67,24 @@ def test_mass_update_running(mass_update_statuses: dict[str, JobStatus]) -> None
     assert ax.get_title() == f"mass_update {MASS_UPDATE_JOB_ID} — RUNNING"
     assert bars(ax) == {
         f"{MASS_UPDATE_JOB_ID}:Updated": (0.0, 60.0, COLORS["Updated"], ""),
-        f"{MASS_UPDATE_JOB_ID}:Not updated": (60.0, 40.0, COLORS["Not updated"], ""),
+        f"{MASS_UPDATE_JOB_ID}:Not processed yet": (
+            60.0, 40.0, COLORS["Not processed yet"], PENDING_HATCH),
     }
     assert texts(ax) == {
         f"{MASS_UPDATE_JOB_ID}:Updated": "30 (60%)",
-        f"{MASS_UPDATE_JOB_ID}:Not updated": "20 (40%)",
+        f"{MASS_UPDATE_JOB_ID}:Not processed yet": "20 (40%)",
     }
     assert ax.get_ylabel() == "50 records"
     # The legend always names Failed, even at zero, so the red means the same everywhere.
-    assert legend_labels(ax) == ["Updated", "Failed", "Not updated"]
+    assert legend_labels(ax) == ["Updated", "Failed", "Not processed yet"]
     assert ax.get_xlim() == (0.0, 100.0)
 
 
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("scheduled", {"Not updated": (0.0, 100.0, COLORS["Not updated"], "50 (100%)")}),
+        ("scheduled",
+         {"Not processed yet": (0.0, 100.0, COLORS["Not processed yet"], "50 (100%)")}),
         ("completed", {"Updated": (0.0, 100.0, COLORS["Updated"], "50 (100%)")}),
         ("failed", {"Failed": (0.0, 100.0, RED, "50 (100%)")}),
     ],
@@ -100,7 +102,8 @@ def test_mass_update_other_states(
     assert {gid.split(":")[1] for gid in got} == set(expected)
     for label, (left, width, color, text) in expected.items():
         gid = f"{MASS_UPDATE_JOB_ID}:{label}"
-        assert got[gid] == (left, width, color, "")
+        hatch = PENDING_HATCH if label == "Not processed yet" else ""
+        assert got[gid] == (left, width, color, hatch)
         assert labels[gid] == text
 
 
@@ -156,7 +159,7 @@ def test_bulk_write_partial_counts_leave_the_rest_pending() -> None:
     ax = plot_job_status(status)
     assert bars(ax) == {
         f"{BULK_ID}:Added": (0.0, 60.0, COLORS["Added"], ""),
-        f"{BULK_ID}:Updated": (60.0, 24.0, COLORS["Updated (bulk)"], ""),
+        f"{BULK_ID}:Updated": (60.0, 24.0, COLORS["Updated"], ""),
         f"{BULK_ID}:Skipped": (84.0, 0.8, COLORS["Skipped"], ""),
         f"{BULK_ID}:Pending": (84.8, 15.2, COLORS["Pending"], PENDING_HATCH),
     }
@@ -198,7 +201,7 @@ def test_several_jobs_one_bar_each(
     assert bottom > top
 
 
-def test_mixed_kinds_legend_tells_the_two_updated_apart() -> None:
+def test_one_colour_per_outcome_across_kinds() -> None:
     jobs = [
         JobStatus("mass_update", MASS_UPDATE_JOB_ID, "RUNNING", "RUNNING", total=10,
                   updated=5, failed=0, not_updated=5),
@@ -206,8 +209,13 @@ def test_mixed_kinds_legend_tells_the_two_updated_apart() -> None:
                   updated=3, skipped=0),
     ]
     ax = plot_job_status(jobs)
-    assert legend_labels(ax) == ["Updated", "Failed", "Not updated", "Added",
-                                 "Updated (bulk write)", "Skipped", "Pending"]
+    # Updated is one outcome whichever job did it: one legend entry, one colour.
+    assert legend_labels(ax) == ["Updated", "Failed", "Not processed yet", "Added",
+                                 "Skipped", "Pending"]
+    got = bars(ax)
+    assert got[f"{MASS_UPDATE_JOB_ID}:Updated"][2] == got[f"{BULK_ID}:Updated"][2]
+    outcomes = ["Added", "Updated", "Not updated", "Skipped", "Failed", "Pending"]
+    assert len({COLORS[o] for o in outcomes}) == len(outcomes)
 
 
 def test_zero_records_job_says_so() -> None:
@@ -341,7 +349,7 @@ def test_progress_over_time(mass_update_statuses: dict[str, JobStatus]) -> None:
     assert lines == {
         "progress:Updated": [0.0, 30.0, 50.0],
         "progress:Failed": [0.0, 0.0, 0.0],
-        "progress:Not updated": [50.0, 20.0, 0.0],
+        "progress:Not processed yet": [50.0, 20.0, 0.0],
         "progress:Total": [50.0, 50.0, 50.0],
     }
     failed = next(line for line in ax.lines if line.get_gid() == "progress:Failed")

@@ -13,6 +13,7 @@ import pytest
 from crmframe.core.jobs import JobStatus
 from crmframe.errors import ConfigurationError, InputError, NotFoundError, ValidationError
 from crmframe.facade.jobs import Job
+from crmframe.facade.write.result import PushResult
 from crmframe.polling import WaitPolicy, stop_after_attempt, wait_fixed
 from crmframe.widgets import JobMonitor, PushPreview
 
@@ -80,14 +81,14 @@ def test_update_scheduled_running_completed(
     monitor.update(mass_update_statuses["scheduled"])
     assert (panel.progress.value, panel.progress.max) == (0, 50)
     assert (panel.progress.description, panel.progress.bar_style) == ("SCHEDULED", "")
-    assert panel.state.value.startswith("<b>SCHEDULED</b> · ")
-    assert "Not updated 50 · of 50" in panel.state.value
+    assert "data-state='SCHEDULED'><b>SCHEDULED</b> · " in panel.state.value
+    assert "Not processed yet 50 · of 50" in panel.state.value
     charts.append(bytes(panel.chart.value))
 
     monitor.update(mass_update_statuses["running"])
     assert (panel.progress.value, panel.progress.max) == (30, 50)
     assert (panel.progress.description, panel.progress.bar_style) == ("RUNNING", "")
-    assert "Updated 30 · Failed 0 · Not updated 20 · of 50" in panel.state.value
+    assert "Updated 30 · Failed 0 · Not processed yet 20 · of 50" in panel.state.value
     assert monitor.message.value == "0 of 1 job finished"
     charts.append(bytes(panel.chart.value))
 
@@ -127,7 +128,7 @@ def test_bulk_write_pending_then_counts(bulk_write_statuses: dict[str, JobStatus
     monitor.update(bulk_write_statuses["added"])
     assert (panel.progress.value, panel.progress.max) == (0, 1)
     assert (panel.progress.description, panel.progress.bar_style) == ("pending", "info")
-    assert panel.state.value.startswith("<b>SCHEDULED</b> (ADDED) · counts not reported yet")
+    assert "<b>SCHEDULED</b> (ADDED) · counts not reported yet" in panel.state.value
 
     monitor.update(bulk_write_statuses["inprogress"])
     assert (panel.progress.value, panel.progress.max) == (100, 100)
@@ -135,7 +136,8 @@ def test_bulk_write_pending_then_counts(bulk_write_statuses: dict[str, JobStatus
     assert "Added 0 · Updated 0 · Skipped 100 · of 100" in panel.state.value
 
     monitor.update(bulk_write_statuses["completed"])
-    assert (panel.progress.description, panel.progress.bar_style) == ("COMPLETED", "success")
+    # Zoho's sample job skipped all 100 records: finished, but nothing written.
+    assert (panel.progress.description, panel.progress.bar_style) == ("COMPLETED", "warning")
 
 
 def test_chart_is_not_redrawn_for_an_unchanged_status(
@@ -147,7 +149,7 @@ def test_chart_is_not_redrawn_for_an_unchanged_status(
         drawn.append(status)
         return PNG + bytes([len(drawn)])
 
-    monkeypatch.setattr("crmframe.widgets.job_chart_png", fake_png)
+    monkeypatch.setattr("crmframe.widgets.jobs.job_chart_png", fake_png)
     monitor = JobMonitor(None, mass_job(), start=False)
     running = mass_update_statuses["running"]
     from datetime import datetime, timezone
@@ -328,17 +330,12 @@ class FakeChanges:
     fields_changed = pd.Series({"Phone": 3, "Lead_Status": 120}, name="records")
 
 
-class FakeResult:
-    def __init__(self, jobs: list[Job]) -> None:
-        self.results = pd.DataFrame({
-            "id": pd.array(["4150868000000225013", "4150868000000225014"], dtype="string"),
-            "route": ["put", "put"], "status": ["success", "error"],
-            "code": ["SUCCESS", "RECORD_LOCKED"], "message": ["record updated", "locked"],
-        })
-        self.failed = self.results[self.results["status"] == "error"]
-        self.calls = 2
-        self.credits = 3.0
-        self.jobs = jobs
+def FakeResult(jobs: list[Job]) -> PushResult:
+    return PushResult(pd.DataFrame({
+        "id": pd.array(["4150868000000225013", "4150868000000225014"], dtype="string"),
+        "route": ["put", "put"], "status": ["success", "error"],
+        "code": ["SUCCESS", "RECORD_LOCKED"], "message": ["record updated", "locked"],
+    }), calls=2, credits=3.0, jobs=jobs)
 
 
 class FakePlan:
@@ -396,7 +393,7 @@ def test_push_button_runs_the_plan_and_shows_results_and_jobs(
     preview.button.click()
     assert plan.pushes == 1
     assert preview.button.disabled
-    assert "pushed: 1 failed, 2 calls, 3 credits" in preview.message.value
+    assert "pushed: 1 record written, 1 failed · 2 calls, 3 credits" in preview.message.value
     assert "4150868000000225014" in preview.results.value
     assert "RECORD_LOCKED" in preview.results.value
     assert preview.monitor is not None
@@ -457,7 +454,7 @@ def test_background_push_keeps_the_notebook_free() -> None:
     preview.thread.join(timeout=30)  # a safety net against a hang, not a speed check
     assert not preview.thread.is_alive()
     assert plan.pushes == 1
-    assert "pushed: 1 failed" in preview.message.value
+    assert "1 failed · 2 calls, 3 credits" in preview.message.value
     preview.button.click()
     preview.thread.join(timeout=30)
     assert plan.pushes == 1  # the second thread found the push done
@@ -486,4 +483,54 @@ def test_preview_of_a_real_plan() -> None:
     assert "<th>Lead_Status</th>" in preview.fields.value
     assert "<th>Phone</th>" in preview.fields.value
     preview.button.click()
-    assert "pushed: 1 failed" in preview.message.value
+    assert "1 failed · 2 calls, 3 credits" in preview.message.value
+
+
+# ---------------------------------------------------------------------------- looks
+
+
+def test_no_empty_image_before_the_first_status() -> None:
+    monitor = JobMonitor(None, mass_job(), start=False)
+    chart = monitor.panels[MASS_UPDATE_JOB_ID].chart
+    # An Image with no bytes is a broken-image icon in the browser: hidden until drawn.
+    assert chart.value == b""
+    assert chart.layout.display == "none"
+    monitor.update(JobStatus("mass_update", MASS_UPDATE_JOB_ID, "RUNNING", "RUNNING",
+                             total=50, updated=10, failed=0, not_updated=40))
+    assert chart.value[:4] == b"\x89PNG"
+    assert chart.layout.display is None
+
+
+def test_records_not_written_are_a_warning_whatever_the_kind() -> None:
+    skipped = JobStatus("bulk_write", "111111000000541958", "COMPLETED", "COMPLETED",
+                        total=100, added=0, updated=95, skipped=5)
+    failed = JobStatus("mass_update", MASS_UPDATE_JOB_ID, "COMPLETED", "COMPLETED",
+                       total=100, updated=98, failed=2, not_updated=0, module="Leads")
+    clean = JobStatus("bulk_write", "111111000000541959", "COMPLETED", "COMPLETED",
+                      total=100, added=0, updated=100, skipped=0)
+    monitor = JobMonitor(None, [skipped, failed, clean], start=False)
+    styles = [monitor.panels[s.job_id or ""].progress.bar_style
+              for s in (skipped, failed, clean)]
+    assert styles == ["warning", "warning", "success"]
+
+
+def test_push_results_are_a_summary_by_status_and_code_not_a_dump() -> None:
+    n = 300
+    ids = [f"41508680000002{i:05d}" for i in range(n)]
+    statuses = ["success"] * (n - 2) + ["error", "error"]
+    codes = ["SUCCESS"] * (n - 2) + ["RECORD_LOCKED", "INVALID_DATA"]
+    result = PushResult(pd.DataFrame({
+        "id": ids, "route": "put", "status": statuses, "code": codes,
+        "message": ["record updated"] * (n - 2) + ["locked", "bad value"],
+    }), calls=3, credits=30.0)
+    preview = PushPreview(FakePlan(result))
+    preview.run()
+    shown = preview.results.value
+    assert "records by status and code" in shown
+    assert "<td>success</td><td>SUCCESS</td><td style='text-align:right'>298</td>" in shown
+    # The two failures are listed with their messages; the 298 successes are not.
+    assert ids[-1] in shown
+    assert ids[-2] in shown
+    assert ids[0] not in shown
+    assert "pushed: 298 records written, 2 failed · 3 calls, 30 credits" in (
+        preview.message.value)

@@ -8,7 +8,7 @@ import time
 
 import pytest
 import requests
-from httpfakes import FakeClock, fake_session, refreshing_client
+from httpfakes import EXPIRED, FakeClock, fake_session, refreshing_client
 
 from crmframe.errors import (
     AuthenticationError,
@@ -20,8 +20,8 @@ from crmframe.errors import (
     TransportError,
     ZohoAPIError,
 )
-from crmframe.http.auth import StaticToken
-from crmframe.http.client import ZohoClient
+from crmframe.http.auth import RefreshTokenAuth, StaticToken
+from crmframe.http.client import MAX_TOKEN_REFRESHES, ZohoClient
 from crmframe.http.retry import RetryPolicy, parse_retry_after
 
 TOKEN = "1000.5ecret5ecret.70ken70ken"
@@ -193,18 +193,44 @@ def test_invalid_token_refreshes_once_and_replays() -> None:
     ]
 
 
-def test_invalid_token_twice_raises(clock: FakeClock) -> None:
-    # the refreshed token is rejected as well
-    client, adapter = refreshing_client((200, OK), tokens=("1000.old.tok", "1000.old.tok"))
-    with pytest.raises(AuthenticationError, match="INVALID_TOKEN"):
+def test_a_token_rejected_after_every_refresh_gives_up_with_the_reason(clock: FakeClock) -> None:
+    # the accounts server keeps issuing tokens the API rejects: bounded, and the error says why
+    client, adapter = refreshing_client((200, OK), tokens=("1000.old.tok",) * 10)
+    with pytest.raises(AuthenticationError, match="rejected again after 3 refresh") as caught:
         client.request("GET", "Leads")
-    assert len(adapter.requests) == 4  # token, 401, token, 401: one replay only
+    assert caught.value.code == "INVALID_TOKEN"
+    tokens = [r for r in adapter.requests if "oauth/v2/token" in (r.url or "")]
+    assert len(tokens) == 1 + MAX_TOKEN_REFRESHES
+    assert len(adapter.requests) == 2 * (1 + MAX_TOKEN_REFRESHES)
+
+
+def test_token_invalidated_twice_within_one_requests_retries_succeeds() -> None:
+    # 401, then 500, then 401 again (the org revoked the new token too): refresh each time
+    tokens = iter(["1000.t1.a", "1000.t2.b", "1000.t3.c"])
+    api_answers = iter([(401, EXPIRED), (500, {"code": "INTERNAL_ERROR", "details": {},
+                        "message": "m", "status": "error"}), (401, EXPIRED), (200, OK)])
+
+    def handler(request):
+        if "oauth/v2/token" in (request.url or ""):
+            return 200, {"access_token": next(tokens), "expires_in": 3600}
+        return next(api_answers)
+
+    session, adapter = fake_session(handler)
+    fake = FakeClock()
+    auth = RefreshTokenAuth("id", "secret-secret", "1000.r.r", "https://accounts.zoho.com")
+    client = ZohoClient("https://www.zohoapis.com", auth, session=session,
+                        retry=RetryPolicy(sleep=fake.sleep, clock=fake))
+    assert client.request("PUT", "Leads", json={"data": [{"id": "1"}]}).body == OK
+    assert auth.refresh_count == 3
+    sent = [r.headers.get("Authorization", "")[-3:] for r in adapter.requests
+            if "oauth" not in (r.url or "")]
+    assert sent == ["1.a", "2.b", "2.b", "3.c"]
 
 
 def test_static_token_rejected_raises_at_once(clock: FakeClock) -> None:
     expired = {"code": "INVALID_TOKEN", "details": {}, "message": "m", "status": "error"}
     client, sent = client_for(script((401, expired)), clock)
-    with pytest.raises(AuthenticationError):
+    with pytest.raises(AuthenticationError, match="cannot be renewed"):
         client.request("GET", "Leads")
     assert len(sent) == 1
 

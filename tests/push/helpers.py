@@ -8,7 +8,7 @@ import pandas as pd
 
 from crmframe.facade.crm import CRM, connect
 from crmframe.facade.jobs import JobsMixin
-from crmframe.facade.writing import WritingMixin
+from crmframe.facade.write.mixin import WritingMixin
 from crmframe.http.retry import RetryPolicy
 
 WRITES = frozenset({"PUT", "POST"})

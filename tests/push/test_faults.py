@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from crmframe.errors import CrmframeError
-from crmframe.facade.pushresult import PushResult
+from crmframe.facade.write.result import PushResult
 from crmframe.http.retry import RetryPolicy
 
 from .helpers import writing_crm

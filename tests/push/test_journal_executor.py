@@ -15,8 +15,8 @@ from crmframe.errors import (
     InvalidRequestError,
     TransportError,
 )
-from crmframe.facade.journal import Journal, JournalMismatchError, plan_fingerprint
-from crmframe.facade.push import Step, execute
+from crmframe.facade.write.execute import Step, execute
+from crmframe.facade.write.journal import Journal, JournalMismatchError, plan_fingerprint
 
 
 def _put(index: int, ids: Sequence[str], value: str = "x") -> Step:
@@ -235,7 +235,7 @@ def test_failed_and_timed_out_jobs_are_data_and_later_steps_still_run(
     import pandas as pd
 
     from crmframe.errors import JobFailed, JobTimeout
-    from crmframe.facade.steprows import outcome_rows
+    from crmframe.facade.write.rows import outcome_rows
 
     steps = [_put(0, ["1"]), _put(1, ["2"]), _put(2, ["3"])]
     sender = FakeSender()

@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 
 from crmframe.errors import InputError
-from crmframe.facade.journal import JournalMismatchError
+from crmframe.facade.write.journal import JournalMismatchError
 
 from .helpers import writable_leads, write_calls
 
@@ -30,10 +30,10 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
 CHILD = r'''
 import json, pickle, sys, time
-from crmframe.facade import journal as journal_module
+from crmframe.facade.write import journal as journal_module
 from crmframe.facade.crm import CRM, connect
 from crmframe.facade.jobs import JobsMixin
-from crmframe.facade.writing import WritingMixin
+from crmframe.facade.write.mixin import WritingMixin
 
 args = json.loads(open(sys.argv[1]).read())
 with open(args["frames"], "rb") as handle:

@@ -11,7 +11,7 @@ import pytest
 
 from crmframe.core.plan import make_plan
 from crmframe.errors import InputError
-from crmframe.facade.pushresult import PushResult
+from crmframe.facade.write.result import PushResult
 from crmframe.widgets import PushPreview
 
 from .helpers import writable_leads, write_calls

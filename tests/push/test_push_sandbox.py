@@ -10,7 +10,7 @@ import requests
 
 from crmframe.core.metadata import normalise_fields
 from crmframe.errors import InputError, ValidationError
-from crmframe.facade.pushresult import PushResult
+from crmframe.facade.write.result import PushResult
 
 from .helpers import writable_leads, write_calls, writing_crm
 
@@ -203,10 +203,15 @@ def test_retry_resends_only_retryable_failures(crm: Any, server: Any) -> None:
     assert failed.loc[locked, "code"] == "RECORD_LOCKED"
     assert failed.loc[bad_mobile, "code"] == "DUPLICATE_DATA"
     assert failed.loc[bad_mobile, "api_name"] == "Mobile"
-    assert result.retryable["id"].tolist() == [locked]
-    server.flag("Leads", locked, locked=False)
+    assert result.retryable.empty  # neither the same duplicate nor a locked record
+    assert result.held_back()["id"].tolist() == [locked]
     server.clear_requests()
-    again = result.retry()
+    held = result.retry()  # nothing to send: the locked record stays failed, with the reason
+    assert held.results["id"].tolist() == [locked]
+    assert held.results.loc[0, "message"].startswith("not retried: the record is locked")
+    assert write_calls(server) == []
+    server.flag("Leads", locked, locked=False)
+    again = result.retry(locked=True)  # the lock is released: asked explicitly
     assert again.results["id"].tolist() == [locked]
     assert again.failed.empty
     assert again.results.loc[0, "fields"] == ["Custom_Text_4"]

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from crmframe.errors import InputError
-from crmframe.facade.pushresult import PushResult, empty_results
+from crmframe.facade.write.result import PushResult, empty_results
 
 
 def _result(**kwargs: object) -> PushResult:
@@ -33,8 +33,9 @@ def test_views_and_dtypes() -> None:
     assert result.succeeded["id"].tolist() == ["1"]
     assert result.failed["id"].tolist()[:4] == ["2", "3", "4", "5"]
     assert pd.isna(result.failed["id"].iloc[4])  # an added row has no id
-    assert result.retryable["id"].tolist() == ["2", "5"]
-    assert result.retryable_mask(overwrite=True).sum() == 3  # + the conflict
+    assert result.retryable["id"].tolist() == ["5"]  # a locked record is held back
+    assert result.retryable_mask(overwrite=True).sum() == 2  # + the conflict
+    assert result.retryable_mask(locked=True).sum() == 2  # + the locked record
     assert str(result.results["id"].dtype) == "string"
     assert str(result.results["call"].dtype) == "Int64"
     assert result.results.loc[0, "Modified_Time"] == pd.Timestamp("2024-01-02T03:04:05Z")
@@ -69,12 +70,39 @@ def test_retry_needs_a_crm_and_passes_overwrite() -> None:
     assert seen == [False, True, True]
 
 
+@pytest.mark.parametrize("code", ["RECORD_LOCKED", "NOT_APPROVED", "BLOCKED_RECORD"])
+def test_retry_holds_locked_and_unapproved_records_back_with_the_reason(code: str) -> None:
+    sent: list[list[str]] = []
+
+    def again(result: PushResult, overwrite: bool) -> PushResult:
+        rows = result.results[result.retryable_mask(overwrite=overwrite)]
+        sent.append(rows["id"].tolist())
+        return PushResult(rows.assign(status="success", code="SUCCESS"), retry_with=again)
+
+    first = _result(retry_with=again)
+    first.results.loc[1, "code"] = code
+    second = first.retry()
+    assert sent == [["5"]]  # never the held record
+    held = second.results[second.results["id"] == "2"]
+    assert held[["status", "code"]].values.tolist() == [["error", code]]
+    assert held["message"].iloc[0].startswith("not retried: ")
+    assert "retry(locked=True)" in held["message"].iloc[0]
+    # a retry loop ends: nothing retryable is left, the held record stays reported
+    third = second.retry()
+    assert sent[-1] == []
+    assert third.results["id"].tolist() == ["2"]
+    assert third.results["message"].tolist() == held["message"].tolist()  # said once
+    # asked explicitly (the approval went through): it is sent
+    fourth = first.retry(locked=True)
+    assert sent[-1] == ["2", "5"]
+    assert fourth.ok
+
+
 @pytest.mark.parametrize("name", [
-    "crmframe.facade.journal", "crmframe.facade.push", "crmframe.facade.pushresult",
-    "crmframe.facade.writing", "crmframe.accessor", "crmframe.facade.steps",
-    "crmframe.facade.steprows", "crmframe.facade.readback", "crmframe.facade.sender",
-    "crmframe.facade.prepare", "crmframe.facade.pushrun", "crmframe.facade.massupdate",
-    "crmframe.facade.bulkwriting",
+    *(f"crmframe.facade.write.{name}" for name in (
+        "journal", "execute", "result", "mixin", "steps", "rows", "readback", "sender",
+        "prepare", "conflicts", "frames", "run", "massupdate", "bulkwriting")),
+    "crmframe.accessor",
 ])
 def test_docstring_examples(name: str) -> None:
     module = importlib.import_module(name)

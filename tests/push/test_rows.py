@@ -7,10 +7,10 @@ import pandas as pd
 from crmframe.core.fieldtypes import Kind
 from crmframe.core.metadata import normalise_fields
 from crmframe.errors import InvalidModuleError, TransportError
-from crmframe.facade.push import error_body
-from crmframe.facade.readback import applied_ids
-from crmframe.facade.steprows import VERIFIED_MESSAGE, outcome_rows, reply_rows
-from crmframe.facade.steps import Step, StepOutcome
+from crmframe.facade.write.execute import error_body
+from crmframe.facade.write.readback import applied_ids
+from crmframe.facade.write.rows import VERIFIED_MESSAGE, outcome_rows, reply_rows
+from crmframe.facade.write.steps import Step, StepOutcome
 
 IDS = ("738964000002148061", "738964000002131001")
 

@@ -17,10 +17,10 @@ import requests
 
 from crmframe.errors import InputError, InvalidModuleError, ValidationError
 from crmframe.facade.crm import CRM
-from crmframe.facade.pushresult import PushResult
-from crmframe.facade.pushrun import send_steps
-from crmframe.facade.sender import CrmSender
-from crmframe.facade.steps import Step
+from crmframe.facade.write.result import PushResult
+from crmframe.facade.write.run import send_steps
+from crmframe.facade.write.sender import CrmSender
+from crmframe.facade.write.steps import Step
 from crmframe.http.client import ZohoClient
 
 from .helpers import fast_retry, writing_crm
@@ -122,8 +122,8 @@ class CopySender(CrmSender):
 
 
 def test_003_invalid_request_method_stops_the_push(crm: Any, server: Any) -> None:
-    from crmframe.facade.push import execute
-    from crmframe.facade.steprows import outcome_rows
+    from crmframe.facade.write.execute import execute
+    from crmframe.facade.write.rows import outcome_rows
 
     ids = _plain_ids(server, 2, skip=104)
     steps = [_put([i], [{"id": i, "City": "C"}], index=n) for n, i in enumerate(ids)]
@@ -202,7 +202,10 @@ def test_003_record_locked(crm: Any, server: Any) -> None:
     row = _row(result, rid)
     assert (row["code"], row["status"]) == ("RECORD_LOCKED", "error")
     assert row["details"]["action"]
-    assert rid in result.retryable["id"].tolist()
+    assert rid not in result.retryable["id"].tolist()  # the same edit would fail again
+    assert rid in result.held_back()["id"].tolist()
+    assert rid in result.retryable_mask(locked=True).pipe(
+        lambda mask: result.results.loc[mask.to_numpy(), "id"]).tolist()
 
 
 # -- seed 004: mass update ----------------------------------------------------------------

@@ -12,8 +12,8 @@ from crmframe.core.bulkwrite import parse_bulk_result
 from crmframe.core.diff import ChangeSet
 from crmframe.core.metadata import normalise_fields
 from crmframe.core.plan import make_plan
-from crmframe.facade.sender import CrmSender, bulk_rows_body, csv_subset, upload_url, zip_csv
-from crmframe.facade.steps import steps_from_plan
+from crmframe.facade.write.sender import CrmSender, bulk_rows_body, csv_subset, upload_url, zip_csv
+from crmframe.facade.write.steps import steps_from_plan
 
 META = [
     {"api_name": "Lead_Status", "data_type": "picklist", "json_type": "string",

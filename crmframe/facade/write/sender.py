@@ -27,8 +27,8 @@ from crmframe.core.codecs import is_missing
 from crmframe.core.metadata import FieldInfo
 from crmframe.errors import EnvelopeError, InputError
 from crmframe.facade.jobs import Job
-from crmframe.facade.readback import applied_ids
-from crmframe.facade.steps import ROUTES, Step
+from crmframe.facade.write.readback import applied_ids
+from crmframe.facade.write.steps import ROUTES, Step
 from crmframe.http.datacenters import DATA_CENTERS
 
 __all__ = ["BULK_APPLIED", "CrmSender", "bulk_rows_body", "csv_subset", "upload_url", "zip_csv"]

@@ -5,7 +5,7 @@ step not yet settled) and can tell, by reading records back, which of a step's r
 already hold the step's values. :func:`execute` adds the bookkeeping:
 
 * steps run in plan order (mass updates by ids, PUT batches, bulk writes);
-* with a :class:`~crmframe.facade.journal.Journal`, "sending" is on disk before each call
+* with a :class:`~crmframe.facade.write.journal.Journal`, "sending" is on disk before each call
   and "confirmed" (with the raw reply) after it; a step confirmed in an earlier run is not
   sent again, its recorded reply is reused;
 * a step left "sending" by a killed run is the only ambiguous case: its records are read
@@ -46,8 +46,8 @@ from crmframe.errors import (
     TransportError,
     ZohoAPIError,
 )
-from crmframe.facade.journal import Journal
-from crmframe.facade.steps import Step, StepOutcome
+from crmframe.facade.write.journal import Journal
+from crmframe.facade.write.steps import Step, StepOutcome
 
 __all__ = ["FATAL_ERRORS", "Sender", "error_body", "execute"]
 

@@ -29,7 +29,9 @@ Examples
 >>> result
 <PushResult: 2 records, 1 call, 1 credit — success 1, error 1 (RECORD_LOCKED 1)>
 >>> result.failed["id"].tolist(), result.retryable["id"].tolist()
-(['2'], ['2'])
+(['2'], [])
+>>> result.retryable_mask(locked=True).tolist()   # retry(locked=True) once it is released
+[False, True]
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from crmframe.errors import InputError
 
 __all__ = [
     "FAILED_STATUSES",
+    "LOCKED_CODES",
     "NOT_RETRYABLE_CODES",
     "RESULT_COLUMNS",
     "PushResult",
@@ -87,6 +90,18 @@ NOT_RETRYABLE_CODES: frozenset[str] = frozenset(
         "INVALID_REQUEST_METHOD",
     }
 )
+
+#: Codes of records something in the CRM holds (an approval process, a blueprint, a
+#: review): the same edit fails the same way until a person releases the record, so
+#: :meth:`PushResult.retry` leaves them failed, with the reason, unless ``locked=True``.
+#: ``BLOCKED_RECORD`` is the bulk-write result's name for a locked record.
+LOCKED_CODES: dict[str, str] = {
+    "RECORD_LOCKED": "the record is locked (an approval process, a blueprint or a review "
+                     "holds it)",
+    "BLOCKED_RECORD": "the record is locked (an approval process, a blueprint or a review "
+                      "holds it)",
+    "NOT_APPROVED": "the record awaits approval",
+}
 
 
 def empty_results() -> pd.DataFrame:
@@ -186,6 +201,7 @@ class PushResult:
         retry_with: Callable[[PushResult, bool], PushResult] | None = None,
         dry_run: bool = False,
         overwrite: bool = False,
+        retry_locked: bool = False,
     ) -> None:
         self.results = normalise_results(results)
         self.calls = int(calls)
@@ -196,7 +212,12 @@ class PushResult:
         self.changes = changes
         self.dry_run = dry_run
         self.overwrite = overwrite
+        #: Whether :meth:`retryable_mask` counts locked/unapproved records as retryable.
+        self.retry_locked = retry_locked
         self._retry_with = retry_with
+        #: Inserts: the written frame with the new ids in an ``id`` column (push: the
+        #: edited frame with them), ready as the next ``original``; else None.
+        self.frame: pd.DataFrame | None = None
 
     # -- views ---------------------------------------------------------------------------
 
@@ -215,12 +236,21 @@ class PushResult:
         """Rows Zoho applied."""
         return self._rows((self.results["status"] == "success").fillna(False).astype(bool))
 
-    def retryable_mask(self, *, overwrite: bool | None = None) -> pd.Series:
-        """Boolean mask of the failed rows that sending again could fix."""
+    def retryable_mask(
+        self, *, overwrite: bool | None = None, locked: bool | None = None
+    ) -> pd.Series:
+        """Boolean mask of the failed rows that sending again could fix.
+
+        Locked and unapproved records (:data:`LOCKED_CODES`) count only with
+        ``locked=True``; ``CONFLICT`` only with ``overwrite=True``.
+        """
         overwrite = self.overwrite if overwrite is None else overwrite
+        locked = self.retry_locked if locked is None else locked
         blocked = set(NOT_RETRYABLE_CODES)
         if overwrite:
             blocked.discard("CONFLICT")
+        if not locked:
+            blocked.update(LOCKED_CODES)
         failed = self.results["status"].isin(FAILED_STATUSES).fillna(False).astype(bool)
         fixable = ~self.results["code"].isin(blocked).fillna(False).astype(bool)
         mask: pd.Series = failed & fixable
@@ -262,19 +292,56 @@ class PushResult:
     def with_rows(self, rows: pd.DataFrame, *, reads: int = 0) -> PushResult:
         """A copy with ``rows`` added in front (e.g. records a read-back found applied)."""
         merged = pd.concat([normalise_results(rows), self.results], ignore_index=True)
+        return self._copy(merged, reads=self.reads + reads)
+
+    def _copy(
+        self, results: pd.DataFrame, *, reads: int | None = None, retry_locked: bool | None = None
+    ) -> PushResult:
         return PushResult(
-            merged, calls=self.calls, credits=self.credits, reads=self.reads + reads,
+            results, calls=self.calls, credits=self.credits,
+            reads=self.reads if reads is None else reads,
             jobs=self.jobs, plan=self.plan, changes=self.changes,
             retry_with=self._retry_with, dry_run=self.dry_run, overwrite=self.overwrite,
+            retry_locked=self.retry_locked if retry_locked is None else retry_locked,
         )
 
     # -- retry ---------------------------------------------------------------------------
 
-    def retry(self, *, overwrite: bool | None = None) -> PushResult:
+    def held_back(self, *, locked: bool | None = None) -> pd.DataFrame:
+        """Failed rows :meth:`retry` leaves failed because the CRM holds the record.
+
+        Their ``message`` says why and how to send them anyway; :meth:`retry` carries them
+        into its result, so every record keeps an outcome.
+
+        Examples
+        --------
+        >>> frame = pd.DataFrame({"id": ["1"], "route": ["put"], "status": ["error"],
+        ...     "code": ["RECORD_LOCKED"], "message": ["locked"]})
+        >>> PushResult(frame).held_back()["message"].str.startswith("not retried").tolist()
+        [True]
+        """
+        locked = self.retry_locked if locked is None else locked
+        if locked:
+            none: pd.DataFrame = self.results.iloc[0:0]
+            return none
+        failed = self.results["status"].isin(FAILED_STATUSES).fillna(False).astype(bool)
+        held = failed & self.results["code"].isin(list(LOCKED_CODES)).fillna(False).astype(bool)
+        rows: pd.DataFrame = self._rows(held).copy()
+        rows["message"] = [
+            message if message.startswith("not retried:") else
+            f"not retried: {LOCKED_CODES[str(code)]}, so sending the same edit again fails "
+            f"the same way ({code}: {message}); retry(locked=True) once it is released"
+            for code, message in zip(rows["code"], rows["message"].fillna(""), strict=True)
+        ]
+        return rows
+
+    def retry(self, *, overwrite: bool | None = None, locked: bool = False) -> PushResult:
         """Push again only the failed rows that can succeed by being sent again.
 
         Rows refused for their values (``INVALID_DATA``, ``VALIDATION``...) are not resent;
-        ``CONFLICT`` rows are resent only with ``overwrite=True``. The answer is a new
+        ``CONFLICT`` rows are resent only with ``overwrite=True``; records the CRM holds
+        (``RECORD_LOCKED``, ``NOT_APPROVED``) only with ``locked=True`` — they come back in
+        the new result unchanged, with a message that says why. The answer is a new
         :class:`PushResult`, which can itself be retried.
 
         Raises
@@ -284,7 +351,10 @@ class PushResult:
         """
         if self._retry_with is None:
             raise InputError("this PushResult was not made by a CRM push: nothing to retry with")
-        return self._retry_with(self, self.overwrite if overwrite is None else overwrite)
+        source = self._copy(self.results, retry_locked=True) if locked else self
+        held = source.held_back()
+        again = self._retry_with(source, self.overwrite if overwrite is None else overwrite)
+        return again.with_rows(held) if len(held) else again
 
     # -- display -------------------------------------------------------------------------
 

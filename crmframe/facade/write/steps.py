@@ -2,7 +2,7 @@
 became of them.
 
 :func:`steps_from_plan` turns a :class:`~crmframe.core.plan.Plan` into :class:`Step` values in
-execution order; :class:`StepOutcome` is what :func:`~crmframe.facade.push.execute` made of
+execution order; :class:`StepOutcome` is what :func:`~crmframe.facade.write.execute.execute` made of
 one step.
 
 Examples

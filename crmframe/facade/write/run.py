@@ -1,9 +1,9 @@
 """Running a prepared push: steps through the executor (journaled when asked), progress,
-and every row gathered into a :class:`~crmframe.facade.pushresult.PushResult`.
+and every row gathered into a :class:`~crmframe.facade.write.result.PushResult`.
 
 Examples
 --------
->>> from crmframe.facade.steps import Step
+>>> from crmframe.facade.write.steps import Step
 >>> step = Step(0, "put", ("1",), ("Phone",), {"data": [{"id": "1", "Phone": "5"}]})
 >>> planned_rows([step])[0][["id", "status", "code"]].values.tolist()
 [['1', 'planned', 'DRY_RUN']]
@@ -19,13 +19,14 @@ from typing import Any
 import pandas as pd
 
 from crmframe.core.metadata import FieldInfo, normalise_fields
-from crmframe.facade.journal import Journal, plan_fingerprint
-from crmframe.facade.prepare import Prepared, read_back
-from crmframe.facade.push import execute
-from crmframe.facade.pushresult import PushResult, concat_results
-from crmframe.facade.sender import CrmSender
-from crmframe.facade.steprows import outcome_rows, status_rows
-from crmframe.facade.steps import Step, StepOutcome, steps_from_plan
+from crmframe.facade.write.execute import execute
+from crmframe.facade.write.journal import Journal, plan_fingerprint
+from crmframe.facade.write.prepare import Prepared
+from crmframe.facade.write.readback import read_back
+from crmframe.facade.write.result import PushResult, concat_results
+from crmframe.facade.write.rows import outcome_rows, status_rows
+from crmframe.facade.write.sender import CrmSender
+from crmframe.facade.write.steps import Step, StepOutcome, steps_from_plan
 
 __all__ = ["StepProgress", "planned_rows", "run_push", "send_steps"]
 

@@ -16,7 +16,7 @@ import pandas as pd
 
 from crmframe.core.results import results_to_frame
 from crmframe.errors import CrmframeError, JobTimeout, TransportError
-from crmframe.facade.steps import Step, StepOutcome
+from crmframe.facade.write.steps import Step, StepOutcome
 
 __all__ = ["VERIFIED_MESSAGE", "outcome_rows", "reply_rows", "status_rows"]
 

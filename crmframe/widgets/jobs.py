@@ -1,13 +1,8 @@
-"""Notebook widgets (ipywidgets): watch jobs live, preview a push and run it.
+"""The job panel and :class:`JobMonitor`: Zoho jobs watched live in a notebook.
 
-* :class:`JobMonitor` shows, for each job, its status chart, a progress bar, its state and
-  counts, refreshed by a background thread while the notebook stays usable. It only
-  consumes :class:`~crmframe.core.jobs.JobStatus` values from ``crm.job(...)``.
-* :class:`PushPreview` shows a dry-run plan (routes, calls, credits, per-field counts) with
-  a *Push* button; after the push, the results and a :class:`JobMonitor` for its jobs.
-
-ipywidgets is an optional dependency (``pip install "crmframe[notebook]"``); it is
-imported when a widget is built, so ``import crmframe`` never needs it.
+:class:`JobPanel` is the one rendering of a job (title, status chart, progress bar, state
+line) that every widget showing a job uses: the monitor, :class:`~crmframe.widgets.PushPreview`
+after a push and :class:`~crmframe.widgets.EditGrid`.
 
 Examples
 --------
@@ -15,6 +10,8 @@ Examples
 >>> from crmframe.facade.jobs import Job
 >>> job = Job("111111000000541958", "bulk_write")
 >>> monitor = JobMonitor(None, [job], start=False)
+>>> monitor.panels["111111000000541958"].chart.layout.display  # no empty image yet
+'none'
 >>> monitor.update(JobStatus("bulk_write", "111111000000541958", "RUNNING", "INPROGRESS",
 ...                          total=100, added=40, updated=0, skipped=10))
 >>> bar = monitor.panels["111111000000541958"].progress
@@ -27,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from datetime import timezone
 from typing import Any
 
@@ -37,10 +34,11 @@ from crmframe.facade.jobs import Job
 from crmframe.plots import job_chart_png
 from crmframe.polling import PollState, WaitPolicy, stop_never, wait_fixed
 
-__all__ = ["JobMonitor", "JobPanel", "PushPreview"]
+__all__ = ["JobMonitor", "JobPanel", "ipywidgets_module"]
 
 
-def _ipywidgets() -> Any:
+def ipywidgets_module() -> Any:
+    """``ipywidgets``, or a ConfigurationError saying how to install it."""
     try:
         import ipywidgets
     except ImportError as exc:
@@ -71,11 +69,11 @@ def _processed(status: JobStatus) -> int | None:
     return sum(known) if known else None
 
 
-def _cost(calls: Any, credits: Any) -> list[str]:
+def cost_text(calls: Any, credits: Any) -> list[str]:
     """``["2 calls", "3 credits"]``: the calls and credits of a plan or a push, when known."""
     parts = []
     if calls is not None:
-        parts.append(f"{calls} call{'s' if calls != 1 else ''}")
+        parts.append(f"{calls:,} call{'s' if calls != 1 else ''}")
     if credits is not None:
         parts.append(f"{credits:g} credit{'s' if credits != 1 else ''}")
     return parts
@@ -85,7 +83,9 @@ def _bar_style(status: JobStatus) -> str:
     if status.state == "FAILED":
         return "danger"
     if status.state == "COMPLETED":
-        return "warning" if status.failed else "success"
+        # Records not written are a warning whichever kind of job left them: a mass
+        # update's failures and a bulk write's skipped rows alike.
+        return "warning" if (status.failed or status.skipped) else "success"
     return ""
 
 
@@ -104,11 +104,12 @@ class JobPanel:
     title : ipywidgets.HTML
         Kind, id and module.
     chart : ipywidgets.Image
-        The status chart (:func:`crmframe.plot_job_status`) as PNG.
+        The status chart (:func:`crmframe.plot_job_status`) as PNG; hidden until the
+        first status arrives.
     progress : ipywidgets.IntProgress
         ``value`` = records processed, ``max`` = total; ``bar_style`` success, warning
-        (completed with failures), danger (failed), or info with description "pending"
-        while Zoho reports no counts.
+        (completed with records failed or skipped), danger (failed), or info with
+        description "pending" while Zoho reports no counts.
     state : ipywidgets.HTML
         State, Zoho's word, counts, and when it was observed.
     error : ipywidgets.HTML
@@ -123,20 +124,32 @@ class JobPanel:
         self.title = widgets.HTML(
             value=f"<b>{html.escape(job.kind)} {html.escape(job.job_id)}</b>{where}"
         )
-        self.chart = widgets.Image(value=b"", format="png", layout=widgets.Layout(width="100%"))
+        # Hidden until the first status: an Image with no bytes shows a broken-image icon.
+        self.chart = widgets.Image(
+            value=b"", format="png",
+            layout=widgets.Layout(display="none", max_width="100%", height="auto"),
+        )
+        # A description beside a 100%-wide bar overflows the panel (a horizontal
+        # scrollbar): the bar takes what is left instead.
         self.progress = widgets.IntProgress(
             value=0, min=0, max=1, description="pending", bar_style="info",
-            layout=widgets.Layout(width="100%"),
+            layout=widgets.Layout(width="auto", max_width="100%"),
+            style={"description_width": "initial"},
         )
         self.state = widgets.HTML(value="<i>not polled yet</i>")
         self.error = widgets.HTML(value="")
-        self.box = widgets.VBox([self.title, self.chart, self.progress, self.state, self.error])
+        self.box = widgets.VBox(
+            [self.title, self.chart, self.progress, self.state, self.error],
+            layout=widgets.Layout(overflow="hidden", max_width="100%"),
+        )
+        self.box.add_class("crmframe-job-panel")
         self.shown: JobStatus | None = None
 
     def show(self, status: JobStatus) -> None:
         """Apply one status to the widgets."""
         if not _same(self.shown, status):
             self.chart.value = job_chart_png(status, dpi=80)
+            self.chart.layout.display = None
         processed = _processed(status)
         if processed is None or status.total is None:
             self.progress.max = 1
@@ -156,8 +169,10 @@ class JobPanel:
         if status.observed_at is not None:
             seen = status.observed_at.astimezone(timezone.utc)
             when = f" · observed {seen:%Y-%m-%d %H:%M:%S} UTC"
+        # data-state lets a page (and the browser test) read the state without parsing text.
         self.state.value = (
-            f"<b>{status.state}</b>{raw} · {html.escape(_counts_text(status))}{when}"
+            f"<span class='crmframe-job-state' data-state='{status.state}'>"
+            f"<b>{status.state}</b>{raw} · {html.escape(_counts_text(status))}{when}</span>"
         )
         self.error.value = ""
         self.shown = status
@@ -213,7 +228,7 @@ class JobMonitor:
         start: bool = True,
         thread_factory: Callable[..., threading.Thread] = threading.Thread,
     ) -> None:
-        widgets = _ipywidgets()
+        widgets = ipywidgets_module()
         self.crm = crm
         self.jobs = self._as_jobs(jobs)
         self._stopped = threading.Event()
@@ -233,7 +248,9 @@ class JobMonitor:
         self.refresh_button.on_click(lambda _button: self.refresh())
         self.message = widgets.HTML(value="")
         header = widgets.HBox([self.refresh_button, self.message])
-        self.widget = widgets.VBox([header, *(panel.box for panel in self.panels.values())])
+        self.widget = widgets.VBox([header, *(panel.box for panel in self.panels.values())],
+                                   layout=widgets.Layout(overflow="hidden"))
+        self.widget.add_class("crmframe-job-monitor")
         for job in self.jobs:
             if job.status is not None:
                 self._show(job.status)
@@ -369,204 +386,3 @@ class JobMonitor:
                 return
             self.policy.sleep(self.policy.wait(state))
         self._say("stopped; " + self._summary())
-
-
-class PushPreview:
-    """A dry-run plan with a Push button; after the push, its results and jobs.
-
-    Parameters
-    ----------
-    plan : Plan
-        From ``crm.plan(edited, original)``: ``steps`` (route, ids, fields, n_records,
-        payload_bytes, credits), ``calls``, ``credits``, ``summary()``, ``changes``.
-    crm : CRM, optional
-        Polls the jobs the push starts (a :class:`JobMonitor`).
-    push : callable, optional
-        Runs the push and returns a ``PushResult`` (``results``, ``failed``, ``calls``,
-        ``credits``, ``jobs``). Default ``plan.push()``, else ``crm.push(plan)``; e.g.
-        ``push=lambda: crm.push(edited, original)``.
-    monitor_options : dict, optional
-        Passed to the :class:`JobMonitor` (``interval``, ``policy``, ``start``...).
-    background : bool, default False
-        Run the push in a daemon thread so the notebook stays usable while a bulk write
-        uploads and runs; the widget fills in when it is done.
-    thread_factory : callable, default threading.Thread
-        Builds that thread (tests pass their own).
-
-    Attributes
-    ----------
-    widget : ipywidgets.VBox
-        Summary, steps table, per-field counts, the button and a message, the results,
-        and the jobs' monitor.
-    button : ipywidgets.Button
-        Disabled once clicked: a push is not repeated by a second click.
-    result : PushResult or None
-    monitor : JobMonitor or None
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> class Plan:
-    ...     steps = pd.DataFrame({"route": ["put"], "ids": [["4150868000000225013"]],
-    ...         "fields": [["Phone"]], "n_records": [1], "payload_bytes": [80],
-    ...         "credits": [1.0]})
-    ...     calls, credits = 1, 1.0
-    ...     def push(self):
-    ...         return None
-    >>> preview = PushPreview(Plan())
-    >>> preview.summary.value
-    '<b>Push plan</b>: 1 call, 1 credit'
-    >>> preview.button.description, preview.button.disabled
-    ('Push', False)
-    """
-
-    def __init__(
-        self,
-        plan: Any,
-        *,
-        crm: Any = None,
-        push: Callable[[], Any] | None = None,
-        monitor_options: Mapping[str, Any] | None = None,
-        background: bool = False,
-        thread_factory: Callable[..., threading.Thread] = threading.Thread,
-    ) -> None:
-        widgets = _ipywidgets()
-        self.plan = plan
-        self.crm = crm
-        self._push = push
-        self._monitor_options = dict(monitor_options or {})
-        self.result: Any = None
-        self.monitor: JobMonitor | None = None
-        self.thread: threading.Thread | None = None
-        self._background = background
-        self._thread_factory = thread_factory
-        self._claim = threading.Lock()
-        self._pushed = False
-        self.summary = widgets.HTML(value=self._summary_html())
-        self.steps = widgets.HTML(value=self._steps_html())
-        self.fields = widgets.HTML(value=self._fields_html())
-        self.button = widgets.Button(description="Push", button_style="warning", icon="upload",
-                                     tooltip="Send these calls to Zoho")
-        self.button.on_click(self._clicked)
-        self.message = widgets.HTML(value="")
-        self.results = widgets.HTML(value="")
-        self.jobs_box = widgets.VBox([])
-        self.widget = widgets.VBox([
-            self.summary, self.steps, self.fields,
-            widgets.HBox([self.button, self.message]), self.results, self.jobs_box,
-        ])
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
-
-    # -- the plan ------------------------------------------------------------------------
-
-    def _summary_html(self) -> str:
-        head = _cost(getattr(self.plan, "calls", None), getattr(self.plan, "credits", None))
-        summary = getattr(self.plan, "summary", None)
-        text = str(summary()) if callable(summary) else ""
-        return (
-            f"<b>Push plan</b>: {html.escape(', '.join(head) or 'no cost reported')}"
-            + (f"<pre>{html.escape(text)}</pre>" if text else "")
-        )
-
-    def _steps_html(self) -> str:
-        steps = getattr(self.plan, "steps", None)
-        if steps is None or len(steps) == 0:
-            return "<i>nothing to send</i>"
-        shown = steps.copy()
-        if "ids" in shown.columns:
-            # Hundreds of 19-digit ids say nothing at a glance; their number does.
-            if "n_records" not in shown.columns:
-                shown["n_records"] = shown["ids"].map(len)
-            shown = shown.drop(columns=["ids"])
-        if "fields" in shown.columns:
-            shown["fields"] = shown["fields"].map(
-                lambda f: ", ".join(map(str, f)) if isinstance(f, (list, tuple)) else f
-            )
-        table: str = shown.to_html(index=False, border=0, classes="crmframe-steps")
-        return table
-
-    def _fields_html(self) -> str:
-        by_route = getattr(self.plan, "field_counts", None)
-        if callable(by_route):
-            # Changed cells per field and per route: which route carries which edits.
-            counts_table = by_route()
-            if len(counts_table):
-                table: str = counts_table.to_html(border=0, classes="crmframe-fields")
-                return "<b>changed cells per field</b>" + table
-        changes = getattr(self.plan, "changes", None)
-        counts = getattr(changes, "fields_changed", None)
-        if counts is None or len(counts) == 0:
-            return ""
-        rows = "".join(
-            f"<tr><td>{html.escape(str(name))}</td><td>{int(n):,}</td></tr>"
-            for name, n in counts.items()
-        )
-        return (
-            "<b>changed cells per field</b><table class='crmframe-fields'><thead><tr>"
-            f"<th>field</th><th>changes</th></tr></thead><tbody>{rows}</tbody></table>"
-        )
-
-    # -- pushing -------------------------------------------------------------------------
-
-    def _pusher(self) -> Callable[[], Any]:
-        if self._push is not None:
-            return self._push
-        plan_push = getattr(self.plan, "push", None)
-        if callable(plan_push):
-            return plan_push  # type: ignore[no-any-return]
-        crm_push = getattr(self.crm, "push", None)
-        if callable(crm_push):
-            return lambda: crm_push(self.plan)
-        raise InputError("nothing can run this plan: give push=..., or a plan with .push()")
-
-    def _clicked(self, _button: Any) -> None:
-        if not self._background:
-            self.run()
-            return
-        self.thread = self._thread_factory(target=self.run, name="crmframe-push", daemon=True)
-        self.thread.start()
-
-    def run(self) -> Any:
-        """Push (what the button does), then show the results and watch the jobs.
-
-        Pushes at most once, however often it is called or clicked. Returns the
-        ``PushResult``, or None when the push raised (the error is shown).
-        """
-        with self._claim:
-            if self._pushed:
-                return self.result
-            self._pushed = True
-        self.button.disabled = True
-        self.message.value = "pushing…"
-        try:
-            result = self._pusher()()
-        except CrmframeError as exc:
-            self.message.value = (
-                f"<span style='color:#d62728'>push failed: {html.escape(type(exc).__name__)}: "
-                f"{html.escape(str(exc))}</span>"
-            )
-            return None
-        self.result = result
-        self._show_result(result)
-        return result
-
-    def _show_result(self, result: Any) -> None:
-        failed = getattr(result, "failed", None)
-        n_failed = len(failed) if failed is not None else 0
-        parts = [f"{n_failed} failed",
-                 *_cost(getattr(result, "calls", None), getattr(result, "credits", None))]
-        colour = "#d62728" if n_failed else "#2ca02c"
-        self.message.value = f"<span style='color:{colour}'>pushed: {', '.join(parts)}</span>"
-        frame = getattr(result, "results", None)
-        if frame is not None:
-            columns = [c for c in ("id", "route", "status", "code", "message")
-                       if c in frame.columns]
-            self.results.value = frame[columns or list(frame.columns)].to_html(
-                border=0, max_rows=50, classes="crmframe-results"
-            )
-        jobs = list(getattr(result, "jobs", []) or [])
-        if jobs:
-            self.monitor = JobMonitor(self.crm, jobs, **self._monitor_options)
-            self.jobs_box.children = (self.monitor.widget,)

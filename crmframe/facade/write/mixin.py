@@ -7,15 +7,13 @@ parts through ``self``: ``client`` (a :class:`~crmframe.http.client.ZohoClient`)
 A push goes: module and field metadata → baseline (given, or read back for the edited ids
 and columns) → :func:`~crmframe.core.diff.diff` → validation (all problems at once, before
 any call) → conflict check on ``Modified_Time`` → :func:`~crmframe.core.plan.make_plan` →
-the steps, in order, through :func:`~crmframe.facade.push.execute` (journaled when asked)
-→ :class:`~crmframe.facade.pushresult.PushResult`. Whatever is not sent — added rows,
+the steps, in order, through :func:`~crmframe.facade.write.execute.execute` (journaled when asked)
+→ :class:`~crmframe.facade.write.result.PushResult`. Whatever is not sent — added rows,
 removed rows, unpushable edits, duplicate ids, invalid edits, conflicts — is a row of the
 result, never dropped.
 
-The mixin only composes; the work lives in modules named for it:
-:mod:`~crmframe.facade.prepare` (baseline, diff, validation, conflicts, plan),
-:mod:`~crmframe.facade.pushrun` (running the steps), :mod:`~crmframe.facade.massupdate`
-and :mod:`~crmframe.facade.bulkwriting`.
+The mixin only composes; the work lives in the modules of :mod:`crmframe.facade.write`,
+named for the pipeline (see its docstring).
 
 """
 
@@ -31,10 +29,11 @@ import pandas as pd
 
 from crmframe.core.plan import DEFAULT_BULK_THRESHOLD, Objective, Plan
 from crmframe.errors import InputError
-from crmframe.facade import bulkwriting, massupdate
-from crmframe.facade.prepare import Prepared, prepare_push, retry_frames, settle_unknown
-from crmframe.facade.pushresult import PushResult
-from crmframe.facade.pushrun import run_push
+from crmframe.facade.write import bulkwriting, creating, massupdate
+from crmframe.facade.write.prepare import Prepared, prepare_push
+from crmframe.facade.write.result import PushResult
+from crmframe.facade.write.retry import retry_frames, settle_unknown
+from crmframe.facade.write.run import run_push
 
 __all__ = ["WritingMixin"]
 
@@ -310,3 +309,6 @@ class WritingMixin:
     mass_update_failures = massupdate.mass_update_failures
     bulk_write = bulkwriting.bulk_write
     bulk_write_result = bulkwriting.bulk_write_result
+    insert = creating.insert
+    upsert = creating.upsert
+    delete = creating.delete

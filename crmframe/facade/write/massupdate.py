@@ -5,7 +5,7 @@ did not change.
 
 The functions take the :class:`~crmframe.facade.crm.CRM` (``crm``) first: they are
 ``CRM.mass_update`` and ``CRM.mass_update_failures`` as they stand (see
-:class:`~crmframe.facade.writing.WritingMixin`).
+:class:`~crmframe.facade.write.mixin.WritingMixin`).
 
 Examples
 --------
@@ -27,11 +27,11 @@ from crmframe.core.metadata import FieldInfo, normalise_fields
 from crmframe.core.plan import Costs
 from crmframe.errors import InputError, ValidationError
 from crmframe.facade.jobs import Job
-from crmframe.facade.prepare import by_id, read_back
-from crmframe.facade.pushresult import PushResult
-from crmframe.facade.pushrun import send_steps
-from crmframe.facade.readback import applied_ids
-from crmframe.facade.steps import Step
+from crmframe.facade.write.frames import by_id
+from crmframe.facade.write.readback import applied_ids, read_back
+from crmframe.facade.write.result import PushResult
+from crmframe.facade.write.run import send_steps
+from crmframe.facade.write.steps import Step
 
 __all__ = ["MASS_UPDATE_IDS_PER_CALL", "mass_update", "mass_update_failures", "mass_values"]
 

@@ -1,22 +1,22 @@
 """Bulk write: a whole job (upload, create, wait, download) for a frame's rows.
 
 The functions take the :class:`~crmframe.facade.crm.CRM` (``crm``) first: they are
-``CRM.bulk_write`` as they stand (see :class:`~crmframe.facade.writing.WritingMixin`).
+``CRM.bulk_write`` as they stand (see :class:`~crmframe.facade.write.mixin.WritingMixin`).
 
 Examples
 --------
 >>> import pandas as pd
 >>> frame = pd.DataFrame({"Phone": ["5"]}, index=pd.Index(["1"], name="id"))
 >>> frame.attrs["module"] = "Leads"
->>> bulk_write(object(), frame, operation="insert")
+>>> bulk_write(object(), frame, operation="upsert")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-crmframe.errors.InputError: bulk_write supports operation='update' with find_by='id' (got ...)
+crmframe.errors.InputError: bulk_write(operation='upsert') needs find_by=: ...
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -26,8 +26,10 @@ from crmframe.core.jobs import JobStatus
 from crmframe.core.metadata import normalise_fields
 from crmframe.errors import EnvelopeError, InputError, JobFailed
 from crmframe.facade.jobs import Job
-from crmframe.facade.prepare import by_id, is_blank, module_of, read_back
-from crmframe.facade.sender import CrmSender
+from crmframe.facade.write import bulkrows
+from crmframe.facade.write.frames import by_id, is_blank, module_of
+from crmframe.facade.write.readback import read_back
+from crmframe.facade.write.sender import CrmSender
 
 __all__ = ["bulk_write", "bulk_write_result"]
 
@@ -37,69 +39,118 @@ def bulk_write(
     frame: pd.DataFrame,
     module: str | None = None,
     operation: str = "update",
-    find_by: str = "id",
+    find_by: str | None = None,
     *,
+    formats: Mapping[str, str] | None = None,
+    defaults: Mapping[str, Any] | None = None,
+    lookups: Mapping[str, str] | None = None,
     wait: bool = True,
     poll_interval: float = 2.0,
     on_update: Callable[[JobStatus], object] | None = None,
 ) -> pd.DataFrame | Job:
-    """Run a whole bulk-write job (upload, create, wait, download) for ``frame``'s rows.
+    """Run whole bulk-write jobs (upload, create, wait, download) for ``frame``'s rows.
 
     Every writable column is written; empty cells leave the record's value alone (the
-    job ignores empty cells). Read-only columns (``Modified_Time``...) and lookup name
-    parts (``Owner.name``) are not written; they are listed in
-    ``result.attrs["ignored_columns"]``.
+    job ignores empty cells). Read-only columns (``Modified_Time``...) and lookup label
+    parts (``Owner.name`` beside ``Owner.id``) are not written; they are listed in
+    ``result.attrs["ignored_columns"]``. A frame of more than 25,000 rows (Zoho's limit
+    per file) becomes several jobs of at most 25,000 rows, run and watched one after the
+    other.
 
     Parameters
     ----------
     frame : DataFrame
-        Records indexed by ``id`` (or with an ``id`` column).
+        The rows. For ``update`` by id: indexed by ``id`` (or an ``id`` column).
     module : str, optional
         Default ``frame.attrs["module"]``.
-    operation : {"update"}
-        Only updates by id are supported.
-    find_by : {"id"}
-        How Zoho matches rows to records.
+    operation : {"update", "insert", "upsert"}
+        ``insert`` creates a record per row (rows matching ``find_by``, when given, are
+        skipped); ``upsert`` updates the record a row matches and creates the others.
+    find_by : str, optional
+        How rows find their record: ``id`` (default for ``update``), or a unique field
+        (``Email``, ``Mobile``...); none for ``insert``; mandatory for ``upsert``.
+    formats : dict, optional
+        ``{field: Java date pattern}`` for date/datetime columns, sent as the mapping's
+        ``format`` (e.g. ``{"Date_3": "yyyy/MM/dd"}``); datetime values are written in
+        it, text cells are taken as already in it. Default ``yyyy-MM-dd`` and
+        ``yyyy-MM-dd'T'HH:mm:ssXXX``, never Zoho's US default.
+    defaults : dict, optional
+        ``{field: value}`` sent as the mapping's ``default_value`` (fills empty cells; a
+        field without a column gets it for every row) — the way to set ``Layout`` by id.
+    lookups : dict, optional
+        ``{lookup field: field of the target}`` for a lookup column holding, say, e-mails
+        (``{"Owner": "email"}``) or names (``{"Account_Name": "Account_Name"}``); the same
+        as naming the column ``Owner.email`` / ``Account_Name.Account_Name``. A lookup
+        column holding ids needs nothing (``Owner``, ``Owner.id``).
     wait : bool
         Wait for the job and return the per-row result; False returns the
-        :class:`~crmframe.facade.jobs.Job` once created.
+        :class:`~crmframe.facade.jobs.Job` once created (one job only).
     poll_interval : float
         Seconds between status polls.
     on_update : callable, optional
-        Called with each new :class:`~crmframe.core.jobs.JobStatus` while waiting (a
-        progress line, a chart); passed to ``crm.wait``. Only with ``wait=True``: with
-        ``wait=False`` give it to ``crm.wait(job, on_update=...)``, then
-        :meth:`bulk_write_result`.
+        Called with each new :class:`~crmframe.core.jobs.JobStatus` while waiting.
 
     Returns
     -------
     DataFrame or Job
-        Aligned to ``frame`` (same index, same order): ``id``, ``STATUS`` (``updated``,
-        ``skipped``, ``unprocessed``... or ``not_sent`` for a row without id),
-        ``RECORD_ID``, ``ERRORS`` (list of ``(code, column)``), ``code``, ``column``.
-        ``attrs["job"]`` is the job. With ``wait=False`` the
-        :class:`~crmframe.facade.jobs.Job`; :meth:`bulk_write_result` gives its table later.
+        Aligned to ``frame`` (same index, same order): ``id``, ``STATUS`` (``added``,
+        ``updated``, ``skipped``, ``unprocessed``... or ``not_sent`` for an update row
+        without id), ``RECORD_ID`` (the new id of an added row), ``ERRORS`` (list of
+        ``(code, column)``), ``code``, ``column``. ``attrs["job"]`` is the (last)
+        finished job, ``attrs["jobs"]`` all of them, ``attrs["mappings"]`` the
+        ``field_mappings`` sent as :func:`~crmframe.core.mappings.mappings_to_frame`
+        shows them.
 
     Raises
     ------
     InputError
-        Another operation or ``find_by``, no module, no writable column.
+        Another operation, a missing ``find_by``, no module, no writable column, more
+        than 200 columns, a lookup column that names no field, an unknown format.
+    ValidationError
+        Values that do not fit the metadata (every problem at once), before any call.
 
     Examples
     --------
     >>> result = crm.bulk_write(edited, "Leads")          # doctest: +SKIP
     >>> result["STATUS"].value_counts()                    # doctest: +SKIP
+    >>> new = crm.bulk_write(leads, "Leads", operation="insert",
+    ...                      formats={"Date_3": "yyyy/MM/dd"},
+    ...                      defaults={"Layout": layout_id})  # doctest: +SKIP
     """
     if on_update is not None and not wait:
         raise InputError(
             "on_update= reports progress while bulk_write waits; with wait=False pass it to "
             "crm.wait(job, on_update=...) and then call crm.bulk_write_result(status, frame)"
         )
-    if operation != "update" or find_by != "id":
+    if operation not in ("update", "insert", "upsert"):
         raise InputError(
-            "bulk_write supports operation='update' with find_by='id' (got "
-            f"operation={operation!r}, find_by={find_by!r})"
+            f"bulk_write operation must be 'update', 'insert' or 'upsert', got {operation!r}"
         )
+    if operation == "upsert" and not find_by:
+        raise InputError(
+            "bulk_write(operation='upsert') needs find_by=: the field matching rows to "
+            "records ('id', a unique field such as 'Email')"
+        )
+    if operation == "update" and find_by in (None, "id") and not (formats or defaults
+                                                                  or lookups):
+        return _update_by_id(crm, frame, module, wait=wait, poll_interval=poll_interval,
+                             on_update=on_update)
+    return bulkrows.run(crm, frame, module, operation, find_by or (
+        "id" if operation == "update" else None), formats=formats or {},
+        defaults=defaults or {}, lookups=lookups or {}, wait=wait,
+        poll_interval=poll_interval, on_update=on_update)
+
+
+def _update_by_id(
+    crm: Any,
+    frame: pd.DataFrame,
+    module: str | None,
+    *,
+    wait: bool,
+    poll_interval: float,
+    on_update: Callable[[JobStatus], object] | None,
+) -> pd.DataFrame | Job:
+    """An update by id: one file of each record's non-blank writable values."""
     name = module_of(frame, None, module)
     infos = normalise_fields(crm.read_fields(name))
     table = by_id(frame)
@@ -141,6 +192,8 @@ def bulk_write(
     )
     out = _aligned(parse_bulk_result(result, ids=file.ids), ids, frame.index)
     out.attrs["job"] = job
+    out.attrs["jobs"] = [job]
+    out.attrs["mappings"] = bulkrows.mappings_of(file)
     out.attrs["module"] = name
     out.attrs["ignored_columns"] = ignored
     out.attrs["calls"] = sender.calls

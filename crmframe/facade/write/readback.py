@@ -1,4 +1,5 @@
-"""Comparing records read back from Zoho with what a step sent (interrupted pushes).
+"""Reading records back from Zoho (baselines, conflict checks) and comparing them with
+what a step sent (interrupted pushes).
 
 Examples
 --------
@@ -21,8 +22,29 @@ from crmframe.core.codecs import encode_value, is_missing
 from crmframe.core.fieldtypes import LOOKUP_KINDS, Kind
 from crmframe.core.metadata import FieldInfo
 from crmframe.errors import CrmframeError
+from crmframe.facade.write.frames import by_id
 
-__all__ = ["applied_ids"]
+__all__ = ["READ_IDS_PER_CALL", "applied_ids", "read_back"]
+
+#: Zoho's documented maximum of ids per read (``GET /{module}?ids=``) used for read-backs.
+READ_IDS_PER_CALL = 100
+
+
+def read_back(crm: Any, module: str, fields: Sequence[str], ids: Sequence[str]) -> pd.DataFrame:
+    """The current values of ``fields`` for ``ids`` (any number of ids), indexed by id."""
+    parts = []
+    for start in range(0, len(ids), READ_IDS_PER_CALL):
+        chunk = [str(i) for i in ids[start : start + READ_IDS_PER_CALL]]
+        frame = crm.read_records(
+            module, fields=list(fields), ids=chunk, progress=False
+        )
+        parts.append(by_id(frame))
+    if not parts:
+        empty: pd.DataFrame = pd.DataFrame(index=pd.Index([], dtype="string", name="id"))
+        return empty
+    out: pd.DataFrame = pd.concat(parts) if len(parts) > 1 else parts[0]
+    return out
+
 
 def _same_value(current: Any, sent: Any, kind: Kind) -> bool:
     if current is None or sent is None:

@@ -1,0 +1,425 @@
+"""New records from a frame: checked against the metadata, encoded, and their results.
+
+:func:`new_records` turns the rows of a frame into the JSON records an insert or an upsert
+sends, after checking every cell against the field metadata (types, picklists, lengths,
+unknown and read-only fields, unique values repeated in the frame) and every row for its
+mandatory fields — every problem at once, as one :class:`~crmframe.errors.ValidationError`
+whose ``problems`` frame names the row, the field, the value and the problem.
+
+Column conventions are those of the frames crmframe reads: a lookup is written from its
+``X.id`` column (or an ``X`` column holding ids); ``X.name``/``X.email`` parts are read
+labels and are not sent. Blank cells (``NaN``, ``None``, ``pd.NA`` and the ``""`` of a
+``fillna("")``) are not sent: the record is created without that value.
+
+:func:`write_results` reads Zoho's per-record answers of an insert/upsert/delete into one
+results row per sent record, with the new id, and — for ``DUPLICATE_DATA`` — the id of the
+record that already holds the value and the field that matched.
+
+Examples
+--------
+>>> import pandas as pd
+>>> meta = [{"api_name": "Last_Name", "data_type": "text", "system_mandatory": True,
+...          "length": 80},
+...         {"api_name": "No_of_Employees", "data_type": "integer", "json_type": "integer"}]
+>>> rows = pd.DataFrame({"Last_Name": ["Li", None], "No_of_Employees": [5, "many"]})
+>>> try:
+...     new_records(rows, meta)
+... except ValidationError as err:
+...     print(err.problems[["row", "field", "problem"]].values.tolist())
+[[1, 'Last_Name', 'mandatory field missing'], [1, 'No_of_Employees', 'not an integer']]
+>>> new_records(rows.iloc[:1], meta).records
+[{'Last_Name': 'Li', 'No_of_Employees': 5}]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from crmframe.core.codecs import encode_series, is_missing
+from crmframe.core.fieldtypes import LOOKUP_KINDS, is_system_read_only
+from crmframe.core.metadata import FieldInfo, normalise_fields
+from crmframe.core.validate import find_problems
+from crmframe.errors import InputError, ValidationError
+
+__all__ = [
+    "NewRecords",
+    "check_ids",
+    "duplicate_of",
+    "new_records",
+    "write_results",
+]
+
+#: Label parts of a lookup column (``Owner.name``): read, never written.
+_LABEL_PARTS = frozenset({"name", "email", "first_name", "last_name", "full_name", "module"})
+
+
+@dataclass(frozen=True)
+class NewRecords:
+    """The checked, encoded records of a frame's rows, in row order.
+
+    Attributes
+    ----------
+    records : list of dict
+        One JSON record per row (blank cells left out; ``id`` kept for upserts).
+    fields : list of str
+        The fields sent (API names), in column order.
+    columns : dict
+        Field → the frame column it came from.
+    ignored : list of str
+        Columns not sent: lookup label parts (``Owner.name``) and the ``id`` of inserts.
+    """
+
+    records: list[dict[str, Any]]
+    fields: list[str]
+    columns: dict[str, str] = field(default_factory=dict)
+    ignored: list[str] = field(default_factory=list)
+
+
+def _is_blank(value: Any) -> bool:
+    if isinstance(value, str):
+        return not value.strip()
+    return is_missing(value)
+
+
+def _blank_mask(series: pd.Series) -> np.ndarray:
+    values = series.tolist()
+    return np.fromiter((_is_blank(v) for v in values), dtype=bool, count=len(values))
+
+
+def _column_fields(
+    columns: Sequence[Any], infos: Mapping[str, FieldInfo]
+) -> tuple[dict[str, str], list[str], list[str]]:
+    """``field → column``, ignored label columns, and columns naming no field."""
+    chosen: dict[str, str] = {}
+    ignored: list[str] = []
+    unknown: list[str] = []
+    names = [str(c) for c in columns]
+    for column in names:
+        if column == "id":
+            continue
+        head, dot, tail = column.rpartition(".")
+        if dot and tail == "id":
+            chosen[head] = column  # X.id wins over an X column
+            continue
+        if dot and tail in _LABEL_PARTS and head in infos:
+            ignored.append(column)
+            continue
+        if column in infos or is_system_read_only(column):
+            chosen.setdefault(column, column)
+        else:
+            unknown.append(column)
+    return chosen, ignored, unknown
+
+
+def _row_labels(n: int) -> list[str]:
+    return [str(i) for i in range(n)]
+
+
+def new_records(
+    frame: pd.DataFrame,
+    fields: Any,
+    *,
+    upsert: bool = False,
+    duplicate_check_fields: Sequence[str] | None = None,
+) -> NewRecords:
+    """Check ``frame``'s rows against ``fields`` and encode them as records to create.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One row per record. Rows are positions: the index is not sent.
+    fields : any
+        Field metadata of the module (anything ``normalise_fields`` accepts).
+    upsert : bool
+        For ``POST /{module}/upsert``: an ``id`` column is sent (rows with an id update
+        that record), and mandatory fields are not required (a row that matches an
+        existing record updates it).
+    duplicate_check_fields : list of str, optional
+        Upsert only: the fields matching rows to records; each must be a known field and a
+        column of ``frame``.
+
+    Returns
+    -------
+    NewRecords
+
+    Raises
+    ------
+    ValidationError
+        With every problem (``.problems``: ``row``, ``field``, ``value``, ``problem``);
+        nothing is to be sent.
+    InputError
+        An empty frame, a frame with no writable column, or an insert of rows that already
+        have an id.
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError(f"expected a DataFrame of new records, got {type(frame).__name__}")
+    if frame.empty:
+        raise InputError("no rows to write: the frame is empty")
+    infos = normalise_fields(fields)
+    table = frame
+    if table.index.name == "id" and "id" not in table.columns:
+        table = table.reset_index()
+    table = table.reset_index(drop=True)
+    chosen, ignored, unknown = _column_fields(table.columns, infos)
+    n = len(table)
+    labels = _row_labels(n)
+    problems: list[pd.DataFrame] = []
+    ids: list[str | None] = [None] * n
+    if "id" in table.columns:
+        given = _blank_mask(table["id"])
+        if upsert:
+            ids = [None if b else str(v) for v, b in zip(table["id"].tolist(), given,
+                                                           strict=True)]
+            bad = [i for i, v in enumerate(ids) if v is not None and not v.isdigit()]
+            if bad:
+                problems.append(_problems(bad, "id", [ids[i] for i in bad], "not an id"))
+        elif not given.all():
+            rows = np.flatnonzero(~given).tolist()
+            problems.append(_problems(rows, "id", [table["id"].iloc[i] for i in rows],
+                                      "has an id: insert creates records (use push or "
+                                      "upsert to change existing ones)"))
+        else:
+            ignored.append("id")
+    if unknown:
+        for column in unknown:
+            mask = ~_blank_mask(table[column])
+            rows = np.flatnonzero(mask).tolist()
+            if rows:
+                problems.append(_problems(rows, column, table[column].iloc[rows].tolist(),
+                                          "unknown field"))
+    if not chosen and not upsert:
+        raise InputError(
+            f"no field among the columns {list(map(str, frame.columns))}: name columns by "
+            "API name (Last_Name, Owner.id...)"
+        )
+    blanks = {f: _blank_mask(table[c]) for f, c in chosen.items()}
+    long_parts = []
+    for fname, column in chosen.items():
+        keep = ~blanks[fname]
+        if keep.any():
+            long_parts.append(pd.DataFrame({
+                "id": np.asarray(labels, dtype=object)[keep],
+                "field": fname,
+                "old": None,
+                "new": pd.Series(table[column].to_numpy(dtype=object)[keep], dtype=object),
+            }))
+    if long_parts:
+        found = find_problems(pd.concat(long_parts, ignore_index=True), infos)
+        if len(found):
+            problems.append(pd.DataFrame({
+                "row": found["id"].astype(int).to_numpy(),
+                "field": found["field"].astype(object).to_numpy(),
+                "value": found["value"].to_numpy(),
+                "problem": found["problem"].astype(object).to_numpy(),
+            }))
+    if not upsert:
+        for info in infos.values():
+            if not info.mandatory or not info.writable:
+                continue
+            missing = blanks.get(info.api_name)
+            rows = (np.flatnonzero(missing).tolist() if missing is not None
+                    else list(range(n)))
+            if rows:
+                problems.append(_problems(rows, info.api_name, [None] * len(rows),
+                                          "mandatory field missing"))
+    if duplicate_check_fields is not None:
+        for name in duplicate_check_fields:
+            if name not in infos:
+                problems.append(_problems([-1], name, [None], "unknown duplicate check field"))
+            elif name not in chosen:
+                problems.append(_problems([-1], name, [None],
+                                          "duplicate check field is not a column"))
+    table_problems = _concat_problems(problems)
+    if len(table_problems):
+        raise ValidationError(_message(table_problems, n), table_problems)
+    records: list[dict[str, Any]] = [{} for _ in range(n)]
+    if upsert:
+        for i, rid in enumerate(ids):
+            if rid is not None:
+                records[i]["id"] = rid
+    for fname, column in chosen.items():
+        kind = infos[fname].kind
+        encoded = encode_series(table[column], kind)
+        keep = ~blanks[fname]
+        lookup = kind in LOOKUP_KINDS
+        for i in np.flatnonzero(keep).tolist():
+            value = encoded[i]
+            if lookup and isinstance(value, str):
+                value = {"id": value}
+            records[i][fname] = value
+    return NewRecords(records, list(chosen), dict(chosen), ignored)
+
+
+def _problems(rows: list[int], fname: str, values: list[Any], problem: str) -> pd.DataFrame:
+    out: pd.DataFrame = pd.DataFrame({"row": rows, "field": fname,
+                                      "value": pd.Series(values, dtype=object),
+                                      "problem": problem})
+    return out
+
+
+def _concat_problems(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    if not parts:
+        empty: pd.DataFrame = pd.DataFrame({"row": pd.array([], dtype="Int64"),
+                                            "field": pd.array([], dtype="string"),
+                                            "value": pd.Series([], dtype=object),
+                                            "problem": pd.array([], dtype="string")})
+        return empty
+    out: pd.DataFrame = pd.concat(parts, ignore_index=True)
+    out = out.sort_values(["row", "field"], kind="stable").reset_index(drop=True)
+    out["row"] = out["row"].astype("Int64")
+    out.loc[out["row"] < 0, "row"] = pd.NA
+    out["field"] = out["field"].astype("string")
+    out["problem"] = out["problem"].astype("string")
+    return out
+
+
+def _message(problems: pd.DataFrame, n_rows: int, shown: int = 5) -> str:
+    counts = problems["problem"].value_counts()
+    kinds = ", ".join(f"{n} {p}" for p, n in counts.items())
+    lines = [f"{len(problems)} problem(s) in {n_rows} row(s), nothing sent: {kinds}"]
+    for row in problems.head(shown).itertuples(index=False):
+        where = "" if pd.isna(row.row) else f"row {row.row} "
+        value = "" if row.value is None else f"={row.value!r}"[:60]
+        lines.append(f"  {where}{row.field}{value}: {row.problem}")
+    if len(problems) > shown:
+        lines.append(f"  ... and {len(problems) - shown} more (see .problems)")
+    return "\n".join(lines)
+
+
+def check_ids(ids: Any) -> list[str]:
+    """The ids of a delete, as strings in the given order; refuses bad input at once.
+
+    Accepts a list/tuple/Index/Series of id strings, or a frame (its ``id`` index or
+    column). Every malformed id is named in one :class:`~crmframe.errors.InputError`.
+
+    Examples
+    --------
+    >>> check_ids(["3652397000009851001"])
+    ['3652397000009851001']
+    >>> check_ids([3652397000009851001])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    crmframe.errors.InputError: malformed ids (19-digit strings expected): position 0: ...
+    """
+    if isinstance(ids, pd.DataFrame):
+        if "id" in ids.columns:
+            values: list[Any] = ids["id"].tolist()
+        elif ids.index.name == "id":
+            values = ids.index.tolist()
+        else:
+            raise InputError("a frame of records to delete needs an id index or column")
+    elif isinstance(ids, (pd.Series, pd.Index)):
+        values = ids.tolist()
+    elif isinstance(ids, str):
+        values = [ids]
+    elif isinstance(ids, (list, tuple)):
+        values = list(ids)
+    else:
+        raise InputError(f"ids must be a list of id strings, got {type(ids).__name__}")
+    if not values:
+        raise InputError("no ids given: nothing to delete")
+    bad = [
+        f"position {p}: {v!r} ({type(v).__name__})"
+        for p, v in enumerate(values)
+        if not (isinstance(v, str) and v.isdigit() and 1 <= len(v) <= 19)
+    ]
+    if bad:
+        shown = "; ".join(bad[:5]) + (f"; ... and {len(bad) - 5} more" if len(bad) > 5 else "")
+        raise InputError(f"malformed ids (19-digit strings expected): {shown}")
+    return [str(v) for v in values]
+
+
+def duplicate_of(details: Any) -> tuple[str | None, str | None]:
+    """``(existing id, field)`` of a ``DUPLICATE_DATA`` answer's ``details``.
+
+    Reads v8's ``duplicate_record`` and the older ``{"api_name", "id"}`` form.
+
+    Examples
+    --------
+    >>> duplicate_of({"api_name": "Email", "duplicate_record": {"id": "1"}})
+    ('1', 'Email')
+    >>> duplicate_of({"api_name": "Mobile", "id": "2"})
+    ('2', 'Mobile')
+    """
+    if not isinstance(details, Mapping):
+        return None, None
+    record = details.get("duplicate_record")
+    rid = record.get("id") if isinstance(record, Mapping) else details.get("id")
+    name = details.get("api_name")
+    return (str(rid) if rid is not None else None,
+            str(name) if isinstance(name, str) else None)
+
+
+def write_results(
+    body: Mapping[str, Any] | None,
+    sent: Sequence[Mapping[str, Any]] | Sequence[str],
+    *,
+    route: str,
+    call: int,
+) -> pd.DataFrame:
+    """One results row per sent record from an insert/upsert/delete answer, in order.
+
+    ``id`` is the record's id (the new one of an insert; none when it failed);
+    ``duplicate_id``/``duplicate_field`` name the existing record of a ``DUPLICATE_DATA``
+    and the field that matched (an upsert's update: the record updated and Zoho's
+    ``duplicate_field``); ``action`` is an upsert's ``insert``/``update``.
+
+    Examples
+    --------
+    >>> body = {"data": [
+    ...     {"code": "SUCCESS", "status": "success", "message": "record added",
+    ...      "details": {"id": "11"}},
+    ...     {"code": "DUPLICATE_DATA", "status": "error", "message": "duplicate data",
+    ...      "details": {"api_name": "Mobile", "duplicate_record": {"id": "7"}}}]}
+    >>> out = write_results(body, [{"Last_Name": "A"}, {"Last_Name": "B"}],
+    ...                     route="insert", call=0)
+    >>> out["id"].tolist(), out["duplicate_id"].tolist(), out["duplicate_field"].tolist()
+    (['11', <NA>], [<NA>, '7'], [<NA>, 'Mobile'])
+    """
+    items = list((body or {}).get("data") or [])
+    rows: list[dict[str, Any]] = []
+    for position, record in enumerate(sent):
+        item = items[position] if position < len(items) and isinstance(items[position],
+                                                                       Mapping) else {}
+        details = item.get("details") if isinstance(item.get("details"), Mapping) else {}
+        assert isinstance(details, Mapping)
+        code = item.get("code") or "NO_ANSWER"
+        status = item.get("status") or ("unknown" if not item else "error")
+        deleting = isinstance(record, str)
+        fields = [] if deleting else [str(k) for k in record if k != "id"]
+        own = details.get("id")
+        rid: str | None = None
+        dup_id: str | None = None
+        dup_field: str | None = None
+        if status == "success":
+            rid = str(own) if own is not None else None
+            if item.get("action") == "update":
+                dup_id, dup_field = rid, item.get("duplicate_field")
+        elif code == "DUPLICATE_DATA":
+            dup_id, dup_field = duplicate_of(details)
+        if deleting:
+            rid = str(record)
+        elif rid is None and isinstance(record, Mapping) and record.get("id") is not None:
+            rid = str(record["id"])
+        rows.append({
+            "id": rid, "route": route, "call": call, "fields": fields, "code": str(code),
+            "status": str(status), "message": item.get("message"), "details": dict(details),
+            "api_name": details.get("api_name") if isinstance(details.get("api_name"), str)
+            else None,
+            "expected_data_type": details.get("expected_data_type"),
+            "json_path": details.get("json_path"),
+            "Modified_Time": details.get("Modified_Time"),
+            "action": item.get("action"),
+            "duplicate_id": dup_id,
+            "duplicate_field": dup_field,
+        })
+    out: pd.DataFrame = pd.DataFrame(rows)
+    for column in ("id", "duplicate_id", "duplicate_field", "action"):
+        out[column] = out[column].astype("string")
+    return out
+

@@ -1,0 +1,332 @@
+"""Bulk writes of a frame's rows by position: insert, upsert, and update by a unique field.
+
+:func:`run` is ``crm.bulk_write`` for everything but the plain update by id (which
+:mod:`~crmframe.facade.write.bulkwriting` builds from per-record changes). Each column becomes
+one field mapping (``index`` = its CSV position): plain fields with an explicit ``format``
+for dates and datetimes, lookups by id (``Owner``, ``Owner.id``) or by a field of the
+target through the mapping's ``find_by`` (``Owner.email``, ``Account_Name.Account_Name``),
+and ``default_value`` mappings (``Layout``). Values are checked against the metadata first
+(every problem at once). The rows go in files of at most 25,000 (Zoho's limit), one job
+each, run and watched in turn; the result files are read back in row order, so the result
+is aligned to the frame by position.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from crmframe.core.bulkwrite import build_bulk_file
+>>> file = build_bulk_file(["Last_Name"], [["Ito"]], [{"api_name": "Last_Name", "index": 0}],
+...                        "Leads", operation="insert", find_by=None)
+>>> mappings_of(file)[["module", "api_name", "index"]].values.tolist()
+[['Leads', 'Last_Name', 0]]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from crmframe.core.bulkwrite import (
+    DATE_FORMAT,
+    DATETIME_FORMAT,
+    MAX_BULK_COLUMNS,
+    MAX_BULK_ROWS,
+    BulkWriteFile,
+    build_bulk_file,
+    bulk_cells,
+    java_strftime,
+    parse_bulk_result,
+)
+from crmframe.core.fieldtypes import LOOKUP_KINDS, Kind
+from crmframe.core.inserts import new_records
+from crmframe.core.jobs import JobStatus
+from crmframe.core.mappings import mappings_to_frame
+from crmframe.core.metadata import FieldInfo, normalise_fields
+from crmframe.errors import InputError, ValidationError
+from crmframe.facade.jobs import Job
+from crmframe.facade.write.frames import module_of
+from crmframe.facade.write.readback import read_back
+from crmframe.facade.write.sender import CrmSender
+
+__all__ = ["mappings_of", "run"]
+
+_LABEL_PARTS = frozenset({"name", "first_name", "last_name", "full_name"})
+
+
+@dataclass(frozen=True)
+class _Column:
+    """One CSV column: where it comes from and how Zoho maps it."""
+
+    source: str
+    api_name: str
+    kind: Kind
+    find_by: str | None = None
+    format: str | None = None
+
+
+def mappings_of(file: BulkWriteFile) -> pd.DataFrame:
+    """The ``field_mappings`` of ``file`` as :func:`~crmframe.core.mappings.mappings_to_frame`
+    shows them (what ``result.attrs["mappings"]`` holds)."""
+    return mappings_to_frame({"operation": file.operation, "resource": [
+        {"module": {"api_name": file.module}, "field_mappings": file.field_mappings}]})
+
+
+def _blank(series: pd.Series) -> np.ndarray:
+    return np.fromiter(
+        ((not v.strip()) if isinstance(v, str) else bool(pd.isna(v))
+         if not isinstance(v, (list, tuple, dict)) else False for v in series.tolist()),
+        dtype=bool, count=len(series))
+
+
+def _lookup_target_field(crm: Any, info: FieldInfo, by: str, column: str) -> str:
+    """Check ``by`` names a way Zoho can find the lookup's target; return it."""
+    if by == "id":
+        return by
+    if info.data_type == "ownerlookup" or info.lookup_module in (None, "users"):
+        if by != "email":
+            raise InputError(f"column {column!r}: users are found by 'id' or 'email', not "
+                             f"{by!r} (name the column {info.api_name}.id or "
+                             f"{info.api_name}.email)")
+        return by
+    target = normalise_fields(crm.read_fields(info.lookup_module))
+    if by not in target:
+        raise InputError(f"column {column!r}: {info.lookup_module} has no field {by!r} to "
+                         f"find {info.api_name} by (use a unique field, e.g. "
+                         f"{info.api_name}.id)")
+    return by
+
+
+def _columns(
+    crm: Any,
+    table: pd.DataFrame,
+    infos: Mapping[str, FieldInfo],
+    operation: str,
+    find_by: str | None,
+    formats: Mapping[str, str],
+    lookups: Mapping[str, str],
+) -> tuple[list[_Column], list[str]]:
+    names = [str(c) for c in table.columns]
+    plan: list[_Column] = []
+    ignored: list[str] = []
+    unknown: list[str] = []
+    for column in names:
+        if column == "id":
+            if find_by == "id":
+                plan.append(_Column(column, "id", Kind.ID))
+            elif operation == "insert" and not _blank(table[column]).all():
+                raise InputError("rows with an id cannot be inserted: drop the id column, or "
+                                 "use operation='update'/'upsert' with find_by='id'")
+            else:
+                ignored.append(column)
+            continue
+        head, dot, tail = column.rpartition(".")
+        if dot and head in infos and infos[head].kind in LOOKUP_KINDS:
+            lookup = infos[head]
+            if tail in _LABEL_PARTS and f"{head}.id" in names:
+                ignored.append(column)
+                continue
+            if tail in _LABEL_PARTS:
+                raise InputError(f"column {column!r}: a lookup is written by id or by a "
+                                 f"unique field of its target, not by {tail!r}: name it "
+                                 f"{head}.id (or {head}.email for users)")
+            found = _lookup_target_field(crm, lookup, tail, column)
+            plan.append(_Column(column, head, lookup.kind, found))
+            continue
+        info = infos.get(column)
+        if info is None:
+            unknown.append(column)
+            continue
+        if not info.writable:
+            ignored.append(column)
+            continue
+        by: str | None = lookups.get(column)
+        if by is not None:
+            if info.kind not in LOOKUP_KINDS:
+                raise InputError(f"lookups={{{column!r}: ...}}: {column} is not a lookup field")
+            by = _lookup_target_field(crm, info, by, column)
+        fmt = formats.get(column)
+        if info.kind in (Kind.DATE, Kind.DATETIME):
+            fmt = fmt or (DATE_FORMAT if info.kind is Kind.DATE else DATETIME_FORMAT)
+            java_strftime(fmt)  # an unknown pattern fails here, before any call
+        elif fmt is not None:
+            raise InputError(f"formats={{{column!r}: ...}}: {column} is not a date or "
+                             "datetime field")
+        plan.append(_Column(column, column, info.kind, by, fmt))
+    if unknown and operation != "update":
+        raise InputError(f"no {', '.join(map(repr, unknown))} field in this module: name "
+                         "columns by API name (Last_Name, Owner.id...)")
+    ignored.extend(unknown)
+    for name in [*formats, *lookups]:
+        if name not in names:
+            raise InputError(f"{name!r} (in formats/lookups) is not a column of the frame")
+    return plan, ignored
+
+
+def _check_values(
+    table: pd.DataFrame,
+    plan: list[_Column],
+    infos: Mapping[str, FieldInfo],
+    operation: str,
+    defaults: Mapping[str, Any],
+    formats: Mapping[str, str],
+) -> None:
+    """Every problem of the values at once (types, picklists, lengths, mandatory)."""
+    checked: dict[str, pd.Series] = {}
+    for col in plan:
+        if col.api_name == "id" or col.find_by not in (None, "id"):
+            continue  # found by Zoho: an e-mail, a name...
+        series = table[col.source]
+        if col.api_name in formats and series.map(lambda v: isinstance(v, str)).any():
+            continue  # text already in the analyst's format
+        checked[col.api_name] = series
+    problems: list[pd.DataFrame] = []
+    if checked:
+        try:
+            new_records(pd.DataFrame(checked), infos, upsert=True)
+        except ValidationError as err:
+            if err.problems is not None:
+                problems.append(err.problems)
+    if operation == "insert":
+        mapped = {c.api_name: c for c in plan}
+        for info in infos.values():
+            if not info.mandatory or not info.writable or info.api_name in defaults:
+                continue
+            given = mapped.get(info.api_name)
+            rows = (list(range(len(table))) if given is None
+                    else np.flatnonzero(_blank(table[given.source])).tolist())
+            if rows:
+                problems.append(pd.DataFrame({"row": rows, "field": info.api_name,
+                                              "value": None,
+                                              "problem": "mandatory field missing"}))
+    if problems:
+        found = pd.concat(problems, ignore_index=True).sort_values("row", kind="stable")
+        found = found.reset_index(drop=True)
+        lines = [f"{len(found)} problem(s) in {len(table)} row(s), nothing sent"]
+        lines += [f"  row {r.row} {r.field}: {r.problem}" for r in found.head(5).itertuples()]
+        if len(found) > 5:
+            lines.append(f"  ... and {len(found) - 5} more (see .problems)")
+        raise ValidationError("\n".join(lines), found)
+
+
+def _mappings(plan: list[_Column], defaults: Mapping[str, Any],
+              infos: Mapping[str, FieldInfo]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for index, col in enumerate(plan):
+        mapping: dict[str, Any] = {"api_name": col.api_name, "index": index}
+        if col.format is not None:
+            mapping["format"] = col.format
+        if col.find_by is not None:
+            mapping["find_by"] = col.find_by
+        if col.api_name in defaults:
+            mapping["default_value"] = {"value": _default_text(defaults[col.api_name])}
+        out.append(mapping)
+    mapped = {c.api_name for c in plan}
+    for name, value in defaults.items():
+        info = infos.get(name)
+        if info is None or not info.writable:
+            raise InputError(f"defaults={{{name!r}: ...}}: no writable field {name!r}")
+        if name not in mapped:
+            out.append({"api_name": name, "default_value": {"value": _default_text(value)}})
+    return out
+
+
+def _default_text(value: Any) -> str:
+    if isinstance(value, Mapping) and "id" in value:
+        return str(value["id"])
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def run(
+    crm: Any,
+    frame: pd.DataFrame,
+    module: str | None,
+    operation: str,
+    find_by: str | None,
+    *,
+    formats: Mapping[str, str],
+    defaults: Mapping[str, Any],
+    lookups: Mapping[str, str],
+    wait: bool,
+    poll_interval: float,
+    on_update: Callable[[JobStatus], object] | None,
+) -> pd.DataFrame | Job:
+    """``crm.bulk_write`` by row position.
+
+    See :func:`~crmframe.facade.write.bulkwriting.bulk_write` for the parameters.
+    """
+    name = module_of(frame, None, module)
+    infos = normalise_fields(crm.read_fields(name))
+    if find_by is not None and find_by != "id" and find_by not in infos:
+        raise InputError(f"find_by={find_by!r}: {name} has no such field (use 'id' or a "
+                         "unique field such as 'Email')")
+    table = frame
+    if table.index.name == "id" and "id" not in table.columns:
+        table = table.reset_index()
+    table = table.reset_index(drop=True)
+    if find_by is not None and find_by not in table.columns:
+        raise InputError(f"find_by={find_by!r} is not a column of the frame")
+    plan, ignored = _columns(crm, table, infos, operation, find_by, formats, lookups)
+    if not any(c.api_name != "id" for c in plan) and not defaults:
+        raise InputError(f"no writable {name} field among the columns: {ignored}")
+    mappings = _mappings(plan, defaults, infos)
+    if len(mappings) > MAX_BULK_COLUMNS:
+        raise InputError(f"a bulk-write job maps at most {MAX_BULK_COLUMNS} columns, got "
+                         f"{len(mappings)}: write the fields in several jobs")
+    _check_values(table, plan, infos, operation, defaults, formats)
+    cells = [bulk_cells(table[c.source], c.kind if c.find_by in (None, "id") else Kind.TEXT,
+                        c.format if c.api_name in formats else None) for c in plan]
+    columns = [c.source for c in plan]
+    n = len(table)
+    chunks = [(a, min(n, a + MAX_BULK_ROWS)) for a in range(0, n, MAX_BULK_ROWS)] or [(0, 0)]
+    files = [build_bulk_file(columns, [col[a:b] for col in cells], mappings, name,
+                             operation=operation, find_by=find_by) for a, b in chunks]
+    sender = CrmSender(
+        crm.client, name, infos,
+        read=lambda f, i: read_back(crm, name, f, i),
+        wait=lambda job: crm.wait(job, interval=poll_interval, on_update=on_update),
+    )
+    if not wait:
+        if len(files) > 1:
+            raise InputError(f"{n} rows make {len(files)} jobs: wait=False takes one job "
+                             f"(at most {MAX_BULK_ROWS} rows)")
+        file_id = sender.upload(files[0].zip_bytes, f"{name}.zip")
+        job_id = sender.create_job(files[0].job_body(file_id, version=crm.client.version))
+        return Job(job_id, "bulk_write", module=name)
+    parts: list[pd.DataFrame] = []
+    jobs: list[Job] = []
+    for file, (a, b) in zip(files, chunks, strict=True):
+        job, data = sender.run_bulk_job(
+            file.zip_bytes,
+            lambda file_id, f=file: f.job_body(file_id, version=crm.client.version),  # type: ignore[misc]
+            name=f"{name}.zip",
+        )
+        jobs.append(job)
+        parsed = parse_bulk_result(data)
+        if len(parsed) != b - a:
+            raise InputError(f"bulk-write job {job.job_id}: {len(parsed)} result rows for "
+                             f"{b - a} rows sent")
+        parts.append(parsed)
+    parsed_all = pd.concat(parts, ignore_index=True)
+    ids: list[Any] = (table["id"].tolist() if "id" in table.columns else [None] * n)
+    out: pd.DataFrame = pd.DataFrame(index=frame.index)
+    out["id"] = pd.array([None if v is None or pd.isna(v) else str(v) for v in ids],
+                         dtype="string")
+    out["STATUS"] = pd.array(parsed_all["status"].tolist(), dtype="string")
+    out["RECORD_ID"] = pd.array(parsed_all["record_id"].tolist(), dtype="string")
+    out["ERRORS"] = pd.Series([list(e) for e in parsed_all["errors"].tolist()],
+                              index=out.index, dtype=object)
+    out["code"] = pd.array(parsed_all["code"].tolist(), dtype="string")
+    out["column"] = pd.array(parsed_all["column"].tolist(), dtype="string")
+    out.attrs["job"] = jobs[-1]
+    out.attrs["jobs"] = jobs
+    out.attrs["mappings"] = mappings_of(files[0])
+    out.attrs["module"] = name
+    out.attrs["operation"] = operation
+    out.attrs["ignored_columns"] = ignored
+    out.attrs["calls"] = sender.calls
+    return out

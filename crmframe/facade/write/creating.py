@@ -1,0 +1,493 @@
+"""``crm.insert``, ``crm.upsert``, ``crm.delete``: create, create-or-update and delete records.
+
+The functions take the :class:`~crmframe.facade.crm.CRM` (``crm``) first: they are the
+methods as they stand (see :class:`~crmframe.facade.write.mixin.WritingMixin`).
+
+Every row is checked against the module's metadata before the first call
+(:func:`~crmframe.core.inserts.new_records`: every problem at once, nothing sent); records
+then go in ``POST`` batches of 100 (Zoho's maximum), or — for a big insert, when it is
+cheaper for the objective — as bulk-write jobs (:func:`insert_route`). Zoho's per-record
+answers become one results row per input row, in row order, whatever the HTTP status
+(a mixed 207 is data): the new id, and for ``DUPLICATE_DATA`` the existing record's id
+(``duplicate_id``) and the field that matched (``duplicate_field``).
+
+An insert is not idempotent: a batch whose answer is lost (:class:`TransportError` after
+the client's retries) is reported ``unknown`` (code ``TRANSPORT_ERROR``) rather than sent
+again, so no record is created twice.
+
+Examples
+--------
+>>> insert_route(250)
+InsertRoute(route='post', calls=3, credits=25, jobs=0)
+>>> insert_route(10_000)
+InsertRoute(route='bulk_write', calls=4, credits=500, jobs=1)
+>>> insert_route(10_000, bulk_threshold=None)
+InsertRoute(route='post', calls=100, credits=1000, jobs=0)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from crmframe.core.bulkwrite import MAX_BULK_ROWS
+from crmframe.core.inserts import NewRecords, check_ids, new_records, write_results
+from crmframe.core.metadata import normalise_fields
+from crmframe.core.plan import DEFAULT_BULK_THRESHOLD, Costs, Objective
+from crmframe.errors import CrmframeError, InputError, TransportError, ZohoAPIError
+from crmframe.facade.write.execute import FATAL_ERRORS, error_body
+from crmframe.facade.write.frames import module_of
+from crmframe.facade.write.result import PushResult, concat_results
+
+__all__ = ["BATCH", "InsertRoute", "delete", "insert", "insert_route", "upsert"]
+
+#: Records per POST (insert, upsert) and ids per DELETE: Zoho's maximum.
+BATCH = 100
+
+
+@dataclass(frozen=True)
+class InsertRoute:
+    """How an insert of ``n`` records goes, and what it costs by the plan's cost model."""
+
+    route: str
+    calls: int
+    credits: int
+    jobs: int
+
+
+def insert_route(
+    n: int,
+    *,
+    objective: Objective = "calls",
+    costs: Costs | None = None,
+    bulk_threshold: int | None = DEFAULT_BULK_THRESHOLD,
+) -> InsertRoute:
+    """POST batches of 100 or bulk-write jobs of ≤ 25,000 rows, whichever is cheaper.
+
+    Bulk write is considered from ``bulk_threshold`` records (``None``: never), and kept
+    only when it is cheaper for ``objective`` (``(calls, credits)`` or ``(credits,
+    calls)``, compared in that order).
+    """
+    costs = costs or Costs()
+    batches = math.ceil(n / BATCH)
+    post_credits = sum(costs.put(min(BATCH, n - i * BATCH)) for i in range(batches))
+    post = InsertRoute("post", batches, post_credits, 0)
+    if bulk_threshold is None or n < bulk_threshold or n == 0:
+        return post
+    jobs = math.ceil(n / MAX_BULK_ROWS)
+    bulk = InsertRoute("bulk_write", jobs * costs.bulk_write_calls,
+                       jobs * costs.bulk_write_job_credits, jobs)
+
+    def key(r: InsertRoute) -> tuple[int, int]:
+        return (r.calls, r.credits) if objective == "calls" else (r.credits, r.calls)
+
+    return bulk if key(bulk) < key(post) else post
+
+
+def _body(records: Sequence[Any], trigger: Sequence[str] | None,
+          extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"data": list(records)}
+    if trigger is not None:
+        body["trigger"] = list(trigger)
+    if extra:
+        body.update(extra)
+    return body
+
+
+def _error_rows(sent: Sequence[Any], exc: CrmframeError, *, route: str, call: int,
+                status: str | None = None) -> pd.DataFrame:
+    err = error_body(exc)["error"]
+    unknown = isinstance(exc, TransportError)
+    body = {"data": [{"code": err["code"], "status": status or ("unknown" if unknown else "error"),
+                      "message": err["message"], "details": err["details"]}] * len(sent)}
+    return write_results(body, sent, route=route, call=call)
+
+
+def _not_sent(sent: Sequence[Any], exc: CrmframeError, *, route: str) -> pd.DataFrame:
+    body = {"data": [{"code": "NOT_SENT", "status": "not_sent",
+                      "message": f"not sent: an earlier call failed ({exc})", "details": {}}]
+            * len(sent)}
+    return write_results(body, sent, route=route, call=-1)
+
+
+def _progress(wanted: bool | None, total: int, calls: int, desc: str) -> Any:
+    from crmframe.facade.write.run import _in_notebook
+
+    if wanted is True or (wanted is None and calls > 1 and _in_notebook()):
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, desc=desc, unit="rec", leave=True)
+    return None
+
+
+def send_batches(
+    crm: Any,
+    method: str,
+    path: str,
+    items: Sequence[Any],
+    *,
+    route: str,
+    body_of: Callable[[Sequence[Any]], dict[str, Any] | None],
+    params_of: Callable[[Sequence[Any]], dict[str, Any] | None] | None = None,
+    progress: bool | None = None,
+) -> tuple[pd.DataFrame, int]:
+    """Send ``items`` in batches of 100; one results row per item, in order, and the calls.
+
+    A whole-request error stops the run when it is fatal (authentication, module, rate
+    limit, transport) — the batches after it are ``not_sent`` — and is otherwise the result
+    of that batch's items.
+    """
+    frames: list[pd.DataFrame] = []
+    calls = 0
+    stop: CrmframeError | None = None
+    batches = [items[i:i + BATCH] for i in range(0, len(items), BATCH)]
+    bar = _progress(progress, len(items), len(batches), route)
+    try:
+        for number, batch in enumerate(batches):
+            if stop is not None:
+                frames.append(_not_sent(batch, stop, route=route))
+                continue
+            calls += 1
+            try:
+                reply = crm.client.request(
+                    method, path, json=body_of(batch),
+                    params=params_of(batch) if params_of is not None else None,
+                )
+            except TransportError as exc:
+                frames.append(_error_rows(batch, exc, route=route, call=number))
+                stop = exc
+                continue
+            except ZohoAPIError as exc:
+                frames.append(_error_rows(batch, exc, route=route, call=number))
+                if isinstance(exc, FATAL_ERRORS):
+                    stop = exc
+                continue
+            body = reply.body if isinstance(reply.body, dict) else {"data": []}
+            frames.append(write_results(body, batch, route=route, call=number))
+            if bar is not None:
+                bar.update(len(batch))
+    finally:
+        if bar is not None:
+            bar.close()
+    return concat_results(frames), calls
+
+
+def _check_trigger(trigger: Sequence[str] | None) -> None:
+    if trigger is not None and (isinstance(trigger, str) or not all(
+            isinstance(t, str) for t in trigger)):
+        raise InputError("trigger must be a list of names such as ['workflow'] (or [] for "
+                         f"none), got {trigger!r}")
+
+
+def _credits(n_per_call: Sequence[int]) -> float:
+    costs = Costs()
+    return float(sum(costs.put(n) for n in n_per_call))
+
+
+def _sizes(n: int) -> list[int]:
+    return [min(BATCH, n - i) for i in range(0, n, BATCH)]
+
+
+def insert(
+    crm: Any,
+    frame: pd.DataFrame,
+    *,
+    module: str | None = None,
+    trigger: Sequence[str] | None = None,
+    progress: bool | None = None,
+    objective: Objective = "calls",
+    bulk_threshold: int | None = DEFAULT_BULK_THRESHOLD,
+    poll_interval: float = 2.0,
+    dry_run: bool = False,
+) -> PushResult:
+    """Create one record per row of ``frame``; the results carry the new ids in row order.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One new record per row, columns named by API name (``Last_Name``, ``Owner.id``
+        or an ``Owner`` column of ids, ``Date_3``...). No ``id`` values: these records do
+        not exist yet. Blank cells (also ``""``) are left out of the record.
+    module : str, optional
+        Default ``frame.attrs["module"]``.
+    trigger : list of str, optional
+        Zoho's ``trigger`` (``[]`` runs no workflow/approval/blueprint; ``None`` leaves the
+        key out, so Zoho runs them all).
+    progress : bool, optional
+        A ``tqdm`` bar over the records (default: in a notebook, for more than one call).
+    objective, bulk_threshold
+        From ``bulk_threshold`` rows the insert goes by bulk-write jobs when that is cheaper
+        for ``objective`` (see :func:`insert_route`); ``bulk_threshold=None`` always POSTs.
+        A bulk insert runs no workflow (Zoho's bulk write has no ``trigger``).
+    poll_interval : float
+        Seconds between status polls of bulk-write jobs.
+    dry_run : bool
+        Check and plan only: rows ``planned``, nothing sent.
+
+    Returns
+    -------
+    PushResult
+        ``results``: one row per input row, in row order (``results.index`` is the row
+        position): ``id`` (the new id; missing when the row failed), ``code``, ``status``,
+        ``message``, ``details``, ``api_name``, ``duplicate_id`` and ``duplicate_field``
+        (``DUPLICATE_DATA``: the record that already holds the value, and the field),
+        ``route`` (``insert`` or ``bulk_write``). ``result.frame`` is ``frame`` with an
+        ``id`` column holding the new ids.
+
+    Raises
+    ------
+    ValidationError
+        Before any call, with every problem (``.problems``: row, field, value, problem):
+        mandatory fields missing, wrong types, values not in a picklist, too long, unknown
+        or read-only fields, a unique value repeated, rows that already have an id.
+    InputError
+        No module, an empty frame, a malformed ``trigger``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crmframe.facade.crm import connect
+    >>> from crmframe.sandbox import start
+    >>> with start(records=20) as server, connect(**server.credentials) as crm:
+    ...     new = pd.DataFrame({"Last_Name": ["Ito", "Berg"], "Company": ["A", "B"]})
+    ...     result = crm.insert(new, module="Leads", trigger=[])
+    ...     stored = crm.read_records("Leads", ["Last_Name"], ids=list(result.results["id"]))
+    >>> result.results["status"].tolist(), sorted(stored["Last_Name"])
+    (['success', 'success'], ['Berg', 'Ito'])
+    """
+    _check_trigger(trigger)
+    name = module_of(frame, None, module)
+    infos = normalise_fields(crm.read_fields(name))
+    new = new_records(frame, infos)
+    how = insert_route(len(new.records), objective=objective, bulk_threshold=bulk_threshold)
+    if dry_run:
+        return _planned(new, frame, how, route="insert")
+    if how.route == "bulk_write":
+        return _bulk_insert(crm, frame, name, new, poll_interval=poll_interval)
+    results, calls = send_batches(
+        crm, "POST", name, new.records, route="insert",
+        body_of=lambda batch: _body(batch, trigger), progress=progress,
+    )
+    out = PushResult(results, calls=calls, credits=_credits(_sizes(len(new.records))[:calls]))
+    out.frame = with_new_ids(frame, out.results["id"])
+    return out
+
+
+def _planned(new: NewRecords, frame: pd.DataFrame, how: InsertRoute, *,
+             route: str) -> PushResult:
+    body = {"data": [{"code": "DRY_RUN", "status": "planned",
+                      "message": f"would be sent by {how.route}", "details": {}}]
+            * len(new.records)}
+    results = write_results(body, new.records, route=route if how.route == "post"
+                            else how.route, call=-1)
+    out = PushResult(results, calls=how.calls, credits=float(how.credits), dry_run=True)
+    out.frame = frame.copy()
+    return out
+
+
+def _bulk_insert(crm: Any, frame: pd.DataFrame, name: str, new: NewRecords, *,
+                 poll_interval: float) -> PushResult:
+    from crmframe.facade.write.bulkwriting import bulk_write
+
+    table = frame.reset_index(drop=True)[[new.columns[f] for f in new.fields]]
+    table.attrs = {}
+    result = bulk_write(crm, table, name, operation="insert", poll_interval=poll_interval)
+    assert isinstance(result, pd.DataFrame)
+    return bulk_push_result(result, new.records, route="bulk_write")
+
+
+def bulk_push_result(result: pd.DataFrame, sent: Sequence[Any], *, route: str) -> PushResult:
+    """A :class:`PushResult` from a frame-aligned bulk-write result (one row per row)."""
+    data = []
+    for status, rid, errors in zip(result["STATUS"].tolist(), result["RECORD_ID"].tolist(),
+                                   result["ERRORS"].tolist(), strict=True):
+        applied = status in ("added", "updated")
+        first = errors[0] if errors else (str(status).upper(), None)
+        data.append({
+            "code": "SUCCESS" if applied else first[0],
+            "status": "success" if applied else "error",
+            "message": f"record {status}" if applied else "; ".join(
+                f"{c}-{col}" if col else str(c) for c, col in errors) or f"record {status}",
+            "details": {"id": None if pd.isna(rid) else str(rid),
+                        **({"api_name": first[1]} if not applied and first[1] else {}),
+                        "bulk_status": status},
+        })
+    results = write_results({"data": data}, sent, route=route, call=0)
+    jobs = list(result.attrs.get("jobs") or [])
+    out = PushResult(results, calls=int(result.attrs.get("calls", 0)),
+                     credits=float(500 * len(jobs)), jobs=jobs)
+    return out
+
+
+def with_new_ids(frame: pd.DataFrame, ids: pd.Series) -> pd.DataFrame:
+    """``frame`` with an ``id`` column (first) holding ``ids`` (one per row, in order)."""
+    out: pd.DataFrame = frame.copy()
+    values = pd.array(ids.tolist(), dtype="string")
+    if out.index.name == "id":
+        out.index = pd.Index(values, name="id")
+        return out
+    if "id" in out.columns:
+        out["id"] = values
+    else:
+        out.insert(0, "id", pd.Series(values, index=out.index))
+    return out
+
+
+def upsert(
+    crm: Any,
+    frame: pd.DataFrame,
+    *,
+    duplicate_check_fields: Sequence[str] | None = None,
+    module: str | None = None,
+    trigger: Sequence[str] | None = None,
+    progress: bool | None = None,
+) -> PushResult:
+    """Update the record each row matches, or create it (``POST /{module}/upsert``).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One record per row. A row with an ``id`` updates that record; otherwise Zoho
+        matches by ``duplicate_check_fields``.
+    duplicate_check_fields : list of str, optional
+        Fields matching rows to records, in order (unique fields or the module's system
+        duplicate-check field, e.g. ``["Email"]`` for Leads). Default: Zoho's (the system
+        field, then the unique fields). Each must be a column of ``frame``.
+    module, trigger, progress
+        As for :func:`insert`.
+
+    Returns
+    -------
+    PushResult
+        As for :func:`insert`, plus ``action`` (``insert``/``update``) per row;
+        ``duplicate_field`` is the field that matched an existing record (``id`` when
+        the row named it) and ``duplicate_id`` that record.
+
+    Raises
+    ------
+    ValidationError
+        Before any call, with every problem.
+    InputError
+        No module, an empty frame, bad ``duplicate_check_fields``.
+
+    Examples
+    --------
+    >>> result = crm.upsert(contacts, duplicate_check_fields=["Email"])  # doctest: +SKIP
+    >>> result.results["action"].value_counts()                          # doctest: +SKIP
+    """
+    _check_trigger(trigger)
+    if duplicate_check_fields is not None and (
+            isinstance(duplicate_check_fields, str)
+            or not all(isinstance(f, str) for f in duplicate_check_fields)):
+        raise InputError("duplicate_check_fields must be a list of API names, e.g. ['Email']")
+    name = module_of(frame, None, module)
+    infos = normalise_fields(crm.read_fields(name))
+    new = new_records(frame, infos, upsert=True, duplicate_check_fields=duplicate_check_fields)
+    extra = ({"duplicate_check_fields": list(duplicate_check_fields)}
+             if duplicate_check_fields is not None else None)
+    results, calls = send_batches(
+        crm, "POST", f"{name}/upsert", new.records, route="upsert",
+        body_of=lambda batch: _body(batch, trigger, extra), progress=progress,
+    )
+    by_id = [r.get("id") for r in new.records]
+    # A row that named its id matched by id (Zoho leaves duplicate_field null then).
+    field = results["duplicate_field"].astype(object).tolist()
+    for position, rid in enumerate(by_id):
+        if rid is not None and results.loc[position, "action"] == "update" and (
+                field[position] is None or pd.isna(field[position])):
+            field[position] = "id"
+    results["duplicate_field"] = pd.array(
+        [None if v is None or pd.isna(v) else v for v in field], dtype="string")
+    out = PushResult(results, calls=calls, credits=_credits(_sizes(len(new.records))[:calls]))
+    out.frame = with_new_ids(frame, out.results["id"])
+    return out
+
+
+def delete(
+    crm: Any,
+    ids: Any,
+    *,
+    module: str,
+    trigger: Sequence[str] | None = None,
+    dry_run: bool = False,
+    progress: bool | None = None,
+) -> PushResult:
+    """Delete records by id, 100 per call; one results row per id, in the given order.
+
+    Zoho asks for no confirmation, so the ids are checked first — an empty list or any
+    malformed id (not a digit string) raises before any call — and ``dry_run=True``
+    shows what would go. Deleted records go to Zoho's recycle bin
+    (``GET /{module}/deleted`` lists them).
+
+    Parameters
+    ----------
+    ids : list of str, Index, Series or DataFrame
+        The ids (a frame: its ``id`` index or column). An id given twice is deleted once
+        (the repeat: ``skipped``, code ``DUPLICATE_ID``).
+    module : str
+        The module.
+    trigger : list of str, optional
+        ``[]`` runs no workflow (Zoho's ``wf_trigger=false``); ``None`` leaves Zoho's
+        default (workflows run).
+    dry_run : bool
+        Report the ids as ``planned`` without deleting anything.
+
+    Returns
+    -------
+    PushResult
+        ``results``: ``id``, ``status`` (``success`` = deleted), ``code``, ``message``
+        (``INVALID_DATA`` for an id already gone or unknown, ``RECORD_LOCKED``...).
+
+    Raises
+    ------
+    InputError
+        No ids, malformed ids, no module.
+
+    Examples
+    --------
+    >>> result = crm.delete(["3652397000009851001"], module="Leads", dry_run=True)  # doctest: +SKIP
+    """
+    if not isinstance(module, str) or not module:
+        raise InputError("which module? pass module='Leads'")
+    _check_trigger(trigger)
+    given = check_ids(ids)
+    unique = list(dict.fromkeys(given))
+    route = "delete"
+    if dry_run:
+        body = {"data": [{"code": "DRY_RUN", "status": "planned",
+                          "message": "would be deleted", "details": {}}] * len(unique)}
+        results = write_results(body, unique, route=route, call=-1)
+        calls = math.ceil(len(unique) / BATCH)
+        out = PushResult(_with_repeats(results, given, route), calls=calls,
+                         credits=float(calls), dry_run=True)
+        return out
+    params: dict[str, Any] = {}
+    if trigger is not None:
+        params["wf_trigger"] = "true" if "workflow" in trigger else "false"
+    results, calls = send_batches(
+        crm, "DELETE", module, unique, route=route, body_of=lambda batch: None,
+        params_of=lambda batch: {"ids": ",".join(batch), **params}, progress=progress,
+    )
+    return PushResult(_with_repeats(results, given, route), calls=calls, credits=float(calls))
+
+
+def _with_repeats(results: pd.DataFrame, given: list[str], route: str) -> pd.DataFrame:
+    """Results in the order ids were given; a repeated id is ``skipped`` ``DUPLICATE_ID``."""
+    if len(given) == len(results):
+        return results
+    first: dict[str, int] = {}
+    rows: list[dict[Any, Any]] = []
+    for rid in given:
+        if rid in first:
+            rows.append({"id": rid, "route": route, "call": pd.NA, "fields": [],
+                         "code": "DUPLICATE_ID", "status": "skipped",
+                         "message": "id given more than once: deleted once", "details": {}})
+            continue
+        first[rid] = len(first)
+        rows.append(results.iloc[first[rid]].to_dict())
+    out: pd.DataFrame = pd.DataFrame(rows)
+    return out

@@ -1,0 +1,171 @@
+"""Everything decided before the first write call of a push.
+
+Module and field metadata → baseline (given, or read back for the edited ids and columns)
+→ :func:`~crmframe.core.diff.diff` → validation (all problems at once) → conflict check
+(:mod:`~crmframe.facade.write.conflicts`) → :func:`~crmframe.core.plan.make_plan`. What
+cannot be sent (added and removed rows, unpushable edits, duplicate ids, invalid edits,
+conflicts) becomes skipped result rows.
+
+Examples
+--------
+>>> problem_rows(pd.DataFrame({"id": ["1"], "field": ["Email"], "value": ["x"],
+...     "problem": ["not an email"]}))[["id", "code"]].values.tolist()
+[['1', 'VALIDATION']]
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from crmframe.core.diff import ChangeSet, diff
+from crmframe.core.metadata import FieldInfo, normalise_fields
+from crmframe.core.plan import Objective, make_plan
+from crmframe.core.validate import find_problems, split_valid, validate
+from crmframe.errors import InputError
+from crmframe.facade.write.conflicts import check_conflicts as check_conflicts_of
+from crmframe.facade.write.frames import base_fields, by_id, frame_ids, is_blank, module_of
+from crmframe.facade.write.readback import read_back
+from crmframe.facade.write.rows import status_rows
+
+__all__ = ["VOLATILE_FIELDS", "Prepared", "prepare_push", "problem_rows", "report_rows"]
+
+
+#: Fields Zoho changes on its own; not compared when the baseline is read back fresh.
+VOLATILE_FIELDS = frozenset({"Modified_Time", "Modified_By", "Last_Activity_Time"})
+
+
+def report_rows(changes: ChangeSet) -> list[pd.DataFrame]:
+    """Rows for every finding of ``diff`` that is not an update (nothing is dropped)."""
+    frames: list[pd.DataFrame] = []
+    added = changes.added_rows
+    if len(added):
+        ids = [None if v is None or pd.isna(v) else str(v) for v in added.index.tolist()]
+        frames.append(
+            status_rows(
+                ids, status="skipped", code="NOT_PUSHED_INSERT",
+                message="row without a known id: push updates records, it does not insert",
+                fields=[[str(c) for c in added.columns if not is_blank(row[c])]
+                        for _, row in added.iterrows()],
+                details=[{"row": n} for n in range(len(added))],
+            )
+        )
+    if changes.removed_ids:
+        frames.append(
+            status_rows(list(changes.removed_ids), status="skipped", code="NOT_PUSHED_DELETE",
+                        message="row removed from the edited frame: push never deletes records")
+        )
+    if changes.duplicate_ids:
+        frames.append(
+            status_rows(list(changes.duplicate_ids), status="skipped", code="DUPLICATE_ID",
+                        message="id appears more than once: its rows were left out")
+        )
+    unpushable = changes.unpushable
+    if len(unpushable):
+        frames.append(
+            status_rows(
+                [str(i) for i in unpushable["id"].tolist()], status="skipped", code="UNPUSHABLE",
+                message=[str(r) for r in unpushable["reason"].tolist()],
+                fields=[[str(f)] for f in unpushable["field"].tolist()],
+            )
+        )
+    for column in changes.added_columns:
+        frames.append(
+            status_rows([None], status="skipped", code="UNPUSHABLE",
+                        message="column not in the original (or not a field of the module): "
+                        "not compared, not sent", fields=[[column]])
+        )
+    return frames
+
+
+@dataclass
+class Prepared:
+    """Everything decided before the first write call."""
+
+    module: str
+    infos: dict[str, FieldInfo]
+    baseline: pd.DataFrame
+    changes: ChangeSet
+    plan: Any = None
+    skipped: list[pd.DataFrame] = field(default_factory=list)
+    reads: int = 0
+    conflicts: list[str] = field(default_factory=list)
+
+
+def problem_rows(problems: pd.DataFrame) -> pd.DataFrame:
+    """Validation problems as skipped result rows (code ``VALIDATION``)."""
+    ids = [None if v is None or pd.isna(v) else str(v) for v in problems["id"].tolist()]
+    return status_rows(
+        ids, status="skipped", code="VALIDATION",
+        message=[str(p) for p in problems["problem"].tolist()],
+        fields=[[str(f)] for f in problems["field"].tolist()],
+        details=[{"value": v} for v in problems["value"].tolist()]
+        if "value" in problems.columns else None,
+    )
+
+
+def prepare_push(
+    crm: Any,
+    edited: pd.DataFrame,
+    original: pd.DataFrame | None,
+    *,
+    module: str | None,
+    push_valid: bool,
+    overwrite: bool,
+    check_conflicts: bool,
+    objective: Objective,
+    bulk_threshold: int | None,
+    costs: Any,
+    journal: str | os.PathLike[str] | None = None,
+) -> Prepared:
+    """Module, metadata, baseline, diff, validation, conflicts and the plan (no writes)."""
+    if not isinstance(edited, pd.DataFrame):
+        raise InputError(f"edited must be a DataFrame, got {type(edited).__name__}")
+    name = module_of(edited, original, module)
+    meta = crm.read_fields(name)
+    infos = normalise_fields(meta)
+    # Parsed once: diff, validation and the plan take the parsed mapping as it is
+    # (normalise_fields); an empty one would be read as an envelope, hence the raw.
+    fields = infos or meta
+    edited_ix = by_id(edited)
+    reads = 0
+    if original is None:
+        wanted = [f for f in base_fields(list(edited_ix.columns)) if f in infos] or ["id"]
+        baseline = read_back(crm, name, wanted, frame_ids(edited_ix))
+        reads += 1
+        # Only the edited columns are compared (the read may bring extra lookup parts), and
+        # not those Zoho changes by itself: a fresh baseline would flag them as edits.
+        volatile = [c for c in edited_ix.columns if set(base_fields([c])) & VOLATILE_FIELDS]
+        edited_ix = edited_ix.drop(columns=volatile)
+        keep = [c for c in baseline.columns if c in set(map(str, edited_ix.columns))]
+        baseline = baseline[keep]
+        baseline.attrs["module"] = name
+    else:
+        baseline = by_id(original)
+    changes = diff(baseline, edited_ix, fields=fields)
+    skipped = report_rows(changes)
+
+    problems = find_problems(changes, fields)
+    if len(problems):
+        if not push_valid:
+            validate(changes, fields, problems=problems)  # raises with every problem
+        changes = split_valid(changes, problems)
+        skipped.append(problem_rows(problems))
+
+    conflicts: list[str] = []
+    if check_conflicts:
+        found = check_conflicts_of(
+            crm, name, baseline, changes, overwrite=overwrite, journal=journal
+        )
+        changes, conflicts = found.changes, found.ids
+        skipped += found.rows
+        reads += found.reads
+    plan = make_plan(changes, fields, name, objective=objective, costs=costs,
+                     bulk_threshold=bulk_threshold)
+    return Prepared(name, infos, baseline, changes, plan, skipped, reads,
+                    conflicts if not overwrite else [])
+
+

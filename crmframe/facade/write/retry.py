@@ -1,0 +1,118 @@
+"""What :meth:`PushResult.retry <crmframe.facade.write.result.PushResult.retry>` sends again,
+and the read-back that settles records sent without an answer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from crmframe.core.codecs import encode_value
+from crmframe.core.metadata import FieldInfo
+from crmframe.errors import ValidationError
+from crmframe.facade.write.frames import base_fields, by_id
+from crmframe.facade.write.readback import applied_ids, read_back
+from crmframe.facade.write.result import PushResult, concat_results, empty_results
+from crmframe.facade.write.rows import VERIFIED_MESSAGE, status_rows
+
+__all__ = ["retry_frames", "settle_unknown"]
+
+
+def retry_frames(
+    result: Any, edited: pd.DataFrame, baseline: pd.DataFrame, *, overwrite: bool
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(edited, original)`` holding only what ``result.retry()`` must send again.
+
+    Cells of a retried record that did go through are made equal on both sides, so the
+    diff sends only the failed fields. ``Modified_Time``, when present, is moved to the
+    latest time Zoho reported for the record, so the record's own successful writes are not
+    mistaken for someone else's (conflict check).
+    """
+    rows = result.results[result.retryable_mask(overwrite=overwrite)]
+    rows = rows[rows["id"].notna()]
+    edited_ix, base_ix = by_id(edited), by_id(baseline)
+    ids = [i for i in dict.fromkeys(rows["id"].tolist()) if i in base_ix.index]
+    failed: dict[str, set[str]] = {}
+    for rid, fields in zip(rows["id"].tolist(), rows["fields"].tolist(), strict=True):
+        failed.setdefault(str(rid), set()).update(str(f) for f in fields or [])
+    columns = [c for c in edited_ix.columns if c in base_ix.columns]
+    new_edited = edited_ix.loc[ids, columns].copy()
+    new_original = base_ix.loc[ids, columns].copy()
+    for column in columns:
+        base = base_fields([column])
+        if not base:
+            continue
+        same = [i for i in ids if base[0] not in failed.get(i, set())]
+        if same:
+            new_original.loc[same, column] = new_edited.loc[same, column]
+    if "Modified_Time" in columns:
+        done = result.results[(result.results["status"] == "success").fillna(False)]
+        latest = done.dropna(subset=["Modified_Time"]).groupby("id")["Modified_Time"].max()
+        for rid in ids:
+            if rid in latest.index:
+                stamp = latest.loc[rid]
+                new_original.loc[rid, "Modified_Time"] = stamp
+                new_edited.loc[rid, "Modified_Time"] = stamp
+    new_edited.attrs = dict(edited.attrs)
+    new_original.attrs = dict(baseline.attrs)
+    return new_edited, new_original
+
+
+def settle_unknown(
+    crm: Any,
+    module: str,
+    infos: Mapping[str, FieldInfo],
+    result: PushResult,
+    edited: pd.DataFrame,
+    original: pd.DataFrame,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read back the records a push sent without an answer; those that landed are settled.
+
+    Returns ``original`` with the landed cells made equal to ``edited`` (so a retry does
+    not send them again) and the rows reporting them as applied.
+    """
+    unknown = result.results[(result.results["status"] == "unknown").fillna(False)]
+    unknown = unknown[unknown["id"].isin(list(edited.index))]
+    if unknown.empty:
+        return original, empty_results()
+    wanted: dict[str, dict[str, Any]] = {}
+    for rid, fields in zip(unknown["id"].tolist(), unknown["fields"].tolist(), strict=True):
+        for name in fields or []:
+            column = f"{name}.id" if f"{name}.id" in edited.columns else name
+            info = infos.get(name)
+            if column not in edited.columns or info is None:
+                continue
+            value = edited.loc[rid, column]
+            try:
+                encoded = encode_value(value, info.kind)
+            except ValidationError:
+                continue
+            wanted.setdefault(str(rid), {})[name] = encoded
+    if not wanted:
+        return original, empty_results()
+    fields = sorted({f for values in wanted.values() for f in values})
+    current = read_back(crm, module, fields, list(wanted))
+    landed = applied_ids(current, [{"id": i, **v} for i, v in wanted.items()], infos)
+    settled = original.copy()
+    for rid in landed:
+        for name in wanted[rid]:
+            column = f"{name}.id" if f"{name}.id" in edited.columns else name
+            settled.loc[rid, column] = edited.loc[rid, column]
+    route_of = dict(zip(unknown["id"].tolist(), unknown["route"].tolist(), strict=True))
+    frames = [
+        status_rows(
+            ids, status="success", code="SUCCESS", message=VERIFIED_MESSAGE,
+            route=None if pd.isna(route) else str(route),
+            fields=[sorted(wanted[i]) for i in ids],
+        )
+        for route, ids in _group(landed, route_of).items()
+    ]
+    return settled, concat_results(frames)
+
+
+def _group(ids: Sequence[str], key: Mapping[str, Any]) -> dict[Any, list[str]]:
+    out: dict[Any, list[str]] = {}
+    for rid in ids:
+        out.setdefault(key.get(rid), []).append(rid)
+    return out

@@ -1,0 +1,95 @@
+"""Secrets never reach an error message or a log record: misplaced settings, server echoes,
+vcrpy's and urllib3's loggers."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from httpfakes import fake_session
+
+import crmframe
+from crmframe.errors import ConfigurationError, CrmframeError, ZohoAPIError
+from crmframe.http.auth import StaticToken
+from crmframe.http.client import ZohoClient
+from crmframe.http.redact import redact, remember_secret, shown
+
+SECRET = "0f3a9c2b7d1e4f5a6b7c8d9e0f1a2b3c4d5e6f70"  # client-secret shaped: 40 hex
+REFRESH = "1000.2b9d7c6e5f4a3b2c1d0e9f8a7b6c5d4e.9f8e7d6c5b4a39281706f5e4d3c2b1a0"
+
+
+@pytest.mark.parametrize("settings", [
+    {"access_token": "1000.a.b", "api_domain": SECRET},
+    {"access_token": "1000.a.b", "data_center": SECRET},
+    {"access_token": "1000.a.b", "data_center": "eu", "version": SECRET},
+    {"access_token": "1000.a.b", "data_center": "eu", "edition": SECRET},
+    {"client_id": "1000.ID", "client_secret": "x" * 12, "refresh_token": REFRESH,
+     "data_center": REFRESH},
+    {"client_id": "1000.ID", "client_secret": "short-secret-1", "refresh_token": REFRESH,
+     "api_domain": "short-secret-1", "data_center": "eu"},
+])
+def test_a_misplaced_secret_is_never_echoed(settings: dict[str, str]) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        crmframe.connect(**settings)
+    text = str(caught.value)
+    for value in settings.values():
+        if value not in ("eu", "1000.ID", "1000.a.b"):
+            assert value not in text
+    assert "not shown" in text or "***" in text
+
+
+def test_harmless_settings_are_still_shown_for_the_fix() -> None:
+    with pytest.raises(ConfigurationError, match="'eur'"):
+        crmframe.connect(access_token="1000.a.b", data_center="eur")
+    with pytest.raises(ConfigurationError, match=r"'www\.zohoapis\.eu'"):
+        crmframe.connect(access_token="1000.a.b", api_domain="www.zohoapis.eu")
+    assert shown("v9") == "'v9'"
+
+
+def test_server_echoed_text_is_redacted_in_typed_errors() -> None:
+    remember_secret(SECRET)
+    echo = {"code": "INVALID_DATA", "status": "error",
+            "message": f"bad client_secret {SECRET} for token 1000.aa11.bb22",
+            "details": {"echo": {"deep": [f"Zoho-oauthtoken 1000.cc.dd {SECRET}"]}}}
+
+    def handler(request):
+        return 400, echo
+
+    session, _ = fake_session(handler)
+    client = ZohoClient("https://www.zohoapis.com", StaticToken("1000.ee.ff"), session=session)
+    with pytest.raises(ZohoAPIError) as caught:
+        client.request("GET", "Leads")
+    err = caught.value
+    everything = f"{err} {err.message} {err.details} {err.envelope} {err!r}"
+    for secret in (SECRET, "1000.aa11.bb22", "1000.cc.dd"):
+        assert secret not in everything
+    assert err.code == "INVALID_DATA"
+    assert "***" in err.message
+    assert SECRET not in str(CrmframeError(f"x {SECRET}"))
+
+
+def test_third_party_loggers_are_scrubbed_at_every_level(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    remember_secret(SECRET)
+    caplog.set_level(logging.DEBUG)
+    answer = b'{"access_token":"1000.f00d.beef","refresh_token":"' + REFRESH.encode() + b'"}'
+    # what vcrpy logs (INFO) while it records a token refresh, and urllib3's DEBUG URL line
+    logging.getLogger("vcr.cassette").info("Appending request %s and response %s",
+                                           "<Request (POST) x>", {"body": {"string": answer}})
+    logging.getLogger("urllib3.connectionpool").debug('"%s %s" %s', "GET",
+                                                     f"/x?client_secret={SECRET}", 200)
+    logging.getLogger("vcr.stubs.httpx_stubs").warning("got %s", SECRET)
+    logging.getLogger("crmframe.journal").error("Authorization: Zoho-oauthtoken 1000.a1.b2")
+    text = caplog.text + " ".join(r.getMessage() for r in caplog.records)
+    for secret in (SECRET, REFRESH, "1000.f00d.beef", "1000.a1.b2"):
+        assert secret not in text
+    assert text.count("***") >= 4
+    # other loggers are left exactly as they were
+    logging.getLogger("myapp").info("value %s", "1000.keep.me")
+    assert caplog.records[-1].getMessage() == "value 1000.keep.me"
+
+
+def test_redact_json_and_repr_forms() -> None:
+    assert redact('{"refresh_token": "abc-def"}') == '{"refresh_token": "***"}'
+    assert redact(r'{\"client_secret\": \"abcd\"}') == r'{\"client_secret\": \"***\"}'
