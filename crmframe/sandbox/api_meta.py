@@ -9,7 +9,7 @@ from werkzeug.wrappers import Request, Response
 from crmframe.sandbox.envelopes import ApiError
 from crmframe.sandbox.params import module_param
 from crmframe.sandbox.responses import json_response
-from crmframe.sandbox.schema import ORG, USERS
+from crmframe.sandbox.schema import ORG, USERS, Module
 from crmframe.sandbox.state import State, Version
 
 __all__ = ["custom_view", "custom_views", "fields", "modules", "org", "users"]
@@ -49,7 +49,7 @@ def custom_views(sb: State, request: Request, version: Version) -> Response:
     """``GET /crm/{ver}/settings/custom_views?module=``."""
     mod = module_param(sb, request, version)
     return json_response({
-        "custom_views": [v.to_json() for v in mod.views],
+        "custom_views": [v.to_json(_field_ids(mod)) for v in mod.views],
         "info": {"per_page": 200, "default": mod.views[0].id, "count": len(mod.views),
                  "page": 1, "more_records": False},
     })
@@ -61,4 +61,8 @@ def custom_view(sb: State, request: Request, version: Version, cvid: str) -> Res
     view = mod.view(cvid)
     if view is None:
         raise ApiError(400, "INVALID_DATA", "invalid data", {"param_name": "id"})
-    return json_response({"custom_views": [view.to_json()]})
+    return json_response({"custom_views": [view.to_json(_field_ids(mod))]})
+
+
+def _field_ids(mod: Module) -> dict[str, str]:
+    return {name: str(f["id"]) for name, f in mod.by_name.items()}

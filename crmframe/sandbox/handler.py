@@ -174,14 +174,17 @@ class KeepAliveHandler(WSGIRequestHandler):
         code_text, _, reason = status.partition(" ")
         code = int(code_text)
         self.send_response(code, reason)
+        no_body = code in _NO_BODY or code < 200
         if not any(key.lower() == "date" for key, _ in headers):
             self.send_header("Date", self.date_time_string())
         for key, value in headers:
             lower = key.lower()
             if lower in ("content-length", "transfer-encoding", "connection"):
                 continue  # set below, from the body actually sent
+            if no_body and lower == "content-type":
+                continue  # Zoho sends none with a 204/304
             self.send_header(key, value)
-        if code in _NO_BODY or code < 200:
+        if no_body:
             body = b""
         else:
             self.send_header("Content-Length", str(len(body)))

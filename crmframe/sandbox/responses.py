@@ -28,8 +28,11 @@ def raw_json_response(data: bytes, status: int = 200) -> Response:
 
 
 def empty(status: int) -> Response:
-    """204/304: no body at all."""
-    return Response(b"", status=status)
+    """204/304: no body and no ``Content-Type`` (werkzeug's default ``text/plain`` sends
+    Zoho's SDK down its file-download path)."""
+    response = Response(b"", status=status)
+    del response.headers["Content-Type"]
+    return response
 
 
 def zip_response(data: bytes, name: str) -> Response:

@@ -24,6 +24,7 @@ __all__ = [
     "LAYOUTS",
     "LEAD_STATUSES",
     "ORG",
+    "PROFILES",
     "USERS",
     "CustomView",
     "Module",
@@ -173,7 +174,8 @@ def _field(ids: _Ids, api_name: str, data_type: str, **extra: Any) -> dict[str, 
         "formula": {},
         "auto_number": {},
         "currency": {},
-        "history_tracking": False,
+        # Zoho sends null or an object, never a boolean (v7 docs, real capture, v8 spec)
+        "history_tracking": None,
         "crypt": None,
         "ui_type": 1,
         "webhook": True,
@@ -203,8 +205,66 @@ def _field(ids: _Ids, api_name: str, data_type: str, **extra: Any) -> dict[str, 
         }
     if data_type == "currency":
         item["currency"] = {"rounding_option": "normal", "precision": item["decimal_place"] or 2}
+    item.update(_zoho_field_keys(api_name, item, custom))
     item.update(extra)
     return item
+
+
+#: The org's profiles: the API user's Administrator, and Standard (no Deals, reads only
+#: Accounts) for the restricted token ``server.access_token(profile="Standard")``.
+PROFILES: dict[str, str] = {"Administrator": make_id(41), "Standard": make_id(42)}
+
+#: Fields Zoho marks as a record's display name (the ``display_field`` key).
+_DISPLAY_FIELDS = frozenset({"Last_Name", "Account_Name", "Deal_Name", "Subject",
+                             "Product_Name", "Name"})
+
+
+def _zoho_field_keys(api_name: str, item: dict[str, Any], custom: bool) -> dict[str, Any]:
+    """The keys of a Zoho field item crmframe does not use, with Zoho's values for a plain
+    field (v7 docs' fields sample; amp-labs' real v6 capture)."""
+    writable = not item["read_only"] and not item["field_read_only"]
+    return {
+        "associated_module": None,
+        "operation_type": {"web_update": writable, "api_create": writable,
+                           "web_create": writable, "api_update": writable},
+        "colour_code_enabled_by_system": False,
+        "tooltip": None,
+        "type": "used",
+        "customizable_properties": [],
+        "association_details": None,
+        "businesscard_supported": False,
+        "multi_module_lookup": {},
+        "created_time": None,
+        "profiles": [{"permission_type": "read_write" if writable else "read_only",
+                      "name": name, "id": pid} for name, pid in PROFILES.items()],
+        "view_type": {"view": True, "edit": writable, "quick_create": False,
+                      "create": writable},
+        "separator": False,
+        "searchable": item["data_type"] not in ("formula", "multiselectpicklist"),
+        "external": None,
+        "parent_field": None,
+        "child_fields": None,
+        "enable_colour_code": False,
+        "virtual_field": False,
+        "created_source": "custom" if custom else "default",
+        "display_type": -1,
+        "modified_time": None,
+        "quick_sequence_number": None,
+        "email_parser": {"fields_update_supported": False,
+                         "record_operations_supported": False},
+        "rollup_summary": {},
+        "display_field": api_name in _DISPLAY_FIELDS,
+        "pick_list_values_sorted_lexically": False,
+        "global_picklist": None,
+        "multiselectlookup": {},
+        "address": None,
+        "range": None,
+        "display_format": None,
+        "display_format_properties": None,
+        "blueprint_supported": False,
+        "hipaa_compliance": None,
+        "hipaa_compliance_enabled": False,
+    }
 
 
 _MODULE_IDS = {
@@ -388,8 +448,8 @@ class CustomView:
     criteria: tuple[tuple[str, str, Any], ...] = ()
     system_name: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        """The item of ``/settings/custom_views``."""
+    def to_json(self, field_ids: dict[str, str] | None = None) -> dict[str, Any]:
+        """The item of ``/settings/custom_views`` (``field_ids``: api_name → field id)."""
         return {
             "display_value": self.name,
             "created_time": None,
@@ -405,13 +465,14 @@ class CustomView:
             "last_accessed_time": None,
             "locked": False,
             "favorite": None,
-            "criteria": _criteria_json(self.criteria),
+            "criteria": _criteria_json(self.criteria, field_ids or {}),
         }
 
 
-def _criteria_json(criteria: tuple[tuple[str, str, Any], ...]) -> dict[str, Any] | None:
+def _criteria_json(criteria: tuple[tuple[str, str, Any], ...],
+                   ids: dict[str, str]) -> dict[str, Any] | None:
     items = [
-        {"comparator": op, "field": {"api_name": name}, "value": value}
+        {"comparator": op, "field": {"api_name": name, "id": ids.get(name)}, "value": value}
         for name, op, value in criteria
     ]
     if not items:
@@ -487,7 +548,28 @@ class Module:
             "visible": True,
             "modified_time": "2024-01-01T09:00:00+05:30",
             "modified_by": None,
-            "profiles": [{"name": "Administrator", "id": make_id(41)}],
+            "profiles": [{"name": name, "id": pid} for name, pid in PROFILES.items()],
+            # the keys below as in the v7 docs' modules sample
+            "has_more_profiles": False,
+            "access_type": "org_based",
+            "private_profile": None,
+            "description": None,
+            "recycle_bin_on_delete": True,
+            "presence_sub_menu": False,
+            "actual_plural_label": self.api_name,
+            "actual_singular_label": self.singular,
+            "visibility": 1,
+            "convertable": self.api_name == "Leads",
+            "sub_menu_available": True,
+            "show_as_tab": True,
+            "web_link": None,
+            "quick_create": True,
+            "feeds_required": False,
+            "arguments": [],
+            "profile_count": len(PROFILES),
+            "business_card_field_limit": 5,
+            "parent_module": {},
+            "status": "visible",
         }
 
 

@@ -86,12 +86,24 @@ def _valid_datetime(text: str) -> bool:
     return True
 
 
-def _lookup_id(value: Any) -> str | None:
+def as_id(value: Any) -> str | None:
+    """A record id as given: a string, or a JSON number (Zoho's SDKs send ids as numbers,
+    ``Record.set_id`` takes an int, so Zoho accepts both); anything else is no id.
+
+    >>> as_id(4876876000000012345), as_id("4876876000000012345"), as_id(True)
+    ('4876876000000012345', '4876876000000012345', None)
+    """
     if isinstance(value, str):
         return value
-    if isinstance(value, Mapping) and isinstance(value.get("id"), str):
-        return str(value["id"])
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value)
     return None
+
+
+def _lookup_id(value: Any) -> str | None:
+    if isinstance(value, Mapping):
+        return as_id(value.get("id"))
+    return as_id(value)
 
 
 def check_value(

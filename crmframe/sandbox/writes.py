@@ -14,7 +14,7 @@ from crmframe.core.fieldtypes import Kind
 from crmframe.sandbox.clock import Clock, format_datetime
 from crmframe.sandbox.schema import LAYOUTS, USER_OFFSET_MINUTES, USERS, Module
 from crmframe.sandbox.store import Record, Store
-from crmframe.sandbox.validation import Problem, check_value, mandatory, recompute
+from crmframe.sandbox.validation import Problem, as_id, check_value, mandatory, recompute
 
 __all__ = ["Writer", "write_status"]
 
@@ -97,8 +97,10 @@ class Writer:
     def _path(modern: bool, index: int, api_name: str) -> str | None:
         return f"$.data[{index}].{api_name}" if modern else None
 
-    def flag_problem(self, rec: Record, index: int, modern: bool) -> Problem | None:
-        """``RECORD_LOCKED`` / ``NOT_APPROVED`` for a flagged record."""
+    def flag_problem(self, rec: Record, index: int, modern: bool,
+                     in_path: bool = False) -> Problem | None:
+        """``RECORD_LOCKED`` / ``NOT_APPROVED`` for a flagged record (``in_path``: its id
+        came in the URL, which v8 points at by ``resource_path_index``)."""
         if rec.locked:
             if modern:
                 return Problem(
@@ -113,7 +115,10 @@ class Writer:
         if not rec.approved:
             msg = ("Cannot update record that is not approved yet" if modern
                    else "cannot update record that is not approved yet")
-            return Problem("NOT_APPROVED", msg, {"id": rec.id})
+            # v8's example (PUT /{module}/{id}) points at the URL's id; seed 003 gives {"id"}
+            details: dict[str, Any] = ({"resource_path_index": 1} if modern and in_path
+                                       else {"id": rec.id})
+            return Problem("NOT_APPROVED", msg, details)
         return None
 
     def duplicate(self, mod: Module, api_name: str, dup_id: str, index: int,
@@ -201,14 +206,16 @@ class Writer:
                             **({"json_path": f"$.data[{index}]"} if modern else {})})
         old: Record | None = None
         if op == "update":
-            rid = path_id if path_id is not None else item.get("id")
-            if rid is None:
+            raw = path_id if path_id is not None else item.get("id")
+            if raw is None:
                 return mandatory("id", self._path(modern, index, "id"))
-            old = pending.get(str(rid)) or (
-                self.store.get(mod.api_name, rid) if isinstance(rid, str) else None)
+            rid = as_id(raw)
+            old = pending.get(rid) if rid is not None else None
+            if old is None and rid is not None:
+                old = self.store.get(mod.api_name, rid)
             if old is None:
-                return Problem("INVALID_DATA", "the id given seems to be invalid", {"id": str(rid)})
-            flagged = self.flag_problem(old, index, modern)
+                return Problem("INVALID_DATA", "the id given seems to be invalid", {"id": str(raw)})
+            flagged = self.flag_problem(old, index, modern, in_path=path_id is not None)
             if flagged is not None:
                 return flagged
             if unmodified_since is not None and old.modified > unmodified_since:
@@ -325,8 +332,9 @@ class Writer:
                 target: str | None = None
                 matched: str | None = None
                 if isinstance(item, Mapping):
-                    if isinstance(item.get("id"), str) and self.store.get(module, item["id"]):
-                        target = str(item["id"])
+                    given = as_id(item.get("id"))
+                    if given is not None and self.store.get(module, given):
+                        target = given
                     else:
                         for name in check_fields:
                             value = item.get(name)
@@ -389,13 +397,14 @@ class Writer:
         results: list[dict[str, Any]] = []
         with self.store.lock:
             pending: dict[str, Record] = {}
-            for index, rid in enumerate(ids):
-                old = pending.get(rid) if isinstance(rid, str) else None
-                if old is None and isinstance(rid, str):
+            for index, given in enumerate(ids):
+                rid = as_id(given)
+                old = pending.get(rid) if rid is not None else None
+                if old is None and rid is not None:
                     old = self.store.get(module, rid)
-                if old is None:
+                if old is None or rid is None:
                     results.append(Problem("INVALID_DATA", "the id given seems to be invalid",
-                                           {"id": str(rid)}).to_json())
+                                           {"id": str(given)}).to_json())
                     continue
                 flagged = self.flag_problem(old, index, modern)
                 if flagged is not None:

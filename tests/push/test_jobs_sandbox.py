@@ -100,4 +100,4 @@ def test_bulk_write_without_waiting_returns_the_job(crm: Any, server: Any) -> No
     assert crm.wait(job, interval=0.05).state == "COMPLETED"
     assert {server.get_record("Leads", i)["City"] for i in plain} == {"Later"}
     with pytest.raises(InputError, match="operation"):
-        crm.bulk_write(frame, "Leads", operation="insert")
+        crm.bulk_write(frame, "Leads", operation="merge")

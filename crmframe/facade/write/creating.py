@@ -88,8 +88,9 @@ def insert_route(
     return bulk if key(bulk) < key(post) else post
 
 
-def _body(records: Sequence[Any], trigger: Sequence[str] | None,
-          extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def request_body(records: Sequence[Any], trigger: Sequence[str] | None,
+                 extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON body of an insert/upsert call."""
     body: dict[str, Any] = {"data": list(records)}
     if trigger is not None:
         body["trigger"] = list(trigger)
@@ -183,13 +184,11 @@ def _check_trigger(trigger: Sequence[str] | None) -> None:
                          f"none), got {trigger!r}")
 
 
-def _credits(n_per_call: Sequence[int]) -> float:
+def post_credits(n: int, calls: int) -> float:
+    """Credits of the first ``calls`` POST batches of ``n`` records (1 per 10 records)."""
     costs = Costs()
-    return float(sum(costs.put(n) for n in n_per_call))
-
-
-def _sizes(n: int) -> list[int]:
-    return [min(BATCH, n - i) for i in range(0, n, BATCH)]
+    sizes = [min(BATCH, n - i) for i in range(0, n, BATCH)]
+    return float(sum(costs.put(k) for k in sizes[:calls]))
 
 
 def insert(
@@ -235,7 +234,7 @@ def insert(
         position): ``id`` (the new id; missing when the row failed), ``code``, ``status``,
         ``message``, ``details``, ``api_name``, ``duplicate_id`` and ``duplicate_field``
         (``DUPLICATE_DATA``: the record that already holds the value, and the field),
-        ``route`` (``insert`` or ``bulk_write``). ``result.frame`` is ``frame`` with an
+        ``route`` (``insert`` or ``bulk_insert``). ``result.frame`` is ``frame`` with an
         ``id`` column holding the new ids.
 
     Raises
@@ -267,12 +266,14 @@ def insert(
     if dry_run:
         return _planned(new, frame, how, route="insert")
     if how.route == "bulk_write":
-        return _bulk_insert(crm, frame, name, new, poll_interval=poll_interval)
+        out = bulk_insert(crm, frame, name, new, poll_interval=poll_interval)
+        out.frame = with_new_ids(frame, out.results["id"])
+        return out
     results, calls = send_batches(
         crm, "POST", name, new.records, route="insert",
-        body_of=lambda batch: _body(batch, trigger), progress=progress,
+        body_of=lambda batch: request_body(batch, trigger), progress=progress,
     )
-    out = PushResult(results, calls=calls, credits=_credits(_sizes(len(new.records))[:calls]))
+    out = PushResult(results, calls=calls, credits=post_credits(len(new.records), calls))
     out.frame = with_new_ids(frame, out.results["id"])
     return out
 
@@ -283,21 +284,22 @@ def _planned(new: NewRecords, frame: pd.DataFrame, how: InsertRoute, *,
                       "message": f"would be sent by {how.route}", "details": {}}]
             * len(new.records)}
     results = write_results(body, new.records, route=route if how.route == "post"
-                            else how.route, call=-1)
-    out = PushResult(results, calls=how.calls, credits=float(how.credits), dry_run=True)
+                            else "bulk_insert", call=-1)
+    out = PushResult(results, dry_run=True)
     out.frame = frame.copy()
     return out
 
 
-def _bulk_insert(crm: Any, frame: pd.DataFrame, name: str, new: NewRecords, *,
-                 poll_interval: float) -> PushResult:
+def bulk_insert(crm: Any, frame: pd.DataFrame, name: str, new: NewRecords, *,
+                poll_interval: float) -> PushResult:
+    """Insert checked records by bulk-write jobs; results as for POST inserts."""
     from crmframe.facade.write.bulkwriting import bulk_write
 
     table = frame.reset_index(drop=True)[[new.columns[f] for f in new.fields]]
     table.attrs = {}
     result = bulk_write(crm, table, name, operation="insert", poll_interval=poll_interval)
     assert isinstance(result, pd.DataFrame)
-    return bulk_push_result(result, new.records, route="bulk_write")
+    return bulk_push_result(result, new.records, route="bulk_insert")
 
 
 def bulk_push_result(result: pd.DataFrame, sent: Sequence[Any], *, route: str) -> PushResult:
@@ -391,7 +393,7 @@ def upsert(
              if duplicate_check_fields is not None else None)
     results, calls = send_batches(
         crm, "POST", f"{name}/upsert", new.records, route="upsert",
-        body_of=lambda batch: _body(batch, trigger, extra), progress=progress,
+        body_of=lambda batch: request_body(batch, trigger, extra), progress=progress,
     )
     by_id = [r.get("id") for r in new.records]
     # A row that named its id matched by id (Zoho leaves duplicate_field null then).
@@ -402,7 +404,7 @@ def upsert(
             field[position] = "id"
     results["duplicate_field"] = pd.array(
         [None if v is None or pd.isna(v) else v for v in field], dtype="string")
-    out = PushResult(results, calls=calls, credits=_credits(_sizes(len(new.records))[:calls]))
+    out = PushResult(results, calls=calls, credits=post_credits(len(new.records), calls))
     out.frame = with_new_ids(frame, out.results["id"])
     return out
 
@@ -461,10 +463,7 @@ def delete(
         body = {"data": [{"code": "DRY_RUN", "status": "planned",
                           "message": "would be deleted", "details": {}}] * len(unique)}
         results = write_results(body, unique, route=route, call=-1)
-        calls = math.ceil(len(unique) / BATCH)
-        out = PushResult(_with_repeats(results, given, route), calls=calls,
-                         credits=float(calls), dry_run=True)
-        return out
+        return PushResult(_with_repeats(results, given, route), dry_run=True)
     params: dict[str, Any] = {}
     if trigger is not None:
         params["wf_trigger"] = "true" if "workflow" in trigger else "false"

@@ -1,0 +1,103 @@
+"""crm.push(edited, original, inserts=True, deletes=True): added rows inserted, removed rows
+deleted in the same push, with the conflict rule holding for deletes."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from crmframe.errors import InputError, ValidationError
+
+pytestmark = pytest.mark.sandbox
+
+
+def _plain(server: Any, crm: Any, n: int, offset: int) -> pd.DataFrame:
+    flagged = set(server.flagged("Leads"))
+    ids = [i for i in server.ids("Leads") if i not in flagged][offset:offset + n]
+    return crm.read_records("Leads", ["Last_Name", "City", "Mobile", "Modified_Time",
+                                      "Owner"], ids=ids, progress=False)
+
+
+def _added(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """The analyst's way: new rows concatenated under the read ones (labels 0, 1, 2)."""
+    new = pd.DataFrame({"Last_Name": names, "City": ["Lille"] * len(names)})
+    return pd.concat([frame, new])
+
+
+def test_push_three_added_two_removed_one_edit_six_successes(server: Any, crm: Any,
+                                                             colleague: Any) -> None:
+    original = _plain(server, crm, 6, 10)
+    edited = original.copy()
+    removed = list(edited.index[-2:])
+    edited = edited.drop(index=removed)
+    edited.loc[edited.index[0], "City"] = "Antwerp"
+    edited = _added(edited, ["Ada", "Bo", "Cy"])
+    # the default is unchanged: reported, not sent
+    dry = crm.push(edited, original, dry_run=True)
+    assert set(dry.results["code"]) >= {"NOT_PUSHED_INSERT", "NOT_PUSHED_DELETE"}
+    plan = crm.push(edited, original, inserts=True, deletes=True, dry_run=True)
+    assert plan.results["status"].value_counts().to_dict() == {"planned": 6}
+    count = len(server.ids("Leads"))
+    # a colleague edits a record nobody touches here, meanwhile
+    colleague.client.request("PUT", "Leads", json={"data": [
+        {"id": original.index[2], "City": "Ghent"}]})
+    result = crm.push(edited, original, inserts=True, deletes=True, trigger=[])
+    out = result.results
+    assert out["status"].value_counts().to_dict() == {"success": 6}
+    assert sorted(out["route"]) == ["delete", "delete", "insert", "insert", "insert", "put"]
+    assert result.calls == 3  # one PUT, one POST, one DELETE
+    assert result.credits == 3.0
+    assert len(server.ids("Leads")) == count + 3 - 2
+    assert not set(removed) & set(server.ids("Leads"))
+    assert server.get_record("Leads", original.index[2])["City"] == "Ghent"  # not overwritten
+    # result.frame: edited with the new ids, ready as the next original
+    frame = result.frame
+    assert frame is not None
+    new_ids = out.loc[out["route"] == "insert", "id"].tolist()
+    assert frame.index[-3:].tolist() == new_ids
+    assert [server.get_record("Leads", i)["Last_Name"] for i in new_ids] == ["Ada", "Bo", "Cy"]
+    # a CSV round trip of it, pushed again, sends nothing more: nothing written twice
+    again = pd.read_csv(io.StringIO(frame.to_csv()), dtype={"id": "string"}).set_index("id")
+    again.attrs["module"] = "Leads"
+    again = again[["Last_Name", "City"]]
+    second = crm.push(again, frame[["Last_Name", "City"]], inserts=True, deletes=True)
+    assert second.calls == 0
+    assert len(server.ids("Leads")) == count + 1
+
+
+def test_push_deletes_keep_the_conflict_rule(server: Any, crm: Any, colleague: Any) -> None:
+    original = _plain(server, crm, 4, 30)
+    edited = original.drop(index=original.index[:2])
+    changed, untouched = original.index[0], original.index[1]
+    colleague.client.request("PUT", "Leads", json={"data": [{"id": changed,
+                                                             "City": "Colleague"}]})
+    result = crm.push(edited, original, deletes=True)
+    codes = dict(zip(result.results["id"], result.results["code"], strict=True))
+    assert codes[changed] == "CONFLICT"
+    assert codes[untouched] == "SUCCESS"
+    assert changed in server.ids("Leads")  # the colleague's edit is not destroyed
+    assert server.get_record("Leads", changed)["City"] == "Colleague"
+    assert untouched not in server.ids("Leads")
+    forced = crm.push(edited, original, deletes=True, overwrite=True)
+    assert forced.results.set_index("id").loc[changed, "status"] == "success"
+    assert changed not in server.ids("Leads")
+
+
+def test_push_inserts_are_checked_before_any_call(server: Any, crm: Any) -> None:
+    original = _plain(server, crm, 3, 50)
+    edited = _added(original.copy(), ["Ok", None])
+    edited.loc[edited.index[0], "City"] = "Paris"
+    server.clear_requests()
+    with pytest.raises(ValidationError) as info:
+        crm.push(edited, original, inserts=True)
+    problems = info.value.problems
+    assert problems is not None
+    assert problems[["row", "field", "problem"]].values.tolist() == [
+        [1, "Last_Name", "mandatory field missing"]]
+    assert [r for r in server.requests if r[0] in ("PUT", "POST", "DELETE")
+            and "/crm/" in r[1]] == []
+    with pytest.raises(InputError, match="needs original"):
+        crm.push(edited, deletes=True)
