@@ -143,6 +143,11 @@ def parse_page(data: bytes, schema: pa.Schema) -> ArrowPage | None:
 
     ``schema`` comes from :func:`schema_for`.
     """
+    body = data.strip()
+    # Only an object that may hold records goes to Arrow: the JSON reader crashes the
+    # process on a top-level ``null`` (pyarrow 26), and anything else is json's to judge.
+    if not (body.startswith(b"{") and body.endswith(b"}") and b'"data"' in body):
+        return None
     options = pj.ParseOptions(
         explicit_schema=schema, unexpected_field_behavior="infer", newlines_in_values=True
     )

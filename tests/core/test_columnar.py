@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from crmframe.core.records import RecordsBuilder, records_to_frame
-from crmframe.errors import InputError, ZohoAPIError
+from crmframe.errors import EnvelopeError, InputError, ZohoAPIError
 
 META = {"fields": [
     {"api_name": "Owner", "data_type": "ownerlookup", "json_type": "jsonobject"},
@@ -121,3 +121,13 @@ def test_pyarrow_backend() -> None:
     assert str(plain["Unknown"].dtype) == "int64[pyarrow]"
     with pytest.raises(InputError, match="dtype_backend"):
         RecordsBuilder(dtype_backend="numpy")
+
+
+@pytest.mark.parametrize("raw", [b"null", b"  null ", b"[]", b"1", b'{"data": null}', b"{}"])
+def test_odd_bytes_with_metadata_are_json_path_answers(raw: bytes) -> None:
+    # pyarrow's JSON reader crashes the process on a top-level null: it must never see it
+    try:
+        frame = build([raw])
+    except EnvelopeError:
+        return
+    assert len(frame) == 0
