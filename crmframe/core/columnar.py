@@ -30,7 +30,6 @@ True
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
+from crmframe.core.envelope import peek_info
 from crmframe.core.fieldtypes import Kind
 from crmframe.core.metadata import FieldInfo
 
@@ -184,29 +184,16 @@ def parse_page(data: bytes, schema: pa.Schema) -> ArrowPage | None:
 
 
 def _info(data: bytes, seen: dict[str, Any]) -> dict[str, Any] | None:
-    """The ``info`` object exactly as sent (Arrow fills absent keys with nulls).
-
-    ``info`` is small and Zoho writes it after ``data``: its own JSON is decoded from the
-    last ``"info":`` key on, and kept only when it agrees with what Arrow read.
-    """
-    start = data.rfind(b'"info"')
-    if start < 0:
-        return None
-    text = data[start + 6 :].lstrip()
-    if not text.startswith(b":"):
-        return None
-    try:
-        info, _ = _DECODER.raw_decode(text[1:].decode().lstrip())
-    except (ValueError, UnicodeDecodeError):
-        return None
-    if not isinstance(info, dict) or set(info) - set(seen):
+    """The ``info`` object exactly as sent (Arrow fills absent keys with nulls), kept only
+    when it agrees with what Arrow read."""
+    info = peek_info(data)
+    if info is None or set(info) - set(seen):
         return None
     if any(info.get(k) != v for k, v in seen.items()):
         return None
     return info
 
 
-_DECODER = json.JSONDecoder()
 
 
 def _concat(chunks: Sequence[pa.Array | int], arrow_type: pa.DataType) -> pa.ChunkedArray:

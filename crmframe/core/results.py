@@ -89,6 +89,8 @@ def _sent_ids(records: Any) -> list[str | None]:
             "records must be the sent records (list of dicts with 'id'), a frame indexed "
             f"by id, or a list of ids; got {type(records).__name__}"
         )
+    if all(type(v) is str for v in values):
+        return values
     ids: list[str | None] = []
     for position, value in enumerate(values):
         if value is None or value is pd.NA or (isinstance(value, float) and value != value):
@@ -132,6 +134,8 @@ def _items(body: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
     data = body["data"]
     if not isinstance(data, list):
         raise EnvelopeError(f"'data' is {type(data).__name__}, expected a list of results")
+    if all(type(item) is dict and ("code" in item or "status" in item) for item in data):
+        return data
     for position, item in enumerate(data):
         if not isinstance(item, Mapping):
             raise EnvelopeError(
@@ -237,7 +241,8 @@ class ResultsBuilder:
         items = _items(load_envelope(envelope).body)
         sent = None if records is None else _sent_ids(records)
         details = [item.get("details") for item in items]
-        ids = [d.get("id") if isinstance(d, Mapping) else None for d in details]
+        ids = [d.get("id") if type(d) is dict or isinstance(d, Mapping) else None
+               for d in details]
         # An int id (a non-Zoho source) is spelled out; one too long for str() stays as it is.
         ids = [str(i) if type(i) is int and i.bit_length() < 256 else i for i in ids]
         if sent is not None:
@@ -315,13 +320,15 @@ def _results_frame(
     ids: list[Any], codes: list[Any], statuses: list[Any], messages: list[Any],
     details: list[Any],
 ) -> pd.DataFrame:
-    detail_maps = [d if isinstance(d, Mapping) else _NO_DETAILS for d in details]
+    detail_maps = [d if type(d) is dict or isinstance(d, Mapping) else _NO_DETAILS
+                   for d in details]
     columns: dict[str, pd.Series] = {
         "id": decode_column(ids, Kind.ID),
         "code": decode_column(codes, Kind.TEXT),
         "status": decode_column(statuses, Kind.TEXT),
         "message": decode_column(messages, Kind.TEXT),
-        "details": object_series([dict(d) if isinstance(d, Mapping) else d for d in details]),
+        "details": object_series([dict(d) if type(d) is dict or isinstance(d, Mapping) else d
+                                  for d in details]),
     }
     for key, kind in _DETAIL_KINDS.items():
         values = [d.get(key) for d in detail_maps]

@@ -332,6 +332,23 @@ class ZohoClient:
         )
         return Reply(response.status_code, self._envelope(response), response.headers)
 
+    def request_raw(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> tuple[int, bytes]:
+        """Like :meth:`request`, but a successful answer's body comes back as bytes, not
+        decoded: the record builder parses it once, straight into columns. Error answers
+        raise as for :meth:`request`. An empty body (204/304) gives ``b""``.
+        """
+        response = self._send(method, self.url(path), params=params, headers=headers)
+        if response.status_code >= 400:
+            self._envelope(response, per_record=False)
+        return response.status_code, response.content or b""
+
     def get_bytes(self, path: str, *, params: Mapping[str, Any] | None = None) -> bytes:
         """GET a file (a bulk-read zip) and return its bytes; error envelopes raise."""
         response = self._send("GET", self.url(path), params=params)
