@@ -51,6 +51,7 @@ from crmframe.errors import (
     ZohoAPIError,
 )
 from crmframe.facade.crm import CRM, connect
+from crmframe.facade.exporting import ExportResult
 from crmframe.facade.jobs import Job
 from crmframe.facade.write.result import PushResult
 from crmframe.http.recording import recording
@@ -66,6 +67,7 @@ from crmframe.polling import (
 from crmframe.samples import load_sample
 
 if _typing.TYPE_CHECKING:  # loaded on first use, see __getattr__ below
+    from crmframe.facade.dataset import read_dataset
     from crmframe.plots import plot_job_progress, plot_job_status, save_job_charts
 
 __version__ = "0.1.0"
@@ -78,6 +80,7 @@ __all__ = [
     "Costs",
     "CrmframeError",
     "EnvelopeError",
+    "ExportResult",
     "InputError",
     "InvalidModuleError",
     "InvalidRequestError",
@@ -116,6 +119,7 @@ __all__ = [
     "mappings_to_frame",
     "plot_job_progress",
     "plot_job_status",
+    "read_dataset",
     "recording",
     "records_to_frame",
     "results_to_frame",
@@ -132,6 +136,7 @@ __all__ = [
 _LAZY_SUBMODULES = frozenset({"sandbox", "widgets"})
 # Public names whose module is heavy (matplotlib alone costs more than pandas to import).
 _LAZY_NAMES = {
+    "read_dataset": "crmframe.facade.dataset",
     "plot_job_progress": "crmframe.plots",
     "plot_job_status": "crmframe.plots",
     "save_job_charts": "crmframe.plots",

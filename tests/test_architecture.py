@@ -24,7 +24,7 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     "facade": (
         {"crmframe.errors", "crmframe.core", "crmframe.http", "crmframe.facade",
          "crmframe.polling"},
-        {"pandas", "numpy", "requests", "tqdm"},
+        {"pandas", "numpy", "pyarrow", "requests", "tqdm"},
     ),
     "sandbox": ({"crmframe.core.fieldtypes", "crmframe.sandbox"}, {"werkzeug"}),
 }

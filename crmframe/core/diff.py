@@ -33,7 +33,8 @@ Examples
 from __future__ import annotations
 
 import html
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -574,17 +575,31 @@ class ChangeSet:
 # diff
 
 
+def _id_text(value: Any, which: str) -> str | None:
+    if isinstance(value, (list, tuple, dict, set, np.ndarray)):
+        raise InputError(
+            f"{which}: an id is a {type(value).__name__}, expected a record id (text such as "
+            "'4876876000000624001')"
+        )
+    if is_missing(value) or (isinstance(value, str) and value == ""):
+        return None
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
 def _ids(frame: pd.DataFrame, which: str) -> tuple[pd.DataFrame, pd.Index]:
     """The frame without an ``id`` column, and its ids as a string Index (NA = no id)."""
     if not isinstance(frame, pd.DataFrame):
         raise InputError(f"{which} must be a DataFrame, got {type(frame).__name__}")
+    if any(not isinstance(c, str) for c in frame.columns):
+        # read_csv(header=None) numbers its columns, a pivot leaves tuples: the diff
+        # speaks of columns by name, so every label becomes its text (a clash is reported
+        # as a column that appears more than once).
+        frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
     if frame.index.name != "id" and "id" in frame.columns:
         frame = frame.set_index("id")
     ids = frame.index
     if ids.dtype != "string":
-        ids = pd.Index(
-            [None if is_missing(v) or v == "" else str(v) for v in ids], dtype="string", name="id"
-        )
+        ids = pd.Index([_id_text(v, which) for v in ids], dtype="string", name="id")
     else:
         empty = pd.Series(ids == "", dtype="boolean").fillna(False).to_numpy(dtype=bool)
         if empty.any():
@@ -631,6 +646,19 @@ def _column_plan(
         else:
             plain.append(name)
     return plain, lookups
+
+
+@contextmanager
+def _comparing(column: str) -> Iterator[None]:
+    """Cells pandas cannot compare (bytes that are not UTF-8, arrays in cells...) → InputError."""
+    try:
+        yield
+    except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+        raise InputError(
+            f"column {column!r} holds values diff cannot compare ({type(exc).__name__}: "
+            f"{str(exc)[:120]}); give it the field's dtype (crmframe.retype, or a snapshot "
+            "instead of a CSV) or plain text"
+        ) from None
 
 
 def diff(original: pd.DataFrame, edited: pd.DataFrame, *, fields: Any = None) -> ChangeSet:
@@ -726,7 +754,8 @@ def diff(original: pd.DataFrame, edited: pd.DataFrame, *, fields: Any = None) ->
         info = infos.get(name)
         kind = info.kind if info is not None else _series_kind(a)
         decimals = info.decimal_place if info is not None else None
-        mask = _changed(a, b, kind, decimals)
+        with _comparing(name):
+            mask = _changed(a, b, kind, decimals)
         if mask.any():
             pos = np.flatnonzero(mask)
             kinds[name] = kind
@@ -739,7 +768,8 @@ def diff(original: pd.DataFrame, edited: pd.DataFrame, *, fields: Any = None) ->
         id_changed: np.ndarray | None = None
         if "id" in subs:
             a, b = aligned(f"{head}.id")
-            id_changed = _changed(a.astype("string"), b.astype("string"), Kind.ID, None)
+            with _comparing(f"{head}.id"):
+                id_changed = _changed(a.astype("string"), b.astype("string"), Kind.ID, None)
             if id_changed.any():
                 pos = np.flatnonzero(id_changed)
                 kinds[head] = info.kind if info is not None else Kind.LOOKUP
@@ -749,7 +779,8 @@ def diff(original: pd.DataFrame, edited: pd.DataFrame, *, fields: Any = None) ->
             if sub == "id":
                 continue
             a, b = aligned(f"{head}.{sub}")
-            mask = _changed(a, b, _series_kind(a), None)
+            with _comparing(f"{head}.{sub}"):
+                mask = _changed(a, b, _series_kind(a), None)
             if id_changed is not None:
                 mask &= ~id_changed
                 reason = _NAME_ONLY.format(sub=sub, field=head)

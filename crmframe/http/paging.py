@@ -103,6 +103,7 @@ def iter_record_pages(
     modified_since: datetime | str | None = None,
     per_page: int = 200,
     limit: int | None = None,
+    page_token: str | None = None,
     raw: bool = False,
 ) -> Iterator[Any]:
     """Every page of ``module``'s records (``GET /{module}``), one envelope at a time.
@@ -122,6 +123,8 @@ def iter_record_pages(
         Records per page, at most 200.
     limit : int, optional
         Stop after this many records.
+    page_token : str, optional
+        Start at this page token (a listing resumed from ``info.next_page_token``).
     raw : bool
         Yield each page's JSON **bytes**, undecoded, for the core's record builder to parse
         once (only its small ``info`` is read here). Pages whose ``info`` cannot be read
@@ -166,7 +169,7 @@ def iter_record_pages(
         params["sort_order"] = sort_order
     remaining = limit
     page = 1
-    token: str | None = None
+    token: str | None = page_token
     last_id: str | None = None
     last_raw: bytes | None = None
     while True:

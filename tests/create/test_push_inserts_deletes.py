@@ -40,6 +40,13 @@ def test_push_three_added_two_removed_one_edit_six_successes(server: Any, crm: A
     assert set(dry.results["code"]) >= {"NOT_PUSHED_INSERT", "NOT_PUSHED_DELETE"}
     plan = crm.push(edited, original, inserts=True, deletes=True, dry_run=True)
     assert plan.results["status"].value_counts().to_dict() == {"planned": 6}
+    # costed and counted like the other routes
+    totals = plan.plan.route_totals()
+    assert totals.loc["insert", "n_records"] == 3
+    assert totals.loc["delete", "n_records"] == 2
+    assert plan.plan.write_calls == 3
+    assert plan.plan.credits - plan.plan.check_calls == 3
+    assert "insert: 1 calls, 3 records" in plan.plan.summary()
     count = len(server.ids("Leads"))
     # a colleague edits a record nobody touches here, meanwhile
     colleague.client.request("PUT", "Leads", json={"data": [
@@ -48,8 +55,10 @@ def test_push_three_added_two_removed_one_edit_six_successes(server: Any, crm: A
     out = result.results
     assert out["status"].value_counts().to_dict() == {"success": 6}
     assert sorted(out["route"]) == ["delete", "delete", "insert", "insert", "insert", "put"]
-    assert result.calls == 3  # one PUT, one POST, one DELETE
-    assert result.credits == 3.0
+    assert result.writes == 3  # one PUT, one POST, one DELETE
+    assert result.calls == result.writes + result.reads
+    assert result.credits == 3.0 + result.reads
+    assert result.plan.write_calls == 3
     assert len(server.ids("Leads")) == count + 3 - 2
     assert not set(removed) & set(server.ids("Leads"))
     assert server.get_record("Leads", original.index[2])["City"] == "Ghent"  # not overwritten
@@ -63,8 +72,9 @@ def test_push_three_added_two_removed_one_edit_six_successes(server: Any, crm: A
     again = pd.read_csv(io.StringIO(frame.to_csv()), dtype={"id": "string"}).set_index("id")
     again.attrs["module"] = "Leads"
     again = again[["Last_Name", "City"]]
-    second = crm.push(again, frame[["Last_Name", "City"]], inserts=True, deletes=True)
-    assert second.calls == 0
+    second = crm.push(again, frame[["Last_Name", "City", "Modified_Time"]], inserts=True,
+                      deletes=True)
+    assert second.writes == 0
     assert len(server.ids("Leads")) == count + 1
 
 
@@ -101,3 +111,24 @@ def test_push_inserts_are_checked_before_any_call(server: Any, crm: Any) -> None
             and "/crm/" in r[1]] == []
     with pytest.raises(InputError, match="needs original"):
         crm.push(edited, deletes=True)
+
+
+def test_push_inserts_without_original_and_after_reset_index(server: Any, crm: Any) -> None:
+    leads = _plain(server, crm, 5, 70)[["Last_Name", "City", "Modified_Time"]]
+    edited = pd.concat([leads, pd.DataFrame({"Last_Name": ["New1", "New2"]})])
+    edited.attrs["module"] = "Leads"
+    count = len(server.ids("Leads"))
+    result = crm.push(edited, inserts=True)  # baseline read back: the 5 known ids
+    assert result.results["code"].tolist() == ["SUCCESS", "SUCCESS"]
+    assert result.frame is not None
+    assert result.frame.index[:5].tolist() == leads.index.tolist()
+    assert result.frame.index[5:].tolist() == result.results["id"].tolist()
+    # the reset_index() habit: ids in a column, new rows with <NA> there
+    flat = pd.concat([leads.reset_index(), pd.DataFrame({"Last_Name": ["New3"]})],
+                     ignore_index=True)
+    flat.attrs["module"] = "Leads"
+    again = crm.push(flat, leads.reset_index(), inserts=True)
+    assert again.results["route"].tolist() == ["insert"]
+    assert again.frame is not None
+    assert again.frame["id"].iloc[-1] == again.results["id"].iloc[0]
+    assert len(server.ids("Leads")) == count + 3

@@ -15,8 +15,10 @@ before any call, like the rest of the push — what goes:
   Zoho since it was read (``Modified_Time``) is not deleted (``CONFLICT``) unless
   ``overwrite=True``: deleting it would destroy a colleague's edit unseen.
 
-Their calls and credits are counted with the push's; :func:`send_rows` sends them after
-the updates.
+Their calls and credits are counted with the push's, and the result's ``plan`` lists them
+as steps of their own routes (``insert``, ``bulk_insert``, ``delete``:
+:func:`~crmframe.core.inserts.with_row_steps`); :func:`send_rows` sends them after the
+updates.
 """
 
 from __future__ import annotations
@@ -29,7 +31,14 @@ from typing import Any
 
 import pandas as pd
 
-from crmframe.core.inserts import NewRecords, new_records, write_results
+from crmframe.core.inserts import (
+    InsertRoute,
+    NewRecords,
+    insert_route,
+    new_records,
+    with_row_steps,
+    write_results,
+)
 from crmframe.core.metadata import FieldInfo
 from crmframe.core.plan import DEFAULT_BULK_THRESHOLD, Objective
 from crmframe.facade.write import creating
@@ -51,7 +60,7 @@ class RowPlan:
     insert_positions: list[int] = field(default_factory=list)
     new: NewRecords | None = None
     insert_frame: pd.DataFrame | None = None
-    route: creating.InsertRoute | None = None
+    route: InsertRoute | None = None
     delete_ids: list[str] = field(default_factory=list)
     skipped: list[pd.DataFrame] = field(default_factory=list)
     reads: int = 0
@@ -92,6 +101,7 @@ def prepare_rows(
     original: pd.DataFrame | None,
     changes: Any,
     *,
+    baseline: pd.DataFrame,
     inserts: bool,
     deletes: bool,
     overwrite: bool,
@@ -106,7 +116,8 @@ def prepare_rows(
     plan = RowPlan()
     if inserts and len(changes.added_rows):
         table = by_id(edited)
-        known = set() if original is None else set(by_id(original).index.dropna().tolist())
+        # the ids the diff compared against: the original, or the baseline read back
+        known = set(by_id(baseline).index.dropna().tolist())
         labels = table.index.tolist()
         plan.insert_positions = [p for p, v in enumerate(labels)
                                  if _is_new(v) and (v is None or pd.isna(v) or v not in known)]
@@ -123,7 +134,7 @@ def prepare_rows(
             rows.attrs = {}
             plan.new = new_records(rows, infos)
             plan.insert_frame = rows
-            plan.route = creating.insert_route(len(rows), objective=objective,
+            plan.route = insert_route(len(rows), objective=objective,
                                                bulk_threshold=bulk_threshold)
     if deletes and changes.removed_ids:
         ids = list(changes.removed_ids)
@@ -208,11 +219,17 @@ def combine(main: PushResult, extra: list[PushResult], plan: RowPlan) -> PushRes
         assert retry is not None
         return retry(part, overwrite)
 
+    full = (with_row_steps(main.plan, plan.route, plan.new, plan.delete_ids)
+            if main.plan is not None else None)
     out = PushResult(
-        concat_results(frames), calls=main.calls + sum(r.calls for r in extra),
-        credits=main.credits + sum(r.credits for r in extra),
-        reads=main.reads + plan.reads, jobs=[*main.jobs, *(j for r in extra for j in r.jobs)],
-        plan=main.plan, changes=main.changes, retry_with=again if retry is not None else None,
+        concat_results(frames),
+        # every request: the updates', the inserts' and deletes', the deletes' conflict read
+        calls=main.calls + sum(r.calls for r in extra) + plan.reads,
+        credits=main.credits + sum(r.credits for r in extra) + plan.reads,
+        reads=main.reads + sum(r.reads for r in extra) + plan.reads,
+        writes=main.writes + sum(r.writes for r in extra),
+        jobs=[*main.jobs, *(j for r in extra for j in r.jobs)],
+        plan=full, changes=main.changes, retry_with=again if retry is not None else None,
         dry_run=main.dry_run, overwrite=main.overwrite,
     )
     return out

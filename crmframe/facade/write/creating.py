@@ -6,7 +6,8 @@ methods as they stand (see :class:`~crmframe.facade.write.mixin.WritingMixin`).
 Every row is checked against the module's metadata before the first call
 (:func:`~crmframe.core.inserts.new_records`: every problem at once, nothing sent); records
 then go in ``POST`` batches of 100 (Zoho's maximum), or — for a big insert, when it is
-cheaper for the objective — as bulk-write jobs (:func:`insert_route`). Zoho's per-record
+cheaper for the objective — as bulk-write jobs
+(:func:`~crmframe.core.inserts.insert_route`). Zoho's per-record
 answers become one results row per input row, in row order, whatever the HTTP status
 (a mixed 207 is data): the new id, and for ``DUPLICATE_DATA`` the existing record's id
 (``duplicate_id``) and the field that matched (``duplicate_field``).
@@ -17,25 +18,25 @@ again, so no record is created twice.
 
 Examples
 --------
->>> insert_route(250)
-InsertRoute(route='post', calls=3, credits=25, jobs=0)
->>> insert_route(10_000)
-InsertRoute(route='bulk_write', calls=4, credits=500, jobs=1)
->>> insert_route(10_000, bulk_threshold=None)
-InsertRoute(route='post', calls=100, credits=1000, jobs=0)
+>>> post_credits(250, 3)
+25.0
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from crmframe.core.bulkwrite import MAX_BULK_ROWS
-from crmframe.core.inserts import NewRecords, check_ids, new_records, write_results
+from crmframe.core.inserts import (
+    InsertRoute,
+    NewRecords,
+    check_ids,
+    insert_route,
+    new_records,
+    write_results,
+)
 from crmframe.core.metadata import normalise_fields
 from crmframe.core.plan import DEFAULT_BULK_THRESHOLD, Costs, Objective
 from crmframe.errors import CrmframeError, InputError, TransportError, ZohoAPIError
@@ -43,49 +44,11 @@ from crmframe.facade.write.execute import FATAL_ERRORS, error_body
 from crmframe.facade.write.frames import module_of
 from crmframe.facade.write.result import PushResult, concat_results
 
-__all__ = ["BATCH", "InsertRoute", "delete", "insert", "insert_route", "upsert"]
+__all__ = ["BATCH", "bulk_insert", "delete", "insert", "post_credits", "request_body",
+           "send_batches", "upsert"]
 
 #: Records per POST (insert, upsert) and ids per DELETE: Zoho's maximum.
 BATCH = 100
-
-
-@dataclass(frozen=True)
-class InsertRoute:
-    """How an insert of ``n`` records goes, and what it costs by the plan's cost model."""
-
-    route: str
-    calls: int
-    credits: int
-    jobs: int
-
-
-def insert_route(
-    n: int,
-    *,
-    objective: Objective = "calls",
-    costs: Costs | None = None,
-    bulk_threshold: int | None = DEFAULT_BULK_THRESHOLD,
-) -> InsertRoute:
-    """POST batches of 100 or bulk-write jobs of ≤ 25,000 rows, whichever is cheaper.
-
-    Bulk write is considered from ``bulk_threshold`` records (``None``: never), and kept
-    only when it is cheaper for ``objective`` (``(calls, credits)`` or ``(credits,
-    calls)``, compared in that order).
-    """
-    costs = costs or Costs()
-    batches = math.ceil(n / BATCH)
-    post_credits = sum(costs.put(min(BATCH, n - i * BATCH)) for i in range(batches))
-    post = InsertRoute("post", batches, post_credits, 0)
-    if bulk_threshold is None or n < bulk_threshold or n == 0:
-        return post
-    jobs = math.ceil(n / MAX_BULK_ROWS)
-    bulk = InsertRoute("bulk_write", jobs * costs.bulk_write_calls,
-                       jobs * costs.bulk_write_job_credits, jobs)
-
-    def key(r: InsertRoute) -> tuple[int, int]:
-        return (r.calls, r.credits) if objective == "calls" else (r.credits, r.calls)
-
-    return bulk if key(bulk) < key(post) else post
 
 
 def request_body(records: Sequence[Any], trigger: Sequence[str] | None,
@@ -220,7 +183,8 @@ def insert(
         A ``tqdm`` bar over the records (default: in a notebook, for more than one call).
     objective, bulk_threshold
         From ``bulk_threshold`` rows the insert goes by bulk-write jobs when that is cheaper
-        for ``objective`` (see :func:`insert_route`); ``bulk_threshold=None`` always POSTs.
+        for ``objective`` (see :func:`~crmframe.core.inserts.insert_route`);
+        ``bulk_threshold=None`` always POSTs.
         A bulk insert runs no workflow (Zoho's bulk write has no ``trigger``).
     poll_interval : float
         Seconds between status polls of bulk-write jobs.
@@ -320,8 +284,10 @@ def bulk_push_result(result: pd.DataFrame, sent: Sequence[Any], *, route: str) -
         })
     results = write_results({"data": data}, sent, route=route, call=0)
     jobs = list(result.attrs.get("jobs") or [])
-    out = PushResult(results, calls=int(result.attrs.get("calls", 0)),
-                     credits=float(500 * len(jobs)), jobs=jobs)
+    writes = int(result.attrs.get("calls", 0))  # uploads and job creations
+    reads = int(result.attrs.get("reads", 0))   # the org id, result downloads
+    out = PushResult(results, calls=writes + reads, writes=writes, reads=reads,
+                     credits=float(500 * len(jobs) + reads), jobs=jobs)
     return out
 
 

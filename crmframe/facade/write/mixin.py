@@ -30,10 +30,11 @@ import pandas as pd
 from crmframe.core.plan import DEFAULT_BULK_THRESHOLD, Objective, Plan
 from crmframe.errors import InputError
 from crmframe.facade.write import addremove, bulkwriting, creating, massupdate
+from crmframe.facade.write.conflicts import decide_conflicts, fresh_copy
 from crmframe.facade.write.prepare import Prepared, prepare_push
 from crmframe.facade.write.result import PushResult, concat_results
 from crmframe.facade.write.retry import retry_frames, settle_unknown
-from crmframe.facade.write.run import run_push
+from crmframe.facade.write.run import client_counts, run_push
 
 __all__ = ["WritingMixin"]
 
@@ -111,9 +112,8 @@ class WritingMixin:
         >>> crm.push(plan, trigger=[])                      # doctest: +SKIP
         """
         prepared = prepare_push(
-            self, edited, original, module=module, push_valid=False, overwrite=True,
-            check_conflicts=False, objective=objective, bulk_threshold=bulk_threshold,
-            costs=costs,
+            self, edited, original, module=module, push_valid=False, objective=objective,
+            bulk_threshold=bulk_threshold, costs=costs,
         )
         self._plans()[prepared.plan] = _Planned(
             edited, prepared, original is not None,
@@ -222,9 +222,10 @@ class WritingMixin:
         ...         edited.loc[edited.index[:250], "Lead_Status"] = "Contacted"
         ...         edited.loc[edited.index[0], "City"] = "Pune"
         ...         result = crm.push(edited, leads, trigger=[])
-        >>> result.calls, list(result.results["route"].unique()), result.failed.empty
-        (2, ['mass_update', 'put'], True)
+        >>> result.calls, result.writes, list(result.results["route"].unique()), result.failed.empty
+        (4, 2, ['mass_update', 'put'], True)
         """
+        counted_from = client_counts(self)
         if (inserts or deletes) and (isinstance(edited, Plan) or journal is not None):
             raise InputError(
                 "inserts=/deletes= are sent with the frames (crm.push(edited, original, "
@@ -236,10 +237,16 @@ class WritingMixin:
                              "the original missing from edited")
         if isinstance(edited, Plan):
             planned = self._planned(edited, original, module, journal)
+            # Checked now, not when planned: the plan may have waited in a notebook for
+            # hours. A copy: the same plan can be pushed again.
+            prepared = decide_conflicts(
+                fresh_copy(planned.prepared), overwrite=overwrite, journal=journal
+            )
             return self._run(
-                planned.edited, planned.prepared, dry_run=dry_run, trigger=trigger,
+                planned.edited, prepared, dry_run=dry_run, trigger=trigger,
                 journal=journal, overwrite=overwrite, poll_interval=poll_interval,
                 progress=progress, options={**planned.options, "push_valid": push_valid},
+                counted_from=counted_from,
             )
         if journal is not None and original is None:
             raise InputError(
@@ -247,16 +254,16 @@ class WritingMixin:
                 "baseline read back after a partial push would already hold some edits"
             )
         prepared = prepare_push(
-            self, edited, original, module=module, push_valid=push_valid, overwrite=overwrite,
-            check_conflicts=original is not None, objective=objective,
-            bulk_threshold=bulk_threshold, costs=costs, journal=journal,
+            self, edited, original, module=module, push_valid=push_valid,
+            objective=objective, bulk_threshold=bulk_threshold, costs=costs,
         )
+        prepared = decide_conflicts(prepared, overwrite=overwrite, journal=journal)
         rows = None
         if inserts or deletes:
             rows = addremove.prepare_rows(
                 self, prepared.module, prepared.infos, edited, original, prepared.changes,
-                inserts=inserts, deletes=deletes, overwrite=overwrite, objective=objective,
-                bulk_threshold=bulk_threshold,
+                baseline=prepared.baseline, inserts=inserts, deletes=deletes,
+                overwrite=overwrite, objective=objective, bulk_threshold=bulk_threshold,
             )
             dropped = {c for c, on in (("NOT_PUSHED_INSERT", inserts),
                                        ("NOT_PUSHED_DELETE", deletes)) if on}
@@ -267,6 +274,7 @@ class WritingMixin:
             overwrite=overwrite, poll_interval=poll_interval, progress=progress,
             options={"push_valid": push_valid, "objective": objective,
                      "bulk_threshold": bulk_threshold, "costs": costs},
+            counted_from=counted_from,
         )
         if rows is None:
             return result
@@ -321,6 +329,7 @@ class WritingMixin:
         poll_interval: float,
         progress: bool | None,
         options: dict[str, Any],
+        counted_from: tuple[int, int] | None = None,
     ) -> PushResult:
         """Send a prepared plan; its ``retry()`` pushes what failed as a new diff."""
         again_options: dict[str, Any] = {
@@ -344,7 +353,7 @@ class WritingMixin:
         return run_push(
             self, prepared, dry_run=dry_run, trigger=trigger, journal=journal,
             overwrite=overwrite, retry_with=again, poll_interval=poll_interval,
-            progress=progress,
+            progress=progress, counted_from=counted_from,
         )
 
     # -- mass update and bulk write ------------------------------------------------------

@@ -25,8 +25,9 @@ import pandas as pd
 from crmframe.core.bulkwrite import parse_bulk_result
 from crmframe.core.codecs import is_missing
 from crmframe.core.metadata import FieldInfo
-from crmframe.errors import EnvelopeError, InputError
+from crmframe.errors import EnvelopeError, InputError, ZohoAPIError
 from crmframe.facade.jobs import Job
+from crmframe.facade.write.conflicts import Guard
 from crmframe.facade.write.readback import applied_ids
 from crmframe.facade.write.steps import ROUTES, Step
 from crmframe.http.datacenters import DATA_CENTERS
@@ -123,6 +124,11 @@ class CrmSender:
         ``read(fields, ids) -> DataFrame`` indexed by id: current values (read-backs).
     wait : callable
         ``wait(job) -> JobStatus``: waits for a bulk-write job to complete.
+    guard : Guard, optional
+        The push's conflict checks (:mod:`~crmframe.facade.write.conflicts`): the
+        ``If-Unmodified-Since`` header of each PUT, a check right before each mass update
+        and bulk write, the stamps moved by each reply. Records it refuses are answered
+        ``ALREADY_MODIFIED`` without being sent.
     """
 
     def __init__(
@@ -133,8 +139,10 @@ class CrmSender:
         *,
         read: Callable[[Sequence[str], Sequence[str]], pd.DataFrame],
         wait: Callable[[Any], Any],
+        guard: Guard | None = None,
     ) -> None:
         self.client = client
+        self.guard = guard
         self.module = module
         self.infos = infos
         self._read = read
@@ -144,6 +152,8 @@ class CrmSender:
         self.calls = 0
         #: Read calls made for read-backs.
         self.reads = 0
+        #: Files uploaded (bulk writes): 1 credit each beside the job's.
+        self.uploads = 0
         #: Bulk-write jobs created or resumed.
         self.jobs: list[Any] = []
 
@@ -157,10 +167,54 @@ class CrmSender:
         job_id: str | None = None,
         on_job: Callable[[str], None] | None = None,
     ) -> dict[str, Any]:
-        """Send ``ids`` of ``step``; the reply body (``{"data": [...]}``), ids in order."""
+        """Send ``ids`` of ``step``; the reply body (``{"data": [...]}``), ids in order.
+
+        Records the guard refuses (changed in Zoho) are not sent; their items say
+        ``ALREADY_MODIFIED``, like Zoho's answer to ``If-Unmodified-Since``.
+        """
+        guard = self.guard
+        refused: dict[str, dict[str, Any]] = {}
+        if guard is not None and guard.enabled:
+            refused = {i: guard.blocked[i] for i in ids if i in guard.blocked}
+            if step.route != "put" and job_id is None:
+                # Mass update and bulk write take no If-Unmodified-Since: check just before.
+                refused.update(guard.changed([i for i in ids if i not in refused]))
+        sending = [i for i in ids if i not in refused]
+        body = self._send(step, sending, job_id=job_id, on_job=on_job) if sending else {
+            "data": []}
+        if guard is not None:
+            guard.note(sending, body)
+        if not refused:
+            return body
+        assert guard is not None
+        mine = guard.refused(list(refused), refused)["data"]
+        raw = body.get("data")
+        data: list[Any] = raw if isinstance(raw, list) else []
+        if len(data) == len(sending):
+            by_id = {**dict(zip(sending, data, strict=True)),
+                     **dict(zip(list(refused), mine, strict=True))}
+            return {**body, "data": [by_id[i] for i in ids]}
+        return {**body, "data": [*data, *mine]}
+
+    def _send(
+        self,
+        step: Step,
+        ids: Sequence[str],
+        *,
+        job_id: str | None,
+        on_job: Callable[[str], None] | None,
+    ) -> dict[str, Any]:
         if step.route == "put":
             self.calls += 1
-            return self.write("PUT", self.module, step.restricted(ids))
+            headers = self.guard.header(ids) if self.guard is not None else {}
+            try:
+                return self.write("PUT", self.module, step.restricted(ids), headers=headers)
+            except ZohoAPIError as exc:
+                if exc.code != "ALREADY_MODIFIED" or self.guard is None:
+                    raise
+                # Zoho may refuse If-Unmodified-Since for the whole request (part 2 §1.2):
+                # then no record of it was written, and every one is a conflict.
+                return self.guard.refused(ids, {})
         if step.route == "mass_update":
             self.calls += 1
             # Setting the same value twice is harmless: let the client retry dropped calls.
@@ -183,7 +237,13 @@ class CrmSender:
         return applied_ids(frame, step.records(ids), self.infos)
 
     def write(
-        self, method: str, path: str, body: Any, *, idempotent: bool | None = None
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        *,
+        idempotent: bool | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         """One write call; the per-record body whatever the HTTP status (400 included).
 
@@ -191,7 +251,8 @@ class CrmSender:
         per-record ``data[]``; ``ZohoClient.request`` returns such an answer (whole-request
         errors raise, typed).
         """
-        reply = self.client.request(method, path, json=body, idempotent=idempotent)
+        extra = {"headers": dict(headers)} if headers else {}
+        reply = self.client.request(method, path, json=body, idempotent=idempotent, **extra)
         return dict(reply.body) if isinstance(reply.body, Mapping) else {"data": []}
 
     # -- bulk write ----------------------------------------------------------------------
@@ -211,6 +272,7 @@ class CrmSender:
         """Upload a zipped CSV; return its ``file_id``."""
         headers = {"feature": "bulk-write", "X-CRM-ORG": self.org_id()}
         self.calls += 1
+        self.uploads += 1
         reply = self.client.request(
             "POST", upload_url(self.client.api_domain, self.client.version),
             files={"file": (name, zip_bytes, "application/zip")}, headers=headers,
