@@ -25,6 +25,7 @@ from crmframe.core.metadata import fields_to_frame
 from crmframe.core.plan import Costs, Limits, Plan, make_plan
 from crmframe.core.records import RecordsBuilder, records_to_frame
 from crmframe.core.results import results_to_frame
+from crmframe.core.retype import retype
 from crmframe.core.validate import find_problems, split_valid, validate
 from crmframe.errors import (
     AuthenticationError,
@@ -65,6 +66,7 @@ from crmframe.polling import (
     wait_fixed,
 )
 from crmframe.samples import load_sample
+from crmframe.snapshot import read_snapshot, to_snapshot
 
 if _typing.TYPE_CHECKING:  # loaded on first use, see __getattr__ below
     from crmframe.facade.dataset import read_dataset
@@ -120,14 +122,17 @@ __all__ = [
     "plot_job_progress",
     "plot_job_status",
     "read_dataset",
+    "read_snapshot",
     "recording",
     "records_to_frame",
     "results_to_frame",
+    "retype",
     "save_job_charts",
     "split_valid",
     "stop_after_attempt",
     "stop_after_delay",
     "stop_never",
+    "to_snapshot",
     "validate",
     "wait_exponential",
     "wait_fixed",

@@ -3,7 +3,8 @@
 :func:`diff` lines both frames up on their ``id`` index and compares them column by column
 with vectorised masks. Equality is type-aware:
 
-* missing equals missing (``None``, ``pd.NA``, ``NaN``, ``NaT`` are all "empty");
+* missing equals missing (``None``, ``pd.NA``, ``NaN``, ``NaT`` are all "empty"), and an
+  empty string equals missing (``fillna("")`` is not an edit);
 * floats are equal when they agree at the field's decimal places (metadata
   ``decimal_place``, else :data:`DEFAULT_DECIMAL_PLACES`);
 * integers and floats compare by value (``5`` equals ``5.0``);
@@ -47,6 +48,7 @@ import pyarrow.compute as pc
 from crmframe.core.codecs import empty_frame, is_missing
 from crmframe.core.fieldtypes import DATE_RE, DATETIME_RE, LOOKUP_KINDS, Kind
 from crmframe.core.metadata import FieldInfo, normalise_fields
+from crmframe.core.retype import check_dtypes
 from crmframe.errors import InputError
 
 __all__ = [
@@ -138,7 +140,9 @@ def values_equal(a: Any, b: Any, kind: Kind | None = None, decimals: int | None 
         return True
     ma, mb = is_missing(a), is_missing(b)
     if ma or mb:
-        return ma and mb
+        # "" is empty as well (the fillna("") habit is not an edit)
+        return (ma or (isinstance(a, str) and a == "")) and (
+            mb or (isinstance(b, str) and b == ""))
     if kind in (Kind.DATE, Kind.DATETIME):
         # a date typed as Zoho's text ("2024-03-01", "...T10:00:00+05:30") is that instant
         a, b = _parse_zoho_time(a), _parse_zoho_time(b)
@@ -241,8 +245,8 @@ def _changed_lists(xa: np.ndarray, xb: np.ndarray, decimals: int | None) -> np.n
     items_a = pc.list_flatten(la.take(index))
     items_b = pc.list_flatten(lb.take(index))
     parents = pc.list_parent_indices(la.take(index)).to_numpy(zero_copy_only=False)
-    null_a = items_a.is_null().to_numpy(zero_copy_only=False)
-    null_b = items_b.is_null().to_numpy(zero_copy_only=False)
+    null_a = _empty(items_a)
+    null_b = _empty(items_b)
     if pa.types.is_floating(items_a.type) or pa.types.is_floating(items_b.type):
         dp = DEFAULT_DECIMAL_PLACES if decimals is None else decimals
         fa = np.round(pc.cast(items_a, pa.float64()).to_numpy(zero_copy_only=False), dp)
@@ -263,6 +267,15 @@ def _changed_lists(xa: np.ndarray, xb: np.ndarray, decimals: int | None) -> np.n
     return np.asarray(changed, dtype=bool)
 
 
+def _empty(items: Any) -> np.ndarray:
+    """Missing items, and "" for strings (empty, as values_equal has it)."""
+    empty = items.is_null()
+    if pa.types.is_string(items.type) or pa.types.is_large_string(items.type):
+        empty = pc.or_(empty, pc.fill_null(pc.equal(items, ""), False))
+    result: np.ndarray = empty.to_numpy(zero_copy_only=False)
+    return result
+
+
 def _arrow_strings(series: pd.Series) -> Any:
     """The Arrow array behind a pyarrow-backed string column, else None."""
     dtype = series.dtype
@@ -280,11 +293,11 @@ def _arrow_strings(series: pd.Series) -> Any:
 
 
 def _changed_arrow_strings(xa: Any, xb: Any) -> np.ndarray:
-    na_a = xa.is_null()
-    na_b = xb.is_null()
-    neq = pc.fill_null(pc.not_equal(xa, xb), False)
-    changed = pc.or_(pc.xor(na_a, na_b), neq)
-    result: np.ndarray = changed.to_numpy(zero_copy_only=False)
+    # "" is empty like a missing cell: fillna("") turns one into the other without an edit
+    na_a = _empty(xa)
+    na_b = _empty(xb)
+    neq = pc.fill_null(pc.not_equal(xa, xb), False).to_numpy(zero_copy_only=False)
+    result: np.ndarray = (na_a != na_b) | (~na_a & ~na_b & neq)
     return result
 
 
@@ -339,9 +352,10 @@ def _changed(a: pd.Series, b: pd.Series, kind: Kind, decimals: int | None) -> np
         return _changed_arrow_strings(arrow_a, arrow_b)
     if isinstance(da, pd.StringDtype) and isinstance(db, pd.StringDtype):
         # None for missing on both sides makes one object comparison enough:
-        # None == None (both empty) and None != "x" (cleared or filled)
-        plain_a: Any = a  # the stubs refuse na_value=None, pandas accepts it
-        plain_b: Any = b
+        # None == None (both empty) and None != "x" (cleared or filled). "" is empty too:
+        # fillna("") turns a missing cell into "" without anyone editing it.
+        plain_a: Any = a.replace("", None) if (a == "").any() else a
+        plain_b: Any = b.replace("", None) if (b == "").any() else b
         result = plain_a.to_numpy(dtype=object, na_value=None) != plain_b.to_numpy(
             dtype=object, na_value=None
         )
@@ -351,6 +365,20 @@ def _changed(a: pd.Series, b: pd.Series, kind: Kind, decimals: int | None) -> np
         result = a.to_numpy(dtype="int8", na_value=-1) != b.to_numpy(dtype="int8", na_value=-1)
         return result
     return _changed_generic(a, b, kind, decimals)
+
+
+def _stamp_like(value: Any, dtype: Any) -> Any:
+    """``value`` as a Timestamp in the zone of a datetime column of ``dtype`` (a tz-naive
+    value in an aware column is taken as UTC, as :func:`diff` does)."""
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        return value
+    zone = getattr(dtype, "tz", None)
+    if zone is not None:
+        return stamp.tz_localize("UTC").tz_convert(zone) if stamp.tzinfo is None else (
+            stamp.tz_convert(zone))
+    return stamp.tz_localize(None) if stamp.tzinfo is not None else stamp
 
 
 def _python_values(series: pd.Series, positions: np.ndarray) -> list[Any]:
@@ -532,6 +560,10 @@ class ChangeSet:
                 raise InputError(f"apply: ids of field {fld!r} are not in the frame")
             values = [pd.NA if v is None else v for v in group["new"].tolist()]
             col = out[column].copy()
+            if pd.api.types.is_datetime64_any_dtype(col.dtype):
+                # NaT, not NA, clears a datetime cell: the column keeps its dtype
+                values = [pd.NaT if v is pd.NA else _stamp_like(v, col.dtype)
+                          for v in values]
             if col.dtype == np.dtype(object) or any(isinstance(v, (list, dict)) for v in values):
                 col = col.astype(object)
                 for p, v in zip(positions, values, strict=True):
@@ -682,7 +714,9 @@ def diff(original: pd.DataFrame, edited: pd.DataFrame, *, fields: Any = None) ->
     Raises
     ------
     InputError
-        If either argument is not a DataFrame.
+        If either argument is not a DataFrame; with ``fields``, when a column's type cannot
+        be what Zoho holds (an integer phone, datetimes as text: a CSV round trip), naming
+        the columns and the fix (:func:`~crmframe.core.retype.retype`, snapshots).
 
     Examples
     --------
@@ -700,6 +734,13 @@ def diff(original: pd.DataFrame, edited: pd.DataFrame, *, fields: Any = None) ->
     >>> cs.unpushable["field"].tolist()
     ['Owner.name']
     """
+    if fields is not None and isinstance(original, pd.DataFrame) and isinstance(
+        edited, pd.DataFrame
+    ):
+        # Types first: a CSV-reloaded frame would otherwise be hundreds of phantom edits.
+        infos_first = field_infos(fields)
+        check_dtypes(original, infos_first, "original")
+        check_dtypes(edited, infos_first, "edited")
     original, ids_o = _ids(original, "original")
     edited, ids_e = _ids(edited, "edited")
     infos = field_infos(fields)

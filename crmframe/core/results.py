@@ -222,6 +222,7 @@ class ResultsBuilder:
         self._messages: list[Any] = []
         self._details: list[Any] = []
         self._ids: list[Any] = []
+        self._duplicates: list[Any] = []
         self._extra: dict[str, list[Any]] = {}
         self._rows = 0
 
@@ -245,6 +246,17 @@ class ResultsBuilder:
                for d in details]
         # An int id (a non-Zoho source) is spelled out; one too long for str() stays as it is.
         ids = [str(i) if type(i) is int and i.bit_length() < 256 else i for i in ids]
+        # DUPLICATE_DATA's details.id is the record already holding the value (seed 003),
+        # not the one sent: the row belongs to the sent record (its id filled in from
+        # ``records``), the other one goes to ``duplicate_id``.
+        duplicate_ids: list[Any] = [None] * len(items)
+        for position, item in enumerate(items):
+            if item.get("code") == "DUPLICATE_DATA":
+                d = details[position] if isinstance(details[position], Mapping) else {}
+                record = d.get("duplicate_record") if isinstance(d, Mapping) else None
+                other = record.get("id") if isinstance(record, Mapping) else None
+                duplicate_ids[position] = other if other is not None else ids[position]
+                ids[position] = None
         if sent is not None:
             ids = list(sent) if in_order and len(sent) == len(ids) else _fill_ids(ids, sent)
         self._codes += [item.get("code") for item in items]
@@ -252,6 +264,7 @@ class ResultsBuilder:
         self._messages += [item.get("message") for item in items]
         self._details += details
         self._ids += ids
+        self._duplicates += duplicate_ids
         return self._grow(len(items), columns)
 
     def ids_from(self, start: int) -> list[Any]:
@@ -273,6 +286,7 @@ class ResultsBuilder:
         ids = list(ids)
         n = len(ids)
         self._ids += [None if i is None else str(i) for i in ids]
+        self._duplicates += [None] * n
         self._codes += [code] * n
         self._statuses += [status] * n
         self._messages += [message] * n if isinstance(message, str) else list(message)
@@ -303,7 +317,8 @@ class ResultsBuilder:
     def to_frame(self) -> pd.DataFrame:
         """The results frame of every row collected so far."""
         frame = _results_frame(
-            self._ids, self._codes, self._statuses, self._messages, self._details
+            self._ids, self._codes, self._statuses, self._messages, self._details,
+            self._duplicates,
         )
         for name, values in self._extra.items():
             if name in frame.columns:
@@ -318,7 +333,7 @@ class ResultsBuilder:
 
 def _results_frame(
     ids: list[Any], codes: list[Any], statuses: list[Any], messages: list[Any],
-    details: list[Any],
+    details: list[Any], duplicate_ids: list[Any],
 ) -> pd.DataFrame:
     detail_maps = [d if type(d) is dict or isinstance(d, Mapping) else _NO_DETAILS
                    for d in details]
@@ -353,6 +368,9 @@ def _results_frame(
             columns[key] = object_series(values)
         else:
             columns[key] = decode_column(values, guess)
+    if any(i is not None for i in duplicate_ids):
+        columns["duplicate_id"] = decode_column(
+            [None if i is None else str(i) for i in duplicate_ids], Kind.ID)
     frame: pd.DataFrame = pd.DataFrame(columns, copy=False)
     frame.index = pd.RangeIndex(len(ids), name="position")
     frame.attrs["kind"] = "results"

@@ -74,9 +74,9 @@ def test_mixed_item_types_keep_the_per_cell_rules() -> None:
 
 @pytest.mark.parametrize("storage", ["pyarrow", "python"])
 def test_string_columns_by_storage(storage: str) -> None:
-    a = pd.Series(["a", None, "c", None, "e"], dtype=pd.StringDtype(storage))
-    b = pd.Series(["a", "b", None, None, "x"], dtype=pd.StringDtype(storage))
-    assert _changed(a, b, Kind.TEXT, None).tolist() == [False, True, True, False, True]
+    a = pd.Series(["a", None, "c", None, "e", ""], dtype=pd.StringDtype(storage))
+    b = pd.Series(["a", "b", None, "", "x", None], dtype=pd.StringDtype(storage))
+    assert _changed(a, b, Kind.TEXT, None).tolist() == [False, True, True, False, True, False]
     arrow = pd.Series(["a", None, "c"], dtype=pd.ArrowDtype(pa.string()))
     other = pd.Series(["a", None, "d"], dtype="string[pyarrow]")
     assert _changed(arrow, other, Kind.TEXT, None).tolist() == [False, False, True]

@@ -51,7 +51,9 @@ def test_push_three_added_two_removed_one_edit_six_successes(server: Any, crm: A
     # a colleague edits a record nobody touches here, meanwhile
     colleague.client.request("PUT", "Leads", json={"data": [
         {"id": original.index[2], "City": "Ghent"}]})
+    spent = server.credits_used
     result = crm.push(edited, original, inserts=True, deletes=True, trigger=[])
+    assert result.credits == server.credits_used - spent  # every request counted
     out = result.results
     assert out["status"].value_counts().to_dict() == {"success": 6}
     assert sorted(out["route"]) == ["delete", "delete", "insert", "insert", "insert", "put"]

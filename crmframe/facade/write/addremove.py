@@ -208,8 +208,14 @@ def with_ids(edited: pd.DataFrame, positions: list[int], ids: pd.Series) -> pd.D
     return out
 
 
-def combine(main: PushResult, extra: list[PushResult], plan: RowPlan) -> PushResult:
-    """One :class:`PushResult` for the updates, inserts and deletes of a push."""
+def combine(main: PushResult, extra: list[PushResult], plan: RowPlan,
+            counted: tuple[int, int] | None = None) -> PushResult:
+    """One :class:`PushResult` for the updates, inserts and deletes of a push.
+
+    ``counted`` is ``(requests, writes)`` the client sent during the whole push, when it
+    counts them: then ``calls`` is every request (the deletes' conflict read, bulk polls
+    and downloads included) and each request not priced by the cost model costs 1 credit.
+    """
     frames = [main.results, *plan.skipped, *[r.results for r in extra]]
     retry = main._retry_with
 
@@ -221,13 +227,19 @@ def combine(main: PushResult, extra: list[PushResult], plan: RowPlan) -> PushRes
 
     full = (with_row_steps(main.plan, plan.route, plan.new, plan.delete_ids)
             if main.plan is not None else None)
-    out = PushResult(
-        concat_results(frames),
+    known_reads = main.reads + sum(r.reads for r in extra)
+    credits = main.credits + sum(r.credits for r in extra)
+    if counted is not None:
+        calls, writes = counted
+        credits += max(0, (calls - writes) - known_reads)
+    else:
         # every request: the updates', the inserts' and deletes', the deletes' conflict read
-        calls=main.calls + sum(r.calls for r in extra) + plan.reads,
-        credits=main.credits + sum(r.credits for r in extra) + plan.reads,
-        reads=main.reads + sum(r.reads for r in extra) + plan.reads,
-        writes=main.writes + sum(r.writes for r in extra),
+        calls = main.calls + sum(r.calls for r in extra) + plan.reads
+        writes = main.writes + sum(r.writes for r in extra)
+        credits += plan.reads
+    out = PushResult(
+        concat_results(frames), calls=calls, credits=credits, reads=calls - writes,
+        writes=writes,
         jobs=[*main.jobs, *(j for r in extra for j in r.jobs)],
         plan=full, changes=main.changes, retry_with=again if retry is not None else None,
         dry_run=main.dry_run, overwrite=main.overwrite,

@@ -283,7 +283,10 @@ class WritingMixin:
         else:
             extra = addremove.send_rows(self, prepared.module, rows, trigger=trigger,
                                         poll_interval=poll_interval, progress=progress)
-        out = addremove.combine(result, extra, rows)
+        now = client_counts(self)
+        counted = (None if now is None or counted_from is None
+                   else (now[0] - counted_from[0], now[1] - counted_from[1]))
+        out = addremove.combine(result, extra, rows, counted)
         if rows.new is not None and not dry_run:
             out.frame = addremove.with_ids(edited, rows.insert_positions, extra[0].results["id"])
         else:

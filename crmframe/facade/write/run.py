@@ -130,6 +130,7 @@ def run_push(
             crm, prepared.module, prepared.infos, steps, journal=journal,
             poll_interval=poll_interval, extra={"conflicts": prepared.conflicts},
             on_step=bar.update, guard=prepared.guard,
+            stamps=baseline_stamps(prepared.baseline),
         )
     finally:
         bar.close()
@@ -171,6 +172,7 @@ def _execute(
     extra: Mapping[str, Any] | None = None,
     on_step: Callable[[StepOutcome], None] | None = None,
     guard: Guard | None = None,
+    stamps: Mapping[str, Any] | None = None,
 ) -> tuple[CrmSender, list[StepOutcome]]:
     """Send ``steps`` through a :class:`CrmSender` for ``crm``, journaled when asked."""
     sender = CrmSender(
@@ -178,6 +180,7 @@ def _execute(
         read=lambda fields, ids: read_back(crm, module, fields, ids),
         wait=lambda job: crm.wait(job, interval=poll_interval),
         guard=guard,
+        stamps=stamps,
     )
     if journal is not None and steps:
         fingerprint = plan_fingerprint(s.payload for s in steps)
@@ -190,6 +193,16 @@ def _execute(
                         guard.note(ids, body)
             return sender, execute(steps, sender, journal=book, on_step=on_step)
     return sender, execute(steps, sender, on_step=on_step)
+
+
+def baseline_stamps(baseline: Any) -> dict[str, Any]:
+    """``{id: Modified_Time}`` of a baseline frame (empty without that column)."""
+    if not isinstance(baseline, pd.DataFrame) or "Modified_Time" not in baseline.columns:
+        return {}
+    ids = baseline.index if baseline.index.name == "id" or "id" not in baseline.columns \
+        else pd.Index(baseline["id"])
+    return {str(i): t for i, t in zip(ids.tolist(), baseline["Modified_Time"].tolist(),
+                                      strict=True) if not pd.isna(t)}
 
 
 def _credits(outcomes: Sequence[StepOutcome]) -> float:
