@@ -38,7 +38,7 @@ from crmframe.core.inserts import (
     write_results,
 )
 from crmframe.core.metadata import normalise_fields
-from crmframe.core.plan import DEFAULT_BULK_THRESHOLD, Objective
+from crmframe.core.plan import DEFAULT_BULK_THRESHOLD, Costs, Objective
 from crmframe.errors import CrmframeError, InputError, TransportError, ZohoAPIError
 from crmframe.facade.write.execute import FATAL_ERRORS, error_body
 from crmframe.facade.write.frames import module_of
@@ -300,9 +300,10 @@ def bulk_push_result(result: pd.DataFrame, sent: Sequence[Any], *, route: str) -
     jobs = list(result.attrs.get("jobs") or [])
     writes = int(result.attrs.get("calls", 0))  # uploads and job creations
     reads = int(result.attrs.get("reads", 0))   # the org id, result downloads
-    # a job 500 credits, its upload 1 (the sandbox's and the plan's cost model)
+    # a job costs what the plan's cost model says, its upload 1 (as the update path counts)
+    per_job = Costs().bulk_write_job_credits + 1
     out = PushResult(results, calls=writes + reads, writes=writes, reads=reads,
-                     credits=float(501 * len(jobs) + reads), jobs=jobs)
+                     credits=float(per_job * len(jobs) + reads), jobs=jobs)
     return out
 
 
