@@ -11,9 +11,18 @@
    and plain PUT batches of 100 (100 calls). Goal: 52 calls without bulk write (12 mass
    updates of 500 + 40 batches of 100), the lower bound.
 
+3. Inserting 10,000 and 100,000 new Leads into a local sandbox (``--insert-sizes``):
+   ``crm.insert`` (its plan: POST batches or bulk-write jobs, whichever is cheaper) against
+   POST batches of 100 and one POST per record. Calls and credits are counted by the
+   sandbox (``server.requests``, ``server.credits_used``: POST 1 credit per 10 records,
+   a bulk-write job 500, any other call 1). One POST per record is sent for real up to
+   ``--single-max`` records (default 10,000); above that its row says "cost model"
+   (n calls, n credits) instead of sending 100,000 calls.
+
 Usage::
 
     .venv/bin/python benchmarks/bench_push.py                    # full size
+    .venv/bin/python benchmarks/bench_push.py --only-inserts     # section 3 only
     .venv/bin/python benchmarks/bench_push.py --rows 50000       # quicker
 """
 
@@ -183,15 +192,77 @@ def bench_plan() -> None:
           "(UNCONFIRMED in Zoho's docs); bulk-write job 500 credits, counted as 4 calls)")
 
 
+def _insert_frame(n: int, tag: str) -> pd.DataFrame:
+    return pd.DataFrame({"Last_Name": [f"{tag} {i}" for i in range(n)],
+                         "Company": [f"Booth {i % 50}" for i in range(n)],
+                         "Lead_Source": ["Trade Show"] * n})
+
+
+def _counted(server: Any, run: Callable[[], Any]) -> tuple[int, int, float]:
+    """API calls (OAuth left out) and credits ``run`` cost on ``server``, and seconds."""
+    server.clear_requests()
+    credits = server.credits_used
+    start = time.perf_counter()
+    run()
+    took = time.perf_counter() - start
+    calls = sum(1 for _, path, _ in server.requests if "/oauth/" not in path)
+    return calls, server.credits_used - credits, took
+
+
+def bench_inserts(sizes: list[int], single_max: int) -> None:
+    from crmframe.facade.crm import connect
+    from crmframe.sandbox import start
+
+    print("\n3. inserting new Leads (sandbox; calls and credits counted by the server)")
+    rows: list[list[Any]] = []
+    with start(records=50, job_speed=1_000_000, job_delay=0.05) as server, \
+            connect(**server.credentials) as crm:
+        crm.read_fields("Leads")  # metadata cached, not counted below
+        for n in sizes:
+            def ours(n: int = n) -> None:
+                result = crm.insert(_insert_frame(n, "plan"), module="Leads",
+                                    poll_interval=0.1, progress=False)
+                assert result.failed.empty, result
+            calls, credits, took = _counted(server, ours)
+            rows.append([f"{n:,}", "crm.insert (its plan)", calls, credits, f"{took:.1f} s"])
+
+            def batches(n: int = n) -> None:
+                frame = _insert_frame(n, "batch")
+                records = frame.to_dict("records")
+                for i in range(0, n, 100):
+                    crm.client.request("POST", "Leads", json={"data": records[i:i + 100]})
+            calls_b, credits_b, took = _counted(server, batches)
+            rows.append([f"{n:,}", "POST batches of 100", calls_b, credits_b, f"{took:.1f} s"])
+            if n <= single_max:
+                def singles(n: int = n) -> None:
+                    for record in _insert_frame(n, "one").to_dict("records"):
+                        crm.client.request("POST", "Leads", json={"data": [record]})
+                calls_s, credits_s, took = _counted(server, singles)
+                rows.append([f"{n:,}", "one POST per record", calls_s, credits_s,
+                             f"{took:.1f} s"])
+            else:
+                rows.append([f"{n:,}", "one POST per record (cost model)", n, n, "not sent"])
+            rows.append([f"{n:,}", "ratio batches/plan", f"{calls_b / calls:.1f}x",
+                         f"{credits_b / credits:.1f}x", ""])
+    print(table(rows, ["records", "method", "calls", "credits", "time"]))
+    print("(crm.insert calls include its bulk-write status polls and result downloads)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rows", type=int, default=500_000)
     parser.add_argument("--fraction", type=float, default=0.01)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--insert-sizes", type=int, nargs="*", default=[10_000, 100_000])
+    parser.add_argument("--single-max", type=int, default=10_000)
+    parser.add_argument("--only-inserts", action="store_true")
     args = parser.parse_args()
     print(f"pandas {pd.__version__}, numpy {np.__version__}")
-    bench_diff(args.rows, args.fraction, args.repeat)
-    bench_plan()
+    if not args.only_inserts:
+        bench_diff(args.rows, args.fraction, args.repeat)
+        bench_plan()
+    if args.insert_sizes:
+        bench_inserts(args.insert_sizes, args.single_max)
 
 
 if __name__ == "__main__":

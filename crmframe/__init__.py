@@ -25,6 +25,7 @@ from crmframe.core.metadata import fields_to_frame
 from crmframe.core.plan import Costs, Limits, Plan, make_plan
 from crmframe.core.records import RecordsBuilder, records_to_frame
 from crmframe.core.results import results_to_frame
+from crmframe.core.retype import retype
 from crmframe.core.validate import find_problems, split_valid, validate
 from crmframe.errors import (
     AuthenticationError,
@@ -51,6 +52,7 @@ from crmframe.errors import (
     ZohoAPIError,
 )
 from crmframe.facade.crm import CRM, connect
+from crmframe.facade.exporting import ExportResult
 from crmframe.facade.jobs import Job
 from crmframe.facade.write.result import PushResult
 from crmframe.http.recording import recording
@@ -64,8 +66,10 @@ from crmframe.polling import (
     wait_fixed,
 )
 from crmframe.samples import load_sample
+from crmframe.snapshot import read_snapshot, to_snapshot
 
 if _typing.TYPE_CHECKING:  # loaded on first use, see __getattr__ below
+    from crmframe.facade.dataset import read_dataset
     from crmframe.plots import plot_job_progress, plot_job_status, save_job_charts
 
 __version__ = "0.1.0"
@@ -78,6 +82,7 @@ __all__ = [
     "Costs",
     "CrmframeError",
     "EnvelopeError",
+    "ExportResult",
     "InputError",
     "InvalidModuleError",
     "InvalidRequestError",
@@ -116,14 +121,18 @@ __all__ = [
     "mappings_to_frame",
     "plot_job_progress",
     "plot_job_status",
+    "read_dataset",
+    "read_snapshot",
     "recording",
     "records_to_frame",
     "results_to_frame",
+    "retype",
     "save_job_charts",
     "split_valid",
     "stop_after_attempt",
     "stop_after_delay",
     "stop_never",
+    "to_snapshot",
     "validate",
     "wait_exponential",
     "wait_fixed",
@@ -132,6 +141,7 @@ __all__ = [
 _LAZY_SUBMODULES = frozenset({"sandbox", "widgets"})
 # Public names whose module is heavy (matplotlib alone costs more than pandas to import).
 _LAZY_NAMES = {
+    "read_dataset": "crmframe.facade.dataset",
     "plot_job_progress": "crmframe.plots",
     "plot_job_status": "crmframe.plots",
     "save_job_charts": "crmframe.plots",

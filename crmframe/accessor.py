@@ -7,6 +7,7 @@ again, so pandas never warns about an overridden accessor).
 ``df.crm.diff(original)``                      :func:`crmframe.core.diff.diff` (edited = df)
 ``df.crm.plan(crm, original=None, ...)``       :meth:`CRM.plan <crmframe.facade.write.mixin.WritingMixin.plan>`
 ``df.crm.push(crm, original=None, ...)``       :meth:`CRM.push <crmframe.facade.write.mixin.WritingMixin.push>`
+``df.crm.to_snapshot(path)``                   :func:`crmframe.to_snapshot` (read back: :func:`crmframe.read_snapshot`)
 ``df.crm.module``                              ``df.attrs["module"]``
 ============================================  =============================================
 
@@ -24,6 +25,7 @@ Examples
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pandas as pd
@@ -86,6 +88,17 @@ class CrmAccessor:
         >>> result = df.crm.push(crm, original, trigger=[])   # doctest: +SKIP
         """
         return crm.push(self._frame, original, **kwargs)
+
+
+    def to_snapshot(self, path: str | os.PathLike[str]) -> Any:
+        """``crmframe.to_snapshot(df, path)``: save the frame as it is (dtypes, list cells,
+        ``attrs``) so that ``crmframe.read_snapshot(path)`` gives it back for a later push.
+
+        >>> df.crm.to_snapshot("leads.parquet")                # doctest: +SKIP
+        """
+        from crmframe.snapshot import to_snapshot
+
+        return to_snapshot(self._frame, path)
 
 
 def register() -> None:

@@ -16,7 +16,7 @@ CORE_PURE = ({"crmframe.errors", "crmframe.core.fieldtypes", "crmframe.core.enve
 RULES: dict[str, tuple[set[str], set[str]]] = {
     "errors": (set(), set()),
     "core-pure": CORE_PURE,
-    "core": ({"crmframe.errors", "crmframe.core"}, {"pandas", "numpy"}),
+    "core": ({"crmframe.errors", "crmframe.core"}, {"pandas", "numpy", "pyarrow"}),
     "http": (
         {"crmframe.errors", "crmframe.core.envelope", "crmframe.core.fieldtypes", "crmframe.http"},
         {"requests", "urllib3", "vcr"},
@@ -24,7 +24,7 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     "facade": (
         {"crmframe.errors", "crmframe.core", "crmframe.http", "crmframe.facade",
          "crmframe.polling"},
-        {"pandas", "numpy", "requests", "tqdm"},
+        {"pandas", "numpy", "pyarrow", "requests", "tqdm"},
     ),
     "sandbox": ({"crmframe.core.fieldtypes", "crmframe.sandbox"}, {"werkzeug"}),
 }

@@ -3,7 +3,8 @@
 :func:`diff` lines both frames up on their ``id`` index and compares them column by column
 with vectorised masks. Equality is type-aware:
 
-* missing equals missing (``None``, ``pd.NA``, ``NaN``, ``NaT`` are all "empty");
+* missing equals missing (``None``, ``pd.NA``, ``NaN``, ``NaT`` are all "empty"), and an
+  empty string equals missing (``fillna("")`` is not an edit);
 * floats are equal when they agree at the field's decimal places (metadata
   ``decimal_place``, else :data:`DEFAULT_DECIMAL_PLACES`);
 * integers and floats compare by value (``5`` equals ``5.0``);
@@ -33,7 +34,8 @@ Examples
 from __future__ import annotations
 
 import html
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -44,6 +46,7 @@ import pandas as pd
 from crmframe.core.codecs import empty_frame, is_missing
 from crmframe.core.fieldtypes import DATE_RE, DATETIME_RE, LOOKUP_KINDS, Kind
 from crmframe.core.metadata import FieldInfo, normalise_fields
+from crmframe.core.retype import check_dtypes
 from crmframe.errors import InputError
 
 __all__ = [
@@ -135,7 +138,9 @@ def values_equal(a: Any, b: Any, kind: Kind | None = None, decimals: int | None 
         return True
     ma, mb = is_missing(a), is_missing(b)
     if ma or mb:
-        return ma and mb
+        # "" is empty as well (the fillna("") habit is not an edit)
+        return (ma or (isinstance(a, str) and a == "")) and (
+            mb or (isinstance(b, str) and b == ""))
     if kind in (Kind.DATE, Kind.DATETIME):
         # a date typed as Zoho's text ("2024-03-01", "...T10:00:00+05:30") is that instant
         a, b = _parse_zoho_time(a), _parse_zoho_time(b)
@@ -234,9 +239,10 @@ def _changed(a: pd.Series, b: pd.Series, kind: Kind, decimals: int | None) -> np
         return result
     if isinstance(da, pd.StringDtype) and isinstance(db, pd.StringDtype):
         # None for missing on both sides makes one object comparison enough:
-        # None == None (both empty) and None != "x" (cleared or filled)
-        plain_a: Any = a  # the stubs refuse na_value=None, pandas accepts it
-        plain_b: Any = b
+        # None == None (both empty) and None != "x" (cleared or filled). "" is empty too:
+        # fillna("") turns a missing cell into "" without anyone editing it.
+        plain_a: Any = a.replace("", None) if (a == "").any() else a
+        plain_b: Any = b.replace("", None) if (b == "").any() else b
         result = plain_a.to_numpy(dtype=object, na_value=None) != plain_b.to_numpy(
             dtype=object, na_value=None
         )
@@ -246,6 +252,20 @@ def _changed(a: pd.Series, b: pd.Series, kind: Kind, decimals: int | None) -> np
         result = a.to_numpy(dtype="int8", na_value=-1) != b.to_numpy(dtype="int8", na_value=-1)
         return result
     return _changed_generic(a, b, kind, decimals)
+
+
+def _stamp_like(value: Any, dtype: Any) -> Any:
+    """``value`` as a Timestamp in the zone of a datetime column of ``dtype`` (a tz-naive
+    value in an aware column is taken as UTC, as :func:`diff` does)."""
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        return value
+    zone = getattr(dtype, "tz", None)
+    if zone is not None:
+        return stamp.tz_localize("UTC").tz_convert(zone) if stamp.tzinfo is None else (
+            stamp.tz_convert(zone))
+    return stamp.tz_localize(None) if stamp.tzinfo is not None else stamp
 
 
 def _python_values(series: pd.Series, positions: np.ndarray) -> list[Any]:
@@ -427,6 +447,10 @@ class ChangeSet:
                 raise InputError(f"apply: ids of field {fld!r} are not in the frame")
             values = [pd.NA if v is None else v for v in group["new"].tolist()]
             col = out[column].copy()
+            if pd.api.types.is_datetime64_any_dtype(col.dtype):
+                # NaT, not NA, clears a datetime cell: the column keeps its dtype
+                values = [pd.NaT if v is pd.NA else _stamp_like(v, col.dtype)
+                          for v in values]
             if col.dtype == np.dtype(object) or any(isinstance(v, (list, dict)) for v in values):
                 col = col.astype(object)
                 for p, v in zip(positions, values, strict=True):
@@ -470,17 +494,31 @@ class ChangeSet:
 # diff
 
 
+def _id_text(value: Any, which: str) -> str | None:
+    if isinstance(value, (list, tuple, dict, set, np.ndarray)):
+        raise InputError(
+            f"{which}: an id is a {type(value).__name__}, expected a record id (text such as "
+            "'4876876000000624001')"
+        )
+    if is_missing(value) or (isinstance(value, str) and value == ""):
+        return None
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
 def _ids(frame: pd.DataFrame, which: str) -> tuple[pd.DataFrame, pd.Index]:
     """The frame without an ``id`` column, and its ids as a string Index (NA = no id)."""
     if not isinstance(frame, pd.DataFrame):
         raise InputError(f"{which} must be a DataFrame, got {type(frame).__name__}")
+    if any(not isinstance(c, str) for c in frame.columns):
+        # read_csv(header=None) numbers its columns, a pivot leaves tuples: the diff
+        # speaks of columns by name, so every label becomes its text (a clash is reported
+        # as a column that appears more than once).
+        frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
     if frame.index.name != "id" and "id" in frame.columns:
         frame = frame.set_index("id")
     ids = frame.index
     if ids.dtype != "string":
-        ids = pd.Index(
-            [None if is_missing(v) or v == "" else str(v) for v in ids], dtype="string", name="id"
-        )
+        ids = pd.Index([_id_text(v, which) for v in ids], dtype="string", name="id")
     else:
         empty = pd.Series(ids == "", dtype="boolean").fillna(False).to_numpy(dtype=bool)
         if empty.any():
@@ -529,6 +567,19 @@ def _column_plan(
     return plain, lookups
 
 
+@contextmanager
+def _comparing(column: str) -> Iterator[None]:
+    """Cells pandas cannot compare (bytes that are not UTF-8, arrays in cells...) → InputError."""
+    try:
+        yield
+    except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+        raise InputError(
+            f"column {column!r} holds values diff cannot compare ({type(exc).__name__}: "
+            f"{str(exc)[:120]}); give it the field's dtype (crmframe.retype, or a snapshot "
+            "instead of a CSV) or plain text"
+        ) from None
+
+
 def diff(original: pd.DataFrame, edited: pd.DataFrame, *, fields: Any = None) -> ChangeSet:
     """Compare ``edited`` with ``original`` on their ``id`` index: what changed, what cannot go.
 
@@ -550,7 +601,9 @@ def diff(original: pd.DataFrame, edited: pd.DataFrame, *, fields: Any = None) ->
     Raises
     ------
     InputError
-        If either argument is not a DataFrame.
+        If either argument is not a DataFrame; with ``fields``, when a column's type cannot
+        be what Zoho holds (an integer phone, datetimes as text: a CSV round trip), naming
+        the columns and the fix (:func:`~crmframe.core.retype.retype`, snapshots).
 
     Examples
     --------
@@ -568,6 +621,13 @@ def diff(original: pd.DataFrame, edited: pd.DataFrame, *, fields: Any = None) ->
     >>> cs.unpushable["field"].tolist()
     ['Owner.name']
     """
+    if fields is not None and isinstance(original, pd.DataFrame) and isinstance(
+        edited, pd.DataFrame
+    ):
+        # Types first: a CSV-reloaded frame would otherwise be hundreds of phantom edits.
+        infos_first = field_infos(fields)
+        check_dtypes(original, infos_first, "original")
+        check_dtypes(edited, infos_first, "edited")
     original, ids_o = _ids(original, "original")
     edited, ids_e = _ids(edited, "edited")
     infos = field_infos(fields)
@@ -622,7 +682,8 @@ def diff(original: pd.DataFrame, edited: pd.DataFrame, *, fields: Any = None) ->
         info = infos.get(name)
         kind = info.kind if info is not None else _series_kind(a)
         decimals = info.decimal_place if info is not None else None
-        mask = _changed(a, b, kind, decimals)
+        with _comparing(name):
+            mask = _changed(a, b, kind, decimals)
         if mask.any():
             pos = np.flatnonzero(mask)
             kinds[name] = kind
@@ -635,7 +696,8 @@ def diff(original: pd.DataFrame, edited: pd.DataFrame, *, fields: Any = None) ->
         id_changed: np.ndarray | None = None
         if "id" in subs:
             a, b = aligned(f"{head}.id")
-            id_changed = _changed(a.astype("string"), b.astype("string"), Kind.ID, None)
+            with _comparing(f"{head}.id"):
+                id_changed = _changed(a.astype("string"), b.astype("string"), Kind.ID, None)
             if id_changed.any():
                 pos = np.flatnonzero(id_changed)
                 kinds[head] = info.kind if info is not None else Kind.LOOKUP
@@ -645,7 +707,8 @@ def diff(original: pd.DataFrame, edited: pd.DataFrame, *, fields: Any = None) ->
             if sub == "id":
                 continue
             a, b = aligned(f"{head}.{sub}")
-            mask = _changed(a, b, _series_kind(a), None)
+            with _comparing(f"{head}.{sub}"):
+                mask = _changed(a, b, _series_kind(a), None)
             if id_changed is not None:
                 mask &= ~id_changed
                 reason = _NAME_ONLY.format(sub=sub, field=head)

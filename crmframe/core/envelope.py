@@ -90,11 +90,16 @@ def load_envelope(obj: Any) -> Loaded:
     return Loaded(body, http_status)
 
 
+def _is(value: Any, text: str) -> bool:
+    return isinstance(value, str) and value == text
+
+
 def raise_for_error(body: Mapping[str, Any], http_status: int | None = None) -> None:
     """Raise the typed :class:`~crmframe.errors.ZohoAPIError` if ``body`` is an error envelope.
 
     A whole-request error is a top-level object with ``status: "error"`` and a ``code``
     (per-record errors inside ``data[]`` are data, not exceptions).
     """
-    if body.get("status") == "error" and isinstance(body.get("code"), str):
+    # isinstance first: a dict built in Python may hold pd.NA, whose == has no truth value.
+    if isinstance(body.get("code"), str) and _is(body.get("status"), "error"):
         raise error_from_envelope(body, http_status)

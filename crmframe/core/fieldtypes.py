@@ -234,7 +234,7 @@ def return_type_of(field: Mapping[str, Any]) -> str | None:
 
 def kind_of_field(field: Mapping[str, Any]) -> Kind:
     """The :class:`Kind` of one field-metadata object (an item of ``/settings/fields``)."""
-    if field.get("api_name") == "id":
+    if isinstance(field.get("api_name"), str) and field.get("api_name") == "id":
         return Kind.ID
     return field_kind(
         field.get("data_type"), field.get("json_type"), formula_return_type=return_type_of(field)

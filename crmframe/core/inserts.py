@@ -33,24 +33,31 @@ Examples
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from crmframe.core.bulkwrite import MAX_BULK_ROWS
 from crmframe.core.codecs import encode_series, is_missing
 from crmframe.core.fieldtypes import LOOKUP_KINDS, is_system_read_only
 from crmframe.core.metadata import FieldInfo, normalise_fields
+from crmframe.core.plan import DEFAULT_BULK_THRESHOLD, STEP_COLUMNS, Costs, Objective, Plan
 from crmframe.core.validate import find_problems
 from crmframe.errors import InputError, ValidationError
 
 __all__ = [
+    "PER_CALL",
+    "InsertRoute",
     "NewRecords",
     "check_ids",
     "duplicate_of",
+    "insert_route",
     "new_records",
+    "with_row_steps",
     "write_results",
 ]
 
@@ -244,8 +251,13 @@ def new_records(
                 records[i]["id"] = rid
     for fname, column in chosen.items():
         kind = infos[fname].kind
-        encoded = encode_series(table[column], kind)
         keep = ~blanks[fname]
+        series = table[column]
+        if not keep.all():
+            # "" of a fillna("") is blank: not sent, and not encoded (an integer or date
+            # field would refuse it); object dtype so that None stays None
+            series = series.astype(object).where(keep, None)
+        encoded = encode_series(series, kind)
         lookup = kind in LOOKUP_KINDS
         for i in np.flatnonzero(keep).tolist():
             value = encoded[i]
@@ -423,3 +435,116 @@ def write_results(
         out[column] = out[column].astype("string")
     return out
 
+
+#: Records per insert/upsert call and ids per delete call: Zoho's maximum.
+PER_CALL = 100
+
+
+@dataclass(frozen=True)
+class InsertRoute:
+    """How an insert of ``n`` records goes, and what it costs by the plan's cost model."""
+
+    route: str
+    calls: int
+    credits: int
+    jobs: int
+
+
+def insert_route(
+    n: int,
+    *,
+    objective: Objective = "calls",
+    costs: Costs | None = None,
+    bulk_threshold: int | None = DEFAULT_BULK_THRESHOLD,
+) -> InsertRoute:
+    """POST batches of 100 or bulk-write jobs of ≤ 25,000 rows, whichever is cheaper.
+
+    Bulk write is considered from ``bulk_threshold`` records (``None``: never), and kept
+    only when it is cheaper for ``objective`` (``(calls, credits)`` or ``(credits,
+    calls)``, compared in that order), by the plan's cost model
+    (:class:`~crmframe.core.plan.Costs`: 1 credit per 10 records per POST; 500 credits
+    and 4 calls per job).
+
+    Examples
+    --------
+    >>> insert_route(250)
+    InsertRoute(route='post', calls=3, credits=25, jobs=0)
+    >>> insert_route(10_000)
+    InsertRoute(route='bulk_write', calls=4, credits=500, jobs=1)
+    >>> insert_route(100_000, objective="credits")
+    InsertRoute(route='bulk_write', calls=16, credits=2000, jobs=4)
+    >>> insert_route(10_000, bulk_threshold=None)
+    InsertRoute(route='post', calls=100, credits=1000, jobs=0)
+    """
+    costs = costs or Costs()
+    batches = math.ceil(n / PER_CALL)
+    post_credits = sum(costs.put(min(PER_CALL, n - i * PER_CALL)) for i in range(batches))
+    post = InsertRoute("post", batches, post_credits, 0)
+    if bulk_threshold is None or n < bulk_threshold or n == 0:
+        return post
+    jobs = math.ceil(n / MAX_BULK_ROWS)
+    bulk = InsertRoute("bulk_write", jobs * costs.bulk_write_calls,
+                       jobs * costs.bulk_write_job_credits, jobs)
+
+    def key(r: InsertRoute) -> tuple[int, int]:
+        return (r.calls, r.credits) if objective == "calls" else (r.credits, r.calls)
+
+    return bulk if key(bulk) < key(post) else post
+
+
+def with_row_steps(
+    plan: Plan,
+    route: InsertRoute | None,
+    new: NewRecords | None,
+    delete_ids: Sequence[str],
+) -> Plan:
+    """``plan`` with the steps of a push's inserts and deletes added (their own routes).
+
+    ``insert`` steps are POST batches of 100, a ``bulk_insert`` step is one job of at most
+    25,000 rows, ``delete`` steps are 100 ids per call (1 credit each): so ``calls``,
+    ``credits`` and :meth:`~crmframe.core.plan.Plan.summary` count them like the other
+    routes. Only for reporting: a push sends them itself, after the plan's steps.
+
+    Examples
+    --------
+    >>> from crmframe.core.diff import ChangeSet
+    >>> from crmframe.core.plan import make_plan
+    >>> base = make_plan(ChangeSet.empty(), None, "Leads")
+    >>> new = NewRecords([{"Last_Name": "A"}] * 150, ["Last_Name"])
+    >>> full = with_row_steps(base, insert_route(150), new, ["1", "2"])
+    >>> full.steps[["route", "calls", "n_records", "credits"]].values.tolist()
+    [['insert', 1, 100, 10], ['insert', 1, 50, 5], ['delete', 1, 2, 1]]
+    >>> full.calls, full.credits
+    (3, 16)
+    """
+    rows: list[dict[str, Any]] = []
+    payloads: list[Any] = []
+    if route is not None and new is not None and new.records:
+        n = len(new.records)
+        if route.route == "post":
+            for start in range(0, n, PER_CALL):
+                part = new.records[start:start + PER_CALL]
+                rows.append({"route": "insert", "calls": 1, "n_records": len(part),
+                             "ids": [], "fields": list(new.fields), "payload_bytes": 0,
+                             "credits": plan.costs.put(len(part))})
+                payloads.append({"data": part})
+        else:
+            for start in range(0, n, MAX_BULK_ROWS):
+                size = min(MAX_BULK_ROWS, n - start)
+                rows.append({"route": "bulk_insert", "calls": plan.costs.bulk_write_calls,
+                             "n_records": size, "ids": [], "fields": list(new.fields),
+                             "payload_bytes": 0,
+                             "credits": plan.costs.bulk_write_job_credits})
+                payloads.append(None)
+    for start in range(0, len(delete_ids), PER_CALL):
+        gone = [str(i) for i in delete_ids[start:start + PER_CALL]]
+        rows.append({"route": "delete", "calls": 1, "n_records": len(gone), "ids": gone,
+                     "fields": [], "payload_bytes": 0, "credits": 1})
+        payloads.append({"ids": gone})
+    if not rows:
+        return plan
+    added = pd.DataFrame(rows, columns=list(STEP_COLUMNS)).astype(
+        {"route": "string", "calls": "int64", "n_records": "int64",
+         "payload_bytes": "int64", "credits": "int64"})
+    steps = pd.concat([plan.steps, added], ignore_index=True) if len(plan.steps) else added
+    return replace(plan, steps=steps, payloads=[*plan.payloads, *payloads])

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from crmframe.core.envelope import load_envelope
@@ -152,8 +153,10 @@ class JobStatus:
 
 def _count(obj: Mapping[str, Any], key: str) -> int | None:
     value = obj.get(key)
-    if value is None:
+    if _missing(value):
         return None
+    if isinstance(value, np.integer):
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise EnvelopeError(f"job count {key!r} is {type(value).__name__}, expected an integer")
     try:
@@ -175,12 +178,22 @@ def _state(raw: Any, where: str) -> JobState:
     return _STATE_MAP.get(raw.strip().upper(), "RUNNING")
 
 
+def _is(value: Any, text: str) -> bool:
+    # A job envelope built in Python may hold pd.NA, whose == has no truth value.
+    return isinstance(value, str) and value == text
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+
+
 def _str_or_none(value: Any) -> str | None:
-    if value is None:
+    if _missing(value):
         return None
     if isinstance(value, Mapping):
-        value = value.get("api_name") or value.get("name")
-        return None if value is None else str(value)
+        name = value.get("api_name")
+        value = name if isinstance(name, str) and name else value.get("name")
+        return None if _missing(value) else str(value)
     return str(value)
 
 
@@ -190,7 +203,7 @@ def _sum(values: list[int | None]) -> int | None:
 
 
 def _bulk_write(body: Mapping[str, Any], job_id: str | None) -> JobStatus:
-    if "resource" not in body and body.get("code") == "SUCCESS":
+    if "resource" not in body and _is(body.get("code"), "SUCCESS"):
         details = body.get("details")
         created_id = details.get("id") if isinstance(details, Mapping) else None
         return JobStatus(
@@ -233,7 +246,7 @@ def _from_data_item(item: Mapping[str, Any], job_id: str | None) -> JobStatus:
             failed=_count(item, "Failed_Count"),
             not_updated=_count(item, "Not_Updated_Count"),
         )
-    if "state" in item and (item.get("operation") == "read" or "result" in item):
+    if "state" in item and (_is(item.get("operation"), "read") or "result" in item):
         result = item.get("result")
         result = result if isinstance(result, Mapping) else {}
         state = _state(item.get("state"), "bulk read job")
@@ -248,14 +261,14 @@ def _from_data_item(item: Mapping[str, Any], job_id: str | None) -> JobStatus:
         )
     details = item.get("details")
     if isinstance(details, Mapping):
-        if "job_id" in details and item.get("status") == "success":
+        if "job_id" in details and _is(item.get("status"), "success"):
             return JobStatus(
                 kind="mass_update",
                 job_id=_str_or_none(details.get("job_id")),
                 state="SCHEDULED",
                 raw_status="SCHEDULED",
             )
-        if details.get("operation") == "read" and "state" in details:
+        if _is(details.get("operation"), "read") and "state" in details:
             return JobStatus(
                 kind="bulk_read",
                 job_id=_str_or_none(details.get("id")) or job_id,
@@ -303,7 +316,7 @@ def _parse(body: Mapping[str, Any], job_id: str | None) -> JobStatus:
             raise EnvelopeError("job status: 'data' must hold one object")
         return _from_data_item(data[0], job_id)
     if "resource" in body or ("operation" in body and "status" in body) or (
-        body.get("code") == "SUCCESS" and isinstance(body.get("details"), Mapping)
+        _is(body.get("code"), "SUCCESS") and isinstance(body.get("details"), Mapping)
     ):
         return _bulk_write(body, job_id)
     raise EnvelopeError("not a job status envelope: no 'data' array and no bulk-write 'resource'")

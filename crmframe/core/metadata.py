@@ -16,6 +16,7 @@ Examples
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -133,8 +134,13 @@ def _picklist(raw: Any) -> tuple[str, ...] | None:
             value = item.get("actual_value", item.get("display_value"))
         else:
             value = item
-        if value is not None:
-            values.append(str(value))
+        if value is None:
+            continue
+        # A picklist value is text; anything nested (never sent by Zoho) is shown through a
+        # depth-limited repr, since str() of a deep nesting recurses without bound.
+        values.append(
+            str(value) if isinstance(value, (str, int, float, bool)) else reprlib.repr(value)
+        )
     return tuple(values)
 
 

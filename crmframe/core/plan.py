@@ -61,7 +61,7 @@ from __future__ import annotations
 import html
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -181,6 +181,10 @@ class Plan:
         :class:`~crmframe.core.bulkwrite.BulkWriteFile` for ``bulk_write``.
     changes : ChangeSet
         What the plan was made from.
+    check_calls : int
+        Reads a push makes to check for conflicts, estimated: one listing of the module's
+        changes before sending, and one more right before each mass update and bulk write
+        (set by the push, which knows whether it checks; 0 in a bare plan).
     """
 
     steps: pd.DataFrame
@@ -191,19 +195,38 @@ class Plan:
     costs: Costs = field(default_factory=Costs)
     limits: Limits = field(default_factory=Limits)
     n_records: int = 0
+    check_calls: int = 0
 
     def __len__(self) -> int:
         return len(self.steps)
 
     @property
-    def calls(self) -> int:
-        """API calls the plan makes."""
+    def write_calls(self) -> int:
+        """Calls of the steps: writes (a bulk write's upload, job, poll and download)."""
         return int(self.steps["calls"].sum())
 
     @property
+    def calls(self) -> int:
+        """API calls the push of this plan makes: the steps' and the conflict checks'."""
+        return self.write_calls + self.check_calls
+
+    @property
     def credits(self) -> int:
-        """Credits the plan spends (under :attr:`costs`)."""
-        return int(self.steps["credits"].sum())
+        """Credits the plan spends (under :attr:`costs`; a check's read costs 1)."""
+        return int(self.steps["credits"].sum()) + self.check_calls
+
+    def checked(self) -> Plan:
+        """This plan with the conflict checks a push makes counted in :attr:`calls`.
+
+        Examples
+        --------
+        >>> make_plan(ChangeSet.empty(), None, "Leads").checked().check_calls
+        0
+        """
+        if not len(self.steps):
+            return self
+        rechecks = int(self.steps["route"].isin(["mass_update", "bulk_write"]).sum())
+        return replace(self, check_calls=1 + rechecks)
 
     @property
     def naive_calls(self) -> int:
@@ -272,9 +295,12 @@ class Plan:
           vs one PUT per record: 0 calls, 0 credits; vs PUT batches of 100: 0 calls, 0 credits
         """
         goal = "fewest calls" if self.objective == "calls" else "fewest credits"
+        checks = (f" ({self.write_calls:,} for the steps, {self.check_calls:,} to check "
+                  "for conflicts)" if self.check_calls else "")
         lines = [
-            f"Plan for {self.module} ({goal}): {self.calls:,} calls, {self.credits:,} credits "
-            f"for {self.n_records:,} records ({len(self.changes):,} changed cells)"
+            f"Plan for {self.module} ({goal}): {self.calls:,} calls{checks}, "
+            f"{self.credits:,} credits for {self.n_records:,} records "
+            f"({len(self.changes):,} changed cells)"
         ]
         for route, row in self.route_totals().iterrows():
             lines.append(f"  {route}: {int(row['calls']):,} calls, {int(row['n_records']):,} "

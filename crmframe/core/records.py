@@ -90,6 +90,7 @@ def _is_action_result(item: Mapping[str, Any]) -> bool:
     """A ``{"code", "status", "message"/"details"}`` object in place of a record."""
     return (
         isinstance(item.get("code"), str)
+        and isinstance(item.get("status"), str)
         and item.get("status") in ("error", "success")
         and "id" not in item
         and ("message" in item or "details" in item)

@@ -188,6 +188,18 @@ def results_to_frame(envelope: Any, records: Any = None) -> pd.DataFrame:
     ids = [d.get("id") for d in detail_maps]
     # An int id (a non-Zoho source) is spelled out; one too long for str() stays as it is.
     ids = [str(i) if type(i) is int and i.bit_length() < 256 else i for i in ids]
+    # DUPLICATE_DATA's details.id is the record already holding the value (seed 003), not
+    # the one sent: the row belongs to the sent record (its id filled in from ``records``),
+    # the other one goes to ``duplicate_id``.
+    duplicate = [item.get("code") == "DUPLICATE_DATA" for item in items]
+    duplicate_ids: list[Any] = [None] * len(items)
+    if any(duplicate):
+        for position, d in enumerate(detail_maps):
+            if duplicate[position]:
+                record = d.get("duplicate_record")
+                other = record.get("id") if isinstance(record, Mapping) else None
+                duplicate_ids[position] = other if other is not None else ids[position]
+                ids[position] = None
     if sent is not None:
         ids = _fill_ids(ids, sent)
 
@@ -221,6 +233,9 @@ def results_to_frame(envelope: Any, records: Any = None) -> pd.DataFrame:
             columns[key] = object_series(values)
         else:
             columns[key] = decode_column(values, guess)
+    if any(duplicate):
+        columns["duplicate_id"] = decode_column(
+            [None if i is None else str(i) for i in duplicate_ids], Kind.ID)
     frame: pd.DataFrame = pd.DataFrame(columns, copy=False)
     frame.index = pd.RangeIndex(len(items), name="position")
     frame.attrs["kind"] = "results"

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -49,9 +49,12 @@ from crmframe.core.codecs import encode_value, is_missing
 from crmframe.core.diff import ChangeSet
 from crmframe.core.fieldtypes import EMAIL_RE, LOOKUP_KINDS, Kind, is_system_read_only
 from crmframe.core.metadata import FieldInfo, normalise_fields
-from crmframe.errors import InputError, ValidationError
+from crmframe.errors import CrmframeError, InputError, ValidationError
 
-__all__ = ["PROBLEM_COLUMNS", "find_problems", "split_valid", "validate"]
+__all__ = [
+    "PICKLIST_SHOWN", "PROBLEM_COLUMNS", "allowed_values", "find_problems", "split_valid",
+    "validate",
+]
 
 #: Columns of the problems frame.
 PROBLEM_COLUMNS: tuple[str, ...] = ("id", "field", "value", "problem")
@@ -255,7 +258,27 @@ def find_problems(changes: ChangeSet | pd.DataFrame, fields: Any) -> pd.DataFram
     return out
 
 
-def _message(problems: pd.DataFrame, n_changes: int, shown: int = 5) -> str:
+#: Allowed values the message lists per picklist (the rest are counted).
+PICKLIST_SHOWN = 10
+
+
+def allowed_values(allowed: Sequence[str]) -> str:
+    """The allowed values of a picklist, for a message (the first :data:`PICKLIST_SHOWN`).
+
+    Examples
+    --------
+    >>> allowed_values(["New", "Contacted"])
+    "'New', 'Contacted'"
+    >>> allowed_values([str(n) for n in range(12)]).endswith("'9', … and 2 more")
+    True
+    """
+    shown = ", ".join(repr(str(v)) for v in list(allowed)[:PICKLIST_SHOWN])
+    more = len(allowed) - PICKLIST_SHOWN
+    return shown + (f", … and {more} more" if more > 0 else "")
+
+
+def _message(problems: pd.DataFrame, n_changes: int, shown: int = 5,
+             infos: Mapping[str, FieldInfo] | None = None) -> str:
     counts = Counter(problems["problem"].tolist())
     kinds = ", ".join(f"{n} {p}" for p, n in counts.most_common())
     lines = [f"{len(problems)} problem(s) in {n_changes} change(s), nothing sent: {kinds}"]
@@ -266,6 +289,11 @@ def _message(problems: pd.DataFrame, n_changes: int, shown: int = 5) -> str:
         lines.append(f"  id={row.id} {row.field}={value}: {row.problem}")
     if len(problems) > shown:
         lines.append(f"  ... and {len(problems) - shown} more (see .problems)")
+    picked = problems.loc[problems["problem"] == "not in the picklist", "field"]
+    for name in dict.fromkeys(str(f) for f in picked.tolist()):
+        info = (infos or {}).get(name)
+        if info is not None and info.picklist_values:
+            lines.append(f"  {name} allows: {allowed_values(info.picklist_values)}")
     return "\n".join(lines)
 
 
@@ -298,7 +326,13 @@ def validate(
     if problems is None:
         problems = find_problems(changes, fields)
     if len(problems):
-        raise ValidationError(_message(problems, len(_changes_frame(changes))), problems)
+        try:
+            infos: Mapping[str, FieldInfo] | None = normalise_fields(fields)
+        except CrmframeError:
+            infos = None
+        raise ValidationError(
+            _message(problems, len(_changes_frame(changes)), infos=infos), problems
+        )
 
 
 def split_valid(changes: ChangeSet | pd.DataFrame, problems: pd.DataFrame) -> ChangeSet:

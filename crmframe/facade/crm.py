@@ -22,6 +22,7 @@ import pandas as pd
 import requests
 
 from crmframe.errors import ConfigurationError
+from crmframe.facade.exporting import ExportMixin
 from crmframe.facade.jobs import JobsMixin
 from crmframe.facade.reading import ReadingMixin
 from crmframe.facade.write.mixin import WritingMixin
@@ -48,7 +49,7 @@ _DEFAULT_VERSION = "v8"
 
 # One mixin per concern and module (reading, writing, jobs); each needs only ``self.client``,
 # ``self.version`` and ``self.read_fields(module)``.
-class CRM(ReadingMixin, WritingMixin, JobsMixin):
+class CRM(ReadingMixin, WritingMixin, JobsMixin, ExportMixin):
     """A connection to one Zoho CRM org, speaking DataFrames.
 
     Build it with :func:`connect`. ``client`` is the :class:`~crmframe.http.client.ZohoClient`

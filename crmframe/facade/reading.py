@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -315,6 +315,17 @@ class ReadingMixin:
             names = list(dict.fromkeys(fields))
             if not all(isinstance(n, str) and n for n in names):
                 raise InputError("fields must be field API name strings")
+            known = [str(n) for n in self.read_fields(module).index]
+            unknown = [n for n in names if n != "id" and n not in set(known)]
+            if unknown:
+                # Zoho leaves unknown names out of its answer: the column would be empty.
+                hints = "; ".join(
+                    f"{n!r}: {did_you_mean(n, known) or 'no close field name'}" for n in unknown
+                )
+                raise InputError(
+                    f"{module} has no field {', '.join(map(repr, unknown))} ({hints}); "
+                    f"crm.read_fields({module!r}) lists its field API names"
+                )
         return [n for n in names if n != "id"]
 
     def read_records(
@@ -385,6 +396,7 @@ class ReadingMixin:
         """
         if method not in ("auto", "pages", "bulk"):
             raise InputError(f"method must be 'auto', 'pages' or 'bulk', got {method!r}")
+        started = time.time()
         if limit is not None and (not isinstance(limit, int) or limit < 0):
             raise InputError(f"limit must be a non-negative integer, got {limit!r}")
         id_list = None if ids is None else [str(i) for i in ids]
@@ -409,7 +421,7 @@ class ReadingMixin:
                      limit=limit, progress=progress, total=total,
                      keep_system_keys=keep_system_keys)
         if use_bulk:
-            return self._read_bulk(read)
+            return self._stamp_read(self._read_bulk(read), started)
 
         try:
             frames = self._read_pages(read)
@@ -419,9 +431,22 @@ class ReadingMixin:
             # Paging cannot reach every record (v2/v2.1 past 2,000 with cvid or sort_by, or
             # past Zoho's 100,000 page-token ceiling): export instead of stopping short.
             log.info("%s: %s; reading with a bulk-read job instead", module, exc.message)
-            return self._read_bulk(read)
+            return self._stamp_read(self._read_bulk(read), started)
         frame = _merge_on_id(frames)
         frame.attrs["method"] = "pages"
+        return self._stamp_read(frame, started)
+
+    def _stamp_read(self, frame: pd.DataFrame, started: float) -> pd.DataFrame:
+        """``attrs["read_at"]``: when the read began, on Zoho's clock (UTC ISO text).
+
+        A push checks for records changed since then (``If-Modified-Since``); Zoho's clock
+        comes from its ``Date`` headers (:meth:`ZohoClient.server_time`), a second earlier
+        for the header's whole-second rounding.
+        """
+        at = self.client.server_time(started) - 1.0
+        frame.attrs["read_at"] = (
+            datetime.fromtimestamp(int(at), tz=timezone.utc).isoformat()
+        )
         return frame
 
     def _read_pages(self, read: _Read) -> list[pd.DataFrame]:

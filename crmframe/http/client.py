@@ -29,6 +29,7 @@ tokens and secrets redacted.
 
 from __future__ import annotations
 
+import email.utils
 import json
 import logging
 import threading
@@ -253,6 +254,10 @@ class ZohoClient:
         self._counter_lock = threading.Lock()
         #: Requests sent (attempts included) — diagnostics and tests.
         self.request_count = 0
+        #: Requests with a method other than GET/HEAD (attempts included).
+        self.write_count = 0
+        #: Zoho's clock minus ours, in seconds, from the latest ``Date`` header.
+        self.server_offset = 0.0
 
     def __repr__(self) -> str:
         return f"ZohoClient(api_domain={self.api_domain!r}, version={self.version!r})"
@@ -332,6 +337,22 @@ class ZohoClient:
         )
         return Reply(response.status_code, self._envelope(response), response.headers)
 
+    def server_time(self, local: float | None = None) -> float:
+        """``local`` (default now; epoch seconds on this machine) on Zoho's clock, as its
+        latest ``Date`` header put it (this machine's clock until one was seen)."""
+        return (time.time() if local is None else local) + self.server_offset
+
+    def _observe_date(self, response: requests.Response) -> None:
+        text = response.headers.get("Date")
+        if not text:
+            return
+        try:
+            server = email.utils.parsedate_to_datetime(text).timestamp()
+        except (TypeError, ValueError):
+            return
+        # The header is rounded down to the second and written before the answer left.
+        self.server_offset = server - time.time()
+
     def get_bytes(self, path: str, *, params: Mapping[str, Any] | None = None) -> bytes:
         """GET a file (a bulk-read zip) and return its bytes; error envelopes raise."""
         response = self._send("GET", self.url(path), params=params)
@@ -358,9 +379,11 @@ class ZohoClient:
             )
         return body
 
-    def _count(self) -> None:
+    def _count(self, method: str = "GET") -> None:
         with self._counter_lock:
             self.request_count += 1
+            if method not in ("GET", "HEAD"):
+                self.write_count += 1
 
     def _send(
         self,
@@ -387,7 +410,7 @@ class ZohoClient:
             auth_header = self.auth.header()
             all_headers = {**(headers or {}), "Authorization": auth_header}
             t0 = time.perf_counter()
-            self._count()
+            self._count(method)
             failure: str
             retry_after: str | None = None
             try:
@@ -411,6 +434,7 @@ class ZohoClient:
                 )
             else:
                 status = response.status_code
+                self._observe_date(response)
                 elapsed = (time.perf_counter() - t0) * 1000
                 log.debug("%s %s -> %s (%.0f ms)", method, shown, status, elapsed)
                 if status == 401:

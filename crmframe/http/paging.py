@@ -102,6 +102,7 @@ def iter_record_pages(
     modified_since: datetime | str | None = None,
     per_page: int = 200,
     limit: int | None = None,
+    page_token: str | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Every page of ``module``'s records (``GET /{module}``), one envelope at a time.
 
@@ -120,6 +121,8 @@ def iter_record_pages(
         Records per page, at most 200.
     limit : int, optional
         Stop after this many records.
+    page_token : str, optional
+        Start at this page token (a listing resumed from ``info.next_page_token``).
 
     Yields
     ------
@@ -160,7 +163,7 @@ def iter_record_pages(
         params["sort_order"] = sort_order
     remaining = limit
     page = 1
-    token: str | None = None
+    token: str | None = page_token
     last_id: str | None = None
     while True:
         query = dict(params)

@@ -122,6 +122,14 @@ class _Dropped(Response):
     """Marker: the connection was shut without an answer."""
 
 
+class _Lost(_Dropped):
+    """Marker: the handler ran (its write committed), then the connection was shut."""
+
+
+#: Methods whose answer the ``lost_answer_rate`` fault may lose after the handler ran.
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
 class Sandbox(State):
     """All state of one sandbox server, and its WSGI entry point."""
 
@@ -150,7 +158,9 @@ class Sandbox(State):
 
     # ------------------------------------------------------------------ request log
     def requests(self) -> list[tuple[str, str, int]]:
-        """``(method, path, status)`` of the latest requests, oldest first (0 = dropped)."""
+        """``(method, path, status)`` of the latest requests, oldest first (0 = dropped
+        before the handler ran; negative = the handler ran and answered ``-status``, and the
+        answer was lost)."""
         with self._log_lock:
             return list(self._log)
 
@@ -178,7 +188,9 @@ class Sandbox(State):
         # Zoho's Date header is its own clock: the one its Modified_Time values are read on.
         response.headers["Date"] = email.utils.formatdate(self.clock.now(), usegmt=True)
         dropped = isinstance(response, _Dropped)
-        self._record(request.method, request.path, 0 if dropped else response.status_code)
+        status = response.status_code
+        self._record(request.method, request.path,
+                     -status if isinstance(response, _Lost) else 0 if dropped else status)
         if dropped:
             environ[DROP_KEY] = True  # KeepAliveHandler then writes nothing and closes
             sock = environ.get("werkzeug.socket")
@@ -234,6 +246,9 @@ class Sandbox(State):
             if self.faults.latency:
                 time.sleep(self.faults.latency)
             response = handler(self, request, version, **args)
+            if request.method in _WRITES and self.faults.answer_lost():
+                # The write committed; its answer never arrives (see faults.py).
+                return _Lost(b"", status=response.status_code)
             response.headers["X-ACCESSTOKEN-RESET"] = format_datetime(expires,
                                                                        USER_OFFSET_MINUTES)
             remaining = self.faults.remaining()

@@ -32,6 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--latency", type=float, default=0.0, help="seconds added to each call")
     p.add_argument("--failure-rate", type=float, default=0.0, help="share of 500 answers")
     p.add_argument("--drop-rate", type=float, default=0.0, help="share of dropped connections")
+    p.add_argument("--lost-answer-rate", type=float, default=0.0,
+                   help="share of writes that commit, then lose their answer")
+    p.add_argument("--credentials-seed", type=int, default=None,
+                   help="fixed OAuth credentials from this seed (default: random ones)")
     p.add_argument("--rate-limit-rate", type=float, default=0.0,
                    help="share of API calls answered 429 TOO_MANY_REQUESTS")
     p.add_argument("--job-speed", type=float, default=2000.0, help="job records per second")
@@ -49,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         token_ttl=args.token_ttl, credits_per_day=args.credits_per_day,
         max_concurrency=args.max_concurrency, latency=args.latency,
         failure_rate=args.failure_rate, drop_rate=args.drop_rate,
+        lost_answer_rate=args.lost_answer_rate, credentials_seed=args.credentials_seed,
         rate_limit_rate=args.rate_limit_rate, job_speed=args.job_speed,
         job_delay=args.job_delay, flag_records=not args.no_flags,
     )

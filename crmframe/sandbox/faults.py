@@ -1,8 +1,12 @@
 """Realism knobs: credits, concurrency, latency, failures and dropped connections.
 
-Every fault is decided when a request arrives, before its handler runs, so a 429, a 500
-or a dropped connection means nothing was written: a client may retry any of them safely.
-Decisions come from one seeded generator, so a given seed and request order repeat.
+Every fault but one is decided when a request arrives, before its handler runs, so a 429,
+a 500 or a dropped connection means nothing was written: a client may retry any of them
+safely. The exception is a **lost answer** (``lost_answer_rate``): a write runs and
+commits, then the connection closes without an answer — what a real network does to a
+client when the answer is lost on the way back, and the one case where re-sending blindly
+writes twice. Decisions come from seeded generators, so a given seed and request order
+repeat.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ class Faults:
         drop_rate: float = 0.0,
         rate_limit_rate: float = 0.0,
         latency: float = 0.0,
+        lost_answer_rate: float = 0.0,
     ) -> None:
         self.clock = clock
         self.credits_per_day = credits_per_day
@@ -65,7 +70,12 @@ class Faults:
         self.drop_rate = drop_rate
         self.rate_limit_rate = rate_limit_rate
         self.latency = latency
+        self.lost_answer_rate = lost_answer_rate
         self._rng = random.Random(f"faults-{seed}")
+        # its own generator, so losing answers leaves the 500/drop sequence of a seed as is
+        self._lost_rng = random.Random(f"lost-answer-{seed}")
+        #: Answers lost after their write committed (tests compare with what clients saw).
+        self.answers_lost = 0
         # its own generator, so turning 429s on leaves the 500/drop sequence of a seed as is
         self._limit_rng = random.Random(f"rate-limit-{seed}")
         self._lock = threading.Lock()
@@ -127,6 +137,16 @@ class Faults:
             return False
         with self._lock:
             return self._limit_rng.random() < self.rate_limit_rate
+
+    def answer_lost(self) -> bool:
+        """Close this write's connection after it committed (a share ``lost_answer_rate``)?"""
+        if not self.lost_answer_rate:
+            return False
+        with self._lock:
+            lost = self._lost_rng.random() < self.lost_answer_rate
+            if lost:
+                self.answers_lost += 1
+            return lost
 
     def decide(self) -> Decision:
         """Fail, drop or serve this request (one draw per knob, in a fixed order)."""

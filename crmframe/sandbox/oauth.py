@@ -20,8 +20,13 @@ __all__ = ["OAuth"]
 class OAuth:
     """Issues and checks access tokens for one client (id, secret, refresh token)."""
 
-    def __init__(self, clock: Clock, ttl: float, seed: int) -> None:
-        rng = random.Random(f"oauth-{seed}")
+    def __init__(self, clock: Clock, ttl: float, seed: int | None = None) -> None:
+        # Without a seed the credentials and tokens come from the system's randomness:
+        # a sandbox left listening must not accept credentials anyone could derive. A seed
+        # (tests that need to know them in advance) makes them repeat.
+        rng: random.Random = (
+            random.SystemRandom() if seed is None else random.Random(f"oauth-{seed}")
+        )
         self.clock = clock
         self.ttl = float(ttl)
         self.client_id = "1000." + "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
@@ -30,7 +35,9 @@ class OAuth:
         self.refresh_token = f"1000.{rng.getrandbits(128):032x}.{rng.getrandbits(128):032x}"
         self._tokens: dict[str, float] = {}
         self._lock = threading.Lock()
-        self._rng = random.Random(f"tokens-{seed}")
+        self._rng: random.Random = (
+            random.SystemRandom() if seed is None else random.Random(f"tokens-{seed}")
+        )
         self.issued = 0
 
     def mint(self, ttl: float | None = None) -> str:

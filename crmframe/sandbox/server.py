@@ -39,6 +39,10 @@ class SandboxServer:
         Where to listen; port 0 picks a free port. Loopback only by default.
     seed
         Seed of the data generator and of every random fault decision.
+    credentials_seed
+        Seed of the OAuth credentials and access tokens. Default ``None``: random ones
+        (the system's randomness), new at every start — read them from
+        :attr:`credentials`. Give a seed only where fixed credentials are needed.
     token_ttl
         Access-token lifetime in seconds (Zoho: 3600).
     credits_per_day, max_concurrency
@@ -49,6 +53,9 @@ class SandboxServer:
     failure_rate, drop_rate
         Probability of a 500 ``INTERNAL_ERROR`` / of closing the connection unanswered,
         decided before anything is written.
+    lost_answer_rate
+        Probability that a write (POST/PUT/PATCH/DELETE API call) runs and commits, and
+        its connection is then closed without an answer: the answer lost on the way back.
     rate_limit_rate
         Probability of a 429 ``TOO_MANY_REQUESTS`` (``Retry-After: 1``) on an API call,
         decided before anything is written or charged.
@@ -79,6 +86,8 @@ class SandboxServer:
         failure_rate: float = 0.0,
         drop_rate: float = 0.0,
         rate_limit_rate: float = 0.0,
+        lost_answer_rate: float = 0.0,
+        credentials_seed: int | None = None,
         job_speed: float = 2000.0,
         job_delay: float = 1.0,
         page_token_ttl: float = 86_400.0,
@@ -92,11 +101,11 @@ class SandboxServer:
         try:
             if self.store.is_empty():
                 self._seed(seed, records, flag_records)
-            self.oauth = OAuth(self.clock, token_ttl, seed)
+            self.oauth = OAuth(self.clock, token_ttl, credentials_seed)
             self.faults = Faults(self.clock, seed=seed, credits_per_day=credits_per_day,
                                  max_concurrency=max_concurrency, failure_rate=failure_rate,
                                  drop_rate=drop_rate, rate_limit_rate=rate_limit_rate,
-                                 latency=latency)
+                                 latency=latency, lost_answer_rate=lost_answer_rate)
             self.app = Sandbox(modules=self.modules, store=self.store, clock=self.clock,
                                oauth=self.oauth, faults=self.faults, job_speed=job_speed,
                                job_delay=job_delay, page_token_ttl=page_token_ttl,
@@ -258,6 +267,18 @@ class SandboxServer:
     def clear_requests(self) -> None:
         """Empty :attr:`requests`."""
         self.app.clear_requests()
+
+    def write_counts(self, module: str) -> dict[str, int]:
+        """``{id: times written}`` for the records of ``module`` that API writes or jobs
+        wrote since start (another user's :meth:`touch` not counted). A push that writes no
+        record twice leaves every count at 1."""
+        counts = self.app.writer.write_counts
+        return {rid: n for (name, rid), n in list(counts.items()) if name == module}
+
+    @property
+    def answers_lost(self) -> int:
+        """Writes committed whose answer the ``lost_answer_rate`` fault lost."""
+        return self.faults.answers_lost
 
     @property
     def credits_used(self) -> int:

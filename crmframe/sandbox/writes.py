@@ -7,6 +7,7 @@ successes or (on an exception) nothing.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -50,6 +51,9 @@ class Writer:
         self.store = store
         self.modules = modules
         self.clock = clock
+        #: ``(module, id) -> times written`` by API writes and jobs (inserts, updates, mass
+        #: updates, bulk writes; not :meth:`touch`): a record written twice shows as 2.
+        self.write_counts: Counter[tuple[str, str]] = Counter()
 
     # ------------------------------------------------------------------ helpers
     def resolve(self, module: str | None, rid: str) -> str | None:
@@ -185,6 +189,7 @@ class Writer:
                     pending[outcome.id] = outcome
                     results.append(self.success(outcome, added=op == "insert", modern=modern))
             self.store.put(module, pending.values())
+            self.write_counts.update((module, rid) for rid in pending)
         return results
 
     def _one(
@@ -417,6 +422,7 @@ class Writer:
                 pending[rec.id] = rec
                 results.append(self.success(rec, added=False, modern=modern, mass=True))
             self.store.put(module, pending.values())
+            self.write_counts.update((module, rid) for rid in pending)
         return results
 
     @staticmethod

@@ -25,7 +25,8 @@ Examples
 
 from __future__ import annotations
 
+from crmframe.widgets.grid import EditGrid
 from crmframe.widgets.jobs import JobMonitor, JobPanel
 from crmframe.widgets.push import PushPreview
 
-__all__ = ["JobMonitor", "JobPanel", "PushPreview"]
+__all__ = ["EditGrid", "JobMonitor", "JobPanel", "PushPreview"]

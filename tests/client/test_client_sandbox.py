@@ -198,7 +198,11 @@ def test_typed_errors_are_not_retried(server: Any, crm: CRM) -> None:
     server.clear_requests()
     with pytest.raises(InvalidModuleError):
         crm.read_records("Nope", ["Last_Name"])
-    assert request_log(server) == [("GET", "/crm/v8/settings/fields", 400)]
+    # One 400, never retried; the module list after it only feeds the "did you mean" in the error.
+    assert request_log(server) == [
+        ("GET", "/crm/v8/settings/fields", 400),
+        ("GET", "/crm/v8/settings/modules", 200),
+    ]
     with pytest.raises(InvalidRequestError):
         crm.client.request("GET", "Leads", params={"fields": "Last_Name", "sort_by": "Email"})
     assert request_log(server)[-1][2] == 400

@@ -98,7 +98,11 @@ def _check_results(df: pd.DataFrame, envelope: dict[str, Any]) -> None:
     assert df["status"].tolist() == [i["status"] for i in items]
     for pos, item in enumerate(items):
         details = item.get("details") or {}
-        if "id" in details:
+        if item.get("code") == "DUPLICATE_DATA":
+            # details.id is the record already holding the value, not the one sent
+            other = (details.get("duplicate_record") or {}).get("id", details.get("id"))
+            assert df["duplicate_id"].iloc[pos] == other
+        elif "id" in details:
             assert df["id"].iloc[pos] == details["id"]
         if "Modified_Time" in details:
             assert df["Modified_Time"].iloc[pos] == pd.Timestamp(

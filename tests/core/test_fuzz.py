@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -268,3 +269,180 @@ def test_huge_deep_and_infinite_values(function: Callable[..., Any],
                                               args: tuple[Any, ...]) -> None:
     out = survives(function, *args)
     assert isinstance(out, (pd.DataFrame, list, dict, JobStatus, CrmframeError))
+
+
+# -- what analysts' frames and Python-built envelopes hold ----------------------------------
+# Non-string column labels (read_csv(header=None), pivots), pd.NA and numpy values where JSON
+# would have null and numbers, numpy arrays as ids, huge strings, bytes that are not UTF-8.
+
+from crmframe.core.diff import diff  # noqa: E402
+from crmframe.core.plan import make_plan  # noqa: E402
+from crmframe.core.validate import find_problems  # noqa: E402
+
+python_scalars = st.one_of(
+    scalars,
+    st.just(pd.NA), st.just(pd.NaT), st.just(np.nan),
+    st.integers(-(2**40), 2**40).map(np.int64), st.floats(allow_nan=True).map(np.float64),
+    st.binary(max_size=8).map(lambda b: b"\xff\xfe" + b),  # never valid UTF-8
+    st.lists(st.integers(0, 9), max_size=3).map(np.array),
+)
+python_values = st.recursive(
+    python_scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=3),
+                            st.dictionaries(st.sampled_from(KEYS), inner, max_size=4)),
+    max_leaves=15,
+)
+labels = st.one_of(
+    st.sampled_from(["City", "Phone", "Lead_Status", "Owner.id", "Owner.name", "Modified_Time",
+                     "id", "No_of_Employees", "Annual_Revenue"]),
+    st.integers(-2, 5), st.floats(allow_nan=True), st.none(),
+    st.tuples(st.text(max_size=3), st.integers(0, 2)), st.text(max_size=5),
+)
+id_values = st.one_of(
+    st.sampled_from(["4876876000000624001", "4876876000000624002", "1", "", "x"]),
+    st.integers(0, 3), st.just(pd.NA), st.none(), st.just(np.int64(4876876000000624001)),
+)
+
+
+@st.composite
+def analyst_frames(draw: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+    n = draw(st.integers(0, 4))
+    columns = draw(st.lists(labels, max_size=5))
+    ids = draw(st.one_of(
+        st.lists(id_values, min_size=n, max_size=n),
+        st.just(np.arange(n)),  # a numpy array as the ids
+        st.just(np.array([f"48768760000006240{i:02d}" for i in range(n)])),
+    ))
+    data = [draw(st.lists(python_scalars, min_size=n, max_size=n)) for _ in columns]
+    as_index = draw(st.booleans())
+
+    def frame(cells: list[list[Any]]) -> pd.DataFrame:
+        out = pd.DataFrame({i: pd.Series(v, dtype=object) for i, v in enumerate(cells)},
+                           index=pd.RangeIndex(n))
+        out.columns = pd.Index(columns, dtype=object, tupleize_cols=False)
+        if as_index:
+            out.index = pd.Index(list(ids), dtype=object, name="id")
+        elif "id" not in columns:
+            out.insert(0, "id", ids)
+        return out
+
+    edited = [list(column) for column in data]
+    if columns and n:
+        edited[draw(st.integers(0, len(columns) - 1))][draw(st.integers(0, n - 1))] = \
+            draw(python_scalars)
+    return frame(data), frame(edited)
+
+
+@FUZZ
+@given(analyst_frames(), st.sampled_from([None, FIELD_META]))
+def test_diff_validate_plan_only_raise_crmframe_errors(
+    frames: tuple[pd.DataFrame, pd.DataFrame], meta: Any
+) -> None:
+    original, edited = frames
+    changes = survives(diff, original, edited, fields=meta)
+    if isinstance(changes, CrmframeError):
+        return
+    problems = survives(find_problems, changes, meta or {"fields": []})
+    assert isinstance(problems, (pd.DataFrame, CrmframeError))
+    plan = survives(make_plan, changes, meta or {"fields": []}, "Leads")
+    assert not isinstance(plan, (list, dict))
+
+
+def test_diff_of_a_csv_read_without_header_names_its_columns() -> None:
+    import io
+
+    text = "4876876000000624001,Paris,+33 1\n4876876000000624002,Lyon,+33 2\n"
+    original = pd.read_csv(io.StringIO(text), header=None, dtype=str).set_index(0)
+    original.index.name = "id"
+    edited = original.copy()
+    edited.iloc[0, 0] = "Nice"
+    changes = diff(original, edited)
+    assert changes.changes[["id", "field", "new"]].values.tolist() == [
+        ["4876876000000624001", "1", "Nice"]]
+    clash = pd.DataFrame({"id": ["1"], 1: ["a"], "1": ["b"]})
+    with pytest.raises(CrmframeError, match="more than once"):
+        diff(clash, clash)
+
+
+@FUZZ
+@given(python_values, st.one_of(st.none(), python_scalars))
+def test_job_status_with_python_values_only_raises_crmframe_errors(
+    value: Any, job_id: Any
+) -> None:
+    for envelope in (value, {"data": [value]}, {"data": [{"Status": "RUNNING", "x": value}]},
+                     {"status": value, "resource": value, "id": value},
+                     {"data": [{"state": value, "operation": "read", "result": value}]},
+                     {"code": value, "status": value, "details": value}):
+        out = survives(job_status, envelope, job_id=job_id)
+        assert isinstance(out, (JobStatus, CrmframeError))
+
+
+def test_job_status_reads_na_counts_as_not_reported() -> None:
+    status = job_status({"data": [{"Status": "RUNNING", "Total_Count": pd.NA,
+                                   "Updated_Count": np.int64(3), "Failed_Count": np.nan}]})
+    assert (status.total, status.updated, status.failed) == (None, 3, None)
+    assert job_status({"status": "COMPLETED", "id": pd.NA, "resource": []}).job_id is None
+
+
+@FUZZ
+@given(python_values)
+def test_pure_functions_with_python_values_only_raise_crmframe_errors(value: Any) -> None:
+    envelope = {"data": [{"id": "1", "Last_Name": value, "Owner": value}], "info": value}
+    for function, args in ((records_to_frame, (envelope,)),
+                           (records_to_frame, (envelope, FIELD_META)),
+                           (records_to_frame, ({"data": [{"id": value}]},)),
+                           (results_to_frame, ({"data": [value]},)),
+                           (results_to_frame, ({"data": [{"code": "SUCCESS", "status": "success",
+                                                          "details": value}]}, value)),
+                           (fields_to_frame, ({"fields": [{"api_name": value, "data_type": value,
+                                                           "pick_list_values": value}]},)),
+                           (mappings_to_frame, ({"resource": [{"module": value,
+                                                               "field_mappings": value}]},))):
+        out = survives(function, *args)
+        assert isinstance(out, (pd.DataFrame, CrmframeError))
+
+
+def _deep_picklist(depth: int) -> Any:
+    value: Any = "Hot"
+    for _ in range(depth):
+        value = {"actual_value": value, "display_value": [value]}
+    return value
+
+
+TEN_MB = "é" * 5_000_000  # 10 MB once encoded
+NOT_UTF8 = b"\xff\xfe\xfa\xc3\x28" * 4
+ODD_CASES: list[tuple[Callable[..., Any], tuple[Any, ...]]] = [
+    (fields_to_frame, ({"fields": [{"api_name": "a", "data_type": "picklist",
+                                    "pick_list_values": [_deep_picklist(100_000)]}]},)),
+    (fields_to_frame, ({"fields": [{"api_name": "a", "data_type": "picklist",
+                                    "pick_list_values": [{"actual_value": DEEP}]}]},)),
+    (fields_to_frame, ({"fields": [{"api_name": TEN_MB, "data_type": "text"}]},)),
+    (fields_to_frame, (NOT_UTF8,)),
+    (records_to_frame, (NOT_UTF8,)),
+    (records_to_frame, ({"data": [{"id": "1", "Last_Name": TEN_MB}]}, FIELD_META)),
+    (records_to_frame, ({"data": [{"id": np.array(["1", "2"])}]},)),
+    (records_to_frame, ({"data": [{"id": NOT_UTF8}]},)),
+    (records_to_frame, (('{"data": [{"id": "1", "Last_Name": "' + TEN_MB + '"}]}').encode(),)),
+    (results_to_frame, (NOT_UTF8,)),
+    (results_to_frame, ({"data": [{"code": "SUCCESS", "status": "success",
+                                   "details": {"id": "1"}}]}, np.array(["1"]))),
+    (results_to_frame, ({"data": [{"code": TEN_MB, "status": "error", "message": TEN_MB}]},)),
+    (job_status, (NOT_UTF8,)),
+    (job_status, ({"data": [{"Status": "RUNNING"}]}, np.array(["1"]))),
+    (job_status, ({"data": [{"Status": TEN_MB}]},)),
+    (mappings_to_frame, (NOT_UTF8,)),
+    (frame_to_mappings, (pd.DataFrame({0: ["a"], 1: [1]}),)),
+    (diff, (pd.DataFrame({"id": np.array([1, 2]), "A": ["a", "b"]}),
+            pd.DataFrame({"id": np.array([1, 2]), "A": ["a", TEN_MB]}))),
+    (diff, (pd.DataFrame({"id": ["1"], "A": [NOT_UTF8]}), pd.DataFrame({"id": ["1"], "A": [b""]}))),
+    (diff, (pd.DataFrame({"id": ["1"], np.nan: ["a"], None: ["b"]}),
+            pd.DataFrame({"id": ["1"], np.nan: ["b"], None: ["b"]}))),
+]
+
+
+@pytest.mark.parametrize(("function", "args"), ODD_CASES,
+                         ids=[f"{f.__name__}-{n}" for n, (f, _) in enumerate(ODD_CASES)])
+def test_deep_picklists_huge_strings_numpy_ids_and_bytes(function: Callable[..., Any],
+                                                         args: tuple[Any, ...]) -> None:
+    out = survives(function, *args)
+    assert not isinstance(out, BaseException) or isinstance(out, CrmframeError)

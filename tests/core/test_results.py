@@ -147,3 +147,17 @@ def test_bad_records_argument() -> None:
         results_to_frame(env, records=42)
     with pytest.raises(InputError, match="id is float"):
         results_to_frame(env, records=[1.5])
+
+
+def test_duplicate_data_row_is_on_the_sent_record_not_the_existing_one() -> None:
+    # Seed 003: details.id is the record already holding the Mobile number.
+    envelope = body("seed003_update_leads__duplicate_data")
+    existing = envelope["data"][0]["details"]["id"]
+    sent = "738964000002148999"
+    df = results_to_frame(envelope, records=[sent])
+    assert df.loc[0, "id"] == sent
+    assert df.loc[0, "duplicate_id"] == existing
+    assert df.loc[0, "api_name"] == "Mobile"
+    bare = results_to_frame(envelope)  # nothing sent to pair with: no id, never the other's
+    assert pd.isna(bare.loc[0, "id"])
+    assert bare.loc[0, "duplicate_id"] == existing

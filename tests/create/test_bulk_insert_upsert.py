@@ -169,3 +169,39 @@ def test_bulk_write_refuses_bad_frames_before_any_call(server: Any, crm: Any) ->
         crm.bulk_write(pd.DataFrame({"Last_Name": ["A"], "Owner.mobile": ["+1"]}),
                        "Leads", operation="insert")
     assert [r for r in server.requests if r[0] == "POST" and "/crm/" in r[1]] == []
+
+
+def test_bulk_upsert_while_a_colleague_edits_the_same_records() -> None:
+    """The job waits (manual clock) while the colleague edits; then it runs."""
+    from crmframe.facade.crm import connect
+    from crmframe.facade.jobs import Job
+    from crmframe.sandbox import ManualClock, start
+
+    clock = ManualClock(1_717_200_000.0)
+    with start(records=200, clock=clock, job_delay=1.0, job_speed=100_000,
+               flag_records=False) as srv, connect(**srv.credentials) as ours, \
+            connect(**srv.credentials) as theirs:
+        ids = [i for i in srv.ids("Leads") if srv.get_record("Leads", i).get("Email")][:30]
+        emails = [srv.get_record("Leads", i)["Email"] for i in ids]
+        frame = pd.DataFrame({"Email": [*emails, "during@fair.example"],
+                              "Last_Name": [f"Job {i}" for i in range(31)]})
+        job = ours.bulk_write(frame, "Leads", operation="upsert", find_by="Email", wait=False)
+        assert isinstance(job, Job)
+        # during: the job is queued; the colleague edits a field it does not carry, and
+        # the Last_Name it does carry on one record
+        theirs.client.request("PUT", "Leads", json={"data": [
+            {"id": i, "City": "Porto"} for i in ids[:10]]})
+        theirs.client.request("PUT", "Leads", json={"data": [{"id": ids[20],
+                                                              "Last_Name": "Theirs"}]})
+        clock.advance(5)
+        status = ours.wait(job, interval=0.01)
+        result = ours.bulk_write_result(status, frame)
+        assert result["STATUS"].value_counts().to_dict() == {"updated": 30, "added": 1}
+        assert result["RECORD_ID"].iloc[:30].tolist() == ids
+        overwritten = [i for i in ids[:10] if srv.get_record("Leads", i)["City"] != "Porto"]
+        assert overwritten == []
+        # the job carried Last_Name for every row: it is the later write there
+        assert srv.get_record("Leads", ids[20])["Last_Name"] == "Job 20"
+        twice = [e for e in emails if sum(
+            1 for i in srv.ids("Leads") if srv.get_record("Leads", i).get("Email") == e) > 1]
+        assert twice == []

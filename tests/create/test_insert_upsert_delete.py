@@ -46,8 +46,11 @@ def test_insert_250_gives_new_ids_in_row_order(server: Any, crm: Any, colleague:
                            module="Leads")
     theirs = pre.results.loc[0, "id"]
     server.clear_requests()
+    spent = server.credits_used
     result = crm.insert(new, module="Leads", trigger=[])
-    assert (result.calls, result.credits) == (3, 25.0)
+    assert result.writes == 3
+    assert result.credits == 25.0 + result.reads
+    assert result.credits == server.credits_used - spent  # every request counted
     assert _posts(server, "/Leads") == 3
     out = result.results
     assert len(out) == 250
@@ -132,7 +135,7 @@ def test_upsert_by_email_updates_40_and_inserts_30(server: Any, crm: Any,
     assert out.loc[:39, "duplicate_id"].tolist() == ids
     assert set(out.loc[:39, "duplicate_field"]) == {"Email"}
     assert out.loc[40:, "duplicate_field"].isna().all()
-    assert result.calls == 1
+    assert result.writes == 1
     assert len(server.ids("Leads")) == count + 30
     # the colleague's edits are not overwritten (only Email and Last_Name were sent)
     overwritten = [i for i in ids[:10] if server.get_record("Leads", i)["City"] != "Lyon"]
@@ -173,7 +176,7 @@ def test_delete_150_gone_and_listed_by_deleted(server: Any, crm: Any, colleague:
     plan = crm.delete(ids, module="Leads", dry_run=True)
     assert plan.dry_run
     assert set(plan.results["status"]) == {"planned"}
-    assert plan.calls == 2
+    assert plan.calls == 0  # nothing sent
     assert [r for r in server.requests if r[0] == "DELETE"] == []
     # malformed or empty ids: refused before any call, every bad one named
     with pytest.raises(InputError, match=r"position 1.*position 2"):
@@ -185,7 +188,7 @@ def test_delete_150_gone_and_listed_by_deleted(server: Any, crm: Any, colleague:
     colleague.client.request("PUT", "Leads", json={"data": [{"id": ids[0], "City": "Gent"}]})
     result = crm.delete([*ids, ids[3], locked], module="Leads", trigger=[])
     out = result.results
-    assert result.calls == 2
+    assert result.writes == 2
     assert out["id"].tolist() == [*ids, ids[3], locked]
     assert out["status"].value_counts().to_dict() == {"success": 150, "skipped": 1, "error": 1}
     assert out.iloc[150]["code"] == "DUPLICATE_ID"
@@ -202,3 +205,55 @@ def test_delete_150_gone_and_listed_by_deleted(server: Any, crm: Any, colleague:
     reply = colleague.client.request("PUT", "Leads", json={"data": [{"id": ids[1],
                                                                       "City": "X"}]})
     assert reply.body["data"][0]["code"] == "INVALID_DATA"
+
+
+class _Between:
+    """Runs ``action`` once, after the first write call of ``crm`` got its answer."""
+
+    def __init__(self, crm: Any, action: Any) -> None:
+        self.request = crm.client.request
+        self.action = action
+        self.done = False
+        crm.client.request = self
+
+    def __call__(self, method: str, path: str, **kw: Any) -> Any:
+        reply = self.request(method, path, **kw)
+        if method in ("POST", "DELETE") and not self.done:
+            self.done = True
+            self.action()
+        return reply
+
+
+def test_insert_and_upsert_while_a_colleague_writes_between_batches(
+        server: Any, crm: Any, colleague: Any) -> None:
+    mobiles = [f"+34 91 {i:06d}" for i in range(150)]
+    new = pd.DataFrame({"Last_Name": [f"Feria {i}" for i in range(150)], "Mobile": mobiles})
+
+    def colleague_enters_row_120() -> None:
+        colleague.insert(pd.DataFrame({"Last_Name": ["By hand"], "Mobile": [mobiles[120]]}),
+                         module="Leads")
+
+    _Between(crm, colleague_enters_row_120)
+    result = crm.insert(new, module="Leads")
+    assert result.results.loc[120, "code"] == "DUPLICATE_DATA"
+    theirs = result.results.loc[120, "duplicate_id"]
+    assert server.get_record("Leads", theirs)["Last_Name"] == "By hand"  # not overwritten
+    assert (result.results["status"] == "success").sum() == 149
+    assert all(len(v) == 1 for v in _mobiles(server).values())  # nothing written twice
+
+    emails = [f"during{i}@fair.example" for i in range(150)]
+
+    def colleague_creates_email_130() -> None:
+        colleague.insert(pd.DataFrame({"Last_Name": ["Theirs"], "Email": [emails[130]]}),
+                         module="Leads")
+
+    _Between(crm, colleague_creates_email_130)
+    up = crm.upsert(pd.DataFrame({"Email": emails, "Last_Name": ["Ours"] * 150}),
+                    duplicate_check_fields=["Email"], module="Leads")
+    actions = up.results["action"].tolist()
+    assert actions.count("insert") == 149
+    assert actions[130] == "update"  # the colleague's record, not a second one
+    matched = up.results.loc[130, "id"]
+    holders = [i for i in server.ids("Leads")
+               if server.get_record("Leads", i).get("Email") == emails[130]]
+    assert holders == [matched]

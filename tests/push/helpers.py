@@ -39,6 +39,12 @@ def write_calls(server: Any, path_part: str = "") -> list[tuple[str, str, int]]:
     ]
 
 
+def api_calls(server: Any) -> list[tuple[str, str, int]]:
+    """Every API request the sandbox saw (token requests left out): what a push's
+    ``calls`` must equal."""
+    return [r for r in server.requests if "/oauth/" not in r[1]]
+
+
 def writable_leads(crm: Any, server: Any, n: int | None = None) -> pd.DataFrame:
     """Leads read from the sandbox, without the seeded locked/unapproved records."""
     frame = crm.read_records("Leads", progress=False)

@@ -42,7 +42,8 @@ class FakeSender:
         self.die_after_apply: set[int] = set()
 
     def send(self, step: Step, ids: Sequence[str], *, job_id: str | None = None,
-             on_job: Callable[[str], None] | None = None) -> dict[str, Any]:
+             on_job: Callable[[str], None] | None = None,
+             on_upload: Callable[[str], None] | None = None) -> dict[str, Any]:
         self.sent.append((step.index, list(ids)))
         if step.index in self.raise_on:
             raise self.raise_on[step.index]
@@ -211,7 +212,8 @@ def test_resume_of_a_created_job_waits_for_it_instead_of_creating_another(
 
     class JobSender(FakeSender):
         def send(self, step: Step, ids: Sequence[str], *, job_id: str | None = None,
-                 on_job: Callable[[str], None] | None = None) -> dict[str, Any]:
+                 on_job: Callable[[str], None] | None = None,
+                 on_upload: Callable[[str], None] | None = None) -> dict[str, Any]:
             seen.append((list(ids), job_id))
             if job_id is None:
                 assert on_job is not None

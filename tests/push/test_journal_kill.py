@@ -24,7 +24,7 @@ import pytest
 from crmframe.errors import InputError
 from crmframe.facade.write.journal import JournalMismatchError
 
-from .helpers import writable_leads, write_calls
+from .helpers import api_calls, writable_leads, write_calls
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
@@ -113,11 +113,13 @@ def test_killed_push_resumes_without_sending_a_batch_twice(
     assert {server.get_record("Leads", i)["Custom_Text_9"] for i in third} == {
         edited.loc[i, "Custom_Text_9"] for i in third}
 
+    before = len(api_calls(server))
     result = crm.push(edited, original, journal=journal)
 
     puts = write_calls(server, "/Leads")
     assert len(puts) == 5, puts  # every batch sent exactly once over both runs
-    assert result.calls == 2
+    assert result.writes == 2
+    assert result.calls == len(api_calls(server)) - before  # with the checks and read-back
     assert result.failed.empty, result.failed.head()
     assert result.results["id"].nunique() == 450
     assert not result.results["id"].duplicated().any()

@@ -14,7 +14,7 @@ from crmframe.errors import InputError
 from crmframe.facade.write.result import PushResult
 from crmframe.widgets import PushPreview
 
-from .helpers import writable_leads, write_calls
+from .helpers import api_calls, writable_leads, write_calls
 
 pytestmark = pytest.mark.sandbox
 
@@ -46,9 +46,10 @@ def test_push_of_a_plan_sends_exactly_that_plan(crm: Any, server: Any) -> None:
     result = crm.push(plan, trigger=[])
     assert isinstance(result, PushResult)
     assert result.failed.empty
-    assert result.calls == plan.calls
-    assert len(write_calls(server)) == plan.calls
-    assert result.reads == 0  # the baseline was given when planning: nothing read again
+    assert result.calls == plan.calls == len(api_calls(server))  # 1 conflict check + writes
+    assert result.writes == plan.write_calls == len(write_calls(server))
+    # The baseline was given when planning: the only read is the conflict check (a 304).
+    assert result.reads == 1
     assert _pairs(result.succeeded) == planned
     assert result.plan is plan
     back = crm.read_records("Leads", COLUMNS, ids=list(edited.index), progress=False)
@@ -92,9 +93,9 @@ def test_push_preview_button_pushes_the_plan_with_a_real_crm(crm: Any, server: A
     assert isinstance(result, PushResult)
     assert result.failed.empty
     assert preview.button.disabled
-    assert f"pushed: 0 failed, {plan.calls} call" in preview.message.value
-    assert len(write_calls(server)) == plan.calls
+    assert f"0 failed · {result.calls} calls" in preview.message.value
+    assert len(write_calls(server)) == plan.write_calls
     back = crm.read_records("Leads", COLUMNS, ids=list(edited.index), progress=False)
     pd.testing.assert_frame_equal(back.loc[edited.index, COLUMNS], edited[COLUMNS])
     preview.button.click()  # disabled: nothing pushed twice
-    assert len(write_calls(server)) == plan.calls
+    assert len(write_calls(server)) == plan.write_calls

@@ -12,7 +12,7 @@ from crmframe.core.metadata import normalise_fields
 from crmframe.errors import InputError, ValidationError
 from crmframe.facade.write.result import PushResult
 
-from .helpers import writable_leads, write_calls, writing_crm
+from .helpers import api_calls, writable_leads, write_calls, writing_crm
 
 pytestmark = pytest.mark.sandbox
 
@@ -69,7 +69,8 @@ def test_round_trip_of_every_data_type_gives_back_the_edited_frame(
     result = crm.push(edited, original, trigger=[])
     assert isinstance(result, PushResult)
     assert result.failed.empty, result.failed[["id", "code", "message"]].head()
-    assert result.calls == len(write_calls(server))
+    assert result.writes == len(write_calls(server))
+    assert result.calls == len(api_calls(server))
     assert set(result.results["route"]) == {"mass_update", "put"}
     # one row per record and route, nobody twice
     assert not result.results.duplicated(["id", "route"]).any()
@@ -77,7 +78,8 @@ def test_round_trip_of_every_data_type_gives_back_the_edited_frame(
     pd.testing.assert_frame_equal(back[COMPARED], edited[COMPARED], check_freq=False)
     changed = result.results["id"].nunique()
     assert changed == len(result.changes.ids)
-    assert result.credits == result.plan.credits
+    # the writes as planned, and 1 credit per read (the plan estimated the checks' reads)
+    assert result.credits == result.plan.credits - result.plan.check_calls + result.reads
 
 
 def test_push_without_original_reads_the_baseline(crm: Any, server: Any) -> None:
@@ -88,7 +90,8 @@ def test_push_without_original_reads_the_baseline(crm: Any, server: Any) -> None
     server.clear_requests()
     result = crm.push(edited)
     assert result.failed.empty
-    assert result.calls == 1 == len(write_calls(server))
+    assert result.writes == 1 == len(write_calls(server))
+    assert result.calls == len(api_calls(server))
     reads = [r for r in server.requests if r[0] == "GET" and "/Leads" in r[1]]
     assert reads, "the baseline was read back"
     assert {server.get_record("Leads", i)["City"] for i in ids} == {"Baseline Town"}
@@ -98,13 +101,20 @@ def test_push_without_original_ignores_what_zoho_changes_itself(crm: Any, server
     ids = writable_leads(crm, server, 40).index[30:33].tolist()
     edited = crm.read_records("Leads", ["City", "Modified_Time", "Modified_By"], ids=ids,
                               progress=False)
-    for rid in ids:
-        server.touch("Leads", rid)  # Modified_Time/By move on after our read
     edited["City"] = "Still pushed"
-    result = crm.push(edited)
+    result = crm.push(edited)  # Modified_Time/By are not edits, nor sent
     assert result.failed.empty
     assert result.results["id"].nunique() == 3
     assert {server.get_record("Leads", i)["City"] for i in ids} == {"Still pushed"}
+    for rid in ids:
+        server.touch("Leads", rid)  # someone else saves the records after our read
+    edited["City"] = "Not over theirs"
+    result = crm.push(edited)
+    assert set(result.results["code"]) == {"CONFLICT"}
+    assert {server.get_record("Leads", i)["City"] for i in ids} == {"Still pushed"}
+    result = crm.push(edited, overwrite=True)
+    assert result.failed.empty
+    assert {server.get_record("Leads", i)["City"] for i in ids} == {"Not over theirs"}
 
 
 def test_dry_run_sends_nothing_and_lists_the_plan(crm: Any, server: Any) -> None:
@@ -115,7 +125,8 @@ def test_dry_run_sends_nothing_and_lists_the_plan(crm: Any, server: Any) -> None
     result = crm.push(edited, original, dry_run=True)
     assert write_calls(server) == []
     assert result.dry_run
-    assert result.calls == 0
+    assert result.writes == 0
+    assert result.calls == len(api_calls(server)) == 1  # the conflict check's listing
     assert set(result.results["status"]) == {"planned"}
     assert result.results["id"].nunique() == 120
     assert "dry run" in repr(result)
@@ -230,7 +241,8 @@ def test_bulk_write_route_when_the_plan_chooses_it(crm: Any, server: Any) -> Non
     assert set(result.results["route"]) == {"bulk_write"}
     assert result.failed.empty, result.failed.head()
     assert len(result.jobs) == 1
-    assert result.calls == len(write_calls(server)) == 2  # upload + create job
+    assert result.writes == len(write_calls(server)) == 2  # upload + create job
+    assert result.calls == len(api_calls(server))  # and the checks, polls, download
     back = crm.read_records("Leads", ["Custom_Text_5", "Custom_Int_2"], ids=original.index,
                             progress=False)
     pd.testing.assert_frame_equal(back.loc[original.index, ["Custom_Text_5", "Custom_Int_2"]],
@@ -248,7 +260,7 @@ def test_plan_and_module_resolution(crm: Any, server: Any) -> None:
     edited = original.copy()
     edited["Custom_Text_7"] = "planned"
     plan = crm.plan(edited, original)
-    assert plan.calls == 1
+    assert (plan.calls, plan.write_calls, plan.check_calls) == (2, 1, 1)
     assert plan.module == "Leads"
     assert normalise_fields(crm.read_fields("Leads"))["Custom_Text_7"].kind.value == "text"
     bare = edited.copy()
@@ -257,7 +269,7 @@ def test_plan_and_module_resolution(crm: Any, server: Any) -> None:
     base.attrs = {}
     with pytest.raises(InputError, match="which module"):
         crm.plan(bare, base)
-    assert crm.plan(bare, base, module="Leads").calls == 1
+    assert crm.plan(bare, base, module="Leads").write_calls == 1
 
 
 def test_accessor_diff_plan_push(crm: Any, server: Any) -> None:
@@ -267,10 +279,10 @@ def test_accessor_diff_plan_push(crm: Any, server: Any) -> None:
     edited = original.copy()
     edited["Custom_Text_8"] = "via accessor"
     assert len(edited.crm.diff(original)) == 4
-    assert edited.crm.plan(crm, original).calls == 1
+    assert edited.crm.plan(crm, original).write_calls == 1
     result = edited.crm.push(crm, original)
     assert result.failed.empty
-    assert result.calls == 1
+    assert (result.calls, result.writes) == (2, 1)
     assert edited.crm.module == "Leads"
 
 
@@ -291,7 +303,7 @@ class LandThenDrop(requests.Session):
         return response
 
 
-def test_retry_reads_back_what_landed_without_an_answer(server: Any) -> None:
+def test_a_batch_whose_answer_was_lost_is_read_back_not_resent(server: Any) -> None:
     from crmframe.http.retry import RetryPolicy
 
     session = LandThenDrop()
@@ -301,24 +313,19 @@ def test_retry_reads_back_what_landed_without_an_answer(server: Any) -> None:
         original = writable_leads(crm, server, 150)
         edited = original.copy()
         edited["Custom_Text_3"] = pd.array([f"landed {n}" for n in range(150)], dtype="string")
-        result = crm.push(edited, original)
-        unknown = result.results[result.results["status"] == "unknown"]
-        assert len(unknown) == 100  # the first batch: sent, applied, answer lost
-        assert set(unknown["code"]) == {"TRANSPORT_ERROR"}
-        assert set(result.results[result.results["status"] == "not_sent"]["id"]) == set(
-            original.index[100:])
         server.clear_requests()
-        again = result.retry()
+        result = crm.push(edited, original)
     finally:
         crm.close()
         session.close()
     puts = write_calls(server)
-    assert len(puts) == 1  # only the batch that never left; the landed one is not resent
-    verified = again.results[again.results["message"].str.contains("read back", na=False)]
-    assert sorted(verified["id"]) == sorted(unknown["id"])
-    assert set(verified["route"]) == {"put"}
-    assert again.failed.empty
-    assert again.results["id"].nunique() == 150
+    assert len(puts) == 2  # each batch once: the landed one is read back, not resent
+    assert result.failed.empty
+    settled = result.results[result.results["message"].str.contains("answer was lost",
+                                                                    na=False)]
+    assert sorted(settled["id"]) == sorted(original.index[:100])
+    assert set(settled["status"]) == {"success"}
+    assert result.results["id"].nunique() == 150
     assert {server.get_record("Leads", i)["Custom_Text_3"] for i in original.index} == set(
         edited["Custom_Text_3"])
 
@@ -328,7 +335,7 @@ def test_progress_bar_when_asked(crm: Any, server: Any, capsys: pytest.CaptureFi
     edited = original.copy()
     edited["Custom_Text_2"] = pd.array([f"bar {n}" for n in range(210)], dtype="string")
     result = crm.push(edited, original, progress=True)
-    assert result.calls == 3
+    assert result.writes == 3
     err = capsys.readouterr().err
     assert "push" in err
     assert "210/210" in err

@@ -116,7 +116,8 @@ class CopySender(CrmSender):
     """Sends every step with the seed's COPY method."""
 
     def send(self, step: Step, ids: Sequence[str], *, job_id: str | None = None,
-             on_job: Callable[[str], None] | None = None) -> dict[str, Any]:
+             on_job: Callable[[str], None] | None = None,
+             on_upload: Callable[[str], None] | None = None) -> dict[str, Any]:
         self.calls += 1
         return self.write("COPY", self.module, step.restricted(ids))
 

@@ -51,7 +51,7 @@ from crmframe.facade.write.frames import module_of
 from crmframe.facade.write.readback import read_back
 from crmframe.facade.write.sender import CrmSender
 
-__all__ = ["mappings_of", "run"]
+__all__ = ["aligned_by_position", "mappings_of", "run"]
 
 _LABEL_PARTS = frozenset({"name", "first_name", "last_name", "full_name"})
 
@@ -72,6 +72,25 @@ def mappings_of(file: BulkWriteFile) -> pd.DataFrame:
     shows them (what ``result.attrs["mappings"]`` holds)."""
     return mappings_to_frame({"operation": file.operation, "resource": [
         {"module": {"api_name": file.module}, "field_mappings": file.field_mappings}]})
+
+
+def aligned_by_position(parsed: pd.DataFrame, ids: list[Any] | None,
+                        index: pd.Index) -> pd.DataFrame:
+    """A parsed result file (rows in the frame's order) as ``bulk_write``'s result frame."""
+    if len(parsed) != len(index):
+        raise InputError(f"the result file has {len(parsed)} rows for {len(index)} rows of "
+                         "the frame: give the frame the job was made from")
+    values = ids if ids is not None else [None] * len(index)
+    out: pd.DataFrame = pd.DataFrame(index=index)
+    out["id"] = pd.array([None if v is None or pd.isna(v) else str(v) for v in values],
+                         dtype="string")
+    out["STATUS"] = pd.array(parsed["status"].tolist(), dtype="string")
+    out["RECORD_ID"] = pd.array(parsed["record_id"].tolist(), dtype="string")
+    out["ERRORS"] = pd.Series([list(e) for e in parsed["errors"].tolist()],
+                              index=out.index, dtype=object)
+    out["code"] = pd.array(parsed["code"].tolist(), dtype="string")
+    out["column"] = pd.array(parsed["column"].tolist(), dtype="string")
+    return out
 
 
 def _blank(series: pd.Series) -> np.ndarray:
@@ -312,16 +331,8 @@ def run(
                              f"{b - a} rows sent")
         parts.append(parsed)
     parsed_all = pd.concat(parts, ignore_index=True)
-    ids: list[Any] = (table["id"].tolist() if "id" in table.columns else [None] * n)
-    out: pd.DataFrame = pd.DataFrame(index=frame.index)
-    out["id"] = pd.array([None if v is None or pd.isna(v) else str(v) for v in ids],
-                         dtype="string")
-    out["STATUS"] = pd.array(parsed_all["status"].tolist(), dtype="string")
-    out["RECORD_ID"] = pd.array(parsed_all["record_id"].tolist(), dtype="string")
-    out["ERRORS"] = pd.Series([list(e) for e in parsed_all["errors"].tolist()],
-                              index=out.index, dtype=object)
-    out["code"] = pd.array(parsed_all["code"].tolist(), dtype="string")
-    out["column"] = pd.array(parsed_all["column"].tolist(), dtype="string")
+    ids: list[Any] | None = table["id"].tolist() if "id" in table.columns else None
+    out = aligned_by_position(parsed_all, ids, frame.index)
     out.attrs["job"] = jobs[-1]
     out.attrs["jobs"] = jobs
     out.attrs["mappings"] = mappings_of(files[0])
@@ -329,4 +340,5 @@ def run(
     out.attrs["operation"] = operation
     out.attrs["ignored_columns"] = ignored
     out.attrs["calls"] = sender.calls
+    out.attrs["reads"] = sender.reads + 1  # the result downloads, and GET org
     return out

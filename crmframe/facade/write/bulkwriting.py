@@ -216,7 +216,8 @@ def bulk_write_result(
         final status ``crm.wait(job)`` returned.
     frame : DataFrame, optional
         The frame given to :meth:`bulk_write`: the result is then aligned to its rows
-        (same index and order; rows without id are ``not_sent``). Without it, one row per
+        (same index and order; rows without id are ``not_sent``; a frame without ids —
+        an insert or upsert — by position). Without it, one row per
         row of the result file, in file order.
 
     Returns
@@ -270,9 +271,16 @@ def bulk_write_result(
     if not url.startswith(("http://", "https://")):
         url = f"{crm.client.api_domain}/{url.lstrip('/')}"
     data = crm.client.get_bytes(url)
+    by_position = frame is not None and frame.index.name != "id" and "id" not in frame.columns
     if frame is None:
         parsed = parse_bulk_result(data)
-        out = _aligned(parsed, [str(i) for i in parsed["id"].tolist()], None)
+        if parsed["id"].isna().all():  # an insert/upsert file: rows, not ids
+            out = bulkrows.aligned_by_position(parsed, None, pd.RangeIndex(len(parsed)))
+        else:
+            out = _aligned(parsed, [str(i) for i in parsed["id"].tolist()], None)
+    elif by_position:
+        # insert/upsert: the result file holds the frame's rows in order
+        out = bulkrows.aligned_by_position(parse_bulk_result(data), None, frame.index)
     else:
         ids = [None if pd.isna(v) else str(v) for v in by_id(frame).index.tolist()]
         # The file holds each id once, in the order of its first row (build_bulk_write).

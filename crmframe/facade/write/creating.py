@@ -6,7 +6,8 @@ methods as they stand (see :class:`~crmframe.facade.write.mixin.WritingMixin`).
 Every row is checked against the module's metadata before the first call
 (:func:`~crmframe.core.inserts.new_records`: every problem at once, nothing sent); records
 then go in ``POST`` batches of 100 (Zoho's maximum), or — for a big insert, when it is
-cheaper for the objective — as bulk-write jobs (:func:`insert_route`). Zoho's per-record
+cheaper for the objective — as bulk-write jobs
+(:func:`~crmframe.core.inserts.insert_route`). Zoho's per-record
 answers become one results row per input row, in row order, whatever the HTTP status
 (a mixed 207 is data): the new id, and for ``DUPLICATE_DATA`` the existing record's id
 (``duplicate_id``) and the field that matched (``duplicate_field``).
@@ -17,79 +18,52 @@ again, so no record is created twice.
 
 Examples
 --------
->>> insert_route(250)
-InsertRoute(route='post', calls=3, credits=25, jobs=0)
->>> insert_route(10_000)
-InsertRoute(route='bulk_write', calls=4, credits=500, jobs=1)
->>> insert_route(10_000, bulk_threshold=None)
-InsertRoute(route='post', calls=100, credits=1000, jobs=0)
+>>> post_credits(250, 3)
+25.0
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from crmframe.core.bulkwrite import MAX_BULK_ROWS
-from crmframe.core.inserts import NewRecords, check_ids, new_records, write_results
+from crmframe.core.inserts import (
+    InsertRoute,
+    NewRecords,
+    check_ids,
+    insert_route,
+    new_records,
+    write_results,
+)
 from crmframe.core.metadata import normalise_fields
 from crmframe.core.plan import DEFAULT_BULK_THRESHOLD, Costs, Objective
 from crmframe.errors import CrmframeError, InputError, TransportError, ZohoAPIError
 from crmframe.facade.write.execute import FATAL_ERRORS, error_body
 from crmframe.facade.write.frames import module_of
 from crmframe.facade.write.result import PushResult, concat_results
+from crmframe.facade.write.run import client_counts
 
-__all__ = ["BATCH", "InsertRoute", "delete", "insert", "insert_route", "upsert"]
+__all__ = [
+    "BATCH",
+    "bulk_insert",
+    "counted_result",
+    "delete",
+    "insert",
+    "post_credits",
+    "request_body",
+    "send_batches",
+    "upsert",
+]
 
 #: Records per POST (insert, upsert) and ids per DELETE: Zoho's maximum.
 BATCH = 100
 
 
-@dataclass(frozen=True)
-class InsertRoute:
-    """How an insert of ``n`` records goes, and what it costs by the plan's cost model."""
-
-    route: str
-    calls: int
-    credits: int
-    jobs: int
-
-
-def insert_route(
-    n: int,
-    *,
-    objective: Objective = "calls",
-    costs: Costs | None = None,
-    bulk_threshold: int | None = DEFAULT_BULK_THRESHOLD,
-) -> InsertRoute:
-    """POST batches of 100 or bulk-write jobs of ≤ 25,000 rows, whichever is cheaper.
-
-    Bulk write is considered from ``bulk_threshold`` records (``None``: never), and kept
-    only when it is cheaper for ``objective`` (``(calls, credits)`` or ``(credits,
-    calls)``, compared in that order).
-    """
-    costs = costs or Costs()
-    batches = math.ceil(n / BATCH)
-    post_credits = sum(costs.put(min(BATCH, n - i * BATCH)) for i in range(batches))
-    post = InsertRoute("post", batches, post_credits, 0)
-    if bulk_threshold is None or n < bulk_threshold or n == 0:
-        return post
-    jobs = math.ceil(n / MAX_BULK_ROWS)
-    bulk = InsertRoute("bulk_write", jobs * costs.bulk_write_calls,
-                       jobs * costs.bulk_write_job_credits, jobs)
-
-    def key(r: InsertRoute) -> tuple[int, int]:
-        return (r.calls, r.credits) if objective == "calls" else (r.credits, r.calls)
-
-    return bulk if key(bulk) < key(post) else post
-
-
-def _body(records: Sequence[Any], trigger: Sequence[str] | None,
-          extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def request_body(records: Sequence[Any], trigger: Sequence[str] | None,
+                 extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON body of an insert/upsert call."""
     body: dict[str, Any] = {"data": list(records)}
     if trigger is not None:
         body["trigger"] = list(trigger)
@@ -183,13 +157,26 @@ def _check_trigger(trigger: Sequence[str] | None) -> None:
                          f"none), got {trigger!r}")
 
 
-def _credits(n_per_call: Sequence[int]) -> float:
+def counted_result(crm: Any, start: tuple[int, int] | None, results: pd.DataFrame, *,
+                   writes: int, write_credits: float, reads: int = 0,
+                   jobs: Sequence[Any] = ()) -> PushResult:
+    """A :class:`PushResult` whose ``calls`` are every request since ``start`` (the client's
+    own counts, when it keeps them), each request beyond the writes costing 1 credit."""
+    now = client_counts(crm)
+    if start is not None and now is not None:
+        calls, writes = now[0] - start[0], now[1] - start[1]
+        reads = calls - writes
+    else:
+        calls = writes + reads
+    return PushResult(results, calls=calls, writes=writes, reads=reads,
+                      credits=write_credits + reads, jobs=jobs)
+
+
+def post_credits(n: int, calls: int) -> float:
+    """Credits of the first ``calls`` POST batches of ``n`` records (1 per 10 records)."""
     costs = Costs()
-    return float(sum(costs.put(n) for n in n_per_call))
-
-
-def _sizes(n: int) -> list[int]:
-    return [min(BATCH, n - i) for i in range(0, n, BATCH)]
+    sizes = [min(BATCH, n - i) for i in range(0, n, BATCH)]
+    return float(sum(costs.put(k) for k in sizes[:calls]))
 
 
 def insert(
@@ -221,7 +208,8 @@ def insert(
         A ``tqdm`` bar over the records (default: in a notebook, for more than one call).
     objective, bulk_threshold
         From ``bulk_threshold`` rows the insert goes by bulk-write jobs when that is cheaper
-        for ``objective`` (see :func:`insert_route`); ``bulk_threshold=None`` always POSTs.
+        for ``objective`` (see :func:`~crmframe.core.inserts.insert_route`);
+        ``bulk_threshold=None`` always POSTs.
         A bulk insert runs no workflow (Zoho's bulk write has no ``trigger``).
     poll_interval : float
         Seconds between status polls of bulk-write jobs.
@@ -235,7 +223,7 @@ def insert(
         position): ``id`` (the new id; missing when the row failed), ``code``, ``status``,
         ``message``, ``details``, ``api_name``, ``duplicate_id`` and ``duplicate_field``
         (``DUPLICATE_DATA``: the record that already holds the value, and the field),
-        ``route`` (``insert`` or ``bulk_write``). ``result.frame`` is ``frame`` with an
+        ``route`` (``insert`` or ``bulk_insert``). ``result.frame`` is ``frame`` with an
         ``id`` column holding the new ids.
 
     Raises
@@ -260,6 +248,7 @@ def insert(
     (['success', 'success'], ['Berg', 'Ito'])
     """
     _check_trigger(trigger)
+    start = client_counts(crm)
     name = module_of(frame, None, module)
     infos = normalise_fields(crm.read_fields(name))
     new = new_records(frame, infos)
@@ -267,12 +256,18 @@ def insert(
     if dry_run:
         return _planned(new, frame, how, route="insert")
     if how.route == "bulk_write":
-        return _bulk_insert(crm, frame, name, new, poll_interval=poll_interval)
+        bulk = bulk_insert(crm, frame, name, new, poll_interval=poll_interval)
+        out = counted_result(crm, start, bulk.results, writes=bulk.writes,
+                             write_credits=bulk.credits - bulk.reads, reads=bulk.reads,
+                             jobs=bulk.jobs)
+        out.frame = with_new_ids(frame, out.results["id"])
+        return out
     results, calls = send_batches(
         crm, "POST", name, new.records, route="insert",
-        body_of=lambda batch: _body(batch, trigger), progress=progress,
+        body_of=lambda batch: request_body(batch, trigger), progress=progress,
     )
-    out = PushResult(results, calls=calls, credits=_credits(_sizes(len(new.records))[:calls]))
+    out = counted_result(crm, start, results, writes=calls,
+                         write_credits=post_credits(len(new.records), calls))
     out.frame = with_new_ids(frame, out.results["id"])
     return out
 
@@ -283,21 +278,22 @@ def _planned(new: NewRecords, frame: pd.DataFrame, how: InsertRoute, *,
                       "message": f"would be sent by {how.route}", "details": {}}]
             * len(new.records)}
     results = write_results(body, new.records, route=route if how.route == "post"
-                            else how.route, call=-1)
-    out = PushResult(results, calls=how.calls, credits=float(how.credits), dry_run=True)
+                            else "bulk_insert", call=-1)
+    out = PushResult(results, dry_run=True)
     out.frame = frame.copy()
     return out
 
 
-def _bulk_insert(crm: Any, frame: pd.DataFrame, name: str, new: NewRecords, *,
-                 poll_interval: float) -> PushResult:
+def bulk_insert(crm: Any, frame: pd.DataFrame, name: str, new: NewRecords, *,
+                poll_interval: float) -> PushResult:
+    """Insert checked records by bulk-write jobs; results as for POST inserts."""
     from crmframe.facade.write.bulkwriting import bulk_write
 
     table = frame.reset_index(drop=True)[[new.columns[f] for f in new.fields]]
     table.attrs = {}
     result = bulk_write(crm, table, name, operation="insert", poll_interval=poll_interval)
     assert isinstance(result, pd.DataFrame)
-    return bulk_push_result(result, new.records, route="bulk_write")
+    return bulk_push_result(result, new.records, route="bulk_insert")
 
 
 def bulk_push_result(result: pd.DataFrame, sent: Sequence[Any], *, route: str) -> PushResult:
@@ -318,8 +314,11 @@ def bulk_push_result(result: pd.DataFrame, sent: Sequence[Any], *, route: str) -
         })
     results = write_results({"data": data}, sent, route=route, call=0)
     jobs = list(result.attrs.get("jobs") or [])
-    out = PushResult(results, calls=int(result.attrs.get("calls", 0)),
-                     credits=float(500 * len(jobs)), jobs=jobs)
+    writes = int(result.attrs.get("calls", 0))  # uploads and job creations
+    reads = int(result.attrs.get("reads", 0))   # the org id, result downloads
+    # a job 500 credits, its upload 1 (the sandbox's and the plan's cost model)
+    out = PushResult(results, calls=writes + reads, writes=writes, reads=reads,
+                     credits=float(501 * len(jobs) + reads), jobs=jobs)
     return out
 
 
@@ -384,6 +383,7 @@ def upsert(
             isinstance(duplicate_check_fields, str)
             or not all(isinstance(f, str) for f in duplicate_check_fields)):
         raise InputError("duplicate_check_fields must be a list of API names, e.g. ['Email']")
+    start = client_counts(crm)
     name = module_of(frame, None, module)
     infos = normalise_fields(crm.read_fields(name))
     new = new_records(frame, infos, upsert=True, duplicate_check_fields=duplicate_check_fields)
@@ -391,7 +391,7 @@ def upsert(
              if duplicate_check_fields is not None else None)
     results, calls = send_batches(
         crm, "POST", f"{name}/upsert", new.records, route="upsert",
-        body_of=lambda batch: _body(batch, trigger, extra), progress=progress,
+        body_of=lambda batch: request_body(batch, trigger, extra), progress=progress,
     )
     by_id = [r.get("id") for r in new.records]
     # A row that named its id matched by id (Zoho leaves duplicate_field null then).
@@ -402,7 +402,8 @@ def upsert(
             field[position] = "id"
     results["duplicate_field"] = pd.array(
         [None if v is None or pd.isna(v) else v for v in field], dtype="string")
-    out = PushResult(results, calls=calls, credits=_credits(_sizes(len(new.records))[:calls]))
+    out = counted_result(crm, start, results, writes=calls,
+                         write_credits=post_credits(len(new.records), calls))
     out.frame = with_new_ids(frame, out.results["id"])
     return out
 
@@ -461,18 +462,17 @@ def delete(
         body = {"data": [{"code": "DRY_RUN", "status": "planned",
                           "message": "would be deleted", "details": {}}] * len(unique)}
         results = write_results(body, unique, route=route, call=-1)
-        calls = math.ceil(len(unique) / BATCH)
-        out = PushResult(_with_repeats(results, given, route), calls=calls,
-                         credits=float(calls), dry_run=True)
-        return out
+        return PushResult(_with_repeats(results, given, route), dry_run=True)
     params: dict[str, Any] = {}
     if trigger is not None:
         params["wf_trigger"] = "true" if "workflow" in trigger else "false"
+    start = client_counts(crm)
     results, calls = send_batches(
         crm, "DELETE", module, unique, route=route, body_of=lambda batch: None,
         params_of=lambda batch: {"ids": ",".join(batch), **params}, progress=progress,
     )
-    return PushResult(_with_repeats(results, given, route), calls=calls, credits=float(calls))
+    return counted_result(crm, start, _with_repeats(results, given, route), writes=calls,
+                          write_credits=float(calls))
 
 
 def _with_repeats(results: pd.DataFrame, given: list[str], route: str) -> pd.DataFrame:

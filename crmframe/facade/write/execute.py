@@ -18,7 +18,7 @@ already hold the step's values. :func:`execute` adds the bookkeeping:
 Examples
 --------
 >>> class Echo:
-...     def send(self, step, ids, *, job_id=None, on_job=None):
+...     def send(self, step, ids, *, job_id=None, on_job=None, on_upload=None):
 ...         return {"data": [{"code": "SUCCESS", "status": "success",
 ...                           "message": "record updated", "details": {"id": i}} for i in ids]}
 ...     def applied(self, step, ids):
@@ -73,6 +73,7 @@ class Sender(Protocol):
         *,
         job_id: str | None = None,
         on_job: Callable[[str], None] | None = None,
+        on_upload: Callable[[str], None] | None = None,
     ) -> dict[str, Any]:
         """Send ``ids`` of ``step``; return ``{"data": [one result per id, in order]}``.
 
@@ -175,6 +176,18 @@ def _run_step(
     if state is not None:
         outcome.parts.extend((list(ids), body) for ids, body in state.confirmed)
         outcome.verified.extend(state.verified)
+        if state.job_may_exist:
+            # Killed while the job was being created: it may run without crmframe knowing
+            # its id. Creating another could write every record twice; report instead.
+            outcome.unsettled = state.remaining(step.ids)
+            outcome.reason = "unknown"
+            outcome.error = TransportError(
+                f"the bulk-write job for uploaded file {state.file_id} may have been created "
+                "by the run that stopped (its id was never recorded); not created again, so "
+                "no record is written twice: read the records back (or wait for the job) "
+                "before pushing them again"
+            )
+            return None
         if state.pending and not state.job_id:
             # Sent by an earlier run and never answered: find out what landed, by reading.
             applied = sender.applied(step, state.pending)
@@ -195,9 +208,13 @@ def _run_step(
         if journal is not None:
             journal.job(step.index, new_id)
 
+    def on_upload(file_id: str) -> None:
+        if journal is not None:
+            journal.upload(step.index, file_id)
+
     outcome.calls += 1
     try:
-        body = sender.send(step, remaining, job_id=job_id, on_job=on_job)
+        body = sender.send(step, remaining, job_id=job_id, on_job=on_job, on_upload=on_upload)
     except TransportError as exc:
         # Ambiguous: the request may have landed. Leave the journal at "sending" so a
         # resume reads the records back instead of trusting or resending blindly.

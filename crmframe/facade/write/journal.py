@@ -9,8 +9,16 @@ fingerprint (a hash of every step's payload); each later line is one event about
     written after the answer (the raw reply body, or the whole-request error envelope);
 ``{"step": i, "state": "verified", "ids": [...]}``
     on resume, the ids of an unconfirmed "sending" whose values a read-back found applied;
+``{"step": i, "state": "upload", "file_id": "..."}``
+    a bulk-write file was uploaded for the step and its job is about to be created: from
+    here until the "job" event, the job may exist without crmframe knowing its id, so a
+    resume never creates another (it reports the step's records ``unknown`` instead);
 ``{"step": i, "state": "job", "job_id": "..."}``
     a background job (bulk write) was created for the step: resume polls it, never recreates it.
+
+The fingerprint is made from the intended edits in a canonical form: a bulk-write step
+counts by the CSV it carries (and its mappings, ids and operation), never by its zip, whose
+bytes hold a timestamp and differ at every build.
 
 Only a "sending" with no later "confirmed" is ambiguous (the process died between the call
 and the answer); everything else is known. A torn last line (the process died mid-write) is
@@ -59,7 +67,18 @@ JOURNAL_FORMAT = "crmframe-push-journal/1"
 
 
 def _canonical(obj: Any) -> Any:
-    """JSON-able form of a payload: bytes (bulk-write zips) become their hash."""
+    """JSON-able form of a payload: bytes become their hash; a bulk-write file its content."""
+    csv_bytes = getattr(obj, "csv_bytes", None)
+    if isinstance(csv_bytes, (bytes, bytearray)):
+        # A bulk-write file: what it writes, not its zip (which carries a build timestamp).
+        return {
+            "bulk_write_csv": hashlib.sha256(bytes(csv_bytes)).hexdigest(),
+            "field_mappings": _canonical(getattr(obj, "field_mappings", None)),
+            "ids": [str(i) for i in getattr(obj, "ids", None) or []],
+            "module": str(getattr(obj, "module", "")),
+            "operation": str(getattr(obj, "operation", "update")),
+            "find_by": getattr(obj, "find_by", None),
+        }
     if isinstance(obj, (bytes, bytearray)):
         return {"sha256": hashlib.sha256(bytes(obj)).hexdigest()}
     if isinstance(obj, Mapping):
@@ -103,6 +122,13 @@ class StepState:
     verified: list[str] = field(default_factory=list)
     pending: list[str] | None = None
     job_id: str | None = None
+    #: The uploaded bulk-write file whose job was about to be created (see "upload").
+    file_id: str | None = None
+
+    @property
+    def job_may_exist(self) -> bool:
+        """A job was being created when the run stopped, and its id never came back."""
+        return self.file_id is not None and self.job_id is None and self.pending is not None
 
     def settled_ids(self) -> set[str]:
         """Ids with a known outcome (answered or verified)."""
@@ -119,7 +145,8 @@ class StepState:
     @property
     def started(self) -> bool:
         """True when anything was recorded for the step."""
-        return bool(self.confirmed or self.verified or self.pending is not None or self.job_id)
+        return bool(self.confirmed or self.verified or self.pending is not None or self.job_id
+                    or self.file_id)
 
 
 def _b64(obj: Any) -> Any:
@@ -304,6 +331,8 @@ class Journal:
             state.pending = None
         elif kind == "job":
             state.job_id = None if event.get("job_id") is None else str(event["job_id"])
+        elif kind == "upload":
+            state.file_id = None if event.get("file_id") is None else str(event["file_id"])
 
     def _truncate_torn_tail(self) -> None:
         # Make sure the next event starts on a fresh line even if the last write was torn.
@@ -348,6 +377,10 @@ class Journal:
     def verified(self, step: int, ids: Sequence[str]) -> None:
         """Record that a read-back found ``ids`` of ``step`` already applied."""
         self._event({"step": step, "state": "verified", "ids": list(ids)})
+
+    def upload(self, step: int, file_id: str) -> None:
+        """Record the file uploaded for ``step``'s bulk write, before its job is created."""
+        self._event({"step": step, "state": "upload", "file_id": file_id})
 
     def job(self, step: int, job_id: str) -> None:
         """Record the background job created for ``step``."""

@@ -29,11 +29,12 @@ import pandas as pd
 
 from crmframe.core.plan import DEFAULT_BULK_THRESHOLD, Objective, Plan
 from crmframe.errors import InputError
-from crmframe.facade.write import bulkwriting, creating, massupdate
+from crmframe.facade.write import addremove, bulkwriting, creating, massupdate
+from crmframe.facade.write.conflicts import decide_conflicts, fresh_copy
 from crmframe.facade.write.prepare import Prepared, prepare_push
-from crmframe.facade.write.result import PushResult
+from crmframe.facade.write.result import PushResult, concat_results
 from crmframe.facade.write.retry import retry_frames, settle_unknown
-from crmframe.facade.write.run import run_push
+from crmframe.facade.write.run import client_counts, run_push
 
 __all__ = ["WritingMixin"]
 
@@ -111,9 +112,8 @@ class WritingMixin:
         >>> crm.push(plan, trigger=[])                      # doctest: +SKIP
         """
         prepared = prepare_push(
-            self, edited, original, module=module, push_valid=False, overwrite=True,
-            check_conflicts=False, objective=objective, bulk_threshold=bulk_threshold,
-            costs=costs,
+            self, edited, original, module=module, push_valid=False, objective=objective,
+            bulk_threshold=bulk_threshold, costs=costs,
         )
         self._plans()[prepared.plan] = _Planned(
             edited, prepared, original is not None,
@@ -146,6 +146,8 @@ class WritingMixin:
         costs: Any = None,
         poll_interval: float = 2.0,
         progress: bool | None = None,
+        inserts: bool = False,
+        deletes: bool = False,
     ) -> PushResult:
         """Send the edits in ``edited`` to Zoho with the fewest calls; report every record.
 
@@ -182,12 +184,23 @@ class WritingMixin:
         progress : bool, optional
             Show a ``tqdm`` bar over the records. Default: only in a notebook, and only
             when the push takes more than one call.
+        inserts : bool
+            Insert the added rows (no id, or a label that is not a Zoho id) after the
+            updates, checked first like :meth:`insert` (every problem at once), by POST
+            batches or — when cheaper — bulk-write jobs; only writable columns are sent.
+            Default: reported as ``NOT_PUSHED_INSERT``, not sent.
+        deletes : bool
+            Delete the records whose rows were removed from ``edited`` (``original`` is
+            needed), except those changed in Zoho since they were read (``CONFLICT``,
+            unless ``overwrite``). Default: reported as ``NOT_PUSHED_DELETE``, not sent.
 
         Returns
         -------
         PushResult
             ``results`` (one row per record and route), ``failed``, ``calls``, ``credits``,
-            ``jobs``, ``plan``, ``changes``, ``retry()``.
+            ``jobs``, ``plan``, ``changes``, ``retry()``. With ``inserts``/``deletes``,
+            ``frame`` is ``edited`` with the new ids filled in (ready as the next
+            ``original``) and the calls and credits include the inserts and deletes.
 
         Raises
         ------
@@ -209,15 +222,31 @@ class WritingMixin:
         ...         edited.loc[edited.index[:250], "Lead_Status"] = "Contacted"
         ...         edited.loc[edited.index[0], "City"] = "Pune"
         ...         result = crm.push(edited, leads, trigger=[])
-        >>> result.calls, list(result.results["route"].unique()), result.failed.empty
-        (2, ['mass_update', 'put'], True)
+        >>> result.calls, result.writes, list(result.results["route"].unique()), result.failed.empty
+        (4, 2, ['mass_update', 'put'], True)
         """
+        counted_from = client_counts(self)
+        if (inserts or deletes) and (isinstance(edited, Plan) or journal is not None):
+            raise InputError(
+                "inserts=/deletes= are sent with the frames (crm.push(edited, original, "
+                "inserts=True)), not with a plan object or a journal: an insert resumed "
+                "from a journal could create a record twice"
+            )
+        if deletes and original is None:
+            raise InputError("deletes=True needs original=...: removed rows are the ids of "
+                             "the original missing from edited")
         if isinstance(edited, Plan):
             planned = self._planned(edited, original, module, journal)
+            # Checked now, not when planned: the plan may have waited in a notebook for
+            # hours. A copy: the same plan can be pushed again.
+            prepared = decide_conflicts(
+                fresh_copy(planned.prepared), overwrite=overwrite, journal=journal
+            )
             return self._run(
-                planned.edited, planned.prepared, dry_run=dry_run, trigger=trigger,
+                planned.edited, prepared, dry_run=dry_run, trigger=trigger,
                 journal=journal, overwrite=overwrite, poll_interval=poll_interval,
                 progress=progress, options={**planned.options, "push_valid": push_valid},
+                counted_from=counted_from,
             )
         if journal is not None and original is None:
             raise InputError(
@@ -225,16 +254,44 @@ class WritingMixin:
                 "baseline read back after a partial push would already hold some edits"
             )
         prepared = prepare_push(
-            self, edited, original, module=module, push_valid=push_valid, overwrite=overwrite,
-            check_conflicts=original is not None, objective=objective,
-            bulk_threshold=bulk_threshold, costs=costs, journal=journal,
+            self, edited, original, module=module, push_valid=push_valid,
+            objective=objective, bulk_threshold=bulk_threshold, costs=costs,
         )
-        return self._run(
+        prepared = decide_conflicts(prepared, overwrite=overwrite, journal=journal)
+        rows = None
+        if inserts or deletes:
+            rows = addremove.prepare_rows(
+                self, prepared.module, prepared.infos, edited, original, prepared.changes,
+                baseline=prepared.baseline, inserts=inserts, deletes=deletes,
+                overwrite=overwrite, objective=objective, bulk_threshold=bulk_threshold,
+            )
+            dropped = {c for c, on in (("NOT_PUSHED_INSERT", inserts),
+                                       ("NOT_PUSHED_DELETE", deletes)) if on}
+            prepared.skipped = [f[~f["code"].isin(dropped).fillna(False)]
+                                for f in prepared.skipped]
+        result = self._run(
             edited, prepared, dry_run=dry_run, trigger=trigger, journal=journal,
             overwrite=overwrite, poll_interval=poll_interval, progress=progress,
             options={"push_valid": push_valid, "objective": objective,
                      "bulk_threshold": bulk_threshold, "costs": costs},
+            counted_from=counted_from,
         )
+        if rows is None:
+            return result
+        if dry_run:
+            extra = [PushResult(concat_results(addremove.planned(rows)), dry_run=True)]
+        else:
+            extra = addremove.send_rows(self, prepared.module, rows, trigger=trigger,
+                                        poll_interval=poll_interval, progress=progress)
+        now = client_counts(self)
+        counted = (None if now is None or counted_from is None
+                   else (now[0] - counted_from[0], now[1] - counted_from[1]))
+        out = addremove.combine(result, extra, rows, counted)
+        if rows.new is not None and not dry_run:
+            out.frame = addremove.with_ids(edited, rows.insert_positions, extra[0].results["id"])
+        else:
+            out.frame = edited.copy()
+        return out
 
     def _planned(
         self,
@@ -275,6 +332,7 @@ class WritingMixin:
         poll_interval: float,
         progress: bool | None,
         options: dict[str, Any],
+        counted_from: tuple[int, int] | None = None,
     ) -> PushResult:
         """Send a prepared plan; its ``retry()`` pushes what failed as a new diff."""
         again_options: dict[str, Any] = {
@@ -298,7 +356,7 @@ class WritingMixin:
         return run_push(
             self, prepared, dry_run=dry_run, trigger=trigger, journal=journal,
             overwrite=overwrite, retry_with=again, poll_interval=poll_interval,
-            progress=progress,
+            progress=progress, counted_from=counted_from,
         )
 
     # -- mass update and bulk write ------------------------------------------------------

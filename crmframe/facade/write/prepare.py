@@ -15,7 +15,6 @@ Examples
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +25,7 @@ from crmframe.core.metadata import FieldInfo, normalise_fields
 from crmframe.core.plan import Objective, make_plan
 from crmframe.core.validate import find_problems, split_valid, validate
 from crmframe.errors import InputError
-from crmframe.facade.write.conflicts import check_conflicts as check_conflicts_of
+from crmframe.facade.write.conflicts import Guard, read_time, stamps_of
 from crmframe.facade.write.frames import base_fields, by_id, frame_ids, is_blank, module_of
 from crmframe.facade.write.readback import read_back
 from crmframe.facade.write.rows import status_rows
@@ -93,6 +92,15 @@ class Prepared:
     skipped: list[pd.DataFrame] = field(default_factory=list)
     reads: int = 0
     conflicts: list[str] = field(default_factory=list)
+    #: The version stamps and the checks that use them.
+    guard: Guard | None = None
+    #: Without an original: records changed in Zoho since the edited frame was read.
+    stale: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Neither Modified_Time nor a read time: conflicts cannot be told apart.
+    unstamped: bool = False
+    #: The field metadata and plan options, to plan again without the conflicts.
+    fields: Any = None
+    plan_options: dict[str, Any] = field(default_factory=dict)
 
 
 def problem_rows(problems: pd.DataFrame) -> pd.DataFrame:
@@ -114,14 +122,19 @@ def prepare_push(
     *,
     module: str | None,
     push_valid: bool,
-    overwrite: bool,
-    check_conflicts: bool,
     objective: Objective,
     bulk_threshold: int | None,
     costs: Any,
-    journal: str | os.PathLike[str] | None = None,
 ) -> Prepared:
-    """Module, metadata, baseline, diff, validation, conflicts and the plan (no writes)."""
+    """Module, metadata, baseline, diff, validation, version stamps and the plan (no
+    writes). Conflicts are decided afterwards, by
+    :func:`~crmframe.facade.write.conflicts.decide_conflicts`, right before sending.
+
+    Without ``original`` the current values are read back for the edited ids and columns
+    (with their ``Modified_Time``): records whose ``Modified_Time`` differs from the
+    edited frame's are stale (``Prepared.stale``), the others are diffed against their
+    current values.
+    """
     if not isinstance(edited, pd.DataFrame):
         raise InputError(f"edited must be a DataFrame, got {type(edited).__name__}")
     name = module_of(edited, original, module)
@@ -131,20 +144,30 @@ def prepare_push(
     # (normalise_fields); an empty one would be read as an envelope, hence the raw.
     fields = infos or meta
     edited_ix = by_id(edited)
-    reads = 0
+    stale: dict[str, dict[str, Any]] = {}
     if original is None:
         wanted = [f for f in base_fields(list(edited_ix.columns)) if f in infos] or ["id"]
-        baseline = read_back(crm, name, wanted, frame_ids(edited_ix))
-        reads += 1
+        stamped = "Modified_Time" in infos
+        ask = list(dict.fromkeys([*wanted, "Modified_Time", "Modified_By"])) if stamped else wanted
+        current = read_back(crm, name, ask, frame_ids(edited_ix))
+        current_stamps = stamps_of(current)
+        stale = stale_records(edited_ix, current)
         # Only the edited columns are compared (the read may bring extra lookup parts), and
         # not those Zoho changes by itself: a fresh baseline would flag them as edits.
         volatile = [c for c in edited_ix.columns if set(base_fields([c])) & VOLATILE_FIELDS]
         edited_ix = edited_ix.drop(columns=volatile)
-        keep = [c for c in baseline.columns if c in set(map(str, edited_ix.columns))]
-        baseline = baseline[keep]
+        keep = [c for c in current.columns if c in set(map(str, edited_ix.columns))]
+        baseline = current[keep]
+        baseline.attrs = dict(current.attrs)
         baseline.attrs["module"] = name
+        guard = Guard(crm, name, current_stamps, since=read_time(current))
+        # The frame's own stamps decide staleness; without them only a read time can.
+        unstamped = "Modified_Time" not in edited.columns and read_time(edited) is None
     else:
         baseline = by_id(original)
+        read_at = read_time(original)
+        guard = Guard(crm, name, stamps_of(baseline), since=read_at, fallback=read_at)
+        unstamped = not guard.stamps and read_at is None
     changes = diff(baseline, edited_ix, fields=fields)
     skipped = report_rows(changes)
 
@@ -155,17 +178,30 @@ def prepare_push(
         changes = split_valid(changes, problems)
         skipped.append(problem_rows(problems))
 
-    conflicts: list[str] = []
-    if check_conflicts:
-        found = check_conflicts_of(
-            crm, name, baseline, changes, overwrite=overwrite, journal=journal
-        )
-        changes, conflicts = found.changes, found.ids
-        skipped += found.rows
-        reads += found.reads
-    plan = make_plan(changes, fields, name, objective=objective, costs=costs,
-                     bulk_threshold=bulk_threshold)
-    return Prepared(name, infos, baseline, changes, plan, skipped, reads,
-                    conflicts if not overwrite else [])
+    if original is None and guard.stamps:
+        # Kept for retry(): the stamps its own writes move (see retry_frames).
+        stamps = pd.Series(guard.stamps, dtype="float64")
+        baseline = baseline.copy()
+        baseline["Modified_Time"] = pd.to_datetime(
+            stamps.reindex([str(i) for i in baseline.index]).to_numpy(), unit="s", utc=True
+        ).astype("datetime64[s, UTC]")
+    plan_options = {"objective": objective, "costs": costs, "bulk_threshold": bulk_threshold}
+    # Counted as a push makes it: with its conflict checks (overwrite=True drops them).
+    plan = make_plan(changes, fields, name, **plan_options).checked()
+    return Prepared(name, infos, baseline, changes, plan, skipped, 0, [], guard=guard,
+                    stale=stale, unstamped=unstamped, fields=fields,
+                    plan_options=plan_options)
 
 
+def stale_records(edited: pd.DataFrame, current: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """Records whose ``Modified_Time`` in Zoho (``current``) is not the edited frame's
+    (or, without that column, is after the frame's read time): ``{id: what Zoho has}``."""
+    now = stamps_of(current)
+    mine = stamps_of(edited)
+    read_at = read_time(edited) if not mine else None
+    out: dict[str, dict[str, Any]] = {}
+    for rid, stamp in now.items():
+        expected = mine.get(rid, read_at)
+        if expected is not None and stamp > expected:
+            out[rid] = {"Modified_Time": pd.Timestamp(int(stamp), unit="s", tz="UTC").isoformat()}
+    return out

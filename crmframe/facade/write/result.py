@@ -165,11 +165,15 @@ class PushResult:
     results : DataFrame
         One row per record and route (see the module docstring for statuses).
     calls : int
-        Write calls actually sent (retries of one call by the HTTP client not counted).
+        Every HTTP request the push made: reads (baseline, conflict checks, read-backs,
+        the colleague's values of conflicts), writes, job polls, uploads, downloads; the
+        client's retries included, token refreshes apart.
     credits : float
-        API credits those calls cost, by the plan's cost model.
+        API credits: the writes by the plan's cost model, every other request 1.
     reads : int
-        Read calls made for the push (baseline, conflict check, read-backs).
+        The requests among ``calls`` that were not writes.
+    writes : int
+        The write requests among ``calls`` (PUT, mass update, upload, bulk-write job).
     jobs : sequence of Job
         Background jobs the push started (bulk writes).
     plan : Plan, optional
@@ -195,6 +199,7 @@ class PushResult:
         calls: int = 0,
         credits: float = 0.0,
         reads: int = 0,
+        writes: int | None = None,
         jobs: Sequence[Any] = (),
         plan: Any = None,
         changes: Any = None,
@@ -207,6 +212,7 @@ class PushResult:
         self.calls = int(calls)
         self.credits = float(credits)
         self.reads = int(reads)
+        self.writes = int(calls) - int(reads) if writes is None else int(writes)
         self.jobs = list(jobs)
         self.plan = plan
         self.changes = changes
@@ -297,9 +303,10 @@ class PushResult:
     def _copy(
         self, results: pd.DataFrame, *, reads: int | None = None, retry_locked: bool | None = None
     ) -> PushResult:
+        more = 0 if reads is None else reads - self.reads  # read-backs made afterwards
         return PushResult(
-            results, calls=self.calls, credits=self.credits,
-            reads=self.reads if reads is None else reads,
+            results, calls=self.calls + more, credits=self.credits + more,
+            reads=self.reads + more, writes=self.writes,
             jobs=self.jobs, plan=self.plan, changes=self.changes,
             retry_with=self._retry_with, dry_run=self.dry_run, overwrite=self.overwrite,
             retry_locked=self.retry_locked if retry_locked is None else retry_locked,

@@ -46,14 +46,22 @@ def retry_frames(
         same = [i for i in ids if base[0] not in failed.get(i, set())]
         if same:
             new_original.loc[same, column] = new_edited.loc[same, column]
-    if "Modified_Time" in columns:
-        done = result.results[(result.results["status"] == "success").fillna(False)]
-        latest = done.dropna(subset=["Modified_Time"]).groupby("id")["Modified_Time"].max()
+    # The version stamps go along, moved to the latest time Zoho reported for a record
+    # this push wrote, so its own writes are not mistaken for someone else's.
+    done = result.results[(result.results["status"] == "success").fillna(False)]
+    latest = done.dropna(subset=["Modified_Time"]).groupby("id")["Modified_Time"].max()
+    if "Modified_Time" in base_ix.columns or len(latest):
+        stamps = (
+            pd.to_datetime(base_ix.loc[ids, "Modified_Time"], utc=True, errors="coerce")
+            if "Modified_Time" in base_ix.columns
+            else pd.Series(pd.NaT, index=new_original.index, dtype="datetime64[s, UTC]")
+        ).astype("datetime64[s, UTC]")
         for rid in ids:
             if rid in latest.index:
-                stamp = latest.loc[rid]
-                new_original.loc[rid, "Modified_Time"] = stamp
-                new_edited.loc[rid, "Modified_Time"] = stamp
+                stamps.loc[rid] = latest.loc[rid]
+        new_original["Modified_Time"] = stamps.to_numpy()
+        if "Modified_Time" in new_edited.columns:
+            new_edited["Modified_Time"] = stamps.to_numpy()
     new_edited.attrs = dict(edited.attrs)
     new_original.attrs = dict(baseline.attrs)
     return new_edited, new_original

@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from crmframe.core.metadata import FieldInfo, normalise_fields
+from crmframe.facade.write.conflicts import Guard, describe_conflicts
 from crmframe.facade.write.execute import execute
 from crmframe.facade.write.journal import Journal, plan_fingerprint
 from crmframe.facade.write.prepare import Prepared
@@ -74,6 +75,24 @@ class StepProgress:
             self.bar.close()
 
 
+def client_counts(crm: Any) -> tuple[int, int] | None:
+    """``(requests, writes)`` the connection's client has sent so far (``None`` for a
+    client that does not count)."""
+    client = getattr(crm, "client", None)
+    sent = getattr(client, "request_count", None)
+    writes = getattr(client, "write_count", None)
+    if isinstance(sent, int) and isinstance(writes, int):
+        return sent, writes
+    return None
+
+
+def _counted(crm: Any, since: tuple[int, int] | None) -> tuple[int, int] | None:
+    now = client_counts(crm)
+    if since is None or now is None:
+        return None
+    return now[0] - since[0], now[1] - since[1]
+
+
 def run_push(
     crm: Any,
     prepared: Prepared,
@@ -85,31 +104,52 @@ def run_push(
     retry_with: Callable[[PushResult, bool], PushResult] | None,
     poll_interval: float = 2.0,
     progress: bool | None = None,
+    counted_from: tuple[int, int] | None = None,
 ) -> PushResult:
-    """Execute a prepared plan and gather every row into a :class:`PushResult`."""
+    """Execute a prepared plan and gather every row into a :class:`PushResult`.
+
+    ``counted_from`` is :func:`client_counts` when the push began: the result's ``calls``
+    are every request since (reads, writes, polls, uploads, downloads; the client's retries
+    included, token refreshes apart), ``writes`` the write requests among them.
+    """
     steps = steps_from_plan(prepared.plan, trigger=trigger)
     frames = list(prepared.skipped)
     if dry_run:
         frames += planned_rows(steps)
+        results, _ = describe_conflicts(crm, prepared.module, concat_results(frames))
+        counted = _counted(crm, counted_from)
+        reads = counted[0] if counted is not None else prepared.reads
         return PushResult(
-            concat_results(frames), calls=0, credits=0.0, reads=prepared.reads, plan=prepared.plan,
-            changes=prepared.changes, dry_run=True, overwrite=overwrite,
+            results, calls=reads, credits=float(reads), reads=reads, writes=0,
+            plan=prepared.plan, changes=prepared.changes, dry_run=True, overwrite=overwrite,
         )
     bar = StepProgress(progress, steps)
     try:
         sender, outcomes = _execute(
             crm, prepared.module, prepared.infos, steps, journal=journal,
             poll_interval=poll_interval, extra={"conflicts": prepared.conflicts},
-            on_step=bar.update,
+            on_step=bar.update, guard=prepared.guard,
+            stamps=baseline_stamps(prepared.baseline),
         )
     finally:
         bar.close()
     for outcome in outcomes:
         frames += outcome_rows(outcome)
+    results, described = describe_conflicts(crm, prepared.module, concat_results(frames))
+    counted = _counted(crm, counted_from)
+    if counted is not None:
+        calls, writes = counted
+    else:
+        writes = sender.calls
+        calls = writes + prepared.reads + sender.reads + described
+    reads = calls - writes
+    # Writes by the plan's cost model (steps that made a call); every other request, read
+    # or upload, 1 credit.
+    credits = _credits(outcomes) + reads + sender.uploads
     return PushResult(
-        concat_results(frames), calls=sender.calls, credits=_credits(outcomes),
-        reads=prepared.reads + sender.reads, jobs=sender.jobs, plan=prepared.plan,
-        changes=prepared.changes, retry_with=retry_with, overwrite=overwrite,
+        results, calls=calls, credits=credits, reads=reads, writes=writes,
+        jobs=sender.jobs, plan=prepared.plan, changes=prepared.changes,
+        retry_with=retry_with, overwrite=overwrite,
     )
 
 
@@ -123,19 +163,38 @@ def _execute(
     poll_interval: float,
     extra: Mapping[str, Any] | None = None,
     on_step: Callable[[StepOutcome], None] | None = None,
+    guard: Guard | None = None,
+    stamps: Mapping[str, Any] | None = None,
 ) -> tuple[CrmSender, list[StepOutcome]]:
     """Send ``steps`` through a :class:`CrmSender` for ``crm``, journaled when asked."""
     sender = CrmSender(
         crm.client, module, infos,
         read=lambda fields, ids: read_back(crm, module, fields, ids),
         wait=lambda job: crm.wait(job, interval=poll_interval),
+        guard=guard,
+        stamps=stamps,
     )
     if journal is not None and steps:
         fingerprint = plan_fingerprint(s.payload for s in steps)
         with Journal.open(journal, fingerprint, [s.describe() for s in steps],
                           module=module, extra=extra) as book:
+            if guard is not None:
+                # Records this push already wrote carry the stamps of its own replies.
+                for step in steps:
+                    for ids, body in book.step_state(step.index).confirmed:
+                        guard.note(ids, body)
             return sender, execute(steps, sender, journal=book, on_step=on_step)
     return sender, execute(steps, sender, on_step=on_step)
+
+
+def baseline_stamps(baseline: Any) -> dict[str, Any]:
+    """``{id: Modified_Time}`` of a baseline frame (empty without that column)."""
+    if not isinstance(baseline, pd.DataFrame) or "Modified_Time" not in baseline.columns:
+        return {}
+    ids = baseline.index if baseline.index.name == "id" or "id" not in baseline.columns \
+        else pd.Index(baseline["id"])
+    return {str(i): t for i, t in zip(ids.tolist(), baseline["Modified_Time"].tolist(),
+                                      strict=True) if not pd.isna(t)}
 
 
 def _credits(outcomes: Sequence[StepOutcome]) -> float:
@@ -165,8 +224,14 @@ def send_steps(
     # Field metadata only serves read-backs, which only a journal resume makes; not asking
     # for it otherwise lets a step reach Zoho even for a module Zoho will refuse.
     infos = normalise_fields(crm.read_fields(module)) if journal is not None else {}
+    counted_from = client_counts(crm)
     sender, outcomes = _execute(crm, module, infos, steps, journal=journal,
                                 poll_interval=poll_interval)
     frames = [frame for outcome in outcomes for frame in outcome_rows(outcome)]
-    return PushResult(concat_results(frames), calls=sender.calls, credits=_credits(outcomes),
-                      reads=sender.reads, jobs=sender.jobs)
+    counted = _counted(crm, counted_from)
+    calls, writes = counted if counted is not None else (sender.calls + sender.reads,
+                                                           sender.calls)
+    reads = calls - writes
+    return PushResult(concat_results(frames), calls=calls, writes=writes,
+                      credits=_credits(outcomes) + reads + sender.uploads, reads=reads,
+                      jobs=sender.jobs)

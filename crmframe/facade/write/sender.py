@@ -3,6 +3,10 @@
 PUT batches and mass updates by ids are one call each; a bulk write is an upload, a job,
 a wait and the result download. The helpers build and read the bulk-write files.
 
+A PUT batch or a mass update whose answer is lost is never re-sent blindly (the HTTP client
+is told it is not idempotent): the records are read back and only those provably not
+applied are sent again (:mod:`~crmframe.facade.write.settle`).
+
 Examples
 --------
 >>> rows = bytes(f"id,Phone{chr(10)}1,5{chr(10)}2,6{chr(10)}", "utf-8")
@@ -25,9 +29,20 @@ import pandas as pd
 from crmframe.core.bulkwrite import parse_bulk_result
 from crmframe.core.codecs import is_missing
 from crmframe.core.metadata import FieldInfo
-from crmframe.errors import EnvelopeError, InputError
+from crmframe.errors import CrmframeError, EnvelopeError, InputError, TransportError, ZohoAPIError
 from crmframe.facade.jobs import Job
-from crmframe.facade.write.readback import applied_ids
+from crmframe.facade.write.conflicts import Guard
+from crmframe.facade.write.readback import READ_IDS_PER_CALL, applied_ids
+from crmframe.facade.write.settle import (
+    AMBIGUOUS_CODE,
+    APPLIED_MESSAGE,
+    MAX_SETTLE_ROUNDS,
+    is_ambiguous,
+    server_time,
+    settle,
+    settled_row,
+    unknown_message,
+)
 from crmframe.facade.write.steps import ROUTES, Step
 from crmframe.http.datacenters import DATA_CENTERS
 
@@ -123,6 +138,14 @@ class CrmSender:
         ``read(fields, ids) -> DataFrame`` indexed by id: current values (read-backs).
     wait : callable
         ``wait(job) -> JobStatus``: waits for a bulk-write job to complete.
+    guard : Guard, optional
+        The push's conflict checks (:mod:`~crmframe.facade.write.conflicts`): the
+        ``If-Unmodified-Since`` header of each PUT, a check right before each mass update
+        and bulk write, the stamps moved by each reply. Records it refuses are answered
+        ``ALREADY_MODIFIED`` without being sent.
+    stamps : mapping, optional
+        ``{id: Modified_Time}`` of the baseline: a record still at its stamp after an
+        unanswered write provably did not receive it.
     """
 
     def __init__(
@@ -133,8 +156,11 @@ class CrmSender:
         *,
         read: Callable[[Sequence[str], Sequence[str]], pd.DataFrame],
         wait: Callable[[Any], Any],
+        guard: Guard | None = None,
+        stamps: Mapping[str, Any] | None = None,
     ) -> None:
         self.client = client
+        self.guard = guard
         self.module = module
         self.infos = infos
         self._read = read
@@ -144,8 +170,17 @@ class CrmSender:
         self.calls = 0
         #: Read calls made for read-backs.
         self.reads = 0
+        #: Files uploaded (bulk writes): 1 credit each beside the job's.
+        self.uploads = 0
         #: Bulk-write jobs created or resumed.
         self.jobs: list[Any] = []
+        self._stamps = dict(stamps or {})
+        self._server_now: pd.Timestamp | None = None
+        #: Writes whose answer was lost (or a 5xx after sending), settled by reading back.
+        self.ambiguous = 0
+        #: Of the calls and reads: those settling ambiguous writes (re-sends, read-backs).
+        self.settle_calls = 0
+        self.settle_reads = 0
 
     # -- Sender protocol -----------------------------------------------------------------
 
@@ -156,20 +191,54 @@ class CrmSender:
         *,
         job_id: str | None = None,
         on_job: Callable[[str], None] | None = None,
+        on_upload: Callable[[str], None] | None = None,
     ) -> dict[str, Any]:
-        """Send ``ids`` of ``step``; the reply body (``{"data": [...]}``), ids in order."""
+        """Send ``ids`` of ``step``; the reply body (``{"data": [...]}``), ids in order.
+
+        Records the guard refuses (changed in Zoho) are not sent; their items say
+        ``ALREADY_MODIFIED``, like Zoho's answer to ``If-Unmodified-Since``.
+        """
+        guard = self.guard
+        refused: dict[str, dict[str, Any]] = {}
+        if guard is not None and guard.enabled:
+            refused = {i: guard.blocked[i] for i in ids if i in guard.blocked}
+            if step.route != "put" and job_id is None:
+                # Mass update and bulk write take no If-Unmodified-Since: check just before.
+                refused.update(guard.changed([i for i in ids if i not in refused]))
+        sending = [i for i in ids if i not in refused]
+        body = self._send(step, sending, job_id=job_id, on_job=on_job,
+                          on_upload=on_upload) if sending else {"data": []}
+        if guard is not None:
+            guard.note(sending, body)
+        if not refused:
+            return body
+        assert guard is not None
+        mine = guard.refused(list(refused), refused)["data"]
+        raw = body.get("data")
+        data: list[Any] = raw if isinstance(raw, list) else []
+        if len(data) == len(sending):
+            by_id = {**dict(zip(sending, data, strict=True)),
+                     **dict(zip(list(refused), mine, strict=True))}
+            return {**body, "data": [by_id[i] for i in ids]}
+        return {**body, "data": [*data, *mine]}
+
+    def _send(
+        self,
+        step: Step,
+        ids: Sequence[str],
+        *,
+        job_id: str | None,
+        on_job: Callable[[str], None] | None,
+        on_upload: Callable[[str], None] | None = None,
+    ) -> dict[str, Any]:
         if step.route == "put":
-            self.calls += 1
-            return self.write("PUT", self.module, step.restricted(ids))
+            return self._settled(step, ids, "PUT", self.module)
         if step.route == "mass_update":
-            self.calls += 1
-            # Setting the same value twice is harmless: let the client retry dropped calls.
-            return self.write(
-                "POST", f"{self.module}/actions/mass_update", step.restricted(ids),
-                idempotent=True,
-            )
+            # Not idempotent for Zoho's customers either: each application moves
+            # Modified_Time and runs their workflows again.
+            return self._settled(step, ids, "POST", f"{self.module}/actions/mass_update")
         if step.route == "bulk_write":
-            return self._bulk(step, ids, job_id=job_id, on_job=on_job)
+            return self._bulk(step, ids, job_id=job_id, on_job=on_job, on_upload=on_upload)
         raise InputError(f"unknown plan route {step.route!r}: expected one of {ROUTES}")
 
     def applied(self, step: Step, ids: Sequence[str]) -> list[str]:
@@ -183,7 +252,13 @@ class CrmSender:
         return applied_ids(frame, step.records(ids), self.infos)
 
     def write(
-        self, method: str, path: str, body: Any, *, idempotent: bool | None = None
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        *,
+        idempotent: bool | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         """One write call; the per-record body whatever the HTTP status (400 included).
 
@@ -191,8 +266,106 @@ class CrmSender:
         per-record ``data[]``; ``ZohoClient.request`` returns such an answer (whole-request
         errors raise, typed).
         """
-        reply = self.client.request(method, path, json=body, idempotent=idempotent)
+        extra = {"headers": dict(headers)} if headers else {}
+        reply = self.client.request(method, path, json=body, idempotent=idempotent, **extra)
+        self._server_now = server_time(reply.headers) or self._server_now
         return dict(reply.body) if isinstance(reply.body, Mapping) else {"data": []}
+
+    # -- ambiguous writes ----------------------------------------------------------------
+
+    def _settled(self, step: Step, ids: Sequence[str], method: str, path: str) -> dict[str, Any]:
+        """Send ``ids`` of a JSON step; settle a lost answer by reading back, never blindly.
+
+        Returns the reply body as Zoho would have answered (one result per id, in order),
+        with records settled by a read-back in place of the answers that never came.
+        """
+        pending = list(ids)
+        answers: dict[str, dict[str, Any]] = {}
+        for round_ in range(MAX_SETTLE_ROUNDS):
+            sent_after = self._server_now
+            self.calls += 1
+            if round_:
+                self.settle_calls += 1
+            # If-Unmodified-Since (PUT): a re-send is as safe against colleagues as the first.
+            headers = (self.guard.header(pending) if self.guard is not None and method == "PUT"
+                       else {})
+            try:
+                body = self.write(method, path, step.restricted(pending), idempotent=False,
+                                  headers=headers)
+            except CrmframeError as exc:
+                if not is_ambiguous(exc):
+                    refused = self._refused_whole(pending, exc)
+                    if refused is not None and not answers:
+                        return refused
+                    if not answers:
+                        raise  # nothing settled yet: the executor reports it as before
+                    answers.update(_answers_by_id(pending, refused) if refused is not None
+                                   else _error_answers(pending, exc))
+                    break
+                self.ambiguous += 1
+                pending = self._read_back_settle(step, pending, exc, sent_after, answers)
+                if not pending:
+                    break
+                if round_ == MAX_SETTLE_ROUNDS - 1:
+                    for rid in pending:
+                        answers[rid] = settled_row(
+                            rid, "TRANSPORT_ERROR", "error",
+                            f"not applied (read back after {MAX_SETTLE_ROUNDS} lost answers: "
+                            "its values and Modified_Time are untouched); retry() sends it "
+                            "again",
+                        )
+                continue
+            if not answers:
+                return body
+            answers.update(_answers_by_id(pending, body))
+            break
+        return {"data": [answers.get(i) or settled_row(
+            i, "NO_ANSWER", "unknown", "no answer and no read-back for this record")
+            for i in ids]}
+
+    def _refused_whole(self, ids: Sequence[str], exc: CrmframeError) -> dict[str, Any] | None:
+        """Zoho may refuse If-Unmodified-Since for the whole request (part 2 §1.2): then no
+        record of it was written, and every one is a conflict."""
+        if (isinstance(exc, ZohoAPIError) and exc.code == "ALREADY_MODIFIED"
+                and self.guard is not None):
+            return self.guard.refused(list(ids), {})
+        return None
+
+    def _read_back_settle(
+        self,
+        step: Step,
+        pending: list[str],
+        exc: CrmframeError,
+        sent_after: pd.Timestamp | None,
+        answers: dict[str, dict[str, Any]],
+    ) -> list[str]:
+        """Read ``pending`` back after an unanswered write; fill ``answers``; return what
+        provably did not land (to send again)."""
+        fields = [*dict.fromkeys([*step.fields, "Modified_Time"])]
+        try:
+            frame = self._read(fields, pending)
+        except CrmframeError as read_exc:
+            why = f"the read-back failed as well ({type(read_exc).__name__})"
+            for rid in pending:
+                answers[rid] = settled_row(rid, AMBIGUOUS_CODE, "unknown",
+                                           unknown_message(exc, why))
+            return []
+        n_reads = -(-len(pending) // READ_IDS_PER_CALL)
+        self.reads += n_reads
+        self.settle_reads += n_reads
+        settled = settle(frame, step.records(pending), self.infos, stamps=self._stamps,
+                         sent_after=sent_after)
+        stamps = _current_stamps(frame)
+        for rid in settled.applied:
+            row = settled_row(rid, "SUCCESS", "success", APPLIED_MESSAGE)
+            if rid in stamps:
+                row["details"]["Modified_Time"] = stamps[rid]
+            answers[rid] = row
+        for rid in settled.unknown:
+            answers[rid] = settled_row(rid, AMBIGUOUS_CODE, "unknown", unknown_message(
+                exc, "the record was modified since, so whether this write landed cannot be "
+                "told"))
+        return settled.not_applied
 
     # -- bulk write ----------------------------------------------------------------------
 
@@ -211,6 +384,7 @@ class CrmSender:
         """Upload a zipped CSV; return its ``file_id``."""
         headers = {"feature": "bulk-write", "X-CRM-ORG": self.org_id()}
         self.calls += 1
+        self.uploads += 1
         reply = self.client.request(
             "POST", upload_url(self.client.api_domain, self.client.version),
             files={"file": (name, zip_bytes, "application/zip")}, headers=headers,
@@ -249,11 +423,30 @@ class CrmSender:
         name: str,
         job_id: str | None = None,
         on_job: Callable[[str], None] | None = None,
+        on_upload: Callable[[str], None] | None = None,
     ) -> tuple[Any, bytes]:
-        """Upload, create the job (unless ``job_id`` says it exists), wait, download."""
+        """Upload, create the job (unless ``job_id`` says it exists), wait, download.
+
+        A job creation whose answer is lost (or a 5xx after sending) is never sent again:
+        the job may exist, and a second one would write every record twice. It raises
+        :class:`~crmframe.errors.TransportError` naming the uploaded ``file_id``.
+        """
         if job_id is None:
             file_id = self.upload(zip_bytes, name)
-            job_id = self.create_job(body_for(file_id))
+            if on_upload is not None:
+                on_upload(file_id)
+            try:
+                job_id = self.create_job(body_for(file_id))
+            except CrmframeError as exc:
+                if not is_ambiguous(exc):
+                    raise
+                self.ambiguous += 1
+                raise TransportError(
+                    f"creating the bulk-write job for uploaded file {file_id} got no answer "
+                    f"({type(exc).__name__}); the job may exist, so it is not created again "
+                    "(no record is written twice): read the records back before pushing "
+                    "them again"
+                ) from None
             if on_job is not None:
                 on_job(job_id)
         job = Job(job_id, "bulk_write", module=self.module)
@@ -271,6 +464,7 @@ class CrmSender:
         *,
         job_id: str | None,
         on_job: Callable[[str], None] | None,
+        on_upload: Callable[[str], None] | None = None,
     ) -> dict[str, Any]:
         file = step.payload
         sent_ids = list(getattr(file, "ids", step.ids))
@@ -288,8 +482,36 @@ class CrmSender:
             name=f"{self.module}.zip",
             job_id=job_id,
             on_job=on_job,
+            on_upload=on_upload,
         )
         parsed = parse_bulk_result(result, ids=sent_ids)
         body = bulk_rows_body(parsed)
         by_id = dict(zip(sent_ids, body["data"], strict=True))
         return {"data": [by_id[i] for i in ids if i in by_id]}
+
+
+def _current_stamps(frame: pd.DataFrame) -> dict[str, str]:
+    if "Modified_Time" not in frame.columns:
+        return {}
+    out: dict[str, str] = {}
+    for rid, value in zip(frame.index.tolist(), frame["Modified_Time"].tolist(), strict=True):
+        if not is_missing(rid) and not is_missing(value):
+            out.setdefault(str(rid), pd.Timestamp(value).isoformat())
+    return out
+
+
+def _answers_by_id(ids: Sequence[str], body: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """One answer per id from a reply body (Zoho answers in the order sent; a refused mass
+    update answers once for all)."""
+    data = body.get("data")
+    items = [dict(d) for d in data if isinstance(d, Mapping)] if isinstance(data, list) else []
+    if len(items) == 1 and len(ids) > 1:
+        items = [dict(items[0]) for _ in ids]
+    return dict(zip(ids, items, strict=False))
+
+
+def _error_answers(ids: Sequence[str], exc: CrmframeError) -> dict[str, dict[str, Any]]:
+    code = str(getattr(exc, "code", None) or type(exc).__name__)
+    details = getattr(exc, "details", None) or {}
+    return {rid: {"code": code, "status": "error", "message": str(getattr(exc, "message", exc)),
+                  "details": {**details, "id": rid}} for rid in ids}

@@ -1,0 +1,157 @@
+"""Benchmark: ``crm.export`` (bulk path) against ``read_records`` into one frame.
+
+For each size (default 200,000 and 1,000,000 Leads, every field):
+
+1. a sandbox in its own process seeds the Leads into a SQLite file (once per size);
+2. **read**: a fresh client process runs ``crm.read_records("Leads", method="bulk")``
+   and reports its wall time, the frame's ``memory_usage(deep=True)`` and the growth of
+   its peak RSS over the RSS it had once connected (``ru_maxrss``);
+3. **export**: another fresh client process runs
+   ``crm.export("Leads", dir, method="bulk")`` and reports the same, plus the calls and
+   credits of the run and the dataset's size on disk.
+
+Each side runs in its own process so that a peak RSS belongs to it alone. Ratios printed:
+export time / read time, and export RSS growth / frame size (goal ≤ 0.5, aim ≤ 0.2).
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_export.py                      # 200,000 and 1,000,000
+    .venv/bin/python benchmarks/bench_export.py --records 50000
+
+The 1,000,000 size takes a while (the sandbox seeds and serves a million records from a
+single process; about 20 minutes on the shared 2-core machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+SERVER_SCRIPT = """
+import json, sys
+from crmframe.sandbox import start
+server = start(records=int(sys.argv[1]), db=sys.argv[2], seed=1, job_speed=1e7,
+               job_delay=0)
+print(json.dumps(dict(server.credentials)), flush=True)
+sys.stdin.read()  # serve until the parent closes our stdin
+server.stop()
+"""
+
+CLIENT_SCRIPT = """
+import json, resource, sys, time
+import crmframe
+import pyarrow, pyarrow.parquet  # loaded on both sides: the baseline holds them too
+
+def rss_kib():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+credentials, what, target = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
+# The sandbox builds a 200,000-row result while it answers a status poll: wait for it.
+crm = crmframe.connect(**credentials, timeout=(10.0, 3600.0))
+crm.bulk_sleep = lambda seconds: time.sleep(0.05)
+crm.read_fields("Leads")
+base = rss_kib()
+calls0 = crm.client.request_count
+start = time.perf_counter()
+out = {}
+if what == "read":
+    frame = crm.read_records("Leads", method="bulk", progress=False)
+    out["seconds"] = time.perf_counter() - start
+    out["rows"] = len(frame)
+    out["frame_bytes"] = int(frame.memory_usage(deep=True).sum())
+    out["calls"] = crm.client.request_count - calls0
+    out["credits"] = out["calls"] + 49 * int(frame.attrs.get("bulk_jobs", 1))
+else:
+    result = crm.export("Leads", target, method="bulk", progress=False)
+    out["seconds"] = time.perf_counter() - start
+    out["rows"] = result.rows
+    out["files"] = result.files
+    out["calls"] = result.calls
+    out["credits"] = result.credits
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+out["rss_growth_bytes"] = (peak - base) * 1024
+print(json.dumps(out), flush=True)
+"""
+
+
+@contextmanager
+def sandbox(records: int, db: str) -> Iterator[dict[str, Any]]:
+    """A sandbox in a child process (seeded on first use of ``db``); yields credentials."""
+    child = subprocess.Popen([sys.executable, "-c", SERVER_SCRIPT, str(records), db],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert child.stdin is not None
+    assert child.stdout is not None
+    try:
+        line = child.stdout.readline()
+        if not line:
+            raise SystemExit("the sandbox did not start")
+        yield json.loads(line)
+    finally:
+        child.stdin.close()
+        child.wait(timeout=600)
+        child.stdout.close()
+
+
+def client(credentials: dict[str, Any], what: str, target: str) -> dict[str, Any]:
+    """Run one side in a fresh process and return what it measured."""
+    done = subprocess.run([sys.executable, "-c", CLIENT_SCRIPT, json.dumps(credentials),
+                           what, target], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{what} failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def mib(n: float) -> str:
+    return f"{n / 2**20:,.0f} MiB"
+
+
+def run(records: int, workdir: Path) -> dict[str, Any]:
+    db = str(workdir / f"leads-{records}.db")
+    seeded = time.perf_counter()
+    with sandbox(records, db) as credentials:
+        print(f"\n{records:,} Leads (seeded/started in {time.perf_counter() - seeded:.0f} s)",
+              flush=True)
+        read = client(credentials, "read", "")
+        target = workdir / f"export-{records}"
+        export = client(credentials, "export", str(target))
+    disk = sum(p.stat().st_size for p in target.glob("*.parquet"))
+    shutil.rmtree(target)
+    ratio_time = export["seconds"] / read["seconds"]
+    ratio_rss = export["rss_growth_bytes"] / read["frame_bytes"]
+    print(f"  read_records (bulk): {read['seconds']:7.1f} s, frame {mib(read['frame_bytes'])}, "
+          f"peak RSS growth {mib(read['rss_growth_bytes'])}, {read['calls']} calls, "
+          f"{read['credits']} credits")
+    print(f"  export (bulk)      : {export['seconds']:7.1f} s, {export['files']} files, "
+          f"{mib(disk)} on disk, peak RSS growth {mib(export['rss_growth_bytes'])}, "
+          f"{export['calls']} calls, {export['credits']} credits")
+    print(f"  ratio export / read time: {ratio_time:.2f}")
+    print(f"  export RSS growth / frame size: {ratio_rss:.2f} (goal <= 0.5, aim <= 0.2)")
+    return {"records": records, "read": read, "export": export, "ratio_time": ratio_time,
+            "ratio_rss": ratio_rss, "disk": disk}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--records", type=int, nargs="+", default=[200_000, 1_000_000])
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="crmframe-bench-export-") as tmp:
+        for records in args.records:
+            run(records, Path(tmp))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,247 @@
+"""``push(..., inserts=True, deletes=True)``: the added and removed rows of a push.
+
+By default a push reports added rows (``NOT_PUSHED_INSERT``) and removed rows
+(``NOT_PUSHED_DELETE``) without sending them. When opted in, :func:`prepare_rows` decides —
+before any call, like the rest of the push — what goes:
+
+* **inserts**: added rows without an id, or with a label that is not a Zoho id (the
+  ``0, 1, 2`` a ``pd.concat`` gives new rows), are checked like :meth:`crm.insert` checks
+  its frame (every problem at once) and go by POST batches of 100 or, when cheaper, by
+  bulk-write jobs (:func:`~crmframe.facade.write.creating.insert_route`). Only writable
+  columns are sent: the read-only and label columns of a read frame (``Modified_Time``,
+  ``Owner.name``...) are not. A row with a well-formed id unknown to the original stays
+  ``NOT_PUSHED_INSERT`` (it names a record, it is not a new one).
+* **deletes**: removed ids, with the same conflict rule as updates — a record changed in
+  Zoho since it was read (``Modified_Time``) is not deleted (``CONFLICT``) unless
+  ``overwrite=True``: deleting it would destroy a colleague's edit unseen.
+
+Their calls and credits are counted with the push's, and the result's ``plan`` lists them
+as steps of their own routes (``insert``, ``bulk_insert``, ``delete``:
+:func:`~crmframe.core.inserts.with_row_steps`); :func:`send_rows` sends them after the
+updates.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from crmframe.core.inserts import (
+    InsertRoute,
+    NewRecords,
+    insert_route,
+    new_records,
+    with_row_steps,
+    write_results,
+)
+from crmframe.core.metadata import FieldInfo
+from crmframe.core.plan import DEFAULT_BULK_THRESHOLD, Objective
+from crmframe.facade.write import creating
+from crmframe.facade.write.conflicts import conflicting_ids
+from crmframe.facade.write.frames import by_id
+from crmframe.facade.write.readback import read_back
+from crmframe.facade.write.result import PushResult, concat_results
+from crmframe.facade.write.rows import status_rows
+
+__all__ = ["RowPlan", "prepare_rows", "send_rows", "with_ids"]
+
+_ZOHO_ID = re.compile(r"^\d{18,19}$")
+
+
+@dataclass
+class RowPlan:
+    """The inserts and deletes a push sends, decided before any call."""
+
+    insert_positions: list[int] = field(default_factory=list)
+    new: NewRecords | None = None
+    insert_frame: pd.DataFrame | None = None
+    route: InsertRoute | None = None
+    delete_ids: list[str] = field(default_factory=list)
+    skipped: list[pd.DataFrame] = field(default_factory=list)
+    reads: int = 0
+
+    @property
+    def calls(self) -> int:
+        """Planned calls of the inserts and deletes."""
+        return (self.route.calls if self.route else 0) + math.ceil(len(self.delete_ids) / 100)
+
+    @property
+    def credits(self) -> int:
+        """Planned credits of the inserts and deletes."""
+        return (self.route.credits if self.route else 0) + math.ceil(len(self.delete_ids) / 100)
+
+
+def _is_new(value: Any) -> bool:
+    if value is None or pd.isna(value):
+        return True
+    return not _ZOHO_ID.match(str(value))
+
+
+def _writable_columns(columns: Sequence[Any], infos: dict[str, FieldInfo]) -> list[Any]:
+    keep = []
+    for column in columns:
+        name = str(column)
+        head, dot, tail = name.rpartition(".")
+        lookup_id = dot and tail == "id" and head in infos and infos[head].writable
+        if lookup_id or (name in infos and infos[name].writable):
+            keep.append(column)
+    return keep
+
+
+def prepare_rows(
+    crm: Any,
+    module: str,
+    infos: dict[str, FieldInfo],
+    edited: pd.DataFrame,
+    original: pd.DataFrame | None,
+    changes: Any,
+    *,
+    baseline: pd.DataFrame,
+    inserts: bool,
+    deletes: bool,
+    overwrite: bool,
+    objective: Objective = "calls",
+    bulk_threshold: int | None = DEFAULT_BULK_THRESHOLD,
+) -> RowPlan:
+    """What of the added/removed rows a push sends; raises ``ValidationError`` first.
+
+    The returned :class:`RowPlan` carries the rows reporting what is not sent
+    (``NOT_PUSHED_INSERT`` for rows naming unknown ids, ``CONFLICT`` for deletes).
+    """
+    plan = RowPlan()
+    if inserts and len(changes.added_rows):
+        table = by_id(edited)
+        # the ids the diff compared against: the original, or the baseline read back
+        known = set(by_id(baseline).index.dropna().tolist())
+        labels = table.index.tolist()
+        plan.insert_positions = [p for p, v in enumerate(labels)
+                                 if _is_new(v) and (v is None or pd.isna(v) or v not in known)]
+        kept = [str(v) for p, v in enumerate(labels)
+                if not _is_new(v) and v not in known]
+        if kept:
+            plan.skipped.append(status_rows(
+                kept, status="skipped", code="NOT_PUSHED_INSERT",
+                message="row with an id the original does not have: not inserted (a new "
+                        "record has no id yet)"))
+        if plan.insert_positions:
+            rows = table.iloc[plan.insert_positions]
+            rows = rows[_writable_columns(rows.columns, infos)].reset_index(drop=True)
+            rows.attrs = {}
+            plan.new = new_records(rows, infos)
+            plan.insert_frame = rows
+            plan.route = insert_route(len(rows), objective=objective,
+                                               bulk_threshold=bulk_threshold)
+    if deletes and changes.removed_ids:
+        ids = list(changes.removed_ids)
+        conflicts: list[str] = []
+        if original is not None and "Modified_Time" in original.columns:
+            current = read_back(crm, module, ["Modified_Time"], ids)
+            plan.reads += 1
+            conflicts = conflicting_ids(by_id(original), current)
+        if conflicts and not overwrite:
+            plan.skipped.append(status_rows(
+                conflicts, status="skipped", code="CONFLICT", route="delete",
+                message="changed in Zoho since it was read (Modified_Time differs): not "
+                        "deleted; push with overwrite=True to delete anyway"))
+            ids = [i for i in ids if i not in set(conflicts)]
+        plan.delete_ids = ids
+    return plan
+
+
+def planned(plan: RowPlan) -> list[pd.DataFrame]:
+    """Dry-run rows (``planned``) for the inserts and deletes."""
+    frames: list[pd.DataFrame] = []
+    if plan.new is not None and plan.route is not None:
+        route = "insert" if plan.route.route == "post" else "bulk_insert"
+        body = {"data": [{"code": "DRY_RUN", "status": "planned",
+                          "message": f"would be inserted by {plan.route.route}",
+                          "details": {}}] * len(plan.new.records)}
+        frames.append(write_results(body, plan.new.records, route=route, call=-1))
+    if plan.delete_ids:
+        body = {"data": [{"code": "DRY_RUN", "status": "planned",
+                          "message": "would be deleted", "details": {}}] * len(plan.delete_ids)}
+        frames.append(write_results(body, plan.delete_ids, route="delete", call=-1))
+    return frames
+
+
+def send_rows(crm: Any, module: str, plan: RowPlan, *, trigger: Sequence[str] | None,
+              poll_interval: float, progress: bool | None) -> list[PushResult]:
+    """Send the plan's inserts, then its deletes."""
+    out: list[PushResult] = []
+    if plan.new is not None and plan.insert_frame is not None and plan.route is not None:
+        if plan.route.route == "bulk_write":
+            out.append(creating.bulk_insert(crm, plan.insert_frame, module, plan.new,
+                                            poll_interval=poll_interval))
+        else:
+            results, calls = creating.send_batches(
+                crm, "POST", module, plan.new.records, route="insert",
+                body_of=lambda batch: creating.request_body(batch, trigger),
+                progress=progress)
+            out.append(PushResult(results, calls=calls,
+                                  credits=creating.post_credits(len(plan.new.records), calls)))
+    if plan.delete_ids:
+        out.append(creating.delete(crm, plan.delete_ids, module=module, trigger=trigger,
+                                   progress=progress))
+    return out
+
+
+def with_ids(edited: pd.DataFrame, positions: list[int], ids: pd.Series) -> pd.DataFrame:
+    """``edited`` with the new ids of its inserted rows (at ``positions``) filled in."""
+    out: pd.DataFrame = edited.copy()
+    new = [None if pd.isna(v) else str(v) for v in ids.tolist()]
+    if out.index.name != "id" and "id" in out.columns:
+        column: list[str | None] = [None if pd.isna(v) else str(v)
+                                    for v in out["id"].tolist()]
+        for p, rid in zip(positions, new, strict=True):
+            column[p] = rid
+        out["id"] = pd.array(column, dtype="string")
+        return out
+    labels = [None if v is None or pd.isna(v) else str(v) for v in out.index.tolist()]
+    for p, rid in zip(positions, new, strict=True):
+        labels[p] = rid
+    out.index = pd.Index(pd.array(labels, dtype="string"), name="id")
+    return out
+
+
+def combine(main: PushResult, extra: list[PushResult], plan: RowPlan,
+            counted: tuple[int, int] | None = None) -> PushResult:
+    """One :class:`PushResult` for the updates, inserts and deletes of a push.
+
+    ``counted`` is ``(requests, writes)`` the client sent during the whole push, when it
+    counts them: then ``calls`` is every request (the deletes' conflict read, bulk polls
+    and downloads included) and each request not priced by the cost model costs 1 credit.
+    """
+    frames = [main.results, *plan.skipped, *[r.results for r in extra]]
+    retry = main._retry_with
+
+    def again(result: PushResult, overwrite: bool) -> PushResult:
+        mine = result.results["route"].isin(["insert", "bulk_insert", "delete"]).fillna(False)
+        part = PushResult(result.results[~mine], overwrite=result.overwrite)
+        assert retry is not None
+        return retry(part, overwrite)
+
+    full = (with_row_steps(main.plan, plan.route, plan.new, plan.delete_ids)
+            if main.plan is not None else None)
+    known_reads = main.reads + sum(r.reads for r in extra)
+    credits = main.credits + sum(r.credits for r in extra)
+    if counted is not None:
+        calls, writes = counted
+        credits += max(0, (calls - writes) - known_reads)
+    else:
+        # every request: the updates', the inserts' and deletes', the deletes' conflict read
+        calls = main.calls + sum(r.calls for r in extra) + plan.reads
+        writes = main.writes + sum(r.writes for r in extra)
+        credits += plan.reads
+    out = PushResult(
+        concat_results(frames), calls=calls, credits=credits, reads=calls - writes,
+        writes=writes,
+        jobs=[*main.jobs, *(j for r in extra for j in r.jobs)],
+        plan=full, changes=main.changes, retry_with=again if retry is not None else None,
+        dry_run=main.dry_run, overwrite=main.overwrite,
+    )
+    return out

@@ -1,0 +1,203 @@
+"""A journaled bulk-write push killed (SIGKILL) at 10 moments of its life, resumed each time.
+
+The moments: after "sending" is on disk, before the upload, after the upload (file id not
+on disk), after the upload is on disk, after the job was created (its id not on disk),
+after the job id is on disk, during polling, after the job completed, after the result was
+downloaded, after the answer is on disk. Each resume runs the same push with the same
+edits and journal: no job is ever created twice, no record written twice (the sandbox's
+own count), and every record's outcome is reported. Where the job is known (or provably
+never created) the end state is exact; between the file's upload being on disk and the
+job's id being on disk the job may exist unseen, so the resume reports those records
+``unknown`` and creates nothing — following its message (wait, read back, push again)
+then ends exact, still without a record written twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from crmframe.core.plan import Costs
+
+from .helpers import writing_crm
+
+pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
+
+CHILD = r'''
+import json, os, pickle, sys, time
+from crmframe.facade.write import journal as jm, sender as sm
+from crmframe.facade.crm import CRM, connect
+from crmframe.facade.jobs import JobsMixin
+from crmframe.facade.write.mixin import WritingMixin
+from crmframe.core.plan import Costs
+
+args = json.loads(open(sys.argv[1]).read())
+moment = args["moment"]
+with open(args["frames"], "rb") as handle:
+    edited, original = pickle.load(handle)
+
+def pause():
+    with open(args["ready"], "w") as flag:
+        flag.write(moment)
+    while True:
+        time.sleep(1)
+
+def after(cls, name, when):
+    original_method = getattr(cls, name)
+    def wrapped(self, *a, **k):
+        out = original_method(self, *a, **k)
+        if when == moment:
+            pause()
+        return out
+    setattr(cls, name, wrapped)
+
+def before(cls, name, when):
+    original_method = getattr(cls, name)
+    def wrapped(self, *a, **k):
+        if when == moment:
+            pause()
+        return original_method(self, *a, **k)
+    setattr(cls, name, wrapped)
+
+after(jm.Journal, "sending", "sending")
+before(sm.CrmSender, "upload", "before_upload")
+after(sm.CrmSender, "upload", "uploaded")
+after(jm.Journal, "upload", "upload_recorded")
+after(sm.CrmSender, "create_job", "job_created")
+after(jm.Journal, "job", "job_recorded")
+after(sm.CrmSender, "download", "downloaded")
+after(jm.Journal, "confirmed", "confirmed")
+
+init = sm.CrmSender.__init__
+def patched_init(self, client, module, infos, *, read, wait, **kw):
+    def waiting(job):
+        if moment == "polling":
+            client.request("GET", f"write/{job.job_id}", bulk=True)  # one poll, then die
+            pause()
+        status = wait(job)
+        if moment == "completed":
+            pause()
+        return status
+    init(self, client, module, infos, read=read, wait=waiting, **kw)
+sm.CrmSender.__init__ = patched_init
+
+class PushCRM(CRM, WritingMixin, JobsMixin):
+    pass
+
+crm = PushCRM(connect(**args["credentials"]).client)
+crm.push(edited, original, journal=args["journal"], bulk_threshold=10, poll_interval=0.02,
+         costs=Costs(bulk_write_job_credits=1, bulk_write_calls=1))
+with open(args["ready"], "w") as flag:
+    flag.write("finished")
+'''
+
+MOMENTS = ["sending", "before_upload", "uploaded", "upload_recorded", "job_created",
+           "job_recorded", "polling", "completed", "downloaded", "confirmed"]
+#: Between these two the job may exist with its id nowhere on disk.
+JOB_MAY_EXIST = {"upload_recorded", "job_created"}
+PER_MOMENT = 120
+COSTS = Costs(bulk_write_job_credits=1, bulk_write_calls=1)
+
+
+def _job_posts(server: Any) -> list[str]:
+    return [p for m, p, _ in server.requests if m == "POST" and p.rstrip("/").endswith("/write")]
+
+
+def _wait_for_jobs(server: Any) -> None:
+    jobs = server.app.jobs
+    while True:
+        jobs.advance()
+        with jobs.lock:
+            if all(j.processed >= j.total for j in jobs.writes.values()):
+                return
+        time.sleep(0.02)
+
+
+def _kill_at(moment: str, tmp: Path, server: Any, edited: pd.DataFrame,
+             original: pd.DataFrame, journal: Path) -> None:
+    frames = tmp / "frames.pkl"
+    with frames.open("wb") as handle:
+        pickle.dump((edited, original), handle)
+    args = {"credentials": server.credentials, "frames": str(frames), "journal": str(journal),
+            "ready": str(tmp / "ready"), "moment": moment}
+    (tmp / "args.json").write_text(json.dumps(args))
+    (tmp / "child.py").write_text(CHILD)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    with (tmp / "child.err").open("w") as err:
+        child = subprocess.Popen([sys.executable, str(tmp / "child.py"), str(tmp / "args.json")],
+                                 stdout=subprocess.DEVNULL, stderr=err, cwd=str(tmp), env=env)
+        try:
+            while not Path(args["ready"]).exists() and child.poll() is None:
+                time.sleep(0.02)
+            assert child.poll() is None, (tmp / "child.err").read_text()
+            assert Path(args["ready"]).read_text() == moment
+            os.kill(child.pid, signal.SIGKILL)
+        finally:
+            if child.poll() is None:
+                child.kill()
+            child.wait()
+    assert child.returncode == -signal.SIGKILL
+
+
+def test_a_bulk_write_push_killed_at_ten_moments_resumes_exactly(tmp_path: Path) -> None:
+    from crmframe.sandbox import start
+
+    with start(records=PER_MOMENT * len(MOMENTS) + 50, seed=21, flag_records=False,
+               job_speed=20_000, job_delay=0.05) as server:
+        crm = writing_crm(server.credentials)
+        try:
+            every = crm.read_records("Leads", ["Custom_Text_6", "Modified_Time"],
+                                     progress=False)
+            for n, moment in enumerate(MOMENTS):
+                tmp = tmp_path / moment
+                tmp.mkdir()
+                original = every.iloc[n * PER_MOMENT:(n + 1) * PER_MOMENT]
+                edited = original.copy()
+                edited["Custom_Text_6"] = pd.array(
+                    [f"{moment} {i}" for i in range(len(edited))], dtype="string")
+                journal = tmp / "push.jsonl"
+                server.clear_requests()
+                _kill_at(moment, tmp, server, edited, original, journal)
+                before = len(_job_posts(server))
+                assert before == (0 if moment in {"sending", "before_upload", "uploaded",
+                                                  "upload_recorded"} else 1), moment
+
+                result = crm.push(edited, original, journal=journal, bulk_threshold=10,
+                                  poll_interval=0.02, costs=COSTS, progress=False)
+                ids = set(original.index)
+                assert set(result.results["id"]) == ids, moment  # every record reported
+                assert not result.results["id"].duplicated().any()
+                assert len(_job_posts(server)) <= 1, moment  # never a second job
+                if moment in JOB_MAY_EXIST:
+                    assert len(_job_posts(server)) == before  # the resume created nothing
+                    assert set(result.results["status"]) == {"unknown"}, moment
+                    assert "may have been created" in result.results["message"].iloc[0]
+                    # following the message: let any job finish, read back, push again
+                    _wait_for_jobs(server)
+                    now = crm.read_records("Leads", ["Custom_Text_6", "Modified_Time"],
+                                           ids=list(original.index), progress=False)
+                    now = now.loc[original.index]
+                    again = edited.assign(Modified_Time=now["Modified_Time"])
+                    follow = crm.push(again, now, bulk_threshold=10, poll_interval=0.02,
+                                      costs=COSTS, progress=False)
+                    assert follow.failed.empty, moment
+                else:
+                    assert result.failed.empty, (moment, result.failed.head())
+                counts = server.write_counts("Leads")
+                assert {counts.get(i, 0) for i in ids} == {1}, moment  # each record once
+                back = crm.read_records("Leads", ["Custom_Text_6"], ids=list(original.index),
+                                        progress=False)
+                pd.testing.assert_series_equal(back.loc[original.index, "Custom_Text_6"],
+                                               edited["Custom_Text_6"], check_names=False)
+        finally:
+            crm.close()
