@@ -495,6 +495,9 @@ class ReadingMixin:
                 self.client, module, fields=None if all_in_one else ["id", *chunk],
                 cvid=read.cvid, ids=read.ids, sort_by=read.sort_by, sort_order=read.sort_order,
                 modified_since=read.modified_since, limit=read.limit,
+                # bytes: the builder parses each page once, straight into columns, while
+                # the prefetcher downloads the next (Arrow's parser releases the GIL)
+                raw=True,
             ))
 
         frames = []
