@@ -18,6 +18,10 @@
    a bulk-write job 500, any other call 1). One POST per record is sent for real up to
    ``--single-max`` records (default 10,000); above that its row says "cost model"
    (n calls, n credits) instead of sending 100,000 calls.
+4. ``diff`` against ``DataFrame.compare`` by column kind: list columns as a re-read gives
+   them (equal lists, not the same objects) and pyarrow-backed strings. Goal <= 1.0x each.
+5. Planning and results building against ``diff`` for 10,000 / 100,000 / 1,000,000 changed
+   cells (median CPU of ``--repeat`` rounds). Goals at 1M: plan <= 1.0x, results <= 0.5x.
 
 4. Settling lost answers (``--settle-rate``, default 5%): a 10,000-record push (a status on
    6,000 by mass update, a value per record on 4,000 by PUT batches) against a sandbox
@@ -38,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -49,6 +54,7 @@ import pandas as pd
 
 from crmframe.core.diff import diff
 from crmframe.core.plan import Costs, make_plan
+from crmframe.core.results import ResultsBuilder
 from crmframe.core.validate import find_problems
 
 # The standard scenario is the planner tests' own (tests/writeback/scenarios.py), so the
@@ -200,6 +206,149 @@ def bench_plan() -> None:
           "(UNCONFIRMED in Zoho's docs); bulk-write job 500 credits, counted as 4 calls)")
 
 
+def cpu_median(rounds: int, fn: Callable[[], Any]) -> tuple[float, list[float], Any]:
+    """Median CPU seconds of ``rounds`` runs (CPU, not wall: the machine is shared)."""
+    times, result = [], None
+    for _ in range(rounds):
+        result = None
+        start = time.process_time()
+        result = fn()
+        times.append(time.process_time() - start)
+    return statistics.median(times), times, result
+
+
+def _lists(rng: np.random.Generator, rows: int) -> list[Any]:
+    langs = ["English", "Spanish", "German", "Tamil", "Japanese"]
+    return [None if k < 0 else [langs[(i + j) % 5] for j in range(k)]
+            for i, k in enumerate(rng.integers(-1, 4, rows).tolist())]
+
+
+def bench_diff_kinds(rows: int, fraction: float, rounds: int) -> None:
+    """diff vs DataFrame.compare on re-read list columns and on Arrow-backed strings."""
+    rng = np.random.default_rng(1)
+    ids = pd.Index([str(3652397000000000000 + i) for i in range(rows)], dtype="string",
+                   name="id")
+    print(f"\n4. diff vs DataFrame.compare by column kind: {rows:,} rows, {fraction:.0%} of "
+          f"each column changed; median CPU of {rounds} rounds")
+    out = []
+    for label, make in (
+        ("4 list columns, re-read (equal lists, not the same objects)", "lists"),
+        ("12 Arrow-backed string columns (string[pyarrow])", "strings"),
+    ):
+        cols: dict[str, Any] = {}
+        if make == "lists":
+            for j in range(4):
+                cols[f"L{j}"] = pd.Series(_lists(rng, rows), dtype=object).to_numpy()
+        else:
+            for j in range(12):
+                cols[f"T{j}"] = pd.array(WORDS[rng.integers(0, len(WORDS), rows)],
+                                         dtype="string[pyarrow]")
+        original = pd.DataFrame(cols, index=ids)
+        edited = original.copy(deep=True)
+        for name in edited.columns:
+            if make == "lists":
+                # what a re-read gives: new list objects with the same items
+                col = [None if v is None else list(v) for v in original[name].tolist()]
+                for i in rng.choice(rows, int(rows * fraction), replace=False).tolist():
+                    col[i] = ["Changed"]
+                values = np.empty(rows, dtype=object)
+                values[:] = col
+                edited[name] = values
+            else:
+                col = edited[name].copy()
+                col.iloc[rng.choice(rows, int(rows * fraction), replace=False)] = "changed"
+                edited[name] = col
+        t_diff, _, cs = cpu_median(rounds, lambda o=original, e=edited: diff(o, e))
+        t_cmp, _, _ = cpu_median(rounds, lambda o=original, e=edited: o.compare(e))
+        out.append([label, f"{t_diff:.3f}", f"{t_cmp:.3f}", f"{t_diff / t_cmp:.2f}",
+                    "met" if t_diff <= t_cmp else "NOT met", len(cs)])
+    print(table(out, ["case", "diff s", "compare s", "ratio", "goal <= 1.0", "cells"]))
+
+
+def _scaled_frames(cells: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``cells`` changed cells: cells / 4 records x 4 fields (a picklist, a phone, an
+    integer, an e-mail), each record changed in all four."""
+    rng = np.random.default_rng(seed)
+    rows = cells // 4
+    ids = pd.Index([str(3652397000000000000 + i) for i in range(rows)], dtype="string",
+                   name="id")
+    original = pd.DataFrame({
+        "Lead_Status": pd.array(["Not Contacted"] * rows, dtype="string"),
+        "Phone": pd.array([f"+1 555 {i:07d}" for i in range(rows)], dtype="string"),
+        "No_of_Employees": pd.array(rng.integers(0, 100, rows), dtype="Int64"),
+        "Email": pd.array([f"a{i}@example.com" for i in range(rows)], dtype="string"),
+    }, index=ids)
+    edited = original.copy()
+    edited["Lead_Status"] = pd.array(
+        rng.choice(["Contacted", "Junk Lead", "Lost Lead"], rows), dtype="string")
+    edited["Phone"] = pd.array([f"+1 666 {i:07d}" for i in range(rows)], dtype="string")
+    edited["No_of_Employees"] = edited["No_of_Employees"] + 1
+    edited["Email"] = pd.array([f"b{i}@example.com" for i in range(rows)], dtype="string")
+    original.attrs["module"] = edited.attrs["module"] = "Leads"
+    return original, edited
+
+
+def _answers(ids: list[str], per_call: int = 100) -> list[tuple[list[str], dict[str, Any]]]:
+    """Zoho's per-record answers to PUT batches of ``per_call``: 1 in 50 an error."""
+    calls = []
+    for start in range(0, len(ids), per_call):
+        chunk = ids[start : start + per_call]
+        data = []
+        for n, rid in enumerate(chunk):
+            if (start + n) % 50 == 49:
+                data.append({"code": "INVALID_DATA", "status": "error",
+                             "message": "invalid data", "details": {"api_name": "Phone",
+                                                                    "expected_data_type": "phone"}})
+            else:
+                data.append({"code": "SUCCESS", "status": "success", "message": "record updated",
+                             "details": {"id": rid, "Modified_Time": "2024-05-11T18:22:29+05:30",
+                                         "Modified_By": {"id": "4150868000000225013",
+                                                         "name": "Patricia Boyle"}}})
+        calls.append((chunk, {"data": data}))
+    return calls
+
+
+def bench_scaling(sizes: list[int], rounds: int) -> None:
+    """Planning and results building against diff, for growing numbers of changed cells."""
+    print(f"\n5. planning and results building against diff (median CPU of {rounds} rounds; "
+          "cells = records x 4 fields; results: one per-record answer per changed cell, "
+          "in calls of 100)")
+    out = []
+    for cells in sizes:
+        original, edited = _scaled_frames(cells)
+        t_diff, _, cs = cpu_median(rounds, lambda o=original, e=edited: diff(
+            o, e, fields=SCALING_FIELDS))
+        t_plan, _, _ = cpu_median(rounds, lambda c=cs: make_plan(c, SCALING_FIELDS, "Leads"))
+        answers = _answers([str(3652397000000000000 + i) for i in range(cells)])
+
+        def build(calls: list[tuple[list[str], dict[str, Any]]] = answers) -> pd.DataFrame:
+            builder = ResultsBuilder()
+            for number, (ids, body) in enumerate(calls):
+                builder.add(body, records=ids, in_order=True, route="put", call=number)
+            return builder.to_frame()
+
+        t_res, _, frame = cpu_median(rounds, build)
+        assert len(frame) == cells
+        out.append([cells, f"{t_diff:.2f}", f"{t_plan:.2f}", f"{t_plan / t_diff:.2f}",
+                    f"{t_res:.2f}", f"{t_res / t_diff:.2f}",
+                    f"{t_res / cells * 1e6:.1f}"])
+    print(table(out, ["changed cells", "diff s", "plan s", "plan/diff", "results s",
+                      "results/diff", "us/result"]))
+    last = out[-1]
+    print(f"goals at {sizes[-1]:,} cells: plan <= 1.0x diff: "
+          f"{'met' if float(last[3]) <= 1.0 else 'NOT met'} ({last[3]}x); "
+          f"results <= 0.5x diff: {'met' if float(last[5]) <= 0.5 else 'NOT met'} ({last[5]}x)")
+
+
+SCALING_FIELDS: list[dict[str, Any]] = [
+    {"api_name": "Lead_Status", "data_type": "picklist", "mass_update": True},
+    {"api_name": "Phone", "data_type": "phone", "mass_update": True},
+    {"api_name": "No_of_Employees", "data_type": "integer", "json_type": "integer",
+     "mass_update": True},
+    {"api_name": "Email", "data_type": "email", "mass_update": False},
+]
+
+
 def _insert_frame(n: int, tag: str) -> pd.DataFrame:
     return pd.DataFrame({"Last_Name": [f"{tag} {i}" for i in range(n)],
                          "Company": [f"Booth {i % 50}" for i in range(n)],
@@ -330,6 +479,10 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=500_000)
     parser.add_argument("--fraction", type=float, default=0.01)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000],
+                        help="changed cells for the planning/results scaling table")
+    parser.add_argument("--only-speed", action="store_true",
+                        help="only sections 4 and 5 (diff by column kind, plan/results scaling)")
     parser.add_argument("--insert-sizes", type=int, nargs="*", default=[10_000, 100_000])
     parser.add_argument("--single-max", type=int, default=10_000)
     parser.add_argument("--only-inserts", action="store_true")
@@ -340,13 +493,16 @@ def main() -> None:
     if args.only_settling:
         bench_settling(args.settle_rate)
         return
-    if not args.only_inserts:
+    if not (args.only_inserts or args.only_speed):
         bench_diff(args.rows, args.fraction, args.repeat)
         bench_plan()
-    if args.insert_sizes:
+    if args.insert_sizes and not args.only_speed:
         bench_inserts(args.insert_sizes, args.single_max)
-    if not args.only_inserts:
+    if not (args.only_inserts or args.only_speed):
         bench_settling(args.settle_rate)
+    if not args.only_inserts:
+        bench_diff_kinds(args.rows, args.fraction, args.repeat)
+        bench_scaling(args.sizes, args.repeat)
 
 
 if __name__ == "__main__":

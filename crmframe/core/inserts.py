@@ -63,6 +63,7 @@ __all__ = [
     "is_id_text",
     "match_fields",
     "new_records",
+    "post_credits",
     "same_answer",
     "with_row_steps",
     "write_results",
@@ -579,6 +580,19 @@ def same_answer(
 PER_CALL = 100
 
 
+def post_credits(n: int, calls: int, costs: Costs | None = None) -> float:
+    """Credits of the first ``calls`` POST batches of ``n`` records (1 per 10 records).
+
+    Examples
+    --------
+    >>> post_credits(250, 3), post_credits(250, 1)
+    (25.0, 10.0)
+    """
+    costs = costs or Costs()
+    sizes = [min(PER_CALL, n - i) for i in range(0, n, PER_CALL)]
+    return float(sum(costs.put(k) for k in sizes[:calls]))
+
+
 @dataclass(frozen=True)
 class InsertRoute:
     """How an insert of ``n`` records goes, and what it costs by the plan's cost model."""
@@ -617,8 +631,7 @@ def insert_route(
     """
     costs = costs or Costs()
     batches = math.ceil(n / PER_CALL)
-    post_credits = sum(costs.put(min(PER_CALL, n - i * PER_CALL)) for i in range(batches))
-    post = InsertRoute("post", batches, post_credits, 0)
+    post = InsertRoute("post", batches, int(post_credits(n, batches, costs)), 0)
     if bulk_threshold is None or n < bulk_threshold or n == 0:
         return post
     jobs = math.ceil(n / MAX_BULK_ROWS)

@@ -36,6 +36,7 @@ from crmframe.sandbox import (
     api_coql,
     api_delete,
     api_deleted,
+    api_layouts,
     api_mass_update,
     api_meta,
     api_oauth,
@@ -77,7 +78,12 @@ ROUTES: list[Route] = [
     Route("/oauth/v2/token", "token", {"POST": api_oauth.token}),
     Route("/crm/<ver>/org", "org", {"GET": api_meta.org}),
     Route("/crm/<ver>/users", "users", {"GET": api_meta.users}),
+    Route("/crm/<ver>/users/actions/count", "users_count", {"GET": api_meta.users_count}),
+    Route("/crm/<ver>/users/<user_id>", "user", {"GET": api_meta.user}),
     Route("/crm/<ver>/settings/modules", "modules", {"GET": api_meta.modules}),
+    Route("/crm/<ver>/settings/modules/<api_name>", "module", {"GET": api_meta.module}),
+    Route("/crm/<ver>/settings/layouts", "layouts", {"GET": api_layouts.layouts}),
+    Route("/crm/<ver>/settings/layouts/<layout_id>", "layout", {"GET": api_layouts.layout}),
     Route("/crm/<ver>/settings/fields", "fields", {"GET": api_meta.fields}),
     Route("/crm/<ver>/settings/custom_views", "custom_views", {"GET": api_meta.custom_views}),
     Route("/crm/<ver>/settings/custom_views/<cvid>", "custom_view",
@@ -251,6 +257,13 @@ class Sandbox(State):
             return response
         except ApiError as exc:
             return json_response(exc.body(), exc.status, exc.headers)
+        except RecursionError:
+            # brackets nested deeper than any parser here goes (COQL, criteria, JSON)
+            query = endpoint in ("coql", "search")
+            return json_response(error_body(
+                "INVALID_QUERY" if query else "INVALID_DATA",
+                "invalid query formed" if query else "invalid data",
+                {"reason": "nested too deeply"}), 400)
         except Exception:
             log.exception("sandbox handler failed on %s %s", request.method, request.path)
             return self._internal_error()

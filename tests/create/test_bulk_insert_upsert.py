@@ -168,6 +168,11 @@ def test_bulk_write_refuses_bad_frames_before_any_call(server: Any, crm: Any) ->
     with pytest.raises(InputError, match="users are found by"):
         crm.bulk_write(pd.DataFrame({"Last_Name": ["A"], "Owner.mobile": ["+1"]}),
                        "Leads", operation="insert")
+    # City allows duplicates: Zoho cannot find a record by it
+    with pytest.raises(InputError, match=r"find_by='City': Leads finds records only by 'id' "
+                                         r"or \['Email', 'Mobile'\]"):
+        crm.bulk_write(pd.DataFrame({"Last_Name": ["A"], "City": ["Gent"]}), "Leads",
+                       operation="upsert", find_by="City")
     assert [r for r in server.requests if r[0] == "POST" and "/crm/" in r[1]] == []
 
 

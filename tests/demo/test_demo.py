@@ -180,7 +180,7 @@ def test_report_figures_agree_with_each_other_and_the_sandbox(
                                    "as batches")
     # Tables are formatted for people: separators, units, no empty header row.
     assert f"{RECORDS:,}" in report
-    assert "credits</td>" in report
+    assert ">naive calls</th>" in report  # headers for people, not column names
     head = report.split("API traffic by step")[1].split("<tbody>")[0]
     assert head.count("<tr>") == 1  # one header row: no empty "step" row above it
 

@@ -35,6 +35,7 @@ from crmframe.core.inserts import (
     NewRecords,
     insert_route,
     new_records,
+    post_credits,
     same_answer,
     with_row_steps,
 )
@@ -170,7 +171,7 @@ def send_rows(crm: Any, module: str, plan: RowPlan, *, trigger: Sequence[str] | 
                 body_of=lambda batch: creating.request_body(batch, trigger),
                 progress=progress)
             out.append(PushResult(results, calls=calls,
-                                  credits=creating.post_credits(len(plan.new.records), calls)))
+                                  credits=post_credits(len(plan.new.records), calls)))
     if plan.delete_ids:
         out.append(creating.delete(crm, plan.delete_ids, module=module, trigger=trigger,
                                    progress=progress))

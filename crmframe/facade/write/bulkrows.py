@@ -41,7 +41,7 @@ from crmframe.core.bulkwrite import (
     parse_bulk_result,
 )
 from crmframe.core.fieldtypes import LOOKUP_KINDS, Kind
-from crmframe.core.inserts import blank_mask, new_records
+from crmframe.core.inserts import blank_mask, match_fields, new_records
 from crmframe.core.jobs import JobStatus
 from crmframe.core.mappings import mappings_to_frame
 from crmframe.core.metadata import FieldInfo, normalise_fields
@@ -276,6 +276,11 @@ def run(
     if find_by is not None and find_by != "id" and find_by not in infos:
         raise InputError(f"find_by={find_by!r}: {name} has no such field (use 'id' or a "
                          "unique field such as 'Email')")
+    if find_by is not None and find_by != "id" and find_by not in match_fields(name, infos):
+        # Zoho refuses the job only after the upload: say it before any call
+        raise InputError(f"find_by={find_by!r}: {name} finds records only by 'id' or "
+                         f"{match_fields(name, infos) or 'nothing else'} (its system "
+                         "duplicate-check field and the fields set to allow no duplicates)")
     table = frame
     if table.index.name == "id" and "id" not in table.columns:
         table = table.reset_index()

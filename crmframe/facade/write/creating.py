@@ -16,10 +16,6 @@ An insert is not idempotent: a batch whose answer is lost (:class:`TransportErro
 the client's retries) is reported ``unknown`` (code ``TRANSPORT_ERROR``) rather than sent
 again, so no record is created twice.
 
-Examples
---------
->>> post_credits(250, 3)
-25.0
 """
 
 from __future__ import annotations
@@ -37,11 +33,12 @@ from crmframe.core.inserts import (
     check_upsert_match,
     insert_route,
     new_records,
+    post_credits,
     same_answer,
     write_results,
 )
 from crmframe.core.metadata import normalise_fields
-from crmframe.core.plan import DEFAULT_BULK_THRESHOLD, Costs, Objective
+from crmframe.core.plan import DEFAULT_BULK_THRESHOLD, Objective
 from crmframe.errors import CrmframeError, InputError, TransportError, ZohoAPIError
 from crmframe.facade.write.execute import FATAL_ERRORS, error_body
 from crmframe.facade.write.frames import module_of
@@ -53,7 +50,6 @@ __all__ = [
     "counted_result",
     "delete",
     "insert",
-    "post_credits",
     "request_body",
     "send_batches",
     "upsert",
@@ -165,13 +161,6 @@ def counted_result(crm: Any, start: tuple[int, int] | None, results: pd.DataFram
         calls = writes + reads
     return PushResult(results, calls=calls, writes=writes, reads=reads,
                       credits=write_credits + reads, jobs=jobs)
-
-
-def post_credits(n: int, calls: int) -> float:
-    """Credits of the first ``calls`` POST batches of ``n`` records (1 per 10 records)."""
-    costs = Costs()
-    sizes = [min(PER_CALL, n - i) for i in range(0, n, PER_CALL)]
-    return float(sum(costs.put(k) for k in sizes[:calls]))
 
 
 def insert(
@@ -389,15 +378,11 @@ def upsert(
         crm, "POST", f"{name}/upsert", new.records, route="upsert",
         body_of=lambda batch: request_body(batch, trigger, extra), progress=progress,
     )
-    by_id = [r.get("id") for r in new.records]
     # A row that named its id matched by id (Zoho leaves duplicate_field null then).
-    field = results["duplicate_field"].astype(object).tolist()
-    for position, rid in enumerate(by_id):
-        if rid is not None and results.loc[position, "action"] == "update" and (
-                field[position] is None or pd.isna(field[position])):
-            field[position] = "id"
-    results["duplicate_field"] = pd.array(
-        [None if v is None or pd.isna(v) else v for v in field], dtype="string")
+    named = pd.Series(["id" in r for r in new.records], index=results.index)
+    by_id = named & results["action"].eq("update").fillna(False) & results[
+        "duplicate_field"].isna()
+    results.loc[by_id, "duplicate_field"] = "id"
     out = counted_result(crm, start, results, writes=calls,
                          write_credits=post_credits(len(new.records), calls))
     out.frame = with_new_ids(frame, out.results["id"])
