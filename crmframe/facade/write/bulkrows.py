@@ -41,7 +41,7 @@ from crmframe.core.bulkwrite import (
     parse_bulk_result,
 )
 from crmframe.core.fieldtypes import LOOKUP_KINDS, Kind
-from crmframe.core.inserts import blank_mask, match_fields, new_records
+from crmframe.core.inserts import blank_mask, match_fields, new_records, problems_error
 from crmframe.core.jobs import JobStatus
 from crmframe.core.mappings import mappings_to_frame
 from crmframe.core.metadata import FieldInfo, normalise_fields
@@ -213,14 +213,9 @@ def _check_values(
                 problems.append(pd.DataFrame({"row": rows, "field": info.api_name,
                                               "value": None,
                                               "problem": "mandatory field missing"}))
-    if problems:
-        found = pd.concat(problems, ignore_index=True).sort_values("row", kind="stable")
-        found = found.reset_index(drop=True)
-        lines = [f"{len(found)} problem(s) in {len(table)} row(s), nothing sent"]
-        lines += [f"  row {r.row} {r.field}: {r.problem}" for r in found.head(5).itertuples()]
-        if len(found) > 5:
-            lines.append(f"  ... and {len(found) - 5} more (see .problems)")
-        raise ValidationError("\n".join(lines), found)
+    error = problems_error(problems, len(table))
+    if error is not None:
+        raise error
 
 
 def _mappings(plan: list[_Column], defaults: Mapping[str, Any],
