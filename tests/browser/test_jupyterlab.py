@@ -27,17 +27,20 @@ def _open(context: Any, lab: Lab, name: str) -> Any:
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)
     page.goto(lab.notebook_url(name))
-    # The kernel is up once the toolbar's status says Idle. On a slow start JupyterLab may
-    # still ask which kernel to use: the notebook's own (python3) is the one it offers.
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], .jp-Dialog")
+    # The kernel is up once its connection is and it is idle (commands sent before are
+    # dropped). On a slow start JupyterLab may first ask which kernel to use: the
+    # notebook's own (python3) is the one it offers. Tabs of earlier tests stay open,
+    # hidden: only this notebook's panel counts.
+    ready = (f"{{ const p = {_PANEL}; const k = p && p.sessionContext.session?.kernel;"
+             " return !!k && k.connectionStatus === 'connected' && k.status === 'idle'"
+             " && p.context.path === name && p.content.widgets.length > 0; }")
+    page.wait_for_function(
+        f"name => document.querySelector('.jp-Dialog') !== null || (() => {ready})()",
+        arg=name)
     dialog = page.locator(".jp-Dialog")
     if dialog.count():
         dialog.locator("button", has_text="Select").click()
-    # Commands sent before the kernel's connection is up are dropped: wait for it.
-    page.wait_for_function(
-        f"name => {{ const p = {_PANEL}; const k = p && p.sessionContext.session?.kernel;"
-        " return !!k && k.connectionStatus === 'connected' && k.status === 'idle'"
-        " && p.context.path === name && p.content.widgets.length > 0; }", arg=name)
+    page.wait_for_function(f"name => (() => {ready})()", arg=name)
     return page
 
 
