@@ -46,8 +46,11 @@ def test_insert_250_gives_new_ids_in_row_order(server: Any, crm: Any, colleague:
                            module="Leads")
     theirs = pre.results.loc[0, "id"]
     server.clear_requests()
+    spent = server.credits_used
     result = crm.insert(new, module="Leads", trigger=[])
-    assert (result.calls, result.credits) == (3, 25.0)
+    assert result.writes == 3
+    assert result.credits == 25.0 + result.reads
+    assert result.credits == server.credits_used - spent  # every request counted
     assert _posts(server, "/Leads") == 3
     out = result.results
     assert len(out) == 250
@@ -132,7 +135,7 @@ def test_upsert_by_email_updates_40_and_inserts_30(server: Any, crm: Any,
     assert out.loc[:39, "duplicate_id"].tolist() == ids
     assert set(out.loc[:39, "duplicate_field"]) == {"Email"}
     assert out.loc[40:, "duplicate_field"].isna().all()
-    assert result.calls == 1
+    assert result.writes == 1
     assert len(server.ids("Leads")) == count + 30
     # the colleague's edits are not overwritten (only Email and Last_Name were sent)
     overwritten = [i for i in ids[:10] if server.get_record("Leads", i)["City"] != "Lyon"]
@@ -185,7 +188,7 @@ def test_delete_150_gone_and_listed_by_deleted(server: Any, crm: Any, colleague:
     colleague.client.request("PUT", "Leads", json={"data": [{"id": ids[0], "City": "Gent"}]})
     result = crm.delete([*ids, ids[3], locked], module="Leads", trigger=[])
     out = result.results
-    assert result.calls == 2
+    assert result.writes == 2
     assert out["id"].tolist() == [*ids, ids[3], locked]
     assert out["status"].value_counts().to_dict() == {"success": 150, "skipped": 1, "error": 1}
     assert out.iloc[150]["code"] == "DUPLICATE_ID"

@@ -43,9 +43,19 @@ from crmframe.errors import CrmframeError, InputError, TransportError, ZohoAPIEr
 from crmframe.facade.write.execute import FATAL_ERRORS, error_body
 from crmframe.facade.write.frames import module_of
 from crmframe.facade.write.result import PushResult, concat_results
+from crmframe.facade.write.run import client_counts
 
-__all__ = ["BATCH", "bulk_insert", "delete", "insert", "post_credits", "request_body",
-           "send_batches", "upsert"]
+__all__ = [
+    "BATCH",
+    "bulk_insert",
+    "counted_result",
+    "delete",
+    "insert",
+    "post_credits",
+    "request_body",
+    "send_batches",
+    "upsert",
+]
 
 #: Records per POST (insert, upsert) and ids per DELETE: Zoho's maximum.
 BATCH = 100
@@ -147,6 +157,21 @@ def _check_trigger(trigger: Sequence[str] | None) -> None:
                          f"none), got {trigger!r}")
 
 
+def counted_result(crm: Any, start: tuple[int, int] | None, results: pd.DataFrame, *,
+                   writes: int, write_credits: float, reads: int = 0,
+                   jobs: Sequence[Any] = ()) -> PushResult:
+    """A :class:`PushResult` whose ``calls`` are every request since ``start`` (the client's
+    own counts, when it keeps them), each request beyond the writes costing 1 credit."""
+    now = client_counts(crm)
+    if start is not None and now is not None:
+        calls, writes = now[0] - start[0], now[1] - start[1]
+        reads = calls - writes
+    else:
+        calls = writes + reads
+    return PushResult(results, calls=calls, writes=writes, reads=reads,
+                      credits=write_credits + reads, jobs=jobs)
+
+
 def post_credits(n: int, calls: int) -> float:
     """Credits of the first ``calls`` POST batches of ``n`` records (1 per 10 records)."""
     costs = Costs()
@@ -223,6 +248,7 @@ def insert(
     (['success', 'success'], ['Berg', 'Ito'])
     """
     _check_trigger(trigger)
+    start = client_counts(crm)
     name = module_of(frame, None, module)
     infos = normalise_fields(crm.read_fields(name))
     new = new_records(frame, infos)
@@ -230,14 +256,18 @@ def insert(
     if dry_run:
         return _planned(new, frame, how, route="insert")
     if how.route == "bulk_write":
-        out = bulk_insert(crm, frame, name, new, poll_interval=poll_interval)
+        bulk = bulk_insert(crm, frame, name, new, poll_interval=poll_interval)
+        out = counted_result(crm, start, bulk.results, writes=bulk.writes,
+                             write_credits=bulk.credits - bulk.reads, reads=bulk.reads,
+                             jobs=bulk.jobs)
         out.frame = with_new_ids(frame, out.results["id"])
         return out
     results, calls = send_batches(
         crm, "POST", name, new.records, route="insert",
         body_of=lambda batch: request_body(batch, trigger), progress=progress,
     )
-    out = PushResult(results, calls=calls, credits=post_credits(len(new.records), calls))
+    out = counted_result(crm, start, results, writes=calls,
+                         write_credits=post_credits(len(new.records), calls))
     out.frame = with_new_ids(frame, out.results["id"])
     return out
 
@@ -286,8 +316,9 @@ def bulk_push_result(result: pd.DataFrame, sent: Sequence[Any], *, route: str) -
     jobs = list(result.attrs.get("jobs") or [])
     writes = int(result.attrs.get("calls", 0))  # uploads and job creations
     reads = int(result.attrs.get("reads", 0))   # the org id, result downloads
+    # a job 500 credits, its upload 1 (the sandbox's and the plan's cost model)
     out = PushResult(results, calls=writes + reads, writes=writes, reads=reads,
-                     credits=float(500 * len(jobs) + reads), jobs=jobs)
+                     credits=float(501 * len(jobs) + reads), jobs=jobs)
     return out
 
 
@@ -352,6 +383,7 @@ def upsert(
             isinstance(duplicate_check_fields, str)
             or not all(isinstance(f, str) for f in duplicate_check_fields)):
         raise InputError("duplicate_check_fields must be a list of API names, e.g. ['Email']")
+    start = client_counts(crm)
     name = module_of(frame, None, module)
     infos = normalise_fields(crm.read_fields(name))
     new = new_records(frame, infos, upsert=True, duplicate_check_fields=duplicate_check_fields)
@@ -370,7 +402,8 @@ def upsert(
             field[position] = "id"
     results["duplicate_field"] = pd.array(
         [None if v is None or pd.isna(v) else v for v in field], dtype="string")
-    out = PushResult(results, calls=calls, credits=post_credits(len(new.records), calls))
+    out = counted_result(crm, start, results, writes=calls,
+                         write_credits=post_credits(len(new.records), calls))
     out.frame = with_new_ids(frame, out.results["id"])
     return out
 
@@ -433,11 +466,13 @@ def delete(
     params: dict[str, Any] = {}
     if trigger is not None:
         params["wf_trigger"] = "true" if "workflow" in trigger else "false"
+    start = client_counts(crm)
     results, calls = send_batches(
         crm, "DELETE", module, unique, route=route, body_of=lambda batch: None,
         params_of=lambda batch: {"ids": ",".join(batch), **params}, progress=progress,
     )
-    return PushResult(_with_repeats(results, given, route), calls=calls, credits=float(calls))
+    return counted_result(crm, start, _with_repeats(results, given, route), writes=calls,
+                          write_credits=float(calls))
 
 
 def _with_repeats(results: pd.DataFrame, given: list[str], route: str) -> pd.DataFrame:
