@@ -19,7 +19,13 @@
    ``--single-max`` records (default 10,000); above that its row says "cost model"
    (n calls, n credits) instead of sending 100,000 calls.
 
-4. The conflict check of a push of 10,000 edited Leads (``--conflict-records``), in a local
+4. Settling lost answers (``--settle-rate``, default 5%): a 10,000-record push (a status on
+   6,000 by mass update, a value per record on 4,000 by PUT batches) against a sandbox
+   that commits each write and then loses its answer at that rate, and against the same
+   sandbox without the fault. The extra calls are what settling costs (read-backs, and
+   re-sends of what provably did not land); the sandbox counts how often each record was
+   written (goal: never twice).
+5. The conflict check of a push of 10,000 edited Leads (``--conflict-records``), in a local
    sandbox: the calls :class:`~crmframe.facade.write.conflicts.Guard` makes (one
    ``If-Modified-Since`` listing of the module's changes since the read, id reads only when
    that would cost more) against one ``GET ?ids=`` per 100 ids (100 calls), when nothing
@@ -31,7 +37,8 @@ Usage::
     .venv/bin/python benchmarks/bench_push.py                    # full size
     .venv/bin/python benchmarks/bench_push.py --only-inserts     # section 3 only
     .venv/bin/python benchmarks/bench_push.py --rows 50000       # quicker
-    .venv/bin/python benchmarks/bench_push.py --only-conflicts   # section 4 only
+    .venv/bin/python benchmarks/bench_push.py --only-settling    # section 4 only
+    .venv/bin/python benchmarks/bench_push.py --only-conflicts   # section 5 only
 """
 
 from __future__ import annotations
@@ -256,13 +263,62 @@ def bench_inserts(sizes: list[int], single_max: int) -> None:
     print("(crm.insert calls include its bulk-write status polls and result downloads)")
 
 
+def _settling_run(rate: float) -> dict[str, Any]:
+    from crmframe.facade.crm import connect
+    from crmframe.sandbox import start
+
+    with start(records=10_000, seed=11, lost_answer_rate=rate, flag_records=False) as server, \
+            connect(**server.credentials) as crm:
+        original = crm.read_records("Leads", ["Lead_Status", "Custom_Text_3", "Modified_Time"],
+                                    progress=False)
+        edited = original.copy()
+        edited.loc[edited.index[:6000], "Lead_Status"] = "Contacted"
+        edited.loc[edited.index[6000:], "Custom_Text_3"] = pd.array(
+            [f"bench {i}" for i in range(len(edited) - 6000)], dtype="string")
+        result: Any = None
+
+        def push() -> None:
+            nonlocal result
+            result = crm.push(edited, original, trigger=[], progress=False,
+                              bulk_threshold=100_000)
+        calls, credits, took = _counted(server, push)
+        requests = server.requests
+        counts = server.write_counts("Leads")
+        statuses = result.results.groupby("status")["id"].nunique().to_dict()
+        return {
+            "calls": calls, "credits": credits, "took": took,
+            "writes": sum(1 for m, p, _ in requests if m != "GET" and "/oauth/" not in p),
+            "reads": sum(1 for m, p, _ in requests if m == "GET" and "/oauth/" not in p),
+            "lost": server.answers_lost, "twice": sum(1 for n in counts.values() if n > 1),
+            "success": statuses.get("success", 0), "unknown": statuses.get("unknown", 0),
+            "error": statuses.get("error", 0),
+        }
+
+
+def bench_settling(rate: float) -> None:
+    print(f"\n4. settling lost answers: 10,000 edited Leads (6,000 by mass update, 4,000 by "
+          f"PUT), {rate:.0%} of write answers lost after the write committed (sandbox counts)")
+    clean = _settling_run(0.0)
+    lossy = _settling_run(rate)
+    rows = []
+    for name, run in (("no lost answers", clean), (f"{rate:.0%} lost answers", lossy)):
+        rows.append([name, run["calls"], run["writes"], run["reads"], run["credits"],
+                     run["lost"], run["twice"], run["success"], run["unknown"], run["error"],
+                     f"{run['took']:.1f} s"])
+    print(table(rows, ["run", "calls", "writes", "reads", "credits", "answers lost",
+                       "records written twice", "success", "unknown", "error", "time"]))
+    extra = lossy["calls"] - clean["calls"]
+    print(f"settling cost {extra} extra calls ({lossy['writes'] - clean['writes']} re-sends, "
+          f"{lossy['reads'] - clean['reads']} read-backs) for {lossy['lost']} lost answers: "
+          f"{extra / max(clean['calls'], 1):.1%} more calls than the push without faults")
+
 def bench_conflicts(n: int) -> None:
     from crmframe.facade.crm import connect
     from crmframe.facade.write.conflicts import Guard, read_time, stamps_of
     from crmframe.facade.write.readback import read_back
     from crmframe.sandbox import start
 
-    print(f"\n4. conflict check of a push of {n:,} edited Leads (sandbox; calls counted by "
+    print(f"\n5. conflict check of a push of {n:,} edited Leads (sandbox; calls counted by "
           "the server)")
     rows: list[list[Any]] = []
     with start(records=n + 5_000, seed=3, flag_records=False) as server, \
@@ -308,10 +364,15 @@ def main() -> None:
     parser.add_argument("--insert-sizes", type=int, nargs="*", default=[10_000, 100_000])
     parser.add_argument("--single-max", type=int, default=10_000)
     parser.add_argument("--only-inserts", action="store_true")
+    parser.add_argument("--settle-rate", type=float, default=0.05)
+    parser.add_argument("--only-settling", action="store_true")
     parser.add_argument("--conflict-records", type=int, default=10_000)
     parser.add_argument("--only-conflicts", action="store_true")
     args = parser.parse_args()
     print(f"pandas {pd.__version__}, numpy {np.__version__}")
+    if args.only_settling:
+        bench_settling(args.settle_rate)
+        return
     if args.only_conflicts:
         bench_conflicts(args.conflict_records)
         return
@@ -320,7 +381,8 @@ def main() -> None:
         bench_plan()
     if args.insert_sizes:
         bench_inserts(args.insert_sizes, args.single_max)
-    if args.conflict_records:
+    if not args.only_inserts:
+        bench_settling(args.settle_rate)
         bench_conflicts(args.conflict_records)
 
 

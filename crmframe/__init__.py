@@ -71,6 +71,7 @@ from crmframe.snapshot import read_snapshot, to_snapshot
 if _typing.TYPE_CHECKING:  # loaded on first use, see __getattr__ below
     from crmframe.facade.dataset import read_dataset
     from crmframe.plots import plot_job_progress, plot_job_status, save_job_charts
+    from crmframe.reports import report
 
 __version__ = "0.1.0"
 
@@ -125,6 +126,7 @@ __all__ = [
     "read_snapshot",
     "recording",
     "records_to_frame",
+    "report",
     "results_to_frame",
     "retype",
     "save_job_charts",
@@ -143,6 +145,7 @@ _LAZY_SUBMODULES = frozenset({"sandbox", "widgets"})
 _LAZY_NAMES = {
     "read_dataset": "crmframe.facade.dataset",
     "plot_job_progress": "crmframe.plots",
+    "report": "crmframe.reports",
     "plot_job_status": "crmframe.plots",
     "save_job_charts": "crmframe.plots",
 }

@@ -30,7 +30,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -41,6 +41,7 @@ import pandas as pd
 import crmframe
 from crmframe import CrmframeError, JobStatus, ValidationError
 from crmframe.plots import job_chart_png, job_progress_png
+from crmframe.reports import Report
 
 __all__ = ["DEFAULT_OUT", "DEFAULT_RECORDS", "Check", "Stage", "main", "run"]
 
@@ -128,6 +129,10 @@ class Outcome:
     push_results: pd.DataFrame | None = None
     failures: pd.DataFrame | None = None
     edits_by_field: pd.DataFrame | None = None
+    sandbox_calls: int = 0
+    sandbox_writes: int = 0
+    push_writes: int = 0
+    push_credits: float = 0.0
     dtype_counts: pd.DataFrame | None = None
     jobs: dict[str, list[JobStatus]] = field(default_factory=dict)
     mass_failures: pd.DataFrame | None = None
@@ -221,12 +226,18 @@ class Traffic:
 
     def __init__(self, server: Any) -> None:
         self.server = server
-        self.last = self._now()
+        self.last = self.first = self._now()
 
     def _now(self) -> tuple[int, int, int]:
         api = [method for method, path, _ in self.server.requests if path.startswith("/crm/")]
         writes = sum(1 for method in api if method in ("POST", "PUT"))
         return len(api), writes, int(self.server.credits_used)
+
+    def total(self) -> tuple[int, int, int]:
+        """``(calls, writes, credits)`` since this counter was made: the sandbox's own log."""
+        now = self._now()
+        calls, writes, credits = (a - b for a, b in zip(now, self.first, strict=True))
+        return calls, writes, credits
 
     def take(self) -> tuple[int, int, int]:
         """``(calls, writes, credits)`` since the last ``take`` (or since the start)."""
@@ -434,9 +445,15 @@ def run(
         outcome.plan_steps = steps
         for line in outcome.plan_text.splitlines():
             printer.line("  " + line)
-        outcome.edited_cells = len(plan.changes) + len(wanted)
-        edits_by_field = plan.changes.changes.groupby("field").size().rename("cells").to_frame()
+        # One table of edited cells (valid and refused), whose total is the headline figure.
+        valid_by_field = plan.changes.changes.groupby("field").size()
+        invalid_by_field = pd.Series([name for _, name, _ in invalid]).value_counts()
+        edits_by_field = pd.DataFrame({"valid": valid_by_field, "invalid": invalid_by_field})
+        edits_by_field = edits_by_field.fillna(0).astype("int64")
+        edits_by_field["cells"] = edits_by_field["valid"] + edits_by_field["invalid"]
+        edits_by_field.index.name = "field"
         outcome.edits_by_field = edits_by_field
+        outcome.edited_cells = int(edits_by_field["cells"].sum())
         outcome.check("the plan makes fewer calls than one PUT per record and than batches",
                       plan.calls < plan.naive_calls and plan.calls <= plan.batch_calls,
                       f"{plan.calls} calls vs {plan.naive_calls} naive, "
@@ -450,9 +467,14 @@ def run(
         result = crm.push(edited, leads, push_valid=True)
         calls, writes, credits = traffic.take()
         n_push = plan.n_records
-        # Validation, plan and push together: metadata, the conflict check's reads, writes.
-        outcome.stages.append(Stage("push edits", n_push, calls, writes, credits,
-                                    *Stage.naive_for(n_push)))
+        # The push's figures are the PushResult's (one source: the plan, the summary and the
+        # report all read them); the sandbox's own count of the same requests must agree.
+        outcome.stages.append(Stage("push edits", n_push, result.calls, result.writes,
+                                    round(result.credits), *Stage.naive_for(n_push)))
+        outcome.check("the push's calls and writes are the sandbox's count",
+                      (result.calls, result.writes) == (calls, writes),
+                      f"PushResult {result.calls} calls, {result.writes} writes; sandbox "
+                      f"{calls} calls, {writes} writes ({credits} credits by its own model)")
         outcome.push_results = result.results
         outcome.push_summary = result.summary()
         printer.line(f"  {result!r}")
@@ -564,6 +586,8 @@ def run(
         status_png = charts / "jobs_status.png"
         status_png.write_bytes(job_chart_png(finals))
         outcome.charts.insert(0, status_png)
+        outcome.sandbox_calls, outcome.sandbox_writes, _ = traffic.total()
+        outcome.push_writes, outcome.push_credits = result.writes, result.credits
         outcome.seconds = time.perf_counter() - started
         outcome.files = write_report(outcome)
         missing = [p for p in outcome.files + outcome.charts
@@ -691,36 +715,32 @@ def summary_text(outcome: Outcome) -> str:
     return "\n".join(lines)
 
 
-_CSS = """
-body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
-table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 90%; }
-th, td { border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: right; }
-th { background: #f3f3f3; }
-pre { background: #f7f7f7; padding: 0.8em; }
-.fail { color: #d62728; } .ok { color: #2ca02c; }
-"""
+def _versus_batches(stages: pd.DataFrame) -> pd.DataFrame:
+    """The stages with, for each write, whether it cost fewer credits than plain batches."""
+    out: pd.DataFrame = stages.reset_index()
+    notes = []
+    for credits, batch in zip(out["credits"], out["batch_credits"], strict=True):
+        if pd.isna(batch) or pd.isna(credits):
+            notes.append("")
+        elif credits < batch:
+            notes.append("cheaper than batches")
+        elif credits > batch:
+            notes.append("dearer than batches here")
+        else:
+            notes.append("as batches")
+    out["vs batches"] = notes
+    return out
 
 
-def _table(frame: pd.DataFrame | None, *, index: bool = True, rows: int = 50) -> str:
-    if frame is None or not len(frame):
-        return "<p>(none)</p>"
-    shown = csv_ready(frame.head(rows)).astype(object)
-    shown = shown.where(shown.notna(), "")  # to_html's na_rep misses pd.NA in Int64 columns
-    more = f"<p>{len(frame) - rows:,} more rows in the CSV.</p>" if len(frame) > rows else ""
-    return str(shown.to_html(index=index, na_rep="", border=0)) + more
-
-
-def _checks_html(checks: Sequence[Check]) -> str:
-    rows = "".join(
-        f"<tr><td class='{'ok' if c.ok else 'fail'}'>{'passed' if c.ok else 'FAILED'}</td>"
-        f"<td style='text-align:left'>{html.escape(c.name)}</td>"
-        f"<td style='text-align:left'>{html.escape(c.detail)}</td></tr>"
-        for c in checks)
-    return f"<table><tr><th></th><th>check</th><th>detail</th></tr>{rows}</table>"
+_CREDIT_UNITS = {"credits": "credits", "naive_credits": "credits", "batch_credits": "credits"}
 
 
 def write_report(outcome: Outcome) -> list[Path]:
-    """``report.html`` and the CSV files; returns the paths written."""
+    """``report.html`` (a :class:`crmframe.reports.Report`) and the CSV files.
+
+    Every figure of the page comes from ``outcome``: the headline tiles, the tables and the
+    notes read the same fields, so no two numbers disagree.
+    """
     out = outcome.out
     files: list[Path] = []
 
@@ -742,52 +762,62 @@ def write_report(outcome: Outcome) -> list[Path]:
         if history:
             frame = pd.concat([s.to_frame() for s in history], ignore_index=True)
             to_csv(frame, f"{kind}_status.csv")
-
     to_csv(pd.DataFrame([dataclasses.asdict(c) for c in outcome.checks]), "checks.csv")
+
     failures = outcome.failures if outcome.failures is not None else pd.DataFrame()
-    images = "\n".join(
-        f'<p><img src="charts/{html.escape(p.name)}" alt="{html.escape(p.stem)}"></p>'
-        for p in outcome.charts)
-    csv_links = " · ".join(f'<a href="{html.escape(p.name)}">{html.escape(p.name)}</a>'
-                           for p in files)
-    body = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>crmframe demo report</title>
-<style>{_CSS}</style></head><body>
-<h1>crmframe demo report</h1>
-<p>{outcome.records:,} leads read from an embedded sandbox; {outcome.edited_cells:,} cells
-edited; {len(failures):,} failures; {outcome.seconds:.1f}s.</p>
-<h2>Summary</h2>
-<p>As counted by the sandbox: <em>calls</em> include reads, the conflict check's reads and job
-polls; <em>writes</em> are the POST/PUT calls among them. Compared with one PUT per record
-(naive) and plain PUT batches of 100 (batch).</p>
-{_table(stages)}
-<h2>Checks</h2>
-{_checks_html(outcome.checks)}
-<h2>Read</h2>
-{_table(outcome.dtype_counts)}
-<h2>Edits</h2>
-{_table(outcome.edits_by_field)}
-<h2>Validation problems (nothing sent for these)</h2>
-{_table(outcome.problems, index=False)}
-<h2>Plan</h2>
-<pre>{html.escape(outcome.plan_text)}</pre>
-{_table(_plan_view(outcome.plan_steps), index=False)}
-<h2>Push results</h2>
-{_table(outcome.push_summary, index=False)}
-<h2>Failures</h2>
-{_table(failures_by_code(failures), index=False)}
-{_table(failures, index=False)}
-<h2>Jobs</h2>
-{_table(_jobs_view(outcome.jobs), index=False)}
-<h3>Records the mass update did not change (read back)</h3>
-{_table(outcome.mass_failures, index=False)}
-{images}
-<h2>Files</h2>
-<p>{csv_links}</p>
-</body></html>
-"""
-    path = out / "report.html"
-    path.write_text(body, encoding="utf-8")
+    n_invalid = len(outcome.problems) if outcome.problems is not None else 0
+    page = Report("crmframe demo report",
+                  f"{outcome.records:,} leads in an embedded sandbox; {outcome.seconds:.1f} s")
+    page.figures({
+        "leads read": outcome.records,
+        "cells edited": outcome.edited_cells,
+        "invalid cells (not sent)": n_invalid,
+        "records not written": len(failures),
+        "API calls": outcome.sandbox_calls,
+        "of which writes": outcome.sandbox_writes,
+        "credits": int(stages["credits"].iloc[-1]),  # the total row
+    }, units={"credits": "credits"})
+    page.paragraph(
+        "Calls and writes as the sandbox counted them (calls include reads, the conflict "
+        "check's reads and job polls; writes are the POST/PUT among them); the push's calls, "
+        "writes and credits are its PushResult's, which the demo checks against the "
+        "sandbox's count. Naive is one PUT per record, batch plain PUT batches of 100.",
+        css="note")
+    page.heading("Steps")
+    page.table(_versus_batches(stages), "API traffic by step",
+               units=_CREDIT_UNITS)
+    page.heading("Checks")
+    checks = pd.DataFrame({"result": ["passed" if c.ok else "FAILED" for c in outcome.checks],
+                           "check": [c.name for c in outcome.checks],
+                           "detail": [c.detail for c in outcome.checks]})
+    page.table(checks, "what the demo expected")
+    page.heading("Read")
+    page.table(outcome.dtype_counts, "columns by dtype", index=True,
+               units={"columns": "columns"})
+    page.heading("Edits")
+    page.table(outcome.edits_by_field, "edited cells by field (valid are sent, invalid are "
+               "reported)", index=True, units={"cells": "cells"})
+    page.table(outcome.problems, "validation problems: nothing sent for these")
+    page.heading("Plan and push")
+    page.raw(f"<pre>{html.escape(outcome.plan_text)}</pre>")
+    page.figures({"push write calls": outcome.push_writes,
+                  "push credits (writes)": outcome.push_credits},
+                 units={"push credits (writes)": "credits"})
+    page.table(_plan_view(outcome.plan_steps), "the plan's steps", units=_CREDIT_UNITS)
+    page.table(outcome.push_summary, "push results: records by status and code",
+               units={"records": "records"})
+    page.heading("Records not written")
+    page.table(failures_by_code(failures), "by step and code", units={"records": "records"})
+    page.table(failures, "every record")
+    page.heading("Jobs")
+    page.table(_jobs_view(outcome.jobs), "each job's last status")
+    page.table(outcome.mass_failures, "records the mass update did not change (read back)")
+    for chart in outcome.charts:
+        page.image(Path("charts") / chart.name, chart.stem)
+    page.heading("Files")
+    page.raw("<p>" + " · ".join(
+        f'<a href="{html.escape(p.name)}">{html.escape(p.name)}</a>' for p in files) + "</p>")
+    path = page.write(out / "report.html")
     files.insert(0, path)
     return files
 

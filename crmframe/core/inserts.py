@@ -34,6 +34,7 @@ Examples
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -51,15 +52,23 @@ from crmframe.errors import InputError, ValidationError
 
 __all__ = [
     "PER_CALL",
+    "SYSTEM_DUPLICATE_CHECK",
     "InsertRoute",
     "NewRecords",
+    "blank_mask",
     "check_ids",
+    "check_upsert_match",
     "duplicate_of",
     "insert_route",
+    "is_id_text",
+    "match_fields",
     "new_records",
+    "same_answer",
     "with_row_steps",
     "write_results",
 ]
+
+_ID_TEXT = re.compile(r"[0-9]{1,19}")
 
 #: Label parts of a lookup column (``Owner.name``): read, never written.
 _LABEL_PARTS = frozenset({"name", "email", "first_name", "last_name", "full_name", "module"})
@@ -93,7 +102,14 @@ def _is_blank(value: Any) -> bool:
     return is_missing(value)
 
 
-def _blank_mask(series: pd.Series) -> np.ndarray:
+def blank_mask(series: pd.Series) -> np.ndarray:
+    """True where a cell holds no value to send: missing, or blank text (``fillna("")``).
+
+    Examples
+    --------
+    >>> blank_mask(pd.Series(["a", "", " ", None, float("nan"), 0, []], dtype=object)).tolist()
+    [False, True, True, True, True, False, False]
+    """
     values = series.tolist()
     return np.fromiter((_is_blank(v) for v in values), dtype=bool, count=len(values))
 
@@ -178,11 +194,11 @@ def new_records(
     problems: list[pd.DataFrame] = []
     ids: list[str | None] = [None] * n
     if "id" in table.columns:
-        given = _blank_mask(table["id"])
+        given = blank_mask(table["id"])
         if upsert:
             ids = [None if b else str(v) for v, b in zip(table["id"].tolist(), given,
                                                            strict=True)]
-            bad = [i for i, v in enumerate(ids) if v is not None and not v.isdigit()]
+            bad = [i for i, v in enumerate(ids) if v is not None and not is_id_text(v)]
             if bad:
                 problems.append(_problems(bad, "id", [ids[i] for i in bad], "not an id"))
         elif not given.all():
@@ -194,7 +210,7 @@ def new_records(
             ignored.append("id")
     if unknown:
         for column in unknown:
-            mask = ~_blank_mask(table[column])
+            mask = ~blank_mask(table[column])
             rows = np.flatnonzero(mask).tolist()
             if rows:
                 problems.append(_problems(rows, column, table[column].iloc[rows].tolist(),
@@ -204,7 +220,7 @@ def new_records(
             f"no field among the columns {list(map(str, frame.columns))}: name columns by "
             "API name (Last_Name, Owner.id...)"
         )
-    blanks = {f: _blank_mask(table[c]) for f, c in chosen.items()}
+    blanks = {f: blank_mask(table[c]) for f, c in chosen.items()}
     long_parts = []
     for fname, column in chosen.items():
         keep = ~blanks[fname]
@@ -267,6 +283,77 @@ def new_records(
     return NewRecords(records, list(chosen), dict(chosen), ignored)
 
 
+#: Zoho's system duplicate-check field of each standard module: an upsert without
+#: ``duplicate_check_fields`` matches by it first, then by the unique fields (custom
+#: modules: ``Name``). Zoho refuses any other field as a duplicate check.
+SYSTEM_DUPLICATE_CHECK: dict[str, str] = {
+    "Leads": "Email", "Contacts": "Email", "Accounts": "Account_Name", "Deals": "Deal_Name",
+    "Campaigns": "Campaign_Name", "Cases": "Subject", "Quotes": "Subject",
+    "Sales_Orders": "Subject", "Purchase_Orders": "Subject", "Invoices": "Subject",
+    "Solutions": "Solution_Title", "Products": "Product_Name", "Vendors": "Vendor_Name",
+    "Price_Books": "Price_Book_Name",
+}
+
+
+def match_fields(module: str, fields: Any) -> list[str]:
+    """The fields an upsert into ``module`` can match records by, in Zoho's default order.
+
+    Examples
+    --------
+    >>> match_fields("Leads", [{"api_name": "Email", "data_type": "email"},
+    ...                        {"api_name": "Mobile", "data_type": "phone", "unique": True}])
+    ['Email', 'Mobile']
+    >>> match_fields("Tasks", [{"api_name": "Subject", "data_type": "text"}])
+    []
+    """
+    infos = normalise_fields(fields)
+    system = SYSTEM_DUPLICATE_CHECK.get(module, "Name")
+    first = [system] if system in infos else []
+    return first + [name for name, info in infos.items() if info.unique and name != system]
+
+
+def check_upsert_match(
+    module: str,
+    fields: Any,
+    new: NewRecords,
+    duplicate_check_fields: Sequence[str] | None,
+) -> None:
+    """Refuse an upsert that could only insert, or that names a field Zoho cannot match by.
+
+    Rows without an id are matched by the duplicate-check fields: when the frame holds
+    none of them, every such row would be created again — a silent insert of records
+    that may exist — so it is an :class:`~crmframe.errors.InputError`, before any call.
+
+    Examples
+    --------
+    >>> meta = [{"api_name": "Email", "data_type": "email"},
+    ...         {"api_name": "Last_Name", "data_type": "text"}]
+    >>> check_upsert_match("Leads", meta, NewRecords([{"Last_Name": "Li"}], ["Last_Name"]),
+    ...                    None)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    crmframe.errors.InputError: upsert into Leads: no column to match rows without an id by ...
+    """
+    allowed = match_fields(module, fields)
+    if duplicate_check_fields is not None:
+        wrong = [f for f in duplicate_check_fields if f not in allowed]
+        if not duplicate_check_fields or wrong:
+            raise InputError(
+                f"duplicate_check_fields={list(duplicate_check_fields)!r}: {module} matches "
+                f"records only by {allowed or 'id'} (its system duplicate-check field and the "
+                "fields set to allow no duplicates)")
+        return
+    if all("id" in record for record in new.records) or any(f in new.columns for f in allowed):
+        return
+    if not allowed:
+        raise InputError(
+            f"upsert into {module}: it has no duplicate-check field nor unique field, so rows "
+            "without an id would all be inserted; give an id column, or use crm.insert")
+    raise InputError(
+        f"upsert into {module}: no column to match rows without an id by ({', '.join(allowed)}), "
+        "so they would all be inserted; add one of these columns, or use crm.insert")
+
+
 def _problems(rows: list[int], fname: str, values: list[Any], problem: str) -> pd.DataFrame:
     out: pd.DataFrame = pd.DataFrame({"row": rows, "field": fname,
                                       "value": pd.Series(values, dtype=object),
@@ -300,6 +387,16 @@ def _message(problems: pd.DataFrame, n_rows: int, shown: int = 5) -> str:
         lines.append(f"  {where}{row.field}{value}: {row.problem}")
     if len(problems) > shown:
         lines.append(f"  ... and {len(problems) - shown} more (see .problems)")
+    numbers = sorted({str(f) for f, p, v in zip(problems["field"], problems["problem"],
+                                                  problems["value"], strict=True)
+                      if p == "not text" and isinstance(v, (int, float, np.number))
+                      and not isinstance(v, bool)})
+    if numbers:
+        # read_csv makes numbers of phone numbers and codes: leading zeros and '+' are gone
+        # by then, so the fix is at the read, not a str() here.
+        spelled = ", ".join(f"{f!r}: str" for f in numbers)
+        lines.append(f"  numbers in text fields: read them as text, e.g. "
+                     f"pd.read_csv(..., dtype={{{spelled}}})")
     return "\n".join(lines)
 
 
@@ -316,7 +413,7 @@ def check_ids(ids: Any) -> list[str]:
     >>> check_ids([3652397000009851001])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    crmframe.errors.InputError: malformed ids (19-digit strings expected): position 0: ...
+    crmframe.errors.InputError: malformed ids (Zoho ids are strings of up to 19 ASCII digits, ...
     """
     if isinstance(ids, pd.DataFrame):
         if "id" in ids.columns:
@@ -335,15 +432,31 @@ def check_ids(ids: Any) -> list[str]:
         raise InputError(f"ids must be a list of id strings, got {type(ids).__name__}")
     if not values:
         raise InputError("no ids given: nothing to delete")
-    bad = [
-        f"position {p}: {v!r} ({type(v).__name__})"
-        for p, v in enumerate(values)
-        if not (isinstance(v, str) and v.isdigit() and 1 <= len(v) <= 19)
-    ]
+    bad = [p for p, v in enumerate(values) if not is_id_text(v)]
     if bad:
-        shown = "; ".join(bad[:5]) + (f"; ... and {len(bad) - 5} more" if len(bad) > 5 else "")
-        raise InputError(f"malformed ids (19-digit strings expected): {shown}")
+        shown = "; ".join(f"position {p}: {values[p]!r} ({type(values[p]).__name__})"
+                          for p in bad[:5])
+        if len(bad) > 5:
+            shown += f"; ... and {len(bad) - 5} more"
+        numbers = any(isinstance(values[p], (int, float, np.number)) for p in bad)
+        hint = (" — ids read as numbers lose their text (a float loses digits): read them "
+                "as text, e.g. pd.read_csv(..., dtype={'id': str})" if numbers else "")
+        raise InputError(f"malformed ids (Zoho ids are strings of up to 19 ASCII digits, "
+                         f"such as '3652397000009851001'): {shown}{hint}")
     return [str(v) for v in values]
+
+
+def is_id_text(value: Any) -> bool:
+    """True for a well-formed record id: a string of 1 to 19 ASCII digits.
+
+    ``str.isdigit`` alone would let ``"３"`` or ``"²"`` through to Zoho.
+
+    Examples
+    --------
+    >>> [is_id_text(v) for v in ("3652397000009851001", "365239700000985100", "３", " 1", 1)]
+    [True, True, False, False, False]
+    """
+    return isinstance(value, str) and _ID_TEXT.fullmatch(value) is not None
 
 
 def duplicate_of(details: Any) -> tuple[str | None, str | None]:
@@ -434,6 +547,32 @@ def write_results(
     for column in ("id", "duplicate_id", "duplicate_field", "action"):
         out[column] = out[column].astype("string")
     return out
+
+
+def same_answer(
+    sent: Sequence[Mapping[str, Any]] | Sequence[str],
+    *,
+    code: str,
+    status: str,
+    message: str,
+    route: str,
+    call: int = -1,
+    details: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
+    """:func:`write_results` rows giving every sent record the same answer.
+
+    For what Zoho did not answer record by record: a dry run (``planned``), batches not
+    sent after a fatal error, a whole-request error.
+
+    Examples
+    --------
+    >>> out = same_answer(["1", "2"], code="DRY_RUN", status="planned",
+    ...                   message="would be deleted", route="delete")
+    >>> out[["id", "code", "status", "call"]].values.tolist()
+    [['1', 'DRY_RUN', 'planned', -1], ['2', 'DRY_RUN', 'planned', -1]]
+    """
+    item = {"code": code, "status": status, "message": message, "details": dict(details or {})}
+    return write_results({"data": [item] * len(sent)}, sent, route=route, call=call)
 
 
 #: Records per insert/upsert call and ids per delete call: Zoho's maximum.

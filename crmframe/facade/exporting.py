@@ -109,6 +109,7 @@ class ExportMixin:
         def _field_names(self, module: str, fields: Iterable[str] | str | None
                          ) -> list[str]: ...
 
+
     def export(
         self,
         module: str,
@@ -302,6 +303,9 @@ class ExportMixin:
                               exported=exported)
         if manifest.get("module") != module:
             raise InputError(f"{root} holds {manifest.get('module')}, not {module}")
+        if manifest.get("criteria"):
+            raise InputError(f"{root} is an export with criteria: a sync would bring in every "
+                             "changed record; sync a dataset exported without criteria")
         started = now_text()
         calls0 = self.client.request_count
         clean_strays(root, {f["name"] for f in manifest.get("files") or []})

@@ -16,7 +16,7 @@ sync fetches the same changes again (cursor unchanged) and finishes applying the
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -248,15 +248,6 @@ class SyncRun:
 
 def read_formulas(crm: ExportMixin, module: str, names: Iterable[str]) -> pd.DataFrame:
     """Every record's formula fields (cheapest path by count), indexed by id."""
-    frame: pd.DataFrame = crm.read_records(module, list(names), progress=False)  # type: ignore[attr-defined]
+    reader: Any = crm  # a CRM: ExportMixin comes with ReadingMixin
+    frame: pd.DataFrame = reader.read_records(module, list(names), progress=False)
     return frame
-
-
-def merge_cursor(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None
-                 ) -> Mapping[str, Any] | None:
-    """The later of two cursors."""
-    if old is None:
-        return new
-    if new is None:
-        return old
-    return new if parse_time(str(new["time"])) >= parse_time(str(old["time"])) else old

@@ -51,6 +51,26 @@ def _echo_criteria(mod: Module, spec: Any) -> Any:
     return spec
 
 
+#: Parts of a user lookup a bulk read can export (``Owner.email``...).
+_USER_PARTS = frozenset({"id", "name", "email", "first_name", "last_name", "full_name"})
+
+
+def _exportable(sb: State, mod: Module, name: str) -> bool:
+    """A field of ``mod``, or ``Lookup.Field`` naming a field of the lookup's module."""
+    head, dot, tail = name.partition(".")
+    if head not in mod.by_name:
+        return False
+    if not dot:
+        return True
+    target = mod.lookups.get(head)
+    if target is None:  # not a lookup (Layout and its name are served as stored)
+        return tail in ("id", "name") and head == "Layout"
+    if target == "users":
+        return tail in _USER_PARTS
+    other = sb.modules.get(target)
+    return other is not None and (tail == "id" or tail in other.by_name)
+
+
 def read_create(sb: State, request: Request, version: Version) -> Response:
     """``POST /crm/bulk/{ver}/read``."""
     body = json_body(request)
@@ -71,8 +91,7 @@ def read_create(sb: State, request: Request, version: Version) -> Response:
                        {"expected_data_type": "jsonarray", "api_name": "fields",
                         "json_path": "$.query.fields"})
     for name in fields:
-        head = name.partition(".")[0]
-        if head != "id" and head not in mod.by_name:
+        if name != "id" and not _exportable(sb, mod, name):
             raise ApiError(400, "INVALID_DATA", "invalid data",
                            {"api_name": name, "json_path": "$.query.fields"})
     conds: list[Cond] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import threading
 from types import TracebackType
 from typing import Any
@@ -20,7 +21,11 @@ from crmframe.sandbox.seed import generate
 from crmframe.sandbox.store import Record, Store
 from crmframe.sandbox.validation import recompute
 
-__all__ = ["SandboxServer", "start"]
+__all__ = ["CREDENTIALS_SEED_ENV", "SandboxServer", "start"]
+
+#: Environment variable that fixes the credentials of sandboxes started without a
+#: ``credentials_seed`` (for tests driving a sandbox in another process, e.g. a notebook).
+CREDENTIALS_SEED_ENV = "CRMFRAME_SANDBOX_CREDENTIALS_SEED"
 
 log = logging.getLogger("crmframe.sandbox")
 
@@ -40,9 +45,11 @@ class SandboxServer:
     seed
         Seed of the data generator and of every random fault decision.
     credentials_seed
-        Seed of the OAuth credentials and access tokens. Default ``None``: random ones
-        (the system's randomness), new at every start — read them from
-        :attr:`credentials`. Give a seed only where fixed credentials are needed.
+        Seed of the OAuth credentials and access tokens. Default ``None``: the
+        ``CRMFRAME_SANDBOX_CREDENTIALS_SEED`` environment variable when set (a test that
+        must know the credentials of a sandbox started in another process), else random
+        ones (the system's randomness), new at every start — read them from
+        :attr:`credentials`.
     token_ttl
         Access-token lifetime in seconds (Zoho: 3600).
     credits_per_day, max_concurrency
@@ -101,6 +108,8 @@ class SandboxServer:
         try:
             if self.store.is_empty():
                 self._seed(seed, records, flag_records)
+            if credentials_seed is None and os.environ.get(CREDENTIALS_SEED_ENV):
+                credentials_seed = int(os.environ[CREDENTIALS_SEED_ENV])
             self.oauth = OAuth(self.clock, token_ttl, credentials_seed)
             self.faults = Faults(self.clock, seed=seed, credits_per_day=credits_per_day,
                                  max_concurrency=max_concurrency, failure_rate=failure_rate,

@@ -213,9 +213,10 @@ class EditGrid:
         return self.widget._repr_mimebundle_(**kwargs)
 
     def __repr__(self) -> str:
+        n, p = len(self.changes), len(self.problems)
         return (f"<EditGrid {self.module or ''} {len(self.original):,} rows x "
-                f"{len(self.specs)} columns: {len(self.changes):,} cells changed, "
-                f"{len(self.problems):,} problems>")
+                f"{len(self.specs)} columns: {n:,} cell{'s' if n != 1 else ''} changed, "
+                f"{p:,} problem{'s' if p != 1 else ''}>")
 
     @property
     def edited(self) -> pd.DataFrame:

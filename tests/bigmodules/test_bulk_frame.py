@@ -76,3 +76,16 @@ def test_auto_reads_a_small_module_by_pages_and_a_big_one_by_bulk(crm: CRM) -> N
     assert crm.read_records("Leads", ["Last_Name"]).attrs["method"] == "pages"
     # 3,000 records of every field (two passes of 49): 30 credits by pages, 58 by bulk.
     assert crm.read_records("Leads").attrs["method"] == "pages"
+
+
+def test_the_sandbox_exports_dotted_fields_zoho_can_export_and_refuses_others(
+    crm: CRM,
+) -> None:
+    from crmframe.errors import InvalidRequestError
+    from crmframe.http.bulk import bulk_query, create_bulk_read
+
+    for good in (["Owner.email"], ["Referred_Account.Account_Name"], ["Layout.name"]):
+        assert create_bulk_read(crm.client, bulk_query("Leads", "v8", fields=["id", *good]))
+    for bad in (["Owner.salary"], ["Referred_Account.No_Such_Field"], ["City.name"]):
+        with pytest.raises(InvalidRequestError):
+            create_bulk_read(crm.client, bulk_query("Leads", "v8", fields=["id", *bad]))

@@ -143,6 +143,10 @@ def test_export_by_pages_with_criteria_less_fields_and_an_empty_module(
     back = pd.read_parquet(tmp_path / "paris")
     assert len(back) == int((crm.read_records("Leads", ["City"])["City"] == "Paris").sum())
     assert set(back["City"]) == {"Paris"}
+    with pytest.raises(crmframe.InputError, match="criteria"):
+        crm.sync("Leads", tmp_path / "paris")
+    with pytest.raises(crmframe.InputError, match="not Deals"):
+        crm.sync("Deals", tmp_path / "paris")
     none = crm.export("Leads", tmp_path / "none", fields=["Last_Name"], criteria={
         "field": {"api_name": "City"}, "comparator": "equal", "value": "Atlantis"})
     assert none.rows == 0

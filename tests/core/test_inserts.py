@@ -8,9 +8,12 @@ import pandas as pd
 import pytest
 
 from crmframe.core.inserts import (
+    NewRecords,
     check_ids,
+    check_upsert_match,
     duplicate_of,
     insert_route,
+    match_fields,
     new_records,
     write_results,
 )
@@ -85,6 +88,26 @@ def test_delete_ids_checked() -> None:
         check_ids(pd.Index([]))
 
 
+def test_delete_ids_from_the_analysts_habits() -> None:
+    # older orgs' ids have 18 digits: well formed, sent as they are
+    assert check_ids(["365239700000985100", "3652397000009851001"]) == [
+        "365239700000985100", "3652397000009851001"]
+    # read_csv reads an id column as int64 (or float64 with a gap): refused, with the fix
+    saved = pd.read_csv(io.StringIO("id,City\n3652397000009851001,Gent\n365239700000985100,x\n"))
+    with pytest.raises(InputError, match=r"position 0: 3652397000009851001 \(int\).*"
+                                         r"dtype=\{'id': str\}"):
+        check_ids(saved)
+    with pytest.raises(InputError, match=r"position 1: 3\.6\d+e\+18 \(float\).*dtype"):
+        check_ids(["3652397000009851001", 3652397000009851001.0])
+    # digits outside ASCII pass str.isdigit but are no Zoho id; nor is padded text
+    with pytest.raises(InputError, match=r"position 0: '３'.*position 1: ' 1'") as err:
+        check_ids(["３", " 1", "365239700000985100"])
+    assert "dtype" not in str(err.value)
+    # an upsert's id column is held to the same rule
+    with pytest.raises(ValidationError, match="not an id"):
+        new_records(pd.DataFrame({"id": ["４"], "Last_Name": ["A"]}), META, upsert=True)
+
+
 def test_results_and_duplicates() -> None:
     assert duplicate_of({"api_name": "Email",
                          "duplicate_record": {"id": "9", "module": {"api_name": "Leads"}}}) == (
@@ -106,3 +129,28 @@ def test_insert_route_prefers_bulk_only_when_cheaper() -> None:
     assert (small.route, small.credits) == ("bulk_write", 500)
     assert insert_route(60_000).jobs == 3
     assert insert_route(0).calls == 0
+
+
+def test_upsert_that_could_only_insert_is_refused() -> None:
+    meta = [*META, {"api_name": "Email", "data_type": "email", "json_type": "string"}]
+    by_name = new_records(pd.DataFrame({"Last_Name": ["A"], "Email": ["a@b.co"]}), meta,
+                          upsert=True)
+    assert match_fields("Leads", meta) == ["Email", "Mobile"]
+    check_upsert_match("Leads", meta, by_name, None)  # Email is a column: matches
+    check_upsert_match("Leads", meta, by_name, ["Email"])
+    names_only = new_records(pd.DataFrame({"Last_Name": ["A", "B"]}), meta, upsert=True)
+    with pytest.raises(InputError, match=r"no column to match.*\(Email, Mobile\).*insert"):
+        check_upsert_match("Leads", meta, names_only, None)
+    # every row names its record: nothing to match by field
+    by_id = new_records(pd.DataFrame({"id": ["4876876000000100001"], "Last_Name": ["A"]}),
+                        meta, upsert=True)
+    check_upsert_match("Leads", meta, by_id, None)
+    # a module with no duplicate-check nor unique field matches by id only
+    with pytest.raises(InputError, match="Tasks: it has no duplicate-check field"):
+        check_upsert_match("Tasks", META[:1], NewRecords([{"Last_Name": "A"}], ["Last_Name"]),
+                           None)
+    # Zoho refuses a field that allows duplicates, and an empty list matches nothing
+    with pytest.raises(InputError, match=r"\['Last_Name'\]: Leads matches records only by"):
+        check_upsert_match("Leads", meta, by_name, ["Last_Name"])
+    with pytest.raises(InputError, match=r"duplicate_check_fields=\[\]"):
+        check_upsert_match("Leads", meta, by_name, [])

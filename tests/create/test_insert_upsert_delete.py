@@ -85,6 +85,36 @@ def test_insert_250_gives_new_ids_in_row_order(server: Any, crm: Any, colleague:
     assert server.get_record("Leads", ids[0])["City"] == "Bonn"
 
 
+def test_insert_a_trade_show_csv_as_the_analyst_reads_it(server: Any, crm: Any) -> None:
+    text = ("Last_Name,Company,Phone,Date_3,No_of_Employees\n"
+            "Fair Okafor,Booth A,0301234567,2026-03-01,12\n"
+            "Fair Lindqvist,,0409876543,,\n"
+            "Fair Nakamura,Booth C,0891112223,2026-03-02,7\n")
+    server.clear_requests()
+    # read_csv reads the phones as numbers: their leading 0 is gone, so they are refused
+    # with the fix named, not sent as 301234567
+    with pytest.raises(ValidationError, match=r"dtype=\{'Phone': str\}") as info:
+        crm.insert(pd.read_csv(io.StringIO(text)), module="Leads")
+    problems = info.value.problems
+    assert problems is not None
+    assert problems["field"].tolist() == ["Phone"] * 3
+    shown = pd.read_csv(io.StringIO(text), dtype={"Phone": str})
+    # reset_index() on the filtered list adds an "index" column: not a field, refused
+    kept = shown[shown["Last_Name"] != "Fair Lindqvist"]
+    with pytest.raises(ValidationError, match=r"index.*unknown field"):
+        crm.insert(kept.reset_index(), module="Leads")
+    assert [r for r in server.requests if r[0] == "POST" and "/crm/" in r[1]] == []
+    table = shown.astype(object).fillna("").reset_index(drop=True)
+    result = crm.insert(table, module="Leads", trigger=[])
+    assert result.results["status"].tolist() == ["success"] * 3
+    ids = result.results["id"].tolist()
+    stored = [server.get_record("Leads", i) for i in ids]
+    assert [r["Phone"] for r in stored] == ["0301234567", "0409876543", "0891112223"]
+    assert [r["Date_3"] for r in stored] == ["2026-03-01", None, "2026-03-02"]
+    assert [r["No_of_Employees"] for r in stored] == [12, None, 7]
+    assert [r["Company"] for r in stored] == ["Booth A", None, "Booth C"]
+
+
 def test_insert_refuses_bad_rows_before_any_call(server: Any, crm: Any) -> None:
     server.clear_requests()
     bad = pd.DataFrame({
@@ -152,6 +182,12 @@ def test_upsert_by_email_updates_40_and_inserts_30(server: Any, crm: Any,
         "update", "id")
     with pytest.raises(ValidationError, match="duplicate check field"):
         crm.upsert(rows, duplicate_check_fields=["Mobile"], module="Leads")
+    # without Email (nor Mobile) the rows could only be inserted again: refused, nothing sent
+    server.clear_requests()
+    with pytest.raises(InputError, match="no column to match"):
+        crm.upsert(rows[["Last_Name"]], module="Leads")
+    assert [r for r in server.requests if r[0] == "POST" and "/crm/" in r[1]] == []
+    assert len(server.ids("Leads")) == count + 30
 
 
 def _deleted_ids(crm: Any) -> list[str]:

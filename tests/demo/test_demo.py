@@ -120,7 +120,7 @@ def test_demo_writes_the_report_folder(run: tuple[int, str, Path]) -> None:
     assert jobs["job_id"].nunique() == 1
     assert jobs["total"].iloc[-1] == RECORDS
     report = (out / "report.html").read_text(encoding="utf-8")
-    images = re.findall(r'<img src="([^"]+)"', report)
+    images = re.findall(r"<img class='chart' src='([^']+)'", report)
     assert "charts/jobs_status.png" in images
     assert {"charts/mass_update_progress.png", "charts/bulk_write_progress.png"} <= set(images)
     for image in images:
@@ -128,6 +128,61 @@ def test_demo_writes_the_report_folder(run: tuple[int, str, Path]) -> None:
     assert "<table" in report
     assert "VALIDATION" in report
     assert "Plan for Leads" in report
+
+
+def _figures(report: str) -> dict[str, float]:
+    return {label: float(value) for label, value in
+            re.findall(r"data-label='([^']*)' data-value='([^']*)'", report)}
+
+
+def _table(report: str, caption: str) -> list[list[str]]:
+    """The body rows of the report's table with this caption, as cell texts."""
+    start = report.index(f"<caption>{caption}")
+    body = report[start:report.index("</table>", start)]
+    return [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in
+            re.findall(r"<tr>(.*?)</tr>", body, flags=re.S)[1:]]
+
+
+def _int(text: str) -> int:
+    return int(text.split()[0].replace(",", ""))
+
+
+@pytest.mark.sandbox
+@pytest.mark.slow
+def test_report_figures_agree_with_each_other_and_the_sandbox(
+    run: tuple[int, str, Path],
+) -> None:
+    _, printed, out = run
+    report = (out / "report.html").read_text(encoding="utf-8")
+    figures = _figures(report)
+    # Cells edited: the headline is the edits table's total, and what the summary printed.
+    edits = _table(report, "edited cells by field")
+    assert figures["cells edited"] == sum(_int(row[-1]) for row in edits)
+    assert figures["invalid cells (not sent)"] == sum(_int(row[2]) for row in edits) == 3
+    assert f"cells edited: {int(figures['cells edited']):,}" in printed
+    # Calls and writes: the steps add up to the sandbox's own request log, and the push's
+    # figures (its PushResult's) are the sandbox's count of the same requests.
+    steps = {row[0]: row for row in _table(report, "API traffic by step")}
+    total = steps.pop("total")
+    assert figures["API calls"] == sum(_int(r[2]) for r in steps.values()) == _int(total[2])
+    assert figures["of which writes"] == sum(_int(r[3]) for r in steps.values()) == _int(
+        total[3])
+    assert figures["credits"] == sum(_int(r[4]) for r in steps.values()) == _int(total[4])
+    push = steps["push edits"]
+    assert figures["push write calls"] == _int(push[3])
+    assert figures["push credits (writes)"] == _int(push[4])
+    assert "check for conflicts), " + f"{int(figures['push credits (writes)'])} credits" in (
+        report)
+    assert re.search(r"the push(&#39;|&#x27;)s calls and writes are the sandbox", report)
+    # The dearer route is said so: every write step is compared with plain batches.
+    for name in ("push edits", "mass update by view", "bulk write"):
+        assert steps[name][-1] in ("cheaper than batches", "dearer than batches here",
+                                   "as batches")
+    # Tables are formatted for people: separators, units, no empty header row.
+    assert f"{RECORDS:,}" in report
+    assert "credits</td>" in report
+    head = report.split("API traffic by step")[1].split("<tbody>")[0]
+    assert head.count("<tr>") == 1  # one header row: no empty "step" row above it
 
 
 @pytest.mark.sandbox
@@ -212,9 +267,10 @@ def test_console_script_runs_the_demo_subcommand(tmp_path: Path) -> None:
     assert not any(tmp_path.iterdir())  # --help writes no report
 
 
-# The one internal the demo reaches past the public API: the charts as PNG bytes (not
-# exported). The bulk write's result comes from crm.bulk_write, not a parser of its own.
-DEMO_INTERNALS = {"crmframe.plots"}
+# The internals the demo reaches past the public API: the charts as PNG bytes (not
+# exported) and the Report builder it shares with crmframe.report. The bulk write's result
+# comes from crm.bulk_write, not a parser of its own.
+DEMO_INTERNALS = {"crmframe.plots", "crmframe.reports"}
 
 
 def test_demo_uses_the_public_api() -> None:

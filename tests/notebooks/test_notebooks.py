@@ -22,10 +22,14 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from crmframe.sandbox.server import CREDENTIALS_SEED_ENV
+
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 CASSETTE = ROOT / "cassettes" / "notebooks" / "04_report.yaml"
 NAMES = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
+#: Fixes the (otherwise random) credentials of the sandboxes the notebooks start.
+CREDENTIALS_SEED = 4242
 # Taken at import, before any notebook runs, whatever order the tests run in.
 COMMITTED_CASSETTE = hashlib.sha256(CASSETTE.read_bytes()).hexdigest()
 # What the sandbox mints: access/refresh tokens and client ids ("1000." + hex/upper-case).
@@ -76,10 +80,15 @@ def _execute(name: str) -> Run:
                             resources={"metadata": {"path": str(NOTEBOOKS)}})
     before = _sha(CASSETTE)
     error: BaseException | None = None
+    # Sandboxes have random credentials; the kernel's are fixed by this seed so the output
+    # scan below knows the live values to look for.
+    os.environ[CREDENTIALS_SEED_ENV] = str(CREDENTIALS_SEED)
     try:
         client.execute()
     except Exception as exc:  # reported by every test of this notebook, not only the first
         error = exc
+    finally:
+        del os.environ[CREDENTIALS_SEED_ENV]
     return Run(nb if error is None else None, error, before, _sha(CASSETTE),
                client.km is None and client.kc is None)
 
@@ -156,6 +165,8 @@ def check_02(nb: nbformat.NotebookNode, text: str) -> None:
     assert f"after retry: 0 failed, {refused} succeeded" in text
     assert "phones as edited: True; statuses as edited: True" in text
     assert "the slip was not sent: True" in text
+    # The plan shown as a PushPreview widget, with its cost.
+    assert re.search(r"<b>Push plan</b>: \d+ calls, \d+ credits", text)
 
 
 def check_03(nb: nbformat.NotebookNode, text: str) -> None:
@@ -204,12 +215,27 @@ def check_05(nb: nbformat.NotebookNode, text: str) -> None:
     assert any("image/png" in out.get("data", {}) for out in _outputs(nb))
 
 
+def check_06(nb: nbformat.NotebookNode, text: str) -> None:
+    outputs = _outputs(nb)
+    widgets = [out for out in outputs
+               if "application/vnd.jupyter.widget-view+json" in out.get("data", {})]
+    assert len(widgets) >= 3  # two progress bars (two batches of fields), the grid
+    assert "<EditGrid Leads 2,000 rows x 12 columns: 3 cells changed, 1 problem>" in text
+    assert "malformed email" in text
+    assert re.search(r"skipped\s+CONFLICT\s+1", text)
+    assert re.search(r"skipped\s+VALIDATION\s+1", text)
+    assert re.search(r"success\s+SUCCESS\s+1", text)
+    assert "the colleague's change kept: True" in text
+    assert "our valid edit in Zoho: True" in text
+
+
 CHECKS: dict[str, Callable[[nbformat.NotebookNode, str], None]] = {
     "01_read_records.ipynb": check_01,
     "02_edit_and_push.ipynb": check_02,
     "03_monitor_jobs.ipynb": check_03,
     "04_reproducible_report.ipynb": check_04,
     "05_big_modules.ipynb": check_05,
+    "06_edit_in_a_grid.ipynb": check_06,
 }
 
 
@@ -245,15 +271,13 @@ def test_notebook_cleans_up(name: str, executed: Callable[[str], Run]) -> None:
 
 @pytest.fixture(scope="module")
 def sandbox_secrets() -> list[str]:
-    """The client id, secret and refresh token the notebooks' sandboxes use (fixed by seed)."""
+    """The client id, secret and refresh token the notebooks' sandboxes use (their kernels
+    run with the credentials seed set)."""
     from crmframe.sandbox import start
 
-    secrets: list[str] = []
-    for seed in (42, 7):  # 01-03 use the default seed; 04 recorded with seed 7
-        with start(records=10, seed=seed) as server:
-            creds = server.credentials
-            secrets += [creds["client_id"], creds["client_secret"], creds["refresh_token"]]
-    return secrets
+    with start(records=10, credentials_seed=CREDENTIALS_SEED) as server:
+        creds = server.credentials
+        return [creds["client_id"], creds["client_secret"], creds["refresh_token"]]
 
 
 @each_executed_notebook

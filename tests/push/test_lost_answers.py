@@ -212,3 +212,25 @@ def _wait_for_jobs(server: Any) -> None:
             if all(j.processed >= j.total for j in jobs.writes.values()):
                 return
         time.sleep(0.02)
+
+
+def test_a_mass_update_by_view_whose_answer_is_lost_is_never_scheduled_twice() -> None:
+    from crmframe.errors import ZohoAPIError
+    from crmframe.sandbox import start
+
+    with start(records=300, lost_answer_rate=1.0, job_speed=1.0, job_delay=60) as server:
+        crm = writing_crm(server.credentials)
+        try:
+            view = crm.read_custom_views("Leads").index[0]
+            with pytest.raises(TransportError, match="may have been scheduled"):
+                crm.mass_update("Leads", {"Rating": "Active"}, cvid=view)
+            posts = [p for m, p, _ in server.requests if m == "POST" and "mass_update" in p]
+            assert len(posts) == 1  # sent once, not re-sent by the client
+            assert len(server.app.jobs.mass) == 1  # the job exists, once
+            server.faults.lost_answer_rate = 0.0
+            # what Zoho answers while the first job runs: no second job
+            with pytest.raises(ZohoAPIError, match="ALREADY_SCHEDULED"):
+                crm.mass_update("Leads", {"Rating": "Active"}, cvid=view)
+            assert len(server.app.jobs.mass) == 1
+        finally:
+            crm.close()

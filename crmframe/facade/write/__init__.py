@@ -9,7 +9,8 @@
 4. Sending: :mod:`~crmframe.facade.write.steps` (a plan as calls),
    :mod:`~crmframe.facade.write.execute` (the executor), :mod:`~crmframe.facade.write.journal`
    (resumable pushes), :mod:`~crmframe.facade.write.sender` (HTTP),
-   :mod:`~crmframe.facade.write.run` (a prepared push run end to end).
+   :mod:`~crmframe.facade.write.settle` (writes whose answer was lost: read back, never
+   re-sent blindly), :mod:`~crmframe.facade.write.run` (a prepared push run end to end).
 5. Result: :mod:`~crmframe.facade.write.rows` (outcomes as rows),
    :mod:`~crmframe.facade.write.result` (:class:`PushResult`),
    :mod:`~crmframe.facade.write.retry` (what ``retry()`` sends again).

@@ -7,7 +7,7 @@ before any call, like the rest of the push — what goes:
 * **inserts**: added rows without an id, or with a label that is not a Zoho id (the
   ``0, 1, 2`` a ``pd.concat`` gives new rows), are checked like :meth:`crm.insert` checks
   its frame (every problem at once) and go by POST batches of 100 or, when cheaper, by
-  bulk-write jobs (:func:`~crmframe.facade.write.creating.insert_route`). Only writable
+  bulk-write jobs (:func:`~crmframe.core.inserts.insert_route`). Only writable
   columns are sent: the read-only and label columns of a read frame (``Modified_Time``,
   ``Owner.name``...) are not. A row with a well-formed id unknown to the original stays
   ``NOT_PUSHED_INSERT`` (it names a record, it is not a new one).
@@ -23,7 +23,6 @@ updates.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -36,8 +35,8 @@ from crmframe.core.inserts import (
     NewRecords,
     insert_route,
     new_records,
+    same_answer,
     with_row_steps,
-    write_results,
 )
 from crmframe.core.metadata import FieldInfo
 from crmframe.core.plan import DEFAULT_BULK_THRESHOLD, Objective
@@ -64,16 +63,6 @@ class RowPlan:
     delete_ids: list[str] = field(default_factory=list)
     skipped: list[pd.DataFrame] = field(default_factory=list)
     reads: int = 0
-
-    @property
-    def calls(self) -> int:
-        """Planned calls of the inserts and deletes."""
-        return (self.route.calls if self.route else 0) + math.ceil(len(self.delete_ids) / 100)
-
-    @property
-    def credits(self) -> int:
-        """Planned credits of the inserts and deletes."""
-        return (self.route.credits if self.route else 0) + math.ceil(len(self.delete_ids) / 100)
 
 
 def _is_new(value: Any) -> bool:
@@ -135,7 +124,7 @@ def prepare_rows(
             plan.new = new_records(rows, infos)
             plan.insert_frame = rows
             plan.route = insert_route(len(rows), objective=objective,
-                                               bulk_threshold=bulk_threshold)
+                                      bulk_threshold=bulk_threshold)
     if deletes and changes.removed_ids:
         ids = list(changes.removed_ids)
         conflicts: list[str] = []
@@ -158,14 +147,12 @@ def planned(plan: RowPlan) -> list[pd.DataFrame]:
     frames: list[pd.DataFrame] = []
     if plan.new is not None and plan.route is not None:
         route = "insert" if plan.route.route == "post" else "bulk_insert"
-        body = {"data": [{"code": "DRY_RUN", "status": "planned",
-                          "message": f"would be inserted by {plan.route.route}",
-                          "details": {}}] * len(plan.new.records)}
-        frames.append(write_results(body, plan.new.records, route=route, call=-1))
+        frames.append(same_answer(plan.new.records, code="DRY_RUN", status="planned",
+                                  message=f"would be inserted by {plan.route.route}",
+                                  route=route))
     if plan.delete_ids:
-        body = {"data": [{"code": "DRY_RUN", "status": "planned",
-                          "message": "would be deleted", "details": {}}] * len(plan.delete_ids)}
-        frames.append(write_results(body, plan.delete_ids, route="delete", call=-1))
+        frames.append(same_answer(plan.delete_ids, code="DRY_RUN", status="planned",
+                                  message="would be deleted", route="delete"))
     return frames
 
 

@@ -41,7 +41,7 @@ from crmframe.core.bulkwrite import (
     parse_bulk_result,
 )
 from crmframe.core.fieldtypes import LOOKUP_KINDS, Kind
-from crmframe.core.inserts import new_records
+from crmframe.core.inserts import blank_mask, new_records
 from crmframe.core.jobs import JobStatus
 from crmframe.core.mappings import mappings_to_frame
 from crmframe.core.metadata import FieldInfo, normalise_fields
@@ -93,13 +93,6 @@ def aligned_by_position(parsed: pd.DataFrame, ids: list[Any] | None,
     return out
 
 
-def _blank(series: pd.Series) -> np.ndarray:
-    return np.fromiter(
-        ((not v.strip()) if isinstance(v, str) else bool(pd.isna(v))
-         if not isinstance(v, (list, tuple, dict)) else False for v in series.tolist()),
-        dtype=bool, count=len(series))
-
-
 def _lookup_target_field(crm: Any, info: FieldInfo, by: str, column: str) -> str:
     """Check ``by`` names a way Zoho can find the lookup's target; return it."""
     if by == "id":
@@ -135,7 +128,7 @@ def _columns(
         if column == "id":
             if find_by == "id":
                 plan.append(_Column(column, "id", Kind.ID))
-            elif operation == "insert" and not _blank(table[column]).all():
+            elif operation == "insert" and not blank_mask(table[column]).all():
                 raise InputError("rows with an id cannot be inserted: drop the id column, or "
                                  "use operation='update'/'upsert' with find_by='id'")
             else:
@@ -215,7 +208,7 @@ def _check_values(
                 continue
             given = mapped.get(info.api_name)
             rows = (list(range(len(table))) if given is None
-                    else np.flatnonzero(_blank(table[given.source])).tolist())
+                    else np.flatnonzero(blank_mask(table[given.source])).tolist())
             if rows:
                 problems.append(pd.DataFrame({"row": rows, "field": info.api_name,
                                               "value": None,

@@ -30,11 +30,14 @@ from typing import Any
 import pandas as pd
 
 from crmframe.core.inserts import (
+    PER_CALL,
     InsertRoute,
     NewRecords,
     check_ids,
+    check_upsert_match,
     insert_route,
     new_records,
+    same_answer,
     write_results,
 )
 from crmframe.core.metadata import normalise_fields
@@ -46,7 +49,6 @@ from crmframe.facade.write.result import PushResult, concat_results
 from crmframe.facade.write.run import client_counts
 
 __all__ = [
-    "BATCH",
     "bulk_insert",
     "counted_result",
     "delete",
@@ -56,10 +58,6 @@ __all__ = [
     "send_batches",
     "upsert",
 ]
-
-#: Records per POST (insert, upsert) and ids per DELETE: Zoho's maximum.
-BATCH = 100
-
 
 def request_body(records: Sequence[Any], trigger: Sequence[str] | None,
                  extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -76,16 +74,13 @@ def _error_rows(sent: Sequence[Any], exc: CrmframeError, *, route: str, call: in
                 status: str | None = None) -> pd.DataFrame:
     err = error_body(exc)["error"]
     unknown = isinstance(exc, TransportError)
-    body = {"data": [{"code": err["code"], "status": status or ("unknown" if unknown else "error"),
-                      "message": err["message"], "details": err["details"]}] * len(sent)}
-    return write_results(body, sent, route=route, call=call)
+    return same_answer(sent, code=err["code"], status=status or ("unknown" if unknown else "error"),
+                       message=err["message"], details=err["details"], route=route, call=call)
 
 
 def _not_sent(sent: Sequence[Any], exc: CrmframeError, *, route: str) -> pd.DataFrame:
-    body = {"data": [{"code": "NOT_SENT", "status": "not_sent",
-                      "message": f"not sent: an earlier call failed ({exc})", "details": {}}]
-            * len(sent)}
-    return write_results(body, sent, route=route, call=-1)
+    return same_answer(sent, code="NOT_SENT", status="not_sent",
+                       message=f"not sent: an earlier call failed ({exc})", route=route)
 
 
 def _progress(wanted: bool | None, total: int, calls: int, desc: str) -> Any:
@@ -118,7 +113,7 @@ def send_batches(
     frames: list[pd.DataFrame] = []
     calls = 0
     stop: CrmframeError | None = None
-    batches = [items[i:i + BATCH] for i in range(0, len(items), BATCH)]
+    batches = [items[i:i + PER_CALL] for i in range(0, len(items), PER_CALL)]
     bar = _progress(progress, len(items), len(batches), route)
     try:
         for number, batch in enumerate(batches):
@@ -175,7 +170,7 @@ def counted_result(crm: Any, start: tuple[int, int] | None, results: pd.DataFram
 def post_credits(n: int, calls: int) -> float:
     """Credits of the first ``calls`` POST batches of ``n`` records (1 per 10 records)."""
     costs = Costs()
-    sizes = [min(BATCH, n - i) for i in range(0, n, BATCH)]
+    sizes = [min(PER_CALL, n - i) for i in range(0, n, PER_CALL)]
     return float(sum(costs.put(k) for k in sizes[:calls]))
 
 
@@ -274,11 +269,9 @@ def insert(
 
 def _planned(new: NewRecords, frame: pd.DataFrame, how: InsertRoute, *,
              route: str) -> PushResult:
-    body = {"data": [{"code": "DRY_RUN", "status": "planned",
-                      "message": f"would be sent by {how.route}", "details": {}}]
-            * len(new.records)}
-    results = write_results(body, new.records, route=route if how.route == "post"
-                            else "bulk_insert", call=-1)
+    results = same_answer(new.records, code="DRY_RUN", status="planned",
+                          message=f"would be sent by {how.route}",
+                          route=route if how.route == "post" else "bulk_insert")
     out = PushResult(results, dry_run=True)
     out.frame = frame.copy()
     return out
@@ -371,7 +364,9 @@ def upsert(
     ValidationError
         Before any call, with every problem.
     InputError
-        No module, an empty frame, bad ``duplicate_check_fields``.
+        No module, an empty frame, bad ``duplicate_check_fields`` (a field Zoho cannot
+        match by), or rows without an id and no column to match them by (they would all
+        be inserted: :func:`~crmframe.core.inserts.check_upsert_match`).
 
     Examples
     --------
@@ -387,6 +382,7 @@ def upsert(
     name = module_of(frame, None, module)
     infos = normalise_fields(crm.read_fields(name))
     new = new_records(frame, infos, upsert=True, duplicate_check_fields=duplicate_check_fields)
+    check_upsert_match(name, infos, new, duplicate_check_fields)
     extra = ({"duplicate_check_fields": list(duplicate_check_fields)}
              if duplicate_check_fields is not None else None)
     results, calls = send_batches(
@@ -459,9 +455,8 @@ def delete(
     unique = list(dict.fromkeys(given))
     route = "delete"
     if dry_run:
-        body = {"data": [{"code": "DRY_RUN", "status": "planned",
-                          "message": "would be deleted", "details": {}}] * len(unique)}
-        results = write_results(body, unique, route=route, call=-1)
+        results = same_answer(unique, code="DRY_RUN", status="planned",
+                              message="would be deleted", route=route)
         return PushResult(_with_repeats(results, given, route), dry_run=True)
     params: dict[str, Any] = {}
     if trigger is not None:

@@ -25,12 +25,19 @@ from crmframe.core.codecs import encode_value
 from crmframe.core.jobs import job_status
 from crmframe.core.metadata import FieldInfo, normalise_fields
 from crmframe.core.plan import Costs
-from crmframe.errors import InputError, ValidationError
+from crmframe.errors import (
+    CrmframeError,
+    InputError,
+    TransportError,
+    ValidationError,
+    error_from_envelope,
+)
 from crmframe.facade.jobs import Job
 from crmframe.facade.write.frames import by_id
 from crmframe.facade.write.readback import applied_ids, read_back
 from crmframe.facade.write.result import PushResult
 from crmframe.facade.write.run import send_steps
+from crmframe.facade.write.settle import is_ambiguous
 from crmframe.facade.write.steps import Step
 
 __all__ = ["MASS_UPDATE_IDS_PER_CALL", "mass_update", "mass_update_failures", "mass_values"]
@@ -137,7 +144,28 @@ def mass_update(
         body: dict[str, Any] = {"data": [encoded], "cvid": str(cvid), **extra}
         if territory is not None:
             body["territory"] = dict(territory)
-        reply = crm.client.request("POST", f"{module}/actions/mass_update", json=body)
+        try:
+            # Not idempotent (the client never re-sends it after it may have landed).
+            reply = crm.client.request("POST", f"{module}/actions/mass_update", json=body,
+                                       idempotent=False)
+        except CrmframeError as exc:
+            if not is_ambiguous(exc):
+                raise
+            # Zoho lists no mass-update jobs, and a second job would apply the values twice
+            # (Modified_Time, workflows). While the first runs Zoho refuses another for the
+            # view (ALREADY_SCHEDULED), but once it finished nothing stops a duplicate.
+            raise TransportError(
+                f"the mass update of view {cvid} got no answer ({type(exc).__name__}); the "
+                "job may have been scheduled, so it is not sent again (a second job would "
+                "write every record twice): read the view back to see whether the values "
+                "landed before calling mass_update again"
+            ) from None
+        data = (reply.body or {}).get("data")
+        first = data[0] if isinstance(data, list) and data else None
+        if isinstance(first, Mapping) and first.get("status") == "error":
+            # Refused for the view as a whole (ALREADY_SCHEDULED while a job runs on it,
+            # LIMIT_EXCEEDED...): Zoho wraps it in data[]; it is the request's error.
+            raise error_from_envelope(first, reply.status)
         # Stamped like every polled status, so progress charts can place it on the time axis.
         status = job_status(reply.body).with_observed_at(datetime.now(timezone.utc))
         return Job.from_status(status, module=module)

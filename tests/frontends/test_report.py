@@ -1,0 +1,64 @@
+"""crmframe.report and the Report builder: tables for people, figures from one source."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+import crmframe
+from crmframe.facade.write.result import PushResult
+from crmframe.reports import Report, format_table
+
+
+def _result() -> PushResult:
+    n = 1500
+    return PushResult(pd.DataFrame({
+        "id": [f"41508680000002{i:05d}" for i in range(n)], "route": "put", "call": 0,
+        "fields": [["Phone"]] * n,
+        "status": ["success"] * (n - 3) + ["error", "skipped", "skipped"],
+        "code": ["SUCCESS"] * (n - 3) + ["RECORD_LOCKED", "CONFLICT", "VALIDATION"],
+        "message": [""] * (n - 3) + ["locked <b>now</b>", "changed in Zoho", "bad value"],
+    }), calls=17, reads=2, credits=150.0)
+
+
+def test_report_of_a_push_takes_every_figure_from_the_result(tmp_path: Path) -> None:
+    result = _result()
+    page = crmframe.report(result, tmp_path / "push.html", title="Phones")
+    assert (tmp_path / "push.html").read_text(encoding="utf-8") == page
+    figures = dict(re.findall(r"data-label='([^']*)' data-value='([^']*)'", page))
+    assert figures == {"records": "1500", "records written": "1497", "records failed": "3",
+                       "write calls": "15", "read calls": "2", "credits": "150.0"}
+    assert "1,497 records" in page  # the summary table, with its separator and unit
+    assert "<caption>records by status and code</caption>" in page
+    assert "locked &lt;b&gt;now&lt;/b&gt;" in page  # Zoho's text is data, not markup
+    assert "<b>now</b>" not in page
+
+
+def test_tables_are_formatted_for_people() -> None:
+    frame = pd.DataFrame({"step": ["read", "bulk write"],
+                          "calls": pd.array([31, None], dtype="Int64"),
+                          "credits": [1234.0, 0.5]}).set_index("step")
+    table = format_table(frame, "by step", units={"credits": "credits"}, index=True)
+    assert "<caption>by step</caption>" in table
+    assert "1,234 credits" in table
+    assert "0.50 credits" in table
+    assert "–" in table  # a missing count is a dash, not <NA>
+    assert "<NA>" not in table
+    head = table.split("<thead>")[1].split("</thead>")[0]
+    assert head.count("<tr>") == 1  # the index is a column, not a second header row
+    assert re.search(r'class="[^"]*num[^"]*"[^>]*>1,234 credits', table)
+    assert re.search(r'class="[^"]*text[^"]*"[^>]*>bulk write', table)
+
+
+def test_report_builder_keeps_its_figures(tmp_path: Path) -> None:
+    page = Report("Title", "sub")
+    page.figures({"calls": 1204, "credits": 72.5}, units={"credits": "credits"})
+    page.table(None, "nothing")
+    path = page.write(tmp_path / "r.html")
+    text = path.read_text(encoding="utf-8")
+    assert page.values == {"calls": 1204, "credits": 72.5}
+    assert "1,204" in text
+    assert "72.50 credits" in text
+    assert "nothing: none." in text
