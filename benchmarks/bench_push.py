@@ -18,14 +18,18 @@
    a bulk-write job 500, any other call 1). One POST per record is sent for real up to
    ``--single-max`` records (default 10,000); above that its row says "cost model"
    (n calls, n credits) instead of sending 100,000 calls.
+4. ``diff`` against ``DataFrame.compare`` by column kind: list columns as a re-read gives
+   them (equal lists, not the same objects) and pyarrow-backed strings. Goal <= 1.0x each.
+5. Planning and results building against ``diff`` for 10,000 / 100,000 / 1,000,000 changed
+   cells (median CPU of ``--repeat`` rounds). Goals at 1M: plan <= 1.0x, results <= 0.5x.
 
-4. Settling lost answers (``--settle-rate``, default 5%): a 10,000-record push (a status on
+6. Settling lost answers (``--settle-rate``, default 5%): a 10,000-record push (a status on
    6,000 by mass update, a value per record on 4,000 by PUT batches) against a sandbox
    that commits each write and then loses its answer at that rate, and against the same
    sandbox without the fault. The extra calls are what settling costs (read-backs, and
    re-sends of what provably did not land); the sandbox counts how often each record was
    written (goal: never twice).
-5. The conflict check of a push of 10,000 edited Leads (``--conflict-records``), in a local
+7. The conflict check of a push of 10,000 edited Leads (``--conflict-records``), in a local
    sandbox: the calls :class:`~crmframe.facade.write.conflicts.Guard` makes (one
    ``If-Modified-Since`` listing of the module's changes since the read, id reads only when
    that would cost more) against one ``GET ?ids=`` per 100 ids (100 calls), when nothing
@@ -37,14 +41,15 @@ Usage::
     .venv/bin/python benchmarks/bench_push.py                    # full size
     .venv/bin/python benchmarks/bench_push.py --only-inserts     # section 3 only
     .venv/bin/python benchmarks/bench_push.py --rows 50000       # quicker
-    .venv/bin/python benchmarks/bench_push.py --only-settling    # section 4 only
-    .venv/bin/python benchmarks/bench_push.py --only-conflicts   # section 5 only
+    .venv/bin/python benchmarks/bench_push.py --only-settling    # section 6 only
+    .venv/bin/python benchmarks/bench_push.py --only-conflicts   # section 7 only
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -56,6 +61,7 @@ import pandas as pd
 
 from crmframe.core.diff import diff
 from crmframe.core.plan import Costs, make_plan
+from crmframe.core.results import ResultsBuilder
 from crmframe.core.validate import find_problems
 
 # The standard scenario is the planner tests' own (tests/writeback/scenarios.py), so the
@@ -207,6 +213,149 @@ def bench_plan() -> None:
           "(UNCONFIRMED in Zoho's docs); bulk-write job 500 credits, counted as 4 calls)")
 
 
+def cpu_median(rounds: int, fn: Callable[[], Any]) -> tuple[float, list[float], Any]:
+    """Median CPU seconds of ``rounds`` runs (CPU, not wall: the machine is shared)."""
+    times, result = [], None
+    for _ in range(rounds):
+        result = None
+        start = time.process_time()
+        result = fn()
+        times.append(time.process_time() - start)
+    return statistics.median(times), times, result
+
+
+def _lists(rng: np.random.Generator, rows: int) -> list[Any]:
+    langs = ["English", "Spanish", "German", "Tamil", "Japanese"]
+    return [None if k < 0 else [langs[(i + j) % 5] for j in range(k)]
+            for i, k in enumerate(rng.integers(-1, 4, rows).tolist())]
+
+
+def bench_diff_kinds(rows: int, fraction: float, rounds: int) -> None:
+    """diff vs DataFrame.compare on re-read list columns and on Arrow-backed strings."""
+    rng = np.random.default_rng(1)
+    ids = pd.Index([str(3652397000000000000 + i) for i in range(rows)], dtype="string",
+                   name="id")
+    print(f"\n4. diff vs DataFrame.compare by column kind: {rows:,} rows, {fraction:.0%} of "
+          f"each column changed; median CPU of {rounds} rounds")
+    out = []
+    for label, make in (
+        ("4 list columns, re-read (equal lists, not the same objects)", "lists"),
+        ("12 Arrow-backed string columns (string[pyarrow])", "strings"),
+    ):
+        cols: dict[str, Any] = {}
+        if make == "lists":
+            for j in range(4):
+                cols[f"L{j}"] = pd.Series(_lists(rng, rows), dtype=object).to_numpy()
+        else:
+            for j in range(12):
+                cols[f"T{j}"] = pd.array(WORDS[rng.integers(0, len(WORDS), rows)],
+                                         dtype="string[pyarrow]")
+        original = pd.DataFrame(cols, index=ids)
+        edited = original.copy(deep=True)
+        for name in edited.columns:
+            if make == "lists":
+                # what a re-read gives: new list objects with the same items
+                col = [None if v is None else list(v) for v in original[name].tolist()]
+                for i in rng.choice(rows, int(rows * fraction), replace=False).tolist():
+                    col[i] = ["Changed"]
+                values = np.empty(rows, dtype=object)
+                values[:] = col
+                edited[name] = values
+            else:
+                col = edited[name].copy()
+                col.iloc[rng.choice(rows, int(rows * fraction), replace=False)] = "changed"
+                edited[name] = col
+        t_diff, _, cs = cpu_median(rounds, lambda o=original, e=edited: diff(o, e))
+        t_cmp, _, _ = cpu_median(rounds, lambda o=original, e=edited: o.compare(e))
+        out.append([label, f"{t_diff:.3f}", f"{t_cmp:.3f}", f"{t_diff / t_cmp:.2f}",
+                    "met" if t_diff <= t_cmp else "NOT met", len(cs)])
+    print(table(out, ["case", "diff s", "compare s", "ratio", "goal <= 1.0", "cells"]))
+
+
+def _scaled_frames(cells: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``cells`` changed cells: cells / 4 records x 4 fields (a picklist, a phone, an
+    integer, an e-mail), each record changed in all four."""
+    rng = np.random.default_rng(seed)
+    rows = cells // 4
+    ids = pd.Index([str(3652397000000000000 + i) for i in range(rows)], dtype="string",
+                   name="id")
+    original = pd.DataFrame({
+        "Lead_Status": pd.array(["Not Contacted"] * rows, dtype="string"),
+        "Phone": pd.array([f"+1 555 {i:07d}" for i in range(rows)], dtype="string"),
+        "No_of_Employees": pd.array(rng.integers(0, 100, rows), dtype="Int64"),
+        "Email": pd.array([f"a{i}@example.com" for i in range(rows)], dtype="string"),
+    }, index=ids)
+    edited = original.copy()
+    edited["Lead_Status"] = pd.array(
+        rng.choice(["Contacted", "Junk Lead", "Lost Lead"], rows), dtype="string")
+    edited["Phone"] = pd.array([f"+1 666 {i:07d}" for i in range(rows)], dtype="string")
+    edited["No_of_Employees"] = edited["No_of_Employees"] + 1
+    edited["Email"] = pd.array([f"b{i}@example.com" for i in range(rows)], dtype="string")
+    original.attrs["module"] = edited.attrs["module"] = "Leads"
+    return original, edited
+
+
+def _answers(ids: list[str], per_call: int = 100) -> list[tuple[list[str], dict[str, Any]]]:
+    """Zoho's per-record answers to PUT batches of ``per_call``: 1 in 50 an error."""
+    calls = []
+    for start in range(0, len(ids), per_call):
+        chunk = ids[start : start + per_call]
+        data = []
+        for n, rid in enumerate(chunk):
+            if (start + n) % 50 == 49:
+                data.append({"code": "INVALID_DATA", "status": "error",
+                             "message": "invalid data", "details": {"api_name": "Phone",
+                                                                    "expected_data_type": "phone"}})
+            else:
+                data.append({"code": "SUCCESS", "status": "success", "message": "record updated",
+                             "details": {"id": rid, "Modified_Time": "2024-05-11T18:22:29+05:30",
+                                         "Modified_By": {"id": "4150868000000225013",
+                                                         "name": "Patricia Boyle"}}})
+        calls.append((chunk, {"data": data}))
+    return calls
+
+
+def bench_scaling(sizes: list[int], rounds: int) -> None:
+    """Planning and results building against diff, for growing numbers of changed cells."""
+    print(f"\n5. planning and results building against diff (median CPU of {rounds} rounds; "
+          "cells = records x 4 fields; results: one per-record answer per changed cell, "
+          "in calls of 100)")
+    out = []
+    for cells in sizes:
+        original, edited = _scaled_frames(cells)
+        t_diff, _, cs = cpu_median(rounds, lambda o=original, e=edited: diff(
+            o, e, fields=SCALING_FIELDS))
+        t_plan, _, _ = cpu_median(rounds, lambda c=cs: make_plan(c, SCALING_FIELDS, "Leads"))
+        answers = _answers([str(3652397000000000000 + i) for i in range(cells)])
+
+        def build(calls: list[tuple[list[str], dict[str, Any]]] = answers) -> pd.DataFrame:
+            builder = ResultsBuilder()
+            for number, (ids, body) in enumerate(calls):
+                builder.add(body, records=ids, in_order=True, route="put", call=number)
+            return builder.to_frame()
+
+        t_res, _, frame = cpu_median(rounds, build)
+        assert len(frame) == cells
+        out.append([cells, f"{t_diff:.2f}", f"{t_plan:.2f}", f"{t_plan / t_diff:.2f}",
+                    f"{t_res:.2f}", f"{t_res / t_diff:.2f}",
+                    f"{t_res / cells * 1e6:.1f}"])
+    print(table(out, ["changed cells", "diff s", "plan s", "plan/diff", "results s",
+                      "results/diff", "us/result"]))
+    last = out[-1]
+    print(f"goals at {sizes[-1]:,} cells: plan <= 1.0x diff: "
+          f"{'met' if float(last[3]) <= 1.0 else 'NOT met'} ({last[3]}x); "
+          f"results <= 0.5x diff: {'met' if float(last[5]) <= 0.5 else 'NOT met'} ({last[5]}x)")
+
+
+SCALING_FIELDS: list[dict[str, Any]] = [
+    {"api_name": "Lead_Status", "data_type": "picklist", "mass_update": True},
+    {"api_name": "Phone", "data_type": "phone", "mass_update": True},
+    {"api_name": "No_of_Employees", "data_type": "integer", "json_type": "integer",
+     "mass_update": True},
+    {"api_name": "Email", "data_type": "email", "mass_update": False},
+]
+
+
 def _insert_frame(n: int, tag: str) -> pd.DataFrame:
     return pd.DataFrame({"Last_Name": [f"{tag} {i}" for i in range(n)],
                          "Company": [f"Booth {i % 50}" for i in range(n)],
@@ -264,8 +413,21 @@ def bench_inserts(sizes: list[int], single_max: int) -> None:
 
 
 def _settling_run(rate: float) -> dict[str, Any]:
+    import crmframe.facade.write.run as run_module
     from crmframe.facade.crm import connect
+    from crmframe.facade.write.sender import CrmSender
     from crmframe.sandbox import start
+
+    senders: list[CrmSender] = []
+
+    class Counting(CrmSender):
+        """The push's own sender, kept to read its settling counters afterwards."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            senders.append(self)
+
+    run_module.CrmSender = Counting  # type: ignore[misc]
 
     with start(records=10_000, seed=11, lost_answer_rate=rate, flag_records=False) as server, \
             connect(**server.credentials) as crm:
@@ -285,7 +447,11 @@ def _settling_run(rate: float) -> dict[str, Any]:
         requests = server.requests
         counts = server.write_counts("Leads")
         statuses = result.results.groupby("status")["id"].nunique().to_dict()
+        run_module.CrmSender = CrmSender  # type: ignore[misc]
         return {
+            "ambiguous": sum(x.ambiguous for x in senders),
+            "settle_reads": sum(x.settle_reads for x in senders),
+            "settle_calls": sum(x.settle_calls for x in senders),
             "calls": calls, "credits": credits, "took": took,
             "writes": sum(1 for m, p, _ in requests if m != "GET" and "/oauth/" not in p),
             "reads": sum(1 for m, p, _ in requests if m == "GET" and "/oauth/" not in p),
@@ -296,7 +462,7 @@ def _settling_run(rate: float) -> dict[str, Any]:
 
 
 def bench_settling(rate: float) -> None:
-    print(f"\n4. settling lost answers: 10,000 edited Leads (6,000 by mass update, 4,000 by "
+    print(f"\n6. settling lost answers: 10,000 edited Leads (6,000 by mass update, 4,000 by "
           f"PUT), {rate:.0%} of write answers lost after the write committed (sandbox counts)")
     clean = _settling_run(0.0)
     lossy = _settling_run(rate)
@@ -307,10 +473,12 @@ def bench_settling(rate: float) -> None:
                      f"{run['took']:.1f} s"])
     print(table(rows, ["run", "calls", "writes", "reads", "credits", "answers lost",
                        "records written twice", "success", "unknown", "error", "time"]))
-    extra = lossy["calls"] - clean["calls"]
-    print(f"settling cost {extra} extra calls ({lossy['writes'] - clean['writes']} re-sends, "
-          f"{lossy['reads'] - clean['reads']} read-backs) for {lossy['lost']} lost answers: "
-          f"{extra / max(clean['calls'], 1):.1%} more calls than the push without faults")
+    extra = lossy["settle_reads"] + lossy["settle_calls"]
+    print(f"settling {lossy['ambiguous']} unanswered writes cost {extra} extra calls "
+          f"({lossy['settle_reads']} read-backs, {lossy['settle_calls']} re-sends of what "
+          f"provably did not land), counted by the push's sender: {extra / lossy['calls']:.1%} "
+          "of its calls. (The two runs' totals also differ by the conflict check's reads, "
+          "which depend on timing.)")
 
 def bench_conflicts(n: int) -> None:
     from crmframe.facade.crm import connect
@@ -318,7 +486,7 @@ def bench_conflicts(n: int) -> None:
     from crmframe.facade.write.readback import read_back
     from crmframe.sandbox import start
 
-    print(f"\n5. conflict check of a push of {n:,} edited Leads (sandbox; calls counted by "
+    print(f"\n7. conflict check of a push of {n:,} edited Leads (sandbox; calls counted by "
           "the server)")
     rows: list[list[Any]] = []
     with start(records=n + 5_000, seed=3, flag_records=False) as server, \
@@ -361,6 +529,10 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=500_000)
     parser.add_argument("--fraction", type=float, default=0.01)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000],
+                        help="changed cells for the planning/results scaling table")
+    parser.add_argument("--only-speed", action="store_true",
+                        help="only sections 4 and 5 (diff by column kind, plan/results scaling)")
     parser.add_argument("--insert-sizes", type=int, nargs="*", default=[10_000, 100_000])
     parser.add_argument("--single-max", type=int, default=10_000)
     parser.add_argument("--only-inserts", action="store_true")
@@ -376,14 +548,17 @@ def main() -> None:
     if args.only_conflicts:
         bench_conflicts(args.conflict_records)
         return
-    if not args.only_inserts:
+    if not (args.only_inserts or args.only_speed):
         bench_diff(args.rows, args.fraction, args.repeat)
         bench_plan()
-    if args.insert_sizes:
+    if args.insert_sizes and not args.only_speed:
         bench_inserts(args.insert_sizes, args.single_max)
-    if not args.only_inserts:
+    if not (args.only_inserts or args.only_speed):
         bench_settling(args.settle_rate)
         bench_conflicts(args.conflict_records)
+    if not args.only_inserts:
+        bench_diff_kinds(args.rows, args.fraction, args.repeat)
+        bench_scaling(args.sizes, args.repeat)
 
 
 if __name__ == "__main__":

@@ -10,11 +10,15 @@ In one run:
    keeping ``r.json()["data"]`` of every page — the untyped lists a hand-written script
    would hold;
 3. ``crm.read_records("Leads", fields)`` over the same pages (a typed frame);
-4. ``read_records`` again under ``tracemalloc`` for its peak memory, compared with the
-   final frame's ``memory_usage(deep=True)``.
+4. ``read_records`` again for its peak memory: Python's heap (``tracemalloc``) plus Arrow's
+   (a proxy of Arrow's memory pool made the default for that read: parsed pages and the
+   frame's Arrow-backed strings live there, out of tracemalloc's sight), the two peaks
+   added (an over-count at worst), compared with the final frame's
+   ``memory_usage(deep=True)``.
 
 Both wall time and this process's CPU time are reported: the sandbox runs in another
 process, so CPU time is the client's own work, free of server speed and machine load.
+The garbage collector is in its normal state (on) on both sides.
 
 Usage::
 
@@ -35,14 +39,15 @@ Flags:
     call, so above 49 both sides read the records once per chunk of 49 fields.
 ``--version V`` (default ``v8``)
     API version in the URLs (``v2``/``v2.1`` take the older paging).
-``--repeat N`` (default 1)
+``--repeat N`` (default 3)
     Timed rounds, bare loop and ``read_records`` alternating, each on a fresh sandbox;
     the medians are reported.
 ``--latency S`` (default 0)
     Seconds the sandbox waits before answering each call (real Zoho: ~0.1-0.3 s), so
     wall time includes round trips as it would over a network.
 
-Goals: ``read_records`` within 1.2x the bare loop's time; peak memory under 3x the frame.
+Goals: ``read_records`` client CPU at most 1.1x the bare loop's; peak memory at most 1.5x
+the frame.
 """
 
 from __future__ import annotations
@@ -61,6 +66,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pyarrow as pa
 import requests
 
 import crmframe.facade.crm as facade
@@ -147,7 +153,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--fields", type=int, default=20, help="fields read (> 49: passes)")
     parser.add_argument("--version", default="v8")
-    parser.add_argument("--repeat", type=int, default=1, help="alternating timed runs")
+    parser.add_argument("--repeat", type=int, default=3, help="alternating timed runs")
     parser.add_argument("--latency", type=float, default=0.0,
                         help="seconds the sandbox adds to each call (Zoho: ~0.1-0.3)")
     args = parser.parse_args(argv)
@@ -184,10 +190,18 @@ def main(argv: list[str] | None = None) -> None:
         ) as crm:
             crm.read_fields("Leads")
             gc.collect()
-            tracemalloc.start()
-            again = crm.read_records("Leads", names, progress=False, method="pages")
-            _, peak = tracemalloc.get_traced_memory()
-            tracemalloc.stop()
+            previous = pa.default_memory_pool()
+            pool = pa.proxy_memory_pool(previous)  # kept alive: its buffers free through it
+            pa.set_memory_pool(pool)
+            try:
+                tracemalloc.start()
+                again = crm.read_records("Leads", names, progress=False, method="pages")
+                _, python_peak = tracemalloc.get_traced_memory()
+                tracemalloc.stop()
+            finally:
+                pa.set_memory_pool(previous)
+            arrow_peak = pool.max_memory()
+            peak = python_peak + arrow_peak
             assert len(again) == rows == bare_rows // len(chunks)
 
     bare_wall = statistics.median(w for w, _ in bare)
@@ -201,11 +215,14 @@ def main(argv: list[str] | None = None) -> None:
           f"client CPU {bare_cpu:6.2f} s")
     print(f"read_records       : wall {read_wall:7.2f} s ({rows / read_wall:9,.0f} rec/s)  "
           f"client CPU {read_cpu:6.2f} s")
-    print(f"ratio read_records / bare: wall {read_wall / bare_wall:.2f} (goal <= 1.20), "
-          f"client CPU {read_cpu / bare_cpu:.2f}")
+    print(f"ratio read_records / bare: wall {read_wall / bare_wall:.2f}, "
+          f"client CPU {read_cpu / bare_cpu:.2f} (goal <= 1.10: "
+          f"{'met' if read_cpu <= 1.1 * bare_cpu else 'NOT met'})")
     print(f"frame memory_usage(deep=True): {frame_bytes / 2**20:8.1f} MiB")
-    print(f"read_records peak (tracemalloc): {peak / 2**20:8.1f} MiB  "
-          f"ratio {peak / frame_bytes:.2f}  (goal < 3)")
+    print(f"read_records peak: {python_peak / 2**20:.1f} MiB Python + "
+          f"{arrow_peak / 2**20:.1f} MiB Arrow = {peak / 2**20:.1f} MiB, "
+          f"ratio {peak / frame_bytes:.2f} (goal <= 1.5: "
+          f"{'met' if peak <= 1.5 * frame_bytes else 'NOT met'})")
 
 
 if __name__ == "__main__":

@@ -128,6 +128,10 @@ class BulkWriteFile:
 
 
 def _cell(value: Any, kind: Kind) -> str:
+    if type(value) is str and (kind is Kind.TEXT or kind is Kind.ID):
+        return value  # what encode_value gives, without its checks per cell
+    if type(value) is int and kind is Kind.INTEGER:
+        return str(value)
     if is_missing(value):
         return ""
     encoded = encode_value(value, kind)

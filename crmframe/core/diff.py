@@ -42,6 +42,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from crmframe.core.codecs import empty_frame, is_missing
 from crmframe.core.fieldtypes import DATE_RE, DATETIME_RE, LOOKUP_KINDS, Kind
@@ -186,10 +188,117 @@ def _changed_generic(a: pd.Series, b: pd.Series, kind: Kind, decimals: int | Non
     xa = a.to_numpy(dtype=object)
     xb = b.to_numpy(dtype=object)
     same = _is(xa, xb).astype(bool) if len(xa) else np.zeros(0, dtype=bool)
+    todo = np.flatnonzero(~same)
     changed = np.zeros(len(xa), dtype=bool)
-    for i in np.flatnonzero(~same):
+    if len(todo) > _LIST_KERNEL_FROM:
+        lists = _changed_lists(xa[todo], xb[todo], decimals)
+        if lists is not None:
+            changed[todo] = lists
+            return changed
+    for i in todo:
         changed[i] = not values_equal(xa[i], xb[i], kind, decimals)
     return changed
+
+
+# Below this many non-identical cells the Arrow conversion costs more than it saves.
+_LIST_KERNEL_FROM = 64
+
+_SCALAR_ITEMS = (pa.string(), pa.large_string(), pa.int64(), pa.float64(), pa.bool_())
+
+
+def _list_array(values: np.ndarray) -> Any:
+    try:
+        array = pa.array(values, from_pandas=True)
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        return None
+    kind = array.type
+    if not (pa.types.is_list(kind) or pa.types.is_large_list(kind)):
+        return None
+    if kind.value_type not in _SCALAR_ITEMS and kind.value_type != pa.null():
+        return None
+    return array
+
+
+def _changed_lists(xa: np.ndarray, xb: np.ndarray, decimals: int | None) -> np.ndarray | None:
+    """``not values_equal`` of cells that are all lists of scalars (or missing), by Arrow.
+
+    Lists are equal when they have the same length and equal items, a missing item equal
+    only to a missing one, floats compared rounded as :func:`values_equal` does. ``None``
+    when the cells are not all such lists (objects, mixed item types...): the caller then
+    compares cell by cell.
+    """
+    la, lb = _list_array(xa), _list_array(xb)
+    if la is None or lb is None:
+        return None
+    ta, tb = la.type.value_type, lb.type.value_type
+    if pa.null() not in (ta, tb) and ta != tb and {ta, tb} != {pa.string(), pa.large_string()}:
+        return None  # [1] against [True], say: values_equal's own rules
+    na_a = la.is_null().to_numpy(zero_copy_only=False)
+    na_b = lb.is_null().to_numpy(zero_copy_only=False)
+    len_a = pc.fill_null(pc.list_value_length(la), 0).to_numpy(zero_copy_only=False)
+    len_b = pc.fill_null(pc.list_value_length(lb), 0).to_numpy(zero_copy_only=False)
+    changed = (na_a != na_b) | (len_a != len_b)
+    rows = np.flatnonzero(~changed & ~na_a & (len_a > 0))
+    if not len(rows):
+        return np.asarray(changed, dtype=bool)
+    index = pa.array(rows)
+    items_a = pc.list_flatten(la.take(index))
+    items_b = pc.list_flatten(lb.take(index))
+    parents = pc.list_parent_indices(la.take(index)).to_numpy(zero_copy_only=False)
+    null_a = _empty(items_a)
+    null_b = _empty(items_b)
+    if pa.types.is_floating(items_a.type) or pa.types.is_floating(items_b.type):
+        dp = DEFAULT_DECIMAL_PLACES if decimals is None else decimals
+        fa = np.round(pc.cast(items_a, pa.float64()).to_numpy(zero_copy_only=False), dp)
+        fb = np.round(pc.cast(items_b, pa.float64()).to_numpy(zero_copy_only=False), dp)
+        differ = fa != fb
+    elif pa.null() in (items_a.type, items_b.type):
+        differ = np.zeros(len(items_a), dtype=bool)
+    else:
+        if items_a.type != items_b.type:
+            items_a = pc.cast(items_a, pa.large_string())
+            items_b = pc.cast(items_b, pa.large_string())
+        differ = pc.fill_null(pc.not_equal(items_a, items_b), False).to_numpy(
+            zero_copy_only=False
+        )
+    bad_items = (null_a != null_b) | (~null_a & ~null_b & differ)
+    bad_rows = np.bincount(parents[bad_items], minlength=len(rows)) > 0
+    changed[rows] = bad_rows
+    return np.asarray(changed, dtype=bool)
+
+
+def _empty(items: Any) -> np.ndarray:
+    """Missing items, and "" for strings (empty, as values_equal has it)."""
+    empty = items.is_null()
+    if pa.types.is_string(items.type) or pa.types.is_large_string(items.type):
+        empty = pc.or_(empty, pc.fill_null(pc.equal(items, ""), False))
+    result: np.ndarray = empty.to_numpy(zero_copy_only=False)
+    return result
+
+
+def _arrow_strings(series: pd.Series) -> Any:
+    """The Arrow array behind a pyarrow-backed string column, else None."""
+    dtype = series.dtype
+    pyarrow_backed = (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow") or (
+        isinstance(dtype, pd.ArrowDtype) and pa.types.is_string(dtype.pyarrow_dtype)
+    ) or (isinstance(dtype, pd.ArrowDtype) and pa.types.is_large_string(dtype.pyarrow_dtype))
+    if not pyarrow_backed:
+        return None
+    array = series.array.__arrow_array__()
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
+    if array.type != pa.large_string():
+        array = array.cast(pa.large_string())
+    return array
+
+
+def _changed_arrow_strings(xa: Any, xb: Any) -> np.ndarray:
+    # "" is empty like a missing cell: fillna("") turns one into the other without an edit
+    na_a = _empty(xa)
+    na_b = _empty(xb)
+    neq = pc.fill_null(pc.not_equal(xa, xb), False).to_numpy(zero_copy_only=False)
+    result: np.ndarray = (na_a != na_b) | (~na_a & ~na_b & neq)
+    return result
 
 
 # ---------------------------------------------------------------------------------------------
@@ -237,6 +346,10 @@ def _changed(a: pd.Series, b: pd.Series, kind: Kind, decimals: int | None) -> np
         na_a, na_b = np.isnat(xa), np.isnat(xb)
         result = (na_a != na_b) | (~na_a & ~na_b & (xa != xb))
         return result
+    arrow_a, arrow_b = _arrow_strings(a), _arrow_strings(b)
+    if arrow_a is not None and arrow_b is not None:
+        # compared as Arrow arrays: no Python string object per cell
+        return _changed_arrow_strings(arrow_a, arrow_b)
     if isinstance(da, pd.StringDtype) and isinstance(db, pd.StringDtype):
         # None for missing on both sides makes one object comparison enough:
         # None == None (both empty) and None != "x" (cleared or filled). "" is empty too:

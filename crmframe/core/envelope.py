@@ -24,7 +24,7 @@ from typing import Any
 
 from crmframe.errors import EnvelopeError, error_from_envelope
 
-__all__ = ["EMPTY_STATUSES", "Loaded", "load_envelope", "raise_for_error"]
+__all__ = ["EMPTY_STATUSES", "Loaded", "load_envelope", "peek_info", "raise_for_error"]
 
 #: Statuses whose empty body means "zero rows" rather than an error.
 EMPTY_STATUSES = frozenset({204, 304})
@@ -103,3 +103,41 @@ def raise_for_error(body: Mapping[str, Any], http_status: int | None = None) -> 
     # isinstance first: a dict built in Python may hold pd.NA, whose == has no truth value.
     if isinstance(body.get("code"), str) and _is(body.get("status"), "error"):
         raise error_from_envelope(body, http_status)
+
+
+_DECODER = json.JSONDecoder()
+
+
+def peek_info(raw: bytes) -> dict[str, Any] | None:
+    """The top-level ``info`` object of a JSON envelope, without decoding its records.
+
+    Zoho writes ``info`` after ``data``: it is decoded from the last ``"info":`` key on,
+    and only trusted when it closes the envelope (nothing but ``}`` after it), so an
+    ``"info"`` inside a record is never taken for it. ``None`` when that is not the shape:
+    decode the whole envelope then.
+
+    Examples
+    --------
+    >>> peek_info(b'{"data": [{"id": "1", "info": {"x": 1}}], "info": {"more_records": true}}')
+    {'more_records': True}
+    >>> peek_info(b'{"info": {"count": 1}, "data": [{"info": {"x": 1}}]}') is None
+    True
+    """
+    start = raw.rfind(b'"info"')
+    if start < 0:
+        return None
+    try:
+        text = raw[start + 6 :].decode()
+    except UnicodeDecodeError:
+        return None
+    text = text.lstrip()
+    if not text.startswith(":"):
+        return None
+    text = text[1:].lstrip()
+    try:
+        info, end = _DECODER.raw_decode(text)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(info, dict) or text[end:].strip() != "}":
+        return None
+    return info

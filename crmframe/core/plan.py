@@ -68,7 +68,7 @@ import numpy as np
 import pandas as pd
 
 from crmframe.core.bulkwrite import BulkWriteFile, build_bulk_write
-from crmframe.core.codecs import empty_frame, encode_value, is_missing
+from crmframe.core.codecs import empty_frame, encode_value
 from crmframe.core.diff import ChangeSet, field_infos
 from crmframe.core.fieldtypes import LOOKUP_KINDS, Kind
 from crmframe.errors import InputError
@@ -502,6 +502,38 @@ def _as_changeset(changes: Any) -> ChangeSet:
     raise InputError(f"changes must be a ChangeSet or its frame, got {type(changes).__name__}")
 
 
+_PLAIN_TYPES: dict[Kind, tuple[type, ...]] = {
+    Kind.TEXT: (str,),
+    Kind.ID: (str,),
+    Kind.INTEGER: (int,),
+    Kind.FLOAT: (float, int),
+    Kind.BOOLEAN: (bool,),
+}
+
+
+def _encode_column(values: list[Any], kind: Kind) -> tuple[list[Any], list[int]]:
+    """``encode_value`` over one field's new values, and the positions of the missing ones.
+
+    Values that already are what Zoho takes (``str`` for text, ``int`` for integers...)
+    pass as they are, checked by type in one pass; the rest go through the codecs.
+    """
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    missing_mask = pd.isna(array)
+    missing = np.flatnonzero(missing_mask).tolist()
+    plain = _PLAIN_TYPES.get(kind)
+    present_types = {type(v) for v, m in zip(values, missing_mask.tolist(), strict=True) if not m}
+    if plain is not None and present_types <= set(plain) and not (
+        bool in present_types and kind is not Kind.BOOLEAN
+    ):
+        out = values if not missing else [None if m else v for v, m in zip(
+            values, missing_mask.tolist(), strict=True)]
+        if kind is Kind.FLOAT and int in present_types:
+            out = [None if v is None else float(v) for v in out]
+        return out, missing
+    return [encode_value(v, kind) for v in values], missing
+
+
 def _json_size(body: Any) -> int:
     return len(json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
 
@@ -572,23 +604,40 @@ def make_plan(
         info = infos.get(fname)
         kind = info.kind if info is not None else Kind(cs.kinds.get(fname, Kind.TEXT))
         kinds[fname] = kind
-        for rid, value in zip(group["id"].tolist(), group["new"].tolist(), strict=True):
-            if is_missing(value):
-                clears.add(str(rid))
-            records.setdefault(str(rid), {})[fname] = encode_value(value, kind)
+        rids = [str(r) for r in group["id"].tolist()]
+        encoded, missing = _encode_column(group["new"].tolist(), kind)
+        if missing:
+            clears.update(rids[i] for i in missing)
+        for rid, value in zip(rids, encoded, strict=True):
+            record = records.get(rid)
+            if record is None:
+                records[rid] = {fname: value}
+            else:
+                record[fname] = value
     # keep the change set's record order
     order = list(dict.fromkeys(str(i) for i in frame["id"].tolist()))
     records = {rid: records[rid] for rid in order}
     n_total = len(records)
 
+    # once per field, not once per record: mass_updatable rebuilds the field's dict
+    mass_fields = {
+        name for name, info in infos.items()
+        if info.mass_updatable and info.kind not in LOOKUP_KINDS and info.kind is not Kind.SUBFORM
+    }
+    spelled: dict[tuple[type, Any], str] = {}
+
     def mass_ok(name: str) -> bool:
-        info = infos.get(name)
-        return (
-            info is not None
-            and info.mass_updatable
-            and info.kind not in LOOKUP_KINDS
-            and info.kind is not Kind.SUBFORM
-        )
+        return name in mass_fields
+
+    def as_json(value: Any) -> str:
+        # Most records share a handful of values: spell each once.
+        if isinstance(value, (list, dict)):
+            return json.dumps(value, sort_keys=True)
+        key = (type(value), value)
+        text = spelled.get(key)
+        if text is None:
+            text = spelled[key] = json.dumps(value, sort_keys=True)
+        return text
 
     units_by_sig: dict[tuple[tuple[str, str], ...], _Unit] = {}
     riders: list[tuple[str, tuple[tuple[str, str], ...]]] = []
@@ -596,7 +645,11 @@ def make_plan(
         # clears stay out of mass updates: Zoho documents a value there, never null
         if not values or rid in clears or not all(mass_ok(f) for f in values):
             continue
-        sig = tuple(sorted((f, json.dumps(v, sort_keys=True)) for f, v in values.items()))
+        if len(values) == 1:
+            ((f, v),) = values.items()
+            sig: tuple[tuple[str, str], ...] = ((f, as_json(v)),)
+        else:
+            sig = tuple(sorted((f, as_json(v)) for f, v in values.items()))
         unit = units_by_sig.get(sig)
         if unit is None:
             unit = units_by_sig[sig] = _Unit(sig, [], [], math.ceil(len(sig) / per_call))
@@ -716,11 +769,11 @@ def make_plan(
                       "fields": names, "payload_bytes": _json_size(body),
                       "credits": costs.put(len(batch))})
         payloads.append(body)
-    new_values = cs.records() if bulk_ids else {}
     for start in range(0, len(bulk_ids), limits.bulk_write_rows):
         chunk = bulk_ids[start : start + limits.bulk_write_rows]
+        # the values already encoded above: encoding is idempotent, so the CSV is the same
         file: BulkWriteFile = build_bulk_write(
-            {rid: new_values[rid] for rid in chunk}, kinds, module
+            {rid: records[rid] for rid in chunk}, kinds, module
         )
         steps.append({"route": "bulk_write", "calls": costs.bulk_write_calls,
                       "n_records": len(chunk), "ids": chunk,

@@ -16,7 +16,13 @@ Shape of the frame:
 
 Dtypes follow the field metadata when given (:mod:`crmframe.core.codecs`), else they are
 inferred from the JSON values. Values that do not fit their type are kept in an ``object``
-column, never dropped.
+column, never dropped. ``dtype_backend="pyarrow"`` gives ``pd.ArrowDtype`` columns instead
+(``string[pyarrow]``, ``int64[pyarrow]``, ``timestamp[s, tz=UTC][pyarrow]``...; lists and
+objects stay ``object``); the default ``"numpy_nullable"`` gives the dtypes above.
+
+With field metadata, pages given as JSON bytes (or text, or a response) are parsed
+straight into Arrow columns (:mod:`crmframe.core.columnar`); a page Arrow cannot read
+exactly is parsed by ``json`` instead, with the same result.
 
 Examples
 --------
@@ -41,6 +47,7 @@ from itertools import chain, repeat
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from crmframe.core.codecs import (
     decode_column,
@@ -49,6 +56,7 @@ from crmframe.core.codecs import (
     short_repr,
     split_objects,
 )
+from crmframe.core.columnar import BACKENDS, arrow_series, faithful, parse_page, schema_for
 from crmframe.core.envelope import load_envelope
 from crmframe.core.fieldtypes import LOOKUP_KINDS, Kind
 from crmframe.core.metadata import FieldInfo, normalise_fields
@@ -120,6 +128,8 @@ class RecordsBuilder:
         Keep keys beginning with ``$`` (``$approved``, ``$state``...).
     module : str, optional
         The module API name, kept in ``df.attrs["module"]``.
+    dtype_backend : {"numpy_nullable", "pyarrow"}, default "numpy_nullable"
+        ``"pyarrow"`` gives ``pd.ArrowDtype`` columns (see the module docstring).
 
     Examples
     --------
@@ -140,7 +150,14 @@ class RecordsBuilder:
         columns: Iterable[str] | None = None,
         keep_system_keys: bool = False,
         module: str | None = None,
+        dtype_backend: str = "numpy_nullable",
     ) -> None:
+        if dtype_backend not in BACKENDS:
+            raise InputError(
+                f"dtype_backend must be one of {', '.join(map(repr, BACKENDS))}, "
+                f"got {short_repr(dtype_backend)}"
+            )
+        self._backend = dtype_backend
         self._fields: dict[str, FieldInfo] = {} if fields is None else normalise_fields(fields)
         if columns is not None:
             if isinstance(columns, (str, bytes)) or not isinstance(columns, Iterable):
@@ -158,10 +175,17 @@ class RecordsBuilder:
             )
         self._keep_system = bool(keep_system_keys)
         self._module = module
-        # Each column is a list of per-page tuples: a tuple of strings and numbers drops out
-        # of the garbage collector's sight, where one long list would make every full
-        # collection walk millions of references (measured: a third of the build time).
-        self._cols: dict[str, list[tuple[Any, ...]]] = {}
+        # Only requested fields get an explicit Arrow type: a typed column always appears,
+        # where an unrequested field must appear only when a record carries it.
+        wanted = {n: self._fields[n] for n in self._requested if n in self._fields}
+        self._arrow_fields = wanted
+        self._schema = schema_for(wanted) if wanted else None
+        self._last_count = 0
+        # Each column is a list of per-page chunks: an Arrow array (the columnar path), a
+        # tuple of the page's raw values (the ``json`` path; a tuple of strings and numbers
+        # drops out of the garbage collector's sight, where one long list would make every
+        # full collection walk millions of references), or an int: that many missing values.
+        self._cols: dict[str, list[Any]] = {}
         self._rows = 0
         self._pages = 0
         self._info: dict[str, Any] = {}
@@ -193,6 +217,10 @@ class RecordsBuilder:
 
     def _add(self, page: Any) -> int:
         http_status: int | None = None
+        if self._schema is not None:
+            raw = _raw_bytes(page)
+            if raw is not None and self._add_arrow(raw):
+                return self._last_count
         if isinstance(page, list):
             records: list[Any] = page
         else:
@@ -219,6 +247,42 @@ class RecordsBuilder:
             self._pages += 1
             return added
         return self._add_records(records, http_status)
+
+    def _add_arrow(self, raw: bytes) -> bool:
+        """The columnar path; False (nothing added) when the page must go through ``json``."""
+        parsed = parse_page(raw, self._schema)
+        if parsed is None:
+            return False
+        kept: dict[str, pa.Array] = {}
+        for key, array in parsed.columns.items():
+            if key.startswith("$") and not self._keep_system:
+                continue
+            if key in self._arrow_fields or key == "id":
+                if pa.types.is_struct(array.type) and not all(
+                    faithful(part) for part in array.flatten()
+                ):
+                    return False
+            elif not faithful(array):
+                return False
+            kept[key] = array
+        count = parsed.count
+        self._last_count = count
+        if count == 0:
+            if parsed.info is not None:
+                self._info = parsed.info
+            self._pages += 1
+            return True
+        cols = self._cols
+        for key in kept:
+            if key not in cols:
+                cols[key] = [self._rows] if self._rows else []
+        for key, column in cols.items():
+            column.append(kept.get(key, count))
+        self._rows += count
+        if parsed.info is not None:
+            self._info = parsed.info
+        self._pages += 1
+        return True
 
     def _add_records(self, records: list[Any], http_status: int | None) -> int:
         count = len(records)
@@ -258,15 +322,17 @@ class RecordsBuilder:
         for key in new:
             if key.startswith("$") and not self._keep_system:
                 continue
-            cols[key] = [(None,) * self._rows] if self._rows else []
+            cols[key] = [self._rows] if self._rows else []
         for key, column in cols.items():
             if key == "id" and ids is not None:
-                column.append(tuple(ids))
+                column.append(_arrow_chunk(tuple(ids), Kind.ID))
             elif key in keys:
                 # dict.get mapped in C: every record is exactly a dict (checked above)
-                column.append(tuple(map(dict.get, records, repeat(key))))
+                values = tuple(map(dict.get, records, repeat(key)))
+                info = self._arrow_fields.get(key)
+                column.append(values if info is None else _arrow_chunk(values, info.kind))
             else:
-                column.append((None,) * count)
+                column.append(count)
         self._rows += count
         return count
 
@@ -277,24 +343,27 @@ class RecordsBuilder:
 
     def _to_frame(self) -> pd.DataFrame:
         rows = self._rows
-        ids = _joined(self._cols["id"]) if "id" in self._cols else [None] * rows
+        index = _id_index(self._cols.get("id", [rows]))
         out: dict[str, pd.Series] = {}
         taken = set(self._cols)
         for name, chunks in self._cols.items():
-            if name != "id":
+            if name != "id" and not self._emit_arrow(name, chunks, out, taken):
                 self._emit(name, _joined(chunks), out, taken)
         for name in self._requested:
             if name == "id" or name in self._cols:
                 continue
             if name.startswith("$") and not self._keep_system:
                 continue
-            self._emit(name, [None] * rows, out, taken)
+            if not self._emit_arrow(name, [rows], out, taken):
+                self._emit(name, [None] * rows, out, taken)
+        if self._backend == "pyarrow":
+            out = {name: _to_arrow_dtype(series) for name, series in out.items()}
         if self._requested:
             out = self._ordered(out)
         frame: pd.DataFrame = (
             pd.DataFrame(out, copy=False) if out else pd.DataFrame(index=range(rows))
         )
-        frame.index = _id_index(ids)
+        frame.index = index
         frame.attrs["kind"] = "records"
         frame.attrs["module"] = self._module
         frame.attrs["info"] = dict(self._info)
@@ -309,6 +378,58 @@ class RecordsBuilder:
                 if col == name or (col.startswith(name + ".") and col not in first):
                     first[col] = out[col]
         return {**first, **{k: v for k, v in out.items() if k not in first}}
+
+    def _emit_arrow(
+        self, name: str, chunks: list[Any], out: dict[str, pd.Series], taken: set[str]
+    ) -> bool:
+        """The columnar path of one field; False when it must take the Python path."""
+        info = self._arrow_fields.get(name)
+        if info is None or any(type(c) is tuple for c in chunks):
+            return False
+        if info.kind is Kind.LOOKUP:
+            return self._emit_lookup(name, chunks, out, taken)
+        series = arrow_series(chunks, info.kind, self._backend)
+        if series is None:
+            return False
+        out[name] = series
+        return True
+
+    def _emit_lookup(
+        self, name: str, chunks: list[Any], out: dict[str, pd.Series], taken: set[str]
+    ) -> bool:
+        # Each page's struct may hold other parts (``email`` in one page only): a part
+        # absent from a page is missing in its rows, as in the Python path.
+        parts: dict[str, list[Any]] = {"id": [], "name": []}
+        for chunk in chunks:
+            if isinstance(chunk, pa.Array) and pa.types.is_struct(chunk.type):
+                for i in range(chunk.type.num_fields):
+                    parts.setdefault(chunk.type.field(i).name, [])
+        for chunk in chunks:
+            size = chunk if isinstance(chunk, int) else len(chunk)
+            present = (
+                dict(zip([f.name for f in chunk.type], chunk.flatten(), strict=True))
+                if isinstance(chunk, pa.Array) and pa.types.is_struct(chunk.type)
+                else {}
+            )
+            if not isinstance(chunk, int) and not present and chunk.null_count != size:
+                return False  # not a struct: only an all-null page can be anything else
+            for part, values in parts.items():
+                values.append(present.get(part, size))
+        flat = {f"{name}.{part}": part for part in sorted(parts, key=_lookup_order)}
+        if set(flat) & taken:
+            return False
+        for col, part in flat.items():
+            part_kind = _LOOKUP_PART_KINDS.get(part)
+            series = (
+                arrow_series(parts[part], part_kind, self._backend)
+                if part_kind is not None
+                else None
+            )
+            if series is None:
+                values = _joined(parts[part])
+                series = _decode(values, part_kind or infer_kind(values))
+            out[col] = series
+        return True
 
     def _emit(
         self, name: str, values: list[Any], out: dict[str, pd.Series], taken: set[str]
@@ -333,8 +454,71 @@ class RecordsBuilder:
         out[name] = _decode(values, kind)
 
 
-def _joined(chunks: list[tuple[Any, ...]]) -> list[Any]:
-    return list(chain.from_iterable(chunks))
+def _joined(chunks: list[Any]) -> list[Any]:
+    return list(chain.from_iterable(_values(c) for c in chunks))
+
+
+def _values(chunk: Any) -> Any:
+    if type(chunk) is tuple:
+        return chunk
+    if isinstance(chunk, int):
+        return repeat(None, chunk)
+    values: list[Any] = chunk.to_pylist()  # checked faithful when the page was added
+    return values
+
+
+# The Python types a page's values may have for its chunk to become an Arrow array at once
+# (the page's own objects are then freed; anything else stays a tuple for the codecs).
+_CHUNK_TYPES: dict[Kind, frozenset[type]] = {
+    Kind.TEXT: frozenset({str, type(None)}),
+    Kind.ID: frozenset({str, type(None)}),
+    Kind.DATE: frozenset({str, type(None)}),
+    Kind.DATETIME: frozenset({str, type(None)}),
+    Kind.INTEGER: frozenset({int, type(None)}),
+    Kind.FLOAT: frozenset({int, float, type(None)}),
+    Kind.BOOLEAN: frozenset({bool, type(None)}),
+}
+_CHUNK_ARROW = {
+    Kind.TEXT: pa.string(), Kind.ID: pa.string(), Kind.DATE: pa.string(),
+    Kind.DATETIME: pa.string(), Kind.INTEGER: pa.int64(), Kind.FLOAT: pa.float64(),
+    Kind.BOOLEAN: pa.bool_(),
+}
+
+
+def _arrow_chunk(values: tuple[Any, ...], kind: Kind) -> Any:
+    allowed = _CHUNK_TYPES.get(kind)
+    if allowed is None or not set(map(type, values)) <= allowed:
+        return values
+    try:
+        return pa.array(values, type=_CHUNK_ARROW[kind])
+    except (pa.ArrowException, OverflowError, ValueError, TypeError):
+        return values  # an int beyond int64, say: the codecs keep it in an object column
+
+
+def _raw_bytes(page: Any) -> bytes | None:
+    """The JSON bytes of a page the columnar path may read, else None."""
+    if isinstance(page, bytes):
+        return page
+    if isinstance(page, (bytearray, memoryview)):
+        return bytes(page)
+    if isinstance(page, str):
+        return page.encode()
+    if hasattr(page, "status_code") and hasattr(page, "content"):
+        try:
+            ok = page.status_code == 200
+            content = page.content if ok else None
+        except Exception:  # load_envelope reports it
+            return None
+        return content if isinstance(content, bytes) else None
+    return None
+
+
+def _to_arrow_dtype(series: pd.Series) -> pd.Series:
+    """A Python-path column in its ``pd.ArrowDtype`` form (lists and objects stay)."""
+    if isinstance(series.dtype, pd.ArrowDtype) or series.dtype == object:
+        return series
+    converted: pd.Series = series.convert_dtypes(dtype_backend="pyarrow")
+    return converted
 
 
 def _lookup_order(part: str) -> int:
@@ -367,8 +551,13 @@ def _check_ids(ids: list[Any], offset: int) -> list[Any]:
         raise EnvelopeError(f"record id beyond {offset}: an integer too long for an id") from None
 
 
-def _id_index(ids: list[Any]) -> pd.Index:
-    return pd.Index(pd.array(ids, dtype="string"), name="id")
+def _id_index(chunks: list[Any]) -> pd.Index:
+    if chunks and all(isinstance(c, (int, pa.Array)) for c in chunks):
+        series = arrow_series(chunks, Kind.ID, "numpy_nullable")
+        if series is not None:
+            index: pd.Index = pd.Index(series.array, name="id")
+            return index
+    return pd.Index(pd.array(_joined(chunks), dtype="string"), name="id")
 
 
 def records_to_frame(
@@ -378,6 +567,7 @@ def records_to_frame(
     columns: Iterable[str] | None = None,
     keep_system_keys: bool = False,
     module: str | None = None,
+    dtype_backend: str = "numpy_nullable",
 ) -> pd.DataFrame:
     """A record envelope → a typed DataFrame indexed by ``id`` (see the module docstring).
 
@@ -389,7 +579,7 @@ def records_to_frame(
     fields : field metadata, optional
         ``/settings/fields`` envelope, its ``fields`` list, or a :func:`fields_to_frame`
         frame. Without it, dtypes are inferred from the values.
-    columns, keep_system_keys, module
+    columns, keep_system_keys, module, dtype_backend
         As for :class:`RecordsBuilder`.
 
     Returns
@@ -413,7 +603,11 @@ def records_to_frame(
     Timestamp('2021-05-11 12:52:29+0000', tz='UTC')
     """
     builder = RecordsBuilder(
-        fields, columns=columns, keep_system_keys=keep_system_keys, module=module
+        fields,
+        columns=columns,
+        keep_system_keys=keep_system_keys,
+        module=module,
+        dtype_backend=dtype_backend,
     )
     builder.add(envelope)
     return builder.to_frame()

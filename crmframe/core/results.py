@@ -10,6 +10,9 @@ order, whatever the HTTP status (200, 201, 202, 207 and 400 all carry them)::
 
 :func:`results_to_frame` keeps one row per result (a ``RangeIndex`` named ``position``).
 Per-record errors are rows, never exceptions; only a whole-request error envelope raises.
+:class:`ResultsBuilder` collects the answers of many calls (and rows crmframe writes itself:
+skipped, not sent...) as plain per-column lists and types them once, so a push of a million
+records builds one frame, not one small frame per call.
 
 Examples
 --------
@@ -35,7 +38,7 @@ from crmframe.core.envelope import load_envelope
 from crmframe.core.fieldtypes import Kind
 from crmframe.errors import EnvelopeError, InputError
 
-__all__ = ["RESULT_COLUMNS", "results_to_frame"]
+__all__ = ["RESULT_COLUMNS", "ResultsBuilder", "results_to_frame"]
 
 # The detail keys every results frame carries as columns, with their kinds.
 _DETAIL_KINDS: dict[str, Kind] = {
@@ -86,6 +89,8 @@ def _sent_ids(records: Any) -> list[str | None]:
             "records must be the sent records (list of dicts with 'id'), a frame indexed "
             f"by id, or a list of ids; got {type(records).__name__}"
         )
+    if all(type(v) is str for v in values):
+        return values
     ids: list[str | None] = []
     for position, value in enumerate(values):
         if value is None or value is pd.NA or (isinstance(value, float) and value != value):
@@ -129,6 +134,8 @@ def _items(body: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
     data = body["data"]
     if not isinstance(data, list):
         raise EnvelopeError(f"'data' is {type(data).__name__}, expected a list of results")
+    if all(type(item) is dict and ("code" in item or "status" in item) for item in data):
+        return data
     for position, item in enumerate(data):
         if not isinstance(item, Mapping):
             raise EnvelopeError(
@@ -181,34 +188,162 @@ def results_to_frame(envelope: Any, records: Any = None) -> pd.DataFrame:
     >>> df.loc[0, "job_id"], str(df["job_id"].dtype)
     ('554023000000506003', 'string')
     """
-    items = _items(load_envelope(envelope).body)
-    sent = None if records is None else _sent_ids(records)
-    details = [item.get("details") for item in items]
-    detail_maps = [d if isinstance(d, Mapping) else {} for d in details]
-    ids = [d.get("id") for d in detail_maps]
-    # An int id (a non-Zoho source) is spelled out; one too long for str() stays as it is.
-    ids = [str(i) if type(i) is int and i.bit_length() < 256 else i for i in ids]
-    # DUPLICATE_DATA's details.id is the record already holding the value (seed 003), not
-    # the one sent: the row belongs to the sent record (its id filled in from ``records``),
-    # the other one goes to ``duplicate_id``.
-    duplicate = [item.get("code") == "DUPLICATE_DATA" for item in items]
-    duplicate_ids: list[Any] = [None] * len(items)
-    if any(duplicate):
-        for position, d in enumerate(detail_maps):
-            if duplicate[position]:
-                record = d.get("duplicate_record")
+    builder = ResultsBuilder()
+    builder.add(envelope, records)
+    return builder.to_frame()
+
+
+class ResultsBuilder:
+    """The results of many calls → one results frame, typed once.
+
+    :meth:`add` takes one answer (as :func:`results_to_frame` does), :meth:`add_rows`
+    rows with the same outcome for many ids (records skipped, not sent, verified...).
+    Keyword ``columns`` add per-row columns of their own (``route="update"``, ``call=3``,
+    one value per row in a list, or a function of the row's id); rows that lack one hold
+    a missing value.
+    :meth:`to_frame` gives :func:`results_to_frame`'s columns, then those.
+
+    Examples
+    --------
+    >>> b = ResultsBuilder()
+    >>> b.add({"data": [{"code": "SUCCESS", "status": "success", "message": "ok",
+    ...                  "details": {"id": "1"}}]}, call=1)
+    1
+    >>> b.add_rows(["2", "3"], status="skipped", code="CONFLICT", message="changed")
+    2
+    >>> df = b.to_frame()
+    >>> df[["id", "status", "call"]].values.tolist()
+    [['1', 'success', 1], ['2', 'skipped', <NA>], ['3', 'skipped', <NA>]]
+    """
+
+    def __init__(self) -> None:
+        self._codes: list[Any] = []
+        self._statuses: list[Any] = []
+        self._messages: list[Any] = []
+        self._details: list[Any] = []
+        self._ids: list[Any] = []
+        self._duplicates: list[Any] = []
+        self._extra: dict[str, list[Any]] = {}
+        self._rows = 0
+
+    @property
+    def rows(self) -> int:
+        """Number of rows collected so far."""
+        return self._rows
+
+    def add(
+        self, envelope: Any, records: Any = None, *, in_order: bool = False, **columns: Any
+    ) -> int:
+        """One answer's results (see :func:`results_to_frame`); returns its row count.
+
+        ``in_order=True``: when the answer holds one result per sent record, the sent ids
+        win over those in the answer (Zoho answers in the order records were sent).
+        """
+        items = _items(load_envelope(envelope).body)
+        sent = None if records is None else _sent_ids(records)
+        details = [item.get("details") for item in items]
+        ids = [d.get("id") if type(d) is dict or isinstance(d, Mapping) else None
+               for d in details]
+        # An int id (a non-Zoho source) is spelled out; one too long for str() stays as it is.
+        ids = [str(i) if type(i) is int and i.bit_length() < 256 else i for i in ids]
+        # DUPLICATE_DATA's details.id is the record already holding the value (seed 003),
+        # not the one sent: the row belongs to the sent record (its id filled in from
+        # ``records``), the other one goes to ``duplicate_id``.
+        duplicate_ids: list[Any] = [None] * len(items)
+        for position, item in enumerate(items):
+            if item.get("code") == "DUPLICATE_DATA":
+                d = details[position] if isinstance(details[position], Mapping) else {}
+                record = d.get("duplicate_record") if isinstance(d, Mapping) else None
                 other = record.get("id") if isinstance(record, Mapping) else None
                 duplicate_ids[position] = other if other is not None else ids[position]
                 ids[position] = None
-    if sent is not None:
-        ids = _fill_ids(ids, sent)
+        if sent is not None:
+            ids = list(sent) if in_order and len(sent) == len(ids) else _fill_ids(ids, sent)
+        self._codes += [item.get("code") for item in items]
+        self._statuses += [item.get("status") for item in items]
+        self._messages += [item.get("message") for item in items]
+        self._details += details
+        self._ids += ids
+        self._duplicates += duplicate_ids
+        return self._grow(len(items), columns)
 
+    def ids_from(self, start: int) -> list[Any]:
+        """The ids of the rows from position ``start`` on (the rows one call added)."""
+        return self._ids[start:]
+
+    def add_rows(
+        self,
+        ids: Any,
+        *,
+        status: str,
+        code: str,
+        message: Any,
+        details: Any = None,
+        **columns: Any,
+    ) -> int:
+        """Rows crmframe writes itself, one per id; ``message``/``details`` are one value
+        for all or one per id."""
+        ids = list(ids)
+        n = len(ids)
+        self._ids += [None if i is None else str(i) for i in ids]
+        self._duplicates += [None] * n
+        self._codes += [code] * n
+        self._statuses += [status] * n
+        self._messages += [message] * n if isinstance(message, str) else list(message)
+        self._details += [{} for _ in range(n)] if details is None else [
+            dict(d) if isinstance(d, Mapping) else d for d in details
+        ]
+        return self._grow(n, columns)
+
+    def _grow(self, n: int, columns: Mapping[str, Any]) -> int:
+        for name, value in columns.items():
+            if name not in self._extra:
+                self._extra[name] = [None] * self._rows
+            if callable(value):
+                values = list(map(value, self._ids[self._rows:]))
+            elif isinstance(value, list) and len(value) == n:
+                values = value
+            elif isinstance(value, list):
+                values = [list(value) for _ in range(n)]
+            else:
+                values = [value] * n
+            self._extra[name] += values
+        for name, column in self._extra.items():
+            if name not in columns:
+                column += [None] * n
+        self._rows += n
+        return n
+
+    def to_frame(self) -> pd.DataFrame:
+        """The results frame of every row collected so far."""
+        frame = _results_frame(
+            self._ids, self._codes, self._statuses, self._messages, self._details,
+            self._duplicates,
+        )
+        for name, values in self._extra.items():
+            if name in frame.columns:
+                continue
+            kind = infer_kind(values)
+            frame[name] = (
+                object_series(values) if kind in (None, Kind.LIST, Kind.OBJECT)
+                else decode_column(values, kind)
+            )
+        return frame
+
+
+def _results_frame(
+    ids: list[Any], codes: list[Any], statuses: list[Any], messages: list[Any],
+    details: list[Any], duplicate_ids: list[Any],
+) -> pd.DataFrame:
+    detail_maps = [d if type(d) is dict or isinstance(d, Mapping) else _NO_DETAILS
+                   for d in details]
     columns: dict[str, pd.Series] = {
         "id": decode_column(ids, Kind.ID),
-        "code": decode_column([item.get("code") for item in items], Kind.TEXT),
-        "status": decode_column([item.get("status") for item in items], Kind.TEXT),
-        "message": decode_column([item.get("message") for item in items], Kind.TEXT),
-        "details": object_series([dict(d) if isinstance(d, Mapping) else d for d in details]),
+        "code": decode_column(codes, Kind.TEXT),
+        "status": decode_column(statuses, Kind.TEXT),
+        "message": decode_column(messages, Kind.TEXT),
+        "details": object_series([dict(d) if type(d) is dict or isinstance(d, Mapping) else d
+                                  for d in details]),
     }
     for key, kind in _DETAIL_KINDS.items():
         values = [d.get(key) for d in detail_maps]
@@ -233,10 +368,13 @@ def results_to_frame(envelope: Any, records: Any = None) -> pd.DataFrame:
             columns[key] = object_series(values)
         else:
             columns[key] = decode_column(values, guess)
-    if any(duplicate):
+    if any(i is not None for i in duplicate_ids):
         columns["duplicate_id"] = decode_column(
             [None if i is None else str(i) for i in duplicate_ids], Kind.ID)
     frame: pd.DataFrame = pd.DataFrame(columns, copy=False)
-    frame.index = pd.RangeIndex(len(items), name="position")
+    frame.index = pd.RangeIndex(len(ids), name="position")
     frame.attrs["kind"] = "results"
     return frame
+
+
+_NO_DETAILS: dict[str, Any] = {}

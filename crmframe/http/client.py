@@ -337,6 +337,23 @@ class ZohoClient:
         )
         return Reply(response.status_code, self._envelope(response), response.headers)
 
+    def request_raw(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> tuple[int, bytes]:
+        """Like :meth:`request`, but a successful answer's body comes back as bytes, not
+        decoded: the record builder parses it once, straight into columns. Error answers
+        raise as for :meth:`request`. An empty body (204/304) gives ``b""``.
+        """
+        response = self._send(method, self.url(path), params=params, headers=headers)
+        if response.status_code >= 400:
+            self._envelope(response, per_record=False)
+        return response.status_code, response.content or b""
+
     def server_time(self, local: float | None = None) -> float:
         """``local`` (default now; epoch seconds on this machine) on Zoho's clock, as its
         latest ``Date`` header put it (this machine's clock until one was seen)."""

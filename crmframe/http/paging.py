@@ -23,8 +23,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
+from crmframe.core.envelope import load_envelope, peek_info
 from crmframe.errors import ConfigurationError, PaginationLimitError
-from crmframe.http.client import ZohoClient
+from crmframe.http.client import Reply, ZohoClient
 
 __all__ = [
     "COQL_LIMITS",
@@ -103,7 +104,8 @@ def iter_record_pages(
     per_page: int = 200,
     limit: int | None = None,
     page_token: str | None = None,
-) -> Iterator[dict[str, Any]]:
+    raw: bool = False,
+) -> Iterator[Any]:
     """Every page of ``module``'s records (``GET /{module}``), one envelope at a time.
 
     Parameters
@@ -123,10 +125,14 @@ def iter_record_pages(
         Stop after this many records.
     page_token : str, optional
         Start at this page token (a listing resumed from ``info.next_page_token``).
+    raw : bool
+        Yield each page's JSON **bytes**, undecoded, for the core's record builder to parse
+        once (only its small ``info`` is read here). Pages whose ``info`` cannot be read
+        apart, and reads with ``ids`` or a ``limit``, yield decoded envelopes as usual.
 
     Yields
     ------
-    dict
+    dict or bytes
         Envelopes ``{"data": [...], "info": {...}}``; nothing for a 204/304.
 
     Raises
@@ -165,52 +171,114 @@ def iter_record_pages(
     page = 1
     token: str | None = page_token
     last_id: str | None = None
+    last_raw: bytes | None = None
     while True:
         query = dict(params)
         if token is not None:
             query["page_token"] = token
         else:
             query["page"] = page
-        reply = client.request("GET", module, params=query, headers=headers)
+        if raw and remaining is None:
+            _, content = client.request_raw("GET", module, params=query, headers=headers)
+            if not content.strip():
+                return
+            info = peek_info(content)
+            count = info.get("count") if info is not None else None
+            if info is not None and type(count) is int and count >= 0:
+                if count:
+                    yield content
+                    last_raw = content
+                if not info.get("more_records") or not count:
+                    return
+                reply_body: dict[str, Any] = {"info": info}
+                next_step = _next(client, module, reply_body, token, page, per_page, sliceable)
+                if next_step == "page":
+                    page += 1
+                    continue
+                if next_step != "slices":
+                    token = next_step
+                    continue
+                assert last_raw is not None
+                last_id = _last_id(last_raw)
+                yield from _id_slices(
+                    client, module, params, headers, last_id, sort_order or "desc",
+                    modified_since, remaining,
+                )
+                return
+            loaded = load_envelope(content)
+            if loaded.body is None:
+                return
+            reply = Reply(200, loaded.body)
+        else:
+            reply = client.request("GET", module, params=query, headers=headers)
         if reply.body is None:
             return
         body, count = _trim(reply.body, remaining)
         if count:
             yield body
             last_id = str(body["data"][-1].get("id"))
+            last_raw = None
         if remaining is not None:
             remaining -= count
             if remaining <= 0:
                 return
         if not _more(reply.body) or not count:
             return
-        info = reply.body.get("info") or {}
-        if token is None and page * per_page < PAGE_NUMBER_LIMIT:
+        next_step = _next(client, module, reply.body, token, page, per_page, sliceable)
+        if next_step == "page":
             page += 1
             continue
-        next_token = info.get("next_page_token") if isinstance(info, Mapping) else None
-        if isinstance(next_token, str) and next_token:
-            token = next_token
+        if next_step != "slices":
+            token = next_step
             continue
-        if client.version == "v8":
-            raise PaginationLimitError(
-                "PAGINATION_LIMIT_EXCEEDED",
-                f"{module}: Zoho gave no next_page_token after {page} page(s); "
-                "read the rest with method='bulk'",
-            )
-        if not sliceable:
-            raise PaginationLimitError(
-                "DISCRETE_PAGINATION_LIMIT_EXCEEDED",
-                f"{module}: {client.version} serves only the first {PAGE_NUMBER_LIMIT} records "
-                "by page, and with cvid or sort_by the rest cannot be sliced by id; "
-                "use method='bulk' (or drop cvid/sort_by)",
-            )
+        if last_id is None and last_raw is not None:
+            last_id = _last_id(last_raw)
         assert last_id is not None
         yield from _id_slices(
             client, module, params, headers, last_id, sort_order or "desc", modified_since,
             remaining,
         )
         return
+
+
+def _next(
+    client: ZohoClient,
+    module: str,
+    body: Mapping[str, Any],
+    token: str | None,
+    page: int,
+    per_page: int,
+    sliceable: bool,
+) -> str:
+    """After a page with more records: ``"page"`` (the next page number), ``"slices"``
+    (id slices from here on) or the next page token."""
+    info = body.get("info") or {}
+    if token is None and page * per_page < PAGE_NUMBER_LIMIT:
+        return "page"
+    next_token = info.get("next_page_token") if isinstance(info, Mapping) else None
+    if isinstance(next_token, str) and next_token:
+        return next_token
+    if client.version == "v8":
+        raise PaginationLimitError(
+            "PAGINATION_LIMIT_EXCEEDED",
+            f"{module}: Zoho gave no next_page_token after {page} page(s); "
+            "read the rest with method='bulk'",
+        )
+    if not sliceable:
+        raise PaginationLimitError(
+            "DISCRETE_PAGINATION_LIMIT_EXCEEDED",
+            f"{module}: {client.version} serves only the first {PAGE_NUMBER_LIMIT} records "
+            "by page, and with cvid or sort_by the rest cannot be sliced by id; "
+            "use method='bulk' (or drop cvid/sort_by)",
+        )
+    return "slices"
+
+
+def _last_id(content: bytes) -> str:
+    # Only when page numbers run out on v2/v2.1: the one page decoded twice.
+    body = load_envelope(content).body or {}
+    data = body.get("data") or [{}]
+    return str(data[-1].get("id"))
 
 
 def _by_ids(

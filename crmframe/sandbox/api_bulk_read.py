@@ -157,4 +157,4 @@ def read_result(sb: State, request: Request, version: Version, job_id: str) -> R
         if job is None or job.result is None:
             raise job_not_found(version)
         data = job.result
-    return zip_response(data, f"{job_id}.zip")
+    return zip_response(data, f"{job_id}.zip", "application/x-download")

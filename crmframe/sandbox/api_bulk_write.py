@@ -130,6 +130,9 @@ def write_create(sb: State, request: Request, version: Version) -> Response:
         callback=callback, character_encoding=str(body.get("character_encoding") or "UTF-8"),
         module_as_object=as_object, base_url=request.host_url.rstrip("/"))
     sb.jobs.add_write(job)
+    # the job holds the parsed rows: the uploaded CSV is not needed any more
+    with sb.jobs.lock:
+        sb.uploads.pop(str(file_id), None)
     return json_response({"status": "success", "code": "SUCCESS", "message": "success",
                           "details": {"id": job.id, "created_by": dict(API_USER)}}, 201)
 

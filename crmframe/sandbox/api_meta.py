@@ -7,12 +7,13 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from crmframe.sandbox.envelopes import ApiError
-from crmframe.sandbox.params import module_param
-from crmframe.sandbox.responses import json_response
-from crmframe.sandbox.schema import ORG, USERS, Module
+from crmframe.sandbox.params import find_module, module_param
+from crmframe.sandbox.responses import empty, json_response
+from crmframe.sandbox.schema import ORG, PROFILES, USERS, Module
 from crmframe.sandbox.state import State, Version
 
-__all__ = ["custom_view", "custom_views", "fields", "modules", "org", "users"]
+__all__ = ["custom_view", "custom_views", "fields", "module", "modules", "org", "user", "users",
+           "users_count"]
 
 
 def org(sb: State, request: Request, version: Version) -> Response:
@@ -20,22 +21,71 @@ def org(sb: State, request: Request, version: Version) -> Response:
     return json_response({"org": [dict(ORG)]})
 
 
+def _user_json(index: int) -> dict[str, Any]:
+    u = USERS[index]
+    first, _, last = u["name"].partition(" ")
+    profile = "Administrator"
+    return {"id": u["id"], "full_name": u["name"], "first_name": first, "last_name": last,
+            "email": u["email"], "status": "active",
+            "role": {"name": "CEO" if index == 0 else "Manager", "id": "4876876000000000051"},
+            "profile": {"name": profile, "id": PROFILES[profile]},
+            "time_zone": "Asia/Kolkata", "locale": "en_US", "country_locale": "en_US",
+            "confirm": True, "created_time": "2024-01-01T09:00:00+05:30",
+            "Modified_Time": "2024-01-01T09:00:00+05:30"}
+
+
+def _user_type(request: Request) -> str:
+    kind = request.args.get("type") or "AllUsers"
+    known = ("AllUsers", "ActiveUsers", "DeactiveUsers", "ConfirmedUsers", "NotConfirmedUsers",
+             "DeletedUsers", "ActiveConfirmedUsers", "AdminUsers", "ActiveConfirmedAdmins",
+             "CurrentUser")
+    if kind not in known:
+        raise ApiError(400, "INVALID_DATA", "invalid data", {"param_name": "type"})
+    return kind
+
+
+def _users_of(kind: str) -> list[int]:
+    if kind in ("DeactiveUsers", "NotConfirmedUsers", "DeletedUsers"):
+        return []
+    if kind in ("CurrentUser", "AdminUsers", "ActiveConfirmedAdmins"):
+        return [0]  # the API user, the org's only administrator
+    return list(range(len(USERS)))
+
+
 def users(sb: State, request: Request, version: Version) -> Response:
-    """``GET /crm/{ver}/users``."""
-    out = []
-    for i, u in enumerate(USERS):
-        first, _, last = u["name"].partition(" ")
-        out.append({"id": u["id"], "full_name": u["name"], "first_name": first,
-                    "last_name": last, "email": u["email"], "status": "active",
-                    "role": {"name": "CEO" if i == 0 else "Manager", "id": "4876876000000000051"},
-                    "profile": {"name": "Administrator", "id": "4876876000000000041"}})
+    """``GET /crm/{ver}/users[?type=]``."""
+    out = [_user_json(i) for i in _users_of(_user_type(request))]
+    if not out:
+        return empty(204)
     return json_response({"users": out, "info": {"per_page": 200, "count": len(out), "page": 1,
                                                  "more_records": False}})
+
+
+def user(sb: State, request: Request, version: Version, user_id: str) -> Response:
+    """``GET /crm/{ver}/users/{id}``."""
+    for i, u in enumerate(USERS):
+        if u["id"] == user_id:
+            return json_response({"users": [_user_json(i)]})
+    return empty(204)
+
+
+def users_count(sb: State, request: Request, version: Version) -> Response:
+    """``GET /crm/{ver}/users/actions/count[?type=]``."""
+    return json_response({"count": len(_users_of(_user_type(request)))})
 
 
 def modules(sb: State, request: Request, version: Version) -> Response:
     """``GET /crm/{ver}/settings/modules``."""
     return json_response({"modules": [m.to_json() for m in sb.modules.values()]})
+
+
+def module(sb: State, request: Request, version: Version, api_name: str) -> Response:
+    """``GET /crm/{ver}/settings/modules/{api_name}``."""
+    mod = find_module(sb, api_name)
+    if mod is None:
+        raise ApiError(400, "INVALID_MODULE", "the module name given seems to be invalid",
+                       {"resource_path_index": 2} if version.modern else {})
+    return json_response({"modules": [mod.to_json()]})
 
 
 def fields(sb: State, request: Request, version: Version) -> Response:

@@ -13,9 +13,15 @@ from crmframe.sandbox.responses import json_response
 from crmframe.sandbox.schema import ORG, USER_OFFSET_MINUTES
 from crmframe.sandbox.state import State, Version
 
-__all__ = ["MAX_UPLOAD", "upload"]
+__all__ = ["MAX_PENDING_UPLOADS", "MAX_UPLOAD", "upload"]
 
 MAX_UPLOAD = 25 * 1024 * 1024
+#: Uploads kept waiting for a job; a job frees its upload when it is created.
+MAX_PENDING_UPLOADS = 20
+
+
+def _too_large() -> ApiError:
+    return ApiError(413, "FILE_TOO_LARGE", "The file size exceeds the limit of 25 MB.")
 
 
 def upload(sb: State, request: Request, version: Version) -> Response:
@@ -26,7 +32,7 @@ def upload(sb: State, request: Request, version: Version) -> Response:
     if request.headers.get("X-CRM-ORG") != ORG["zgid"]:
         raise ApiError(400, "INVALID_DATA", "invalid data", {"header_name": "X-CRM-ORG"})
     if request.content_length is not None and request.content_length > MAX_UPLOAD + 65536:
-        raise ApiError(413, "FILE_TOO_LARGE", "The file size exceeds the limit of 25 MB.")
+        raise _too_large()
     storage = request.files.get("file")
     if storage is None:
         raise ApiError(400, "MANDATORY_NOT_FOUND", "required field not found",
@@ -39,12 +45,22 @@ def upload(sb: State, request: Request, version: Version) -> Response:
             csvs = [n for n in names if n.lower().endswith(".csv")]
             if len(csvs) != 1:
                 raise zipfile.BadZipFile("expected one CSV")
-            content = zf.read(csvs[0])
+            # Zoho's 25 MB applies to the CSV too: a few MB of zip can hold gigabytes
+            if zf.getinfo(csvs[0]).file_size > MAX_UPLOAD:
+                raise _too_large()
+            with zf.open(csvs[0]) as member:
+                content = member.read(MAX_UPLOAD + 1)  # the header may lie about the size
+            if len(content) > MAX_UPLOAD:
+                raise _too_large()
     except (zipfile.BadZipFile, OSError):
         raise ApiError(400, "INVALID_FILE_FORMAT",
                        "The file you uploaded is not in the zip format.") from None
     file_id = sb.jobs.new_id()
-    sb.uploads[file_id] = (csvs[0].rsplit("/", 1)[-1], content)
+    with sb.jobs.lock:
+        sb.uploads[file_id] = (csvs[0].rsplit("/", 1)[-1], content)
+        # an upload no job ever used must not stay forever: the oldest go first
+        while len(sb.uploads) > MAX_PENDING_UPLOADS:
+            del sb.uploads[next(iter(sb.uploads))]
     return json_response({
         "status": "success", "code": "FILE_UPLOAD_SUCCESS", "message": "file uploaded.",
         "details": {"file_id": file_id,

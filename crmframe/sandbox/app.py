@@ -36,6 +36,7 @@ from crmframe.sandbox import (
     api_coql,
     api_delete,
     api_deleted,
+    api_layouts,
     api_mass_update,
     api_meta,
     api_oauth,
@@ -48,6 +49,7 @@ from crmframe.sandbox.envelopes import ApiError, error_body
 from crmframe.sandbox.faults import Faults, credit_cost
 from crmframe.sandbox.handler import DROP_KEY
 from crmframe.sandbox.oauth import OAuth
+from crmframe.sandbox.permissions import authorize
 from crmframe.sandbox.responses import json_response
 from crmframe.sandbox.schema import USER_OFFSET_MINUTES, Module
 from crmframe.sandbox.state import VERSIONS, State, Version
@@ -77,7 +79,12 @@ ROUTES: list[Route] = [
     Route("/oauth/v2/token", "token", {"POST": api_oauth.token}),
     Route("/crm/<ver>/org", "org", {"GET": api_meta.org}),
     Route("/crm/<ver>/users", "users", {"GET": api_meta.users}),
+    Route("/crm/<ver>/users/actions/count", "users_count", {"GET": api_meta.users_count}),
+    Route("/crm/<ver>/users/<user_id>", "user", {"GET": api_meta.user}),
     Route("/crm/<ver>/settings/modules", "modules", {"GET": api_meta.modules}),
+    Route("/crm/<ver>/settings/modules/<api_name>", "module", {"GET": api_meta.module}),
+    Route("/crm/<ver>/settings/layouts", "layouts", {"GET": api_layouts.layouts}),
+    Route("/crm/<ver>/settings/layouts/<layout_id>", "layout", {"GET": api_layouts.layout}),
     Route("/crm/<ver>/settings/fields", "fields", {"GET": api_meta.fields}),
     Route("/crm/<ver>/settings/custom_views", "custom_views", {"GET": api_meta.custom_views}),
     Route("/crm/<ver>/settings/custom_views/<cvid>", "custom_view",
@@ -228,7 +235,9 @@ class Sandbox(State):
             version = VERSIONS.get(str(args.pop("ver", "")))  # type: ignore[attr-defined]
             if version is None:
                 return self._url_pattern()
-            expires = self.oauth.check(request.headers.get("Authorization"))
+            grant = self.oauth.grant_of(request.headers.get("Authorization"))
+            expires = grant.expires
+            authorize(grant, endpoint, request, args)
             self.jobs.advance()
             if self.faults.rate_limited():
                 return self._too_many("rate")  # before the credits: a 429 costs nothing
@@ -251,6 +260,13 @@ class Sandbox(State):
             return response
         except ApiError as exc:
             return json_response(exc.body(), exc.status, exc.headers)
+        except RecursionError:
+            # brackets nested deeper than any parser here goes (COQL, criteria, JSON)
+            query = endpoint in ("coql", "search")
+            return json_response(error_body(
+                "INVALID_QUERY" if query else "INVALID_DATA",
+                "invalid query formed" if query else "invalid data",
+                {"reason": "nested too deeply"}), 400)
         except Exception:
             log.exception("sandbox handler failed on %s %s", request.method, request.path)
             return self._internal_error()

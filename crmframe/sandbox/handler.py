@@ -19,6 +19,8 @@ This handler answers in HTTP/1.1 and keeps the connection open:
 from __future__ import annotations
 
 import contextlib
+import io
+import json
 import logging
 import socket
 import threading
@@ -28,7 +30,7 @@ from typing import Any
 from werkzeug.serving import WSGIRequestHandler
 from werkzeug.wsgi import LimitedStream
 
-__all__ = ["DROP_KEY", "ConnectionBook", "KeepAliveHandler"]
+__all__ = ["DROP_KEY", "MAX_BODY", "BadBody", "ConnectionBook", "KeepAliveHandler", "read_chunked"]
 
 log = logging.getLogger("crmframe.sandbox")
 
@@ -40,6 +42,53 @@ DROP_KEY = "crmframe.sandbox.drop"
 IDLE_TIMEOUT = 120.0
 
 _NO_BODY = frozenset({204, 304})
+
+#: The largest request body taken: Zoho's 25 MB upload plus room for the multipart
+#: envelope. Larger (or a malformed chunked body) → 400 and the connection is closed.
+MAX_BODY = 26 * 1024 * 1024
+_MAX_LINE = 1024
+
+
+class BadBody(Exception):
+    """A chunked body that is malformed, truncated or over the limit."""
+
+
+def read_chunked(rfile: Any, limit: int) -> bytes:
+    """The body of a ``Transfer-Encoding: chunked`` request, at most ``limit`` bytes.
+
+    Each size line is read to at most 1 KiB and must be hex digits (extensions after
+    ``;`` ignored); a size past what the limit leaves, a short read (the client went
+    away) or a missing CRLF raise :class:`BadBody` at once, so a hostile size neither
+    allocates nor loops.
+    """
+    out = bytearray()
+    while True:
+        line = rfile.readline(_MAX_LINE)
+        if not line.endswith(b"\n"):
+            raise BadBody("chunk size line missing or too long")
+        text = line.split(b";", 1)[0].strip()
+        if not text or len(text) > 16 or any(c not in b"0123456789abcdefABCDEF" for c in text):
+            raise BadBody("chunk size is not hexadecimal")
+        size = int(text, 16)
+        if size == 0:
+            break
+        if len(out) + size > limit:
+            raise BadBody(f"request body over {limit} bytes")
+        while size:
+            piece = rfile.read(min(size, 65536))
+            if not piece:
+                raise BadBody("body ended inside a chunk")
+            out += piece
+            size -= len(piece)
+        if rfile.readline(_MAX_LINE) not in (b"\r\n", b"\n"):
+            raise BadBody("chunk not followed by CRLF")
+    for _ in range(64):  # trailer fields, then the empty line
+        line = rfile.readline(_MAX_LINE)
+        if line in (b"\r\n", b"\n"):
+            return bytes(out)
+        if not line.endswith(b"\n"):
+            raise BadBody("trailer missing or too long")
+    raise BadBody("too many trailer fields")
 
 
 class ConnectionBook:
@@ -127,13 +176,28 @@ class KeepAliveHandler(WSGIRequestHandler):
         if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
             self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         self.environ = environ = self.make_environ()
-        if environ.get("wsgi.input_terminated"):
-            body_in: Any = environ["wsgi.input"]  # chunked: ends by itself
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            # werkzeug's dechunker trusts the client's chunk sizes (one 16-hex-digit size
+            # grew memory without bound, or spun on a vanished client): read it ourselves,
+            # bounded, before the application runs
+            try:
+                data = read_chunked(self.rfile, MAX_BODY)
+            except BadBody as exc:
+                self._refuse(str(exc))
+                return
+            body_in: Any = io.BytesIO(data)
+            environ["wsgi.input"] = body_in
+            environ["CONTENT_LENGTH"] = str(len(data))
+            environ.pop("HTTP_TRANSFER_ENCODING", None)
+            environ["wsgi.input_terminated"] = True
         else:
             try:
                 length = max(0, int(environ.get("CONTENT_LENGTH") or 0))
             except ValueError:
                 length = 0
+            if length > MAX_BODY:
+                self._refuse(f"request body over {MAX_BODY} bytes")
+                return
             body_in = LimitedStream(self.rfile, length)  # type: ignore[arg-type]
             environ["wsgi.input"] = body_in
             environ["wsgi.input_terminated"] = True
@@ -169,6 +233,17 @@ class KeepAliveHandler(WSGIRequestHandler):
                 self._answer("500 INTERNAL SERVER ERROR",
                              [("Content-Type", "text/plain; charset=utf-8")],
                              b"Internal Server Error")
+
+    def _refuse(self, why: str) -> None:
+        """400 and close, the body left unread: nothing on this connection can be trusted."""
+        log.debug("sandbox refused a request body: %s", why)
+        self.close_connection = True
+        body = json.dumps({"code": "INVALID_DATA", "details": {"reason": why},
+                           "message": "the request body is malformed or too large",
+                           "status": "error"}).encode()
+        with contextlib.suppress(OSError):
+            self._answer("400 BAD REQUEST",
+                         [("Content-Type", "application/json;charset=utf-8")], body)
 
     def _answer(self, status: str, headers: list[tuple[str, str]], body: bytes) -> None:
         code_text, _, reason = status.partition(" ")

@@ -35,12 +35,14 @@ def empty(status: int) -> Response:
     return response
 
 
-def zip_response(data: bytes, name: str) -> Response:
-    """A zip download."""
+def zip_response(data: bytes, name: str,
+                 content_type: str = "application/octet-stream") -> Response:
+    """A zip download (``content_type`` as Zoho labels that download)."""
     return Response(
         data,
         status=200,
-        content_type="application/zip",
+        # Zoho's v8 spec: octet-stream for bulk-write results, x-download for bulk reads
+        content_type=content_type,
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 

@@ -192,6 +192,8 @@ def _field(ids: _Ids, api_name: str, data_type: str, **extra: Any) -> dict[str, 
                 "type": "used",
                 "maps": [],
                 "expected_data_type": "string",
+                "colour_code": None,
+                "reference_value": v,
             }
             for i, v in enumerate(values)
         ]
@@ -547,7 +549,7 @@ class Module:
             "sequence_number": list(_MODULE_IDS).index(self.api_name) + 1,
             "visible": True,
             "modified_time": "2024-01-01T09:00:00+05:30",
-            "modified_by": None,
+            "modified_by": {"name": USERS[0]["name"], "id": USERS[0]["id"]},
             "profiles": [{"name": name, "id": pid} for name, pid in PROFILES.items()],
             # the keys below as in the v7 docs' modules sample
             "has_more_profiles": False,

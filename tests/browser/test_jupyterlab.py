@@ -194,3 +194,25 @@ def test_edit_grid_edit_diff_push(browser_context: Any, lab: Lab) -> None:
     assert any("the colleague's change kept: True" in t for t in printed)
     assert any("our valid edit in Zoho: True" in t for t in printed)
     page.close()
+
+
+def test_demo_report_renders(browser_context: Any, tmp_path: Any) -> None:
+    import contextlib
+    import io
+
+    import crmframe.demo as demo
+
+    out = tmp_path / "demo"
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert demo.main(["--records", "1000", "--out", str(out), "--quiet"]) in (0, 1)
+    page = browser_context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.goto((out / "report.html").as_uri())
+    page.wait_for_selector(".figures .figure")
+    assert page.locator(".figure[data-label='cells edited']").count() == 1
+    charts = page.eval_on_selector_all("img.chart", "imgs => imgs.map(i => i.naturalWidth)")
+    assert len(charts) >= 3
+    assert all(width > 0 for width in charts)  # every chart found and drawn
+    assert page.locator("table.crmframe-table caption").count() >= 5
+    page.screenshot(path=str(SCREENSHOTS / "demo_report.png"), full_page=True)
+    page.close()

@@ -208,6 +208,17 @@ def test_typed_errors_are_not_retried(server: Any, crm: CRM) -> None:
     assert request_log(server)[-1][2] == 400
 
 
+def test_read_users(server: Any, crm: CRM) -> None:
+    users = crm.read_users()
+    assert users.index.name == "id"
+    assert len(users) == 4
+    assert all(isinstance(i, str) and len(i) == 19 for i in users.index)
+    assert users["email"].str.contains("@").all()
+    me = crm.read_users("CurrentUser")
+    assert list(me.index) == [users.index[0]]
+    assert crm.read_users("DeactiveUsers").empty
+
+
 def test_modules_views_coql_and_search(server: Any, crm: CRM) -> None:
     modules = crm.read_modules()
     assert "Leads" in modules.index

@@ -46,9 +46,14 @@ moment = args["moment"]
 with open(args["frames"], "rb") as handle:
     edited, original = pickle.load(handle)
 
+def flag(text):
+    # Written aside and renamed: the parent polls for the file and must never read it half-written.
+    with open(args["ready"] + ".tmp", "w") as handle:
+        handle.write(text)
+    os.replace(args["ready"] + ".tmp", args["ready"])
+
 def pause():
-    with open(args["ready"], "w") as flag:
-        flag.write(moment)
+    flag(moment)
     while True:
         time.sleep(1)
 
@@ -97,8 +102,7 @@ class PushCRM(CRM, WritingMixin, JobsMixin):
 crm = PushCRM(connect(**args["credentials"]).client)
 crm.push(edited, original, journal=args["journal"], bulk_threshold=10, poll_interval=0.02,
          costs=Costs(bulk_write_job_credits=1, bulk_write_calls=1))
-with open(args["ready"], "w") as flag:
-    flag.write("finished")
+flag("finished")
 '''
 
 MOMENTS = ["sending", "before_upload", "uploaded", "upload_recorded", "job_created",

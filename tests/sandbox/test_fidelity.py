@@ -85,3 +85,24 @@ def test_not_approved_on_v8_points_at_the_url_id(server: SandboxServer, api: Api
     assert r.json()["data"][0] == {
         "code": "NOT_APPROVED", "details": {"resource_path_index": 1},
         "message": "Cannot update record that is not approved yet", "status": "error"}
+
+
+def test_layouts_modules_and_users_endpoints(api: Api) -> None:
+    fields = api.get("settings/fields", params={"module": "Leads"}).json()["fields"]
+    layouts = api.get("settings/layouts", params={"module": "Leads"}).json()["layouts"]
+    assert [lay["name"] for lay in layouts] == ["Standard"]
+    placed = [f["api_name"] for sec in layouts[0]["sections"] for f in sec["fields"]]
+    assert placed == [f["api_name"] for f in fields]
+    one = api.get(f"settings/layouts/{layouts[0]['id']}", params={"module": "Leads"})
+    assert one.json()["layouts"][0]["id"] == layouts[0]["id"]
+    assert api.get("settings/layouts/1", params={"module": "Leads"}).status_code == 400
+    assert api.get("settings/layouts", params={"module": "Nope"}).json()["code"] == (
+        "INVALID_MODULE")
+    assert api.get("settings/modules/leads").json()["modules"][0]["api_name"] == "Leads"
+    users = api.get("users").json()["users"]
+    me = api.get("users", params={"type": "CurrentUser"}).json()["users"]
+    assert [u["id"] for u in me] == [users[0]["id"]]
+    assert api.get(f"users/{users[1]['id']}").json()["users"][0]["email"] == users[1]["email"]
+    assert api.get("users/4876876000099999999").status_code == 204
+    assert api.get("users/actions/count").json() == {"count": len(users)}
+    assert api.get("users", params={"type": "DeactiveUsers"}).status_code == 204

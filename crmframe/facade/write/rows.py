@@ -14,11 +14,11 @@ from typing import Any
 
 import pandas as pd
 
-from crmframe.core.results import results_to_frame
+from crmframe.core.results import ResultsBuilder
 from crmframe.errors import CrmframeError, JobTimeout, TransportError
 from crmframe.facade.write.steps import Step, StepOutcome
 
-__all__ = ["VERIFIED_MESSAGE", "outcome_rows", "reply_rows", "status_rows"]
+__all__ = ["VERIFIED_MESSAGE", "add_outcome", "outcome_rows", "reply_rows", "status_rows"]
 
 #: Message of a record found applied by a read-back after an interrupted push.
 VERIFIED_MESSAGE = "already applied (read back after an interrupted push)"
@@ -57,50 +57,9 @@ def reply_rows(step: Step, ids: Sequence[str], body: Mapping[str, Any]) -> pd.Da
 
     A whole-request error (``{"error": {...}}``) gives every id of the call that error.
     """
-    records = step.records(ids)
-    if "error" in body and isinstance(body["error"], Mapping):
-        err = body["error"]
-        details = err.get("details") if isinstance(err.get("details"), Mapping) else {}
-        frame = pd.DataFrame(
-            {
-                "id": [r["id"] for r in records],
-                "code": str(err.get("code") or "ERROR"),
-                "status": "error",
-                "message": str(err.get("message") or ""),
-                "details": [dict(details or {}) for _ in records],
-                "api_name": (details or {}).get("api_name"),
-                "expected_data_type": (details or {}).get("expected_data_type"),
-            }
-        )
-    else:
-        try:
-            frame = results_to_frame(_broadcast(body, len(records)), records=records)
-        except CrmframeError as exc:
-            # The call was made: its records must still be reported, as unknown.
-            return status_rows(
-                [str(r["id"]) for r in records], status="unknown", code="UNREADABLE_ANSWER",
-                message=f"the answer could not be read: {exc}", route=step.route,
-                call=step.index, fields=[_sent_fields(r) or _step_fields(step) for r in records],
-            )
-        frame = frame.reset_index(drop=True)
-        if len(frame) == len(records):
-            # Zoho answers in the order records were sent; the id sent is the truth.
-            frame["id"] = pd.array([str(r["id"]) for r in records], dtype="string")
-        answered = set(frame["id"].dropna().tolist())
-        missing = [r for r in records if str(r["id"]) not in answered]
-        if missing:
-            frame = pd.concat(
-                [frame, status_rows(
-                    [str(r["id"]) for r in missing], status="unknown", code="NO_ANSWER",
-                    message="Zoho's answer has no result for this record",
-                )],
-                ignore_index=True,
-            )
-    frame["route"] = step.route
-    frame["call"] = step.index
-    by_id = {str(r["id"]): _sent_fields(r) or _step_fields(step) for r in records}
-    frame["fields"] = [by_id.get(str(i), _step_fields(step)) for i in frame["id"].tolist()]
-    rows: pd.DataFrame = frame
+    builder = ResultsBuilder()
+    _add_reply(builder, step, ids, body)
+    rows: pd.DataFrame = builder.to_frame().reset_index(drop=True)
     return rows
 
 
@@ -153,38 +112,71 @@ def status_rows(
     return rows
 
 
-def outcome_rows(outcome: StepOutcome) -> list[pd.DataFrame]:
-    """Every row one step contributes to ``PushResult.results``."""
+def _add_reply(
+    builder: ResultsBuilder, step: Step, ids: Sequence[str], body: Mapping[str, Any]
+) -> None:
+    """:func:`reply_rows` into a builder: the same rows, no frame per call."""
+    records = step.records(ids)
+    sent = [str(r["id"]) for r in records]
+    by_id = {str(r["id"]): _sent_fields(r) or _step_fields(step) for r in records}
+    default = _step_fields(step)
+    where = {"route": step.route, "call": step.index,
+             "fields": lambda i: list(by_id.get(str(i), default))}
+    if "error" in body and isinstance(body["error"], Mapping):
+        err = body["error"]
+        details = err.get("details") if isinstance(err.get("details"), Mapping) else {}
+        builder.add_rows(sent, status="error", code=str(err.get("code") or "ERROR"),
+                         message=str(err.get("message") or ""),
+                         details=[dict(details or {}) for _ in sent], **where)
+        return
+    start = builder.rows
+    try:
+        builder.add(_broadcast(body, len(records)), records=records, in_order=True, **where)
+    except CrmframeError as exc:
+        # The call was made: its records must still be reported, as unknown.
+        builder.add_rows(sent, status="unknown", code="UNREADABLE_ANSWER",
+                         message=f"the answer could not be read: {exc}", **where)
+        return
+    answered = {i for i in builder.ids_from(start) if isinstance(i, str)}
+    missing = [i for i in sent if i not in answered]
+    if missing:
+        builder.add_rows(missing, status="unknown", code="NO_ANSWER",
+                         message="Zoho's answer has no result for this record", **where)
+
+
+def add_outcome(builder: ResultsBuilder, outcome: StepOutcome) -> None:
+    """Every row one step contributes to ``PushResult.results``, into ``builder``
+    (the rows of :func:`outcome_rows`, built once for the whole push)."""
     step = outcome.step
-    frames = [reply_rows(step, ids, body) for ids, body in outcome.parts if ids]
+    for ids, body in outcome.parts:
+        if ids:
+            _add_reply(builder, step, ids, body)
     records = {str(r["id"]): _sent_fields(r) or _step_fields(step) for r in step.records()}
+    where = {"route": step.route, "call": step.index}
     if outcome.verified:
-        frames.append(
-            status_rows(
-                outcome.verified, status="success", code="SUCCESS", message=VERIFIED_MESSAGE,
-                route=step.route, call=step.index,
-                fields=[records.get(i, list(step.fields)) for i in outcome.verified],
-            )
-        )
+        builder.add_rows(outcome.verified, status="success", code="SUCCESS",
+                         message=VERIFIED_MESSAGE, **where,
+                         fields=[list(records.get(i, list(step.fields)))
+                                 for i in outcome.verified])
     if outcome.unsettled:
-        fields = [records.get(i, list(step.fields)) for i in outcome.unsettled]
+        fields = [list(records.get(i, list(step.fields))) for i in outcome.unsettled]
         if outcome.reason == "unknown":
             code = "TRANSPORT_ERROR" if isinstance(outcome.error, TransportError) else (
                 "JOB_TIMEOUT" if isinstance(outcome.error, JobTimeout) else "NO_ANSWER")
-            frames.append(
-                status_rows(
-                    outcome.unsettled, status="unknown", code=code,
-                    message=f"sent, outcome unknown: {outcome.error}", route=step.route,
-                    call=step.index, fields=fields,
-                )
-            )
+            builder.add_rows(outcome.unsettled, status="unknown", code=code,
+                             message=f"sent, outcome unknown: {outcome.error}", **where,
+                             fields=fields)
         else:
             cause = getattr(outcome.error, "code", None) or type(outcome.error).__name__
-            frames.append(
-                status_rows(
-                    outcome.unsettled, status="not_sent", code="NOT_SENT",
-                    message=f"not sent: the push stopped at an earlier error ({cause})",
-                    route=step.route, call=step.index, fields=fields,
-                )
+            builder.add_rows(
+                outcome.unsettled, status="not_sent", code="NOT_SENT",
+                message=f"not sent: the push stopped at an earlier error ({cause})", **where,
+                fields=fields,
             )
-    return frames
+
+
+def outcome_rows(outcome: StepOutcome) -> list[pd.DataFrame]:
+    """Every row one step contributes to ``PushResult.results`` (one frame)."""
+    builder = ResultsBuilder()
+    add_outcome(builder, outcome)
+    return [builder.to_frame().reset_index(drop=True)]

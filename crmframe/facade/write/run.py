@@ -19,13 +19,14 @@ from typing import Any
 import pandas as pd
 
 from crmframe.core.metadata import FieldInfo, normalise_fields
+from crmframe.core.results import ResultsBuilder
 from crmframe.facade.write.conflicts import Guard, describe_conflicts
 from crmframe.facade.write.execute import execute
 from crmframe.facade.write.journal import Journal, plan_fingerprint
 from crmframe.facade.write.prepare import Prepared
 from crmframe.facade.write.readback import read_back
 from crmframe.facade.write.result import PushResult, concat_results
-from crmframe.facade.write.rows import outcome_rows, status_rows
+from crmframe.facade.write.rows import add_outcome, status_rows
 from crmframe.facade.write.sender import CrmSender
 from crmframe.facade.write.steps import Step, StepOutcome, steps_from_plan
 
@@ -133,8 +134,7 @@ def run_push(
         )
     finally:
         bar.close()
-    for outcome in outcomes:
-        frames += outcome_rows(outcome)
+    frames.append(_outcome_results(outcomes))
     results, described = describe_conflicts(crm, prepared.module, concat_results(frames))
     counted = _counted(crm, counted_from)
     if counted is not None:
@@ -151,6 +151,14 @@ def run_push(
         jobs=sender.jobs, plan=prepared.plan, changes=prepared.changes,
         retry_with=retry_with, overwrite=overwrite,
     )
+
+
+def _outcome_results(outcomes: Sequence[StepOutcome]) -> pd.DataFrame:
+    # One frame for every call of the push, typed once (not one small frame per call).
+    builder = ResultsBuilder()
+    for outcome in outcomes:
+        add_outcome(builder, outcome)
+    return builder.to_frame()
 
 
 def _execute(
@@ -227,7 +235,7 @@ def send_steps(
     counted_from = client_counts(crm)
     sender, outcomes = _execute(crm, module, infos, steps, journal=journal,
                                 poll_interval=poll_interval)
-    frames = [frame for outcome in outcomes for frame in outcome_rows(outcome)]
+    frames = [_outcome_results(outcomes)]
     counted = _counted(crm, counted_from)
     calls, writes = counted if counted is not None else (sender.calls + sender.reads,
                                                            sender.calls)
