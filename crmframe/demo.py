@@ -43,7 +43,7 @@ from crmframe import CrmframeError, JobStatus, ValidationError
 from crmframe.plots import job_chart_png, job_progress_png
 from crmframe.reports import Report
 
-__all__ = ["DEFAULT_OUT", "DEFAULT_RECORDS", "Check", "Stage", "main", "run"]
+__all__ = ["DEFAULT_OUT", "DEFAULT_RECORDS", "STEPS", "Check", "DemoState", "Stage", "main", "run"]
 
 #: Leads the sandbox is seeded with unless ``--records`` says otherwise.
 DEFAULT_RECORDS = 3000
@@ -352,6 +352,351 @@ def _check_equal(
     outcome.check(name, not wrong and bool(expected), detail)
 
 
+@dataclass
+class DemoState:
+    """What the steps share: the connection and counters, then what each step leaves for
+    the next (``None`` until the step that makes it has run)."""
+
+    printer: Printer
+    outcome: Outcome
+    server: Any
+    crm: Any
+    traffic: Traffic
+    out: Path
+    charts: Path
+    seed: int
+    records: int
+    started: float
+    leads: Any = None
+    edited: Any = None
+    invalid: Any = None
+    segments: Any = None
+    wanted: Any = None
+    plan: Any = None
+    result: Any = None
+    push_failed: Any = None
+    mass_failures: Any = None
+    bulk: Any = None
+    scores: Any = None
+
+
+def step_read_leads(s: DemoState) -> None:
+    """2. Read the Leads into a typed frame"""
+    crm = s.crm
+    outcome = s.outcome
+    printer = s.printer
+    server = s.server
+    traffic = s.traffic
+    printer.heading("2. Read the Leads into a typed frame")
+    leads = crm.read_records(MODULE, progress=not printer.quiet)
+    calls, writes, credits = traffic.take()
+    outcome.records = len(leads)
+    outcome.stages.append(Stage("read Leads", len(leads), calls, writes, credits))
+    expected_records = len(server.ids(MODULE))
+    outcome.check("read every lead", len(leads) == expected_records,
+                  f"{len(leads):,} rows read, the sandbox holds {expected_records:,}")
+    dtypes = leads.dtypes.astype(str).value_counts().rename_axis("dtype").to_frame("columns")
+    outcome.dtype_counts = dtypes
+    outcome.check("typed columns", str(leads["Modified_Time"].dtype).startswith("datetime64")
+                  and str(leads["No_of_Employees"].dtype) == "Int64"
+                  and str(leads.index.dtype) == "string",
+                  "Modified_Time datetime64, No_of_Employees Int64, ids as strings")
+    printer.line(f"  {len(leads):,} rows x {leads.shape[1]} columns in {calls} calls; "
+                 f"index {leads.index.name!r} ({leads.index.dtype})")
+    printer.line("  dtypes: " + ", ".join(f"{d} {n}" for d, n in dtypes["columns"].items()))
+    s.leads = leads
+
+
+def step_edit_with_pandas(s: DemoState) -> None:
+    """3. Edit a copy with pandas"""
+    leads = s.leads
+    printer = s.printer
+    seed = s.seed
+    printer.heading("3. Edit a copy with pandas")
+    edited, segments, invalid = make_edits(leads, seed)
+    printer.line(f"  Phone to E.164 for leads in {', '.join(PHONE_CITIES)}: "
+                 f"{len(segments['phone']):,} records")
+    printer.line(f"  Lead_Status = {STATUS_VALUE!r} for every {STATUS_SEGMENT} lead: "
+                 f"{len(segments['status']):,} records")
+    for rid, name, value in invalid:
+        shown = value if len(str(value)) <= 40 else str(value)[:37] + "..."
+        printer.line(f"  a slip: {name} = {shown!r} on {rid}")
+    s.edited = edited
+    s.invalid = invalid
+    s.segments = segments
+
+
+def step_validate_edits(s: DemoState) -> None:
+    """4. Validate: every problem at once, before any call"""
+    crm = s.crm
+    edited = s.edited
+    invalid = s.invalid
+    leads = s.leads
+    outcome = s.outcome
+    printer = s.printer
+    printer.heading("4. Validate: every problem at once, before any call")
+    try:
+        crm.plan(edited, leads)
+    except ValidationError as exc:
+        problems = exc.problems
+        outcome.problems = problems
+        printer.line("  ValidationError: " + str(exc).splitlines()[0])
+        if problems is not None:
+            for row in problems.itertuples(index=False):
+                printer.line(f"    {row.id} {row.field}: {row.problem}")
+    else:
+        problems = None
+    caught = set() if problems is None else {
+        (str(r.id), str(r.field)) for r in problems.itertuples(index=False)}
+    wanted = {(rid, name) for rid, name, _ in invalid}
+    outcome.check("validation caught every invalid value, all at once",
+                  caught == wanted, f"{len(caught)} problem(s) reported, {len(wanted)} made")
+    s.wanted = wanted
+
+
+def step_plan_the_push(s: DemoState) -> None:
+    """5. Plan the push of the valid edits"""
+    crm = s.crm
+    edited = s.edited
+    invalid = s.invalid
+    leads = s.leads
+    outcome = s.outcome
+    printer = s.printer
+    printer.heading("5. Plan the push of the valid edits")
+    # The plan of the valid part: the frame as if the slips had not been made. (A dry
+    # run, push(..., dry_run=True), would show the same plan after reading every edited
+    # record's Modified_Time for the conflict check.)
+    valid = edited.copy()
+    for rid, name, _ in invalid:
+        valid.loc[rid, name] = leads.at[rid, name]
+    plan = crm.plan(valid, leads)
+    outcome.plan_text = plan.summary()
+    steps = plan.to_frame()
+    outcome.plan_steps = steps
+    for line in outcome.plan_text.splitlines():
+        printer.line("  " + line)
+    # One table of edited cells (valid and refused), whose total is the headline figure.
+    valid_by_field = plan.changes.changes.groupby("field").size()
+    invalid_by_field = pd.Series([name for _, name, _ in invalid]).value_counts()
+    edits_by_field = pd.DataFrame({"valid": valid_by_field, "invalid": invalid_by_field})
+    edits_by_field = edits_by_field.fillna(0).astype("int64")
+    edits_by_field["cells"] = edits_by_field["valid"] + edits_by_field["invalid"]
+    edits_by_field.index.name = "field"
+    outcome.edits_by_field = edits_by_field
+    outcome.edited_cells = int(edits_by_field["cells"].sum())
+    outcome.check("the plan makes fewer calls than one PUT per record and than batches",
+                  plan.calls < plan.naive_calls and plan.calls <= plan.batch_calls,
+                  f"{plan.calls} calls vs {plan.naive_calls} naive, "
+                  f"{plan.batch_calls} in batches of 100")
+    routes = set(steps["route"].astype(str))
+    outcome.check("the status segment goes by mass update, the phones by PUT",
+                  {"mass_update", "put"} <= routes, f"routes: {sorted(routes)}")
+    s.plan = plan
+
+
+def step_push_valid_edits(s: DemoState) -> None:
+    """6. Push the valid part; invalid values are reported, not sent"""
+    crm = s.crm
+    edited = s.edited
+    leads = s.leads
+    outcome = s.outcome
+    plan = s.plan
+    printer = s.printer
+    traffic = s.traffic
+    wanted = s.wanted
+    printer.heading("6. Push the valid part; invalid values are reported, not sent")
+    result = crm.push(edited, leads, push_valid=True)
+    calls, writes, credits = traffic.take()
+    n_push = plan.n_records
+    # The push's figures are the PushResult's (one source: the plan, the summary and the
+    # report all read them); the sandbox's own count of the same requests must agree.
+    outcome.stages.append(Stage("push edits", n_push, result.calls, result.writes,
+                                round(result.credits), *Stage.naive_for(n_push)))
+    outcome.check("the push's calls and writes are the sandbox's count",
+                  (result.calls, result.writes) == (calls, writes),
+                  f"PushResult {result.calls} calls, {result.writes} writes; sandbox "
+                  f"{calls} calls, {writes} writes ({credits} credits by its own model)")
+    outcome.push_results = result.results
+    outcome.push_summary = result.summary()
+    printer.line(f"  {result!r}")
+    push_failed = result.failed
+    codes = set(push_failed["code"].astype(str))
+    outcome.check("invalid values reported as VALIDATION failures",
+                  "VALIDATION" in codes
+                  and int((push_failed["code"] == "VALIDATION").sum()) == len(wanted),
+                  f"failure codes: {sorted(codes)}")
+    outcome.check("the push made the planned calls, fewer than one PUT per record",
+                  result.calls == plan.calls and result.calls < plan.naive_calls,
+                  f"{result.calls} write calls (planned {plan.calls}), "
+                  f"naive {plan.naive_calls}")
+    s.push_failed = push_failed
+    s.result = result
+
+
+def step_mass_update_by_view(s: DemoState) -> None:
+    """7. Mass update over the custom view …"""
+    crm = s.crm
+    leads = s.leads
+    outcome = s.outcome
+    printer = s.printer
+    traffic = s.traffic
+    printer.heading(f"7. Mass update over the custom view {VIEW_NAME!r}")
+    views = crm.read_custom_views(MODULE)
+    match = views.index[(views["name"] == VIEW_NAME).fillna(False).to_numpy(dtype=bool)]
+    if not len(match):
+        raise CrmframeError(f"the sandbox has no {VIEW_NAME!r} view of {MODULE}")
+    cvid = str(match[0])
+    printer.line(f"  view {cvid}; setting {VIEW_VALUES}")
+    job = crm.mass_update(MODULE, VIEW_VALUES, cvid=cvid)
+    if not isinstance(job, crmframe.Job):  # by ids it may be a PushResult; a view is a job
+        raise CrmframeError(f"mass update over a view gave {type(job).__name__}, not a Job")
+    status = crm.wait(job, interval=POLL_INTERVAL,
+                      on_update=ProgressLine(printer, "mass update"))
+    mass_failures = crm.mass_update_failures(job, VIEW_VALUES, cvid=cvid, wait=False)
+    outcome.mass_failures = mass_failures
+    outcome.jobs["mass_update"] = list(job.history)
+    calls, writes, credits = traffic.take()
+    total = int(status.total or 0)
+    outcome.stages.append(Stage("mass update by view", total, calls, writes, credits,
+                                *Stage.naive_for(total)))
+    in_view = int((leads["City"] == "Paris").fillna(False).sum())
+    outcome.check("mass update job completed over the whole view",
+                  status.state == "COMPLETED" and total == in_view,
+                  f"{status.state}: {total:,} in the job, {in_view:,} Paris leads read")
+    s.mass_failures = mass_failures
+
+
+def step_bulk_write_scores(s: DemoState) -> None:
+    """8. Bulk write: a new … for every lead"""
+    crm = s.crm
+    leads = s.leads
+    outcome = s.outcome
+    printer = s.printer
+    traffic = s.traffic
+    printer.heading(f"8. Bulk write: a new {SCORE_FIELD} for every lead")
+    scores = leads[[SCORE_FIELD]].copy()
+    revenue = leads["Annual_Revenue"].astype("Float64").fillna(0.0)
+    scores[SCORE_FIELD] = (revenue / 20_000).clip(0, 100).round(0).astype("Float64")
+    scores.attrs["module"] = MODULE
+    # One call: upload, create the job, watch it (the progress line), download and
+    # parse the result file, one row per lead of ``scores``.
+    bulk = crm.bulk_write(scores, MODULE, poll_interval=POLL_INTERVAL,
+                          on_update=ProgressLine(printer, "bulk write"))
+    bulk_job = bulk.attrs.get("job") if isinstance(bulk, pd.DataFrame) else None
+    if not isinstance(bulk, pd.DataFrame) or not isinstance(bulk_job, crmframe.Job):
+        raise CrmframeError("bulk_write(wait=True) gave no result table with its job")
+    bulk_status = bulk_job.status
+    if bulk_status is None:
+        raise CrmframeError(f"bulk write {bulk_job.job_id} finished without a status")
+    outcome.bulk_results = bulk
+    outcome.jobs["bulk_write"] = list(bulk_job.history)
+    calls, writes, credits = traffic.take()
+    outcome.stages.append(Stage("bulk write", len(scores), calls, writes, credits,
+                                *Stage.naive_for(len(scores))))
+    by_status = bulk["STATUS"].astype(str).value_counts()
+    outcome.check("bulk write job completed, one result row per lead",
+                  bulk_status.state == "COMPLETED" and len(bulk) == len(scores)
+                  and int(by_status.get("updated", 0)) > 0,
+                  f"{bulk_status.state}: " + ", ".join(
+                      f"{k} {v:,}" for k, v in by_status.items()))
+    s.bulk = bulk
+    s.scores = scores
+
+
+def step_read_back_and_compare(s: DemoState) -> None:
+    """9. Read back and compare"""
+    bulk = s.bulk
+    crm = s.crm
+    edited = s.edited
+    invalid = s.invalid
+    leads = s.leads
+    mass_failures = s.mass_failures
+    outcome = s.outcome
+    printer = s.printer
+    push_failed = s.push_failed
+    result = s.result
+    scores = s.scores
+    segments = s.segments
+    traffic = s.traffic
+    printer.heading("9. Read back and compare")
+    now = crm.read_records(MODULE, fields=_READ_BACK_FIELDS, progress=False)
+    calls, writes, credits = traffic.take()
+    outcome.stages.append(Stage("read back", len(now), calls, writes, credits))
+    ok = result.succeeded
+    done_ids = set(ok["id"].dropna().astype(str))
+    expect_push: dict[str, dict[str, Any]] = {}
+    for rid in segments["phone"]:
+        if rid in done_ids:
+            expect_push.setdefault(rid, {})["Phone"] = edited.at[rid, "Phone"]
+    for rid in segments["status"]:
+        if rid in done_ids:
+            expect_push.setdefault(rid, {})["Lead_Status"] = STATUS_VALUE
+    _check_equal(outcome, "the pushed edits are in Zoho", now, expect_push)
+    untouched = {rid: {name: leads.at[rid, name]} for rid, name, _ in invalid}
+    failed_ids = set(push_failed["id"].dropna().astype(str)) - {r for r, _, _ in invalid}
+    for rid in failed_ids:
+        for name in ("Phone", "Lead_Status"):
+            untouched.setdefault(rid, {})[name] = leads.at[rid, name]
+    _check_equal(outcome, "the invalid and refused edits are not", now, untouched)
+    paris = [str(i) for i in leads.index[(leads["City"] == "Paris").fillna(False)
+                                         .to_numpy(dtype=bool)]]
+    not_updated = set(mass_failures["id"].astype(str)) if len(mass_failures) else set()
+    _check_equal(outcome, "the view's leads hold the mass-updated value", now,
+                 {rid: dict(VIEW_VALUES) for rid in paris if rid not in not_updated})
+    updated = bulk[bulk["STATUS"].astype(str) == "updated"]
+    _check_equal(outcome, "the bulk-written scores are in Zoho", now,
+                 {str(rid): {SCORE_FIELD: float(scores.at[str(rid), SCORE_FIELD])}
+                  for rid in updated["id"]})
+
+    failures = collect_failures(push_failed, mass_failures, bulk)
+    outcome.failures = failures
+
+
+def step_write_the_report(s: DemoState) -> None:
+    """10. Write the report to …/"""
+    charts = s.charts
+    out = s.out
+    outcome = s.outcome
+    printer = s.printer
+    result = s.result
+    started = s.started
+    traffic = s.traffic
+    printer.heading(f"10. Write the report to {out}/")
+    for kind, history in outcome.jobs.items():
+        progress_png = charts / f"{kind}_progress.png"
+        progress_png.write_bytes(job_progress_png(history))
+        outcome.charts.append(progress_png)
+    finals = [h[-1] for h in outcome.jobs.values() if h]
+    status_png = charts / "jobs_status.png"
+    status_png.write_bytes(job_chart_png(finals))
+    outcome.charts.insert(0, status_png)
+    outcome.sandbox_calls, outcome.sandbox_writes, _ = traffic.total()
+    outcome.push_writes, outcome.push_credits = result.writes, result.credits
+    outcome.seconds = time.perf_counter() - started
+    outcome.files = write_report(outcome)
+    missing = [p for p in outcome.files + outcome.charts
+               if not p.exists() or p.stat().st_size == 0]
+    outcome.check("report files written", not missing,
+                  f"{len(outcome.files)} files, {len(outcome.charts)} charts"
+                  + (f"; missing: {missing}" if missing else ""))
+    for path in outcome.files + outcome.charts:
+        printer.line(f"  {path}")
+
+
+#: The demo's steps after the sandbox starts, in order (each prints its numbered heading).
+STEPS = (
+    step_read_leads,
+    step_edit_with_pandas,
+    step_validate_edits,
+    step_plan_the_push,
+    step_push_valid_edits,
+    step_mass_update_by_view,
+    step_bulk_write_scores,
+    step_read_back_and_compare,
+    step_write_the_report,
+)
+
+
 def run(
     *,
     records: int,
@@ -380,223 +725,11 @@ def run(
                                     job_speed=max(500.0, float(records)), job_delay=0.2)
     with server, crmframe.connect(**server.credentials) as crm:
         printer.line(f"  sandbox at {server.url} (loopback, in-memory, no account)")
-        traffic = Traffic(server)
-
-        # -- read ------------------------------------------------------------------------
-        printer.heading("2. Read the Leads into a typed frame")
-        leads = crm.read_records(MODULE, progress=not printer.quiet)
-        calls, writes, credits = traffic.take()
-        outcome.records = len(leads)
-        outcome.stages.append(Stage("read Leads", len(leads), calls, writes, credits))
-        expected_records = len(server.ids(MODULE))
-        outcome.check("read every lead", len(leads) == expected_records,
-                      f"{len(leads):,} rows read, the sandbox holds {expected_records:,}")
-        dtypes = leads.dtypes.astype(str).value_counts().rename_axis("dtype").to_frame("columns")
-        outcome.dtype_counts = dtypes
-        outcome.check("typed columns", str(leads["Modified_Time"].dtype).startswith("datetime64")
-                      and str(leads["No_of_Employees"].dtype) == "Int64"
-                      and str(leads.index.dtype) == "string",
-                      "Modified_Time datetime64, No_of_Employees Int64, ids as strings")
-        printer.line(f"  {len(leads):,} rows x {leads.shape[1]} columns in {calls} calls; "
-                     f"index {leads.index.name!r} ({leads.index.dtype})")
-        printer.line("  dtypes: " + ", ".join(f"{d} {n}" for d, n in dtypes["columns"].items()))
-
-        # -- edit ------------------------------------------------------------------------
-        printer.heading("3. Edit a copy with pandas")
-        edited, segments, invalid = make_edits(leads, seed)
-        printer.line(f"  Phone to E.164 for leads in {', '.join(PHONE_CITIES)}: "
-                     f"{len(segments['phone']):,} records")
-        printer.line(f"  Lead_Status = {STATUS_VALUE!r} for every {STATUS_SEGMENT} lead: "
-                     f"{len(segments['status']):,} records")
-        for rid, name, value in invalid:
-            shown = value if len(str(value)) <= 40 else str(value)[:37] + "..."
-            printer.line(f"  a slip: {name} = {shown!r} on {rid}")
-
-        # -- validate ----------------------------------------------------------------------
-        printer.heading("4. Validate: every problem at once, before any call")
-        try:
-            crm.plan(edited, leads)
-        except ValidationError as exc:
-            problems = exc.problems
-            outcome.problems = problems
-            printer.line("  ValidationError: " + str(exc).splitlines()[0])
-            if problems is not None:
-                for row in problems.itertuples(index=False):
-                    printer.line(f"    {row.id} {row.field}: {row.problem}")
-        else:
-            problems = None
-        caught = set() if problems is None else {
-            (str(r.id), str(r.field)) for r in problems.itertuples(index=False)}
-        wanted = {(rid, name) for rid, name, _ in invalid}
-        outcome.check("validation caught every invalid value, all at once",
-                      caught == wanted, f"{len(caught)} problem(s) reported, {len(wanted)} made")
-
-        # -- plan --------------------------------------------------------------------------
-        printer.heading("5. Plan the push of the valid edits")
-        # The plan of the valid part: the frame as if the slips had not been made. (A dry
-        # run, push(..., dry_run=True), would show the same plan after reading every edited
-        # record's Modified_Time for the conflict check.)
-        valid = edited.copy()
-        for rid, name, _ in invalid:
-            valid.loc[rid, name] = leads.at[rid, name]
-        plan = crm.plan(valid, leads)
-        outcome.plan_text = plan.summary()
-        steps = plan.to_frame()
-        outcome.plan_steps = steps
-        for line in outcome.plan_text.splitlines():
-            printer.line("  " + line)
-        # One table of edited cells (valid and refused), whose total is the headline figure.
-        valid_by_field = plan.changes.changes.groupby("field").size()
-        invalid_by_field = pd.Series([name for _, name, _ in invalid]).value_counts()
-        edits_by_field = pd.DataFrame({"valid": valid_by_field, "invalid": invalid_by_field})
-        edits_by_field = edits_by_field.fillna(0).astype("int64")
-        edits_by_field["cells"] = edits_by_field["valid"] + edits_by_field["invalid"]
-        edits_by_field.index.name = "field"
-        outcome.edits_by_field = edits_by_field
-        outcome.edited_cells = int(edits_by_field["cells"].sum())
-        outcome.check("the plan makes fewer calls than one PUT per record and than batches",
-                      plan.calls < plan.naive_calls and plan.calls <= plan.batch_calls,
-                      f"{plan.calls} calls vs {plan.naive_calls} naive, "
-                      f"{plan.batch_calls} in batches of 100")
-        routes = set(steps["route"].astype(str))
-        outcome.check("the status segment goes by mass update, the phones by PUT",
-                      {"mass_update", "put"} <= routes, f"routes: {sorted(routes)}")
-
-        # -- push --------------------------------------------------------------------------
-        printer.heading("6. Push the valid part; invalid values are reported, not sent")
-        result = crm.push(edited, leads, push_valid=True)
-        calls, writes, credits = traffic.take()
-        n_push = plan.n_records
-        # The push's figures are the PushResult's (one source: the plan, the summary and the
-        # report all read them); the sandbox's own count of the same requests must agree.
-        outcome.stages.append(Stage("push edits", n_push, result.calls, result.writes,
-                                    round(result.credits), *Stage.naive_for(n_push)))
-        outcome.check("the push's calls and writes are the sandbox's count",
-                      (result.calls, result.writes) == (calls, writes),
-                      f"PushResult {result.calls} calls, {result.writes} writes; sandbox "
-                      f"{calls} calls, {writes} writes ({credits} credits by its own model)")
-        outcome.push_results = result.results
-        outcome.push_summary = result.summary()
-        printer.line(f"  {result!r}")
-        push_failed = result.failed
-        codes = set(push_failed["code"].astype(str))
-        outcome.check("invalid values reported as VALIDATION failures",
-                      "VALIDATION" in codes
-                      and int((push_failed["code"] == "VALIDATION").sum()) == len(wanted),
-                      f"failure codes: {sorted(codes)}")
-        outcome.check("the push made the planned calls, fewer than one PUT per record",
-                      result.calls == plan.calls and result.calls < plan.naive_calls,
-                      f"{result.calls} write calls (planned {plan.calls}), "
-                      f"naive {plan.naive_calls}")
-
-        # -- mass update by view ----------------------------------------------------------
-        printer.heading(f"7. Mass update over the custom view {VIEW_NAME!r}")
-        views = crm.read_custom_views(MODULE)
-        match = views.index[(views["name"] == VIEW_NAME).fillna(False).to_numpy(dtype=bool)]
-        if not len(match):
-            raise CrmframeError(f"the sandbox has no {VIEW_NAME!r} view of {MODULE}")
-        cvid = str(match[0])
-        printer.line(f"  view {cvid}; setting {VIEW_VALUES}")
-        job = crm.mass_update(MODULE, VIEW_VALUES, cvid=cvid)
-        if not isinstance(job, crmframe.Job):  # by ids it may be a PushResult; a view is a job
-            raise CrmframeError(f"mass update over a view gave {type(job).__name__}, not a Job")
-        status = crm.wait(job, interval=POLL_INTERVAL,
-                          on_update=ProgressLine(printer, "mass update"))
-        mass_failures = crm.mass_update_failures(job, VIEW_VALUES, cvid=cvid, wait=False)
-        outcome.mass_failures = mass_failures
-        outcome.jobs["mass_update"] = list(job.history)
-        calls, writes, credits = traffic.take()
-        total = int(status.total or 0)
-        outcome.stages.append(Stage("mass update by view", total, calls, writes, credits,
-                                    *Stage.naive_for(total)))
-        in_view = int((leads["City"] == "Paris").fillna(False).sum())
-        outcome.check("mass update job completed over the whole view",
-                      status.state == "COMPLETED" and total == in_view,
-                      f"{status.state}: {total:,} in the job, {in_view:,} Paris leads read")
-
-        # -- bulk write --------------------------------------------------------------------
-        printer.heading(f"8. Bulk write: a new {SCORE_FIELD} for every lead")
-        scores = leads[[SCORE_FIELD]].copy()
-        revenue = leads["Annual_Revenue"].astype("Float64").fillna(0.0)
-        scores[SCORE_FIELD] = (revenue / 20_000).clip(0, 100).round(0).astype("Float64")
-        scores.attrs["module"] = MODULE
-        # One call: upload, create the job, watch it (the progress line), download and
-        # parse the result file, one row per lead of ``scores``.
-        bulk = crm.bulk_write(scores, MODULE, poll_interval=POLL_INTERVAL,
-                              on_update=ProgressLine(printer, "bulk write"))
-        bulk_job = bulk.attrs.get("job") if isinstance(bulk, pd.DataFrame) else None
-        if not isinstance(bulk, pd.DataFrame) or not isinstance(bulk_job, crmframe.Job):
-            raise CrmframeError("bulk_write(wait=True) gave no result table with its job")
-        bulk_status = bulk_job.status
-        if bulk_status is None:
-            raise CrmframeError(f"bulk write {bulk_job.job_id} finished without a status")
-        outcome.bulk_results = bulk
-        outcome.jobs["bulk_write"] = list(bulk_job.history)
-        calls, writes, credits = traffic.take()
-        outcome.stages.append(Stage("bulk write", len(scores), calls, writes, credits,
-                                    *Stage.naive_for(len(scores))))
-        by_status = bulk["STATUS"].astype(str).value_counts()
-        outcome.check("bulk write job completed, one result row per lead",
-                      bulk_status.state == "COMPLETED" and len(bulk) == len(scores)
-                      and int(by_status.get("updated", 0)) > 0,
-                      f"{bulk_status.state}: " + ", ".join(
-                          f"{k} {v:,}" for k, v in by_status.items()))
-
-        # -- read back -----------------------------------------------------------------------
-        printer.heading("9. Read back and compare")
-        now = crm.read_records(MODULE, fields=_READ_BACK_FIELDS, progress=False)
-        calls, writes, credits = traffic.take()
-        outcome.stages.append(Stage("read back", len(now), calls, writes, credits))
-        ok = result.succeeded
-        done_ids = set(ok["id"].dropna().astype(str))
-        expect_push: dict[str, dict[str, Any]] = {}
-        for rid in segments["phone"]:
-            if rid in done_ids:
-                expect_push.setdefault(rid, {})["Phone"] = edited.at[rid, "Phone"]
-        for rid in segments["status"]:
-            if rid in done_ids:
-                expect_push.setdefault(rid, {})["Lead_Status"] = STATUS_VALUE
-        _check_equal(outcome, "the pushed edits are in Zoho", now, expect_push)
-        untouched = {rid: {name: leads.at[rid, name]} for rid, name, _ in invalid}
-        failed_ids = set(push_failed["id"].dropna().astype(str)) - {r for r, _, _ in invalid}
-        for rid in failed_ids:
-            for name in ("Phone", "Lead_Status"):
-                untouched.setdefault(rid, {})[name] = leads.at[rid, name]
-        _check_equal(outcome, "the invalid and refused edits are not", now, untouched)
-        paris = [str(i) for i in leads.index[(leads["City"] == "Paris").fillna(False)
-                                             .to_numpy(dtype=bool)]]
-        not_updated = set(mass_failures["id"].astype(str)) if len(mass_failures) else set()
-        _check_equal(outcome, "the view's leads hold the mass-updated value", now,
-                     {rid: dict(VIEW_VALUES) for rid in paris if rid not in not_updated})
-        updated = bulk[bulk["STATUS"].astype(str) == "updated"]
-        _check_equal(outcome, "the bulk-written scores are in Zoho", now,
-                     {str(rid): {SCORE_FIELD: float(scores.at[str(rid), SCORE_FIELD])}
-                      for rid in updated["id"]})
-
-        failures = collect_failures(push_failed, mass_failures, bulk)
-        outcome.failures = failures
-
-        # -- report --------------------------------------------------------------------------
-        printer.heading(f"10. Write the report to {out}/")
-        for kind, history in outcome.jobs.items():
-            progress_png = charts / f"{kind}_progress.png"
-            progress_png.write_bytes(job_progress_png(history))
-            outcome.charts.append(progress_png)
-        finals = [h[-1] for h in outcome.jobs.values() if h]
-        status_png = charts / "jobs_status.png"
-        status_png.write_bytes(job_chart_png(finals))
-        outcome.charts.insert(0, status_png)
-        outcome.sandbox_calls, outcome.sandbox_writes, _ = traffic.total()
-        outcome.push_writes, outcome.push_credits = result.writes, result.credits
-        outcome.seconds = time.perf_counter() - started
-        outcome.files = write_report(outcome)
-        missing = [p for p in outcome.files + outcome.charts
-                   if not p.exists() or p.stat().st_size == 0]
-        outcome.check("report files written", not missing,
-                      f"{len(outcome.files)} files, {len(outcome.charts)} charts"
-                      + (f"; missing: {missing}" if missing else ""))
-        for path in outcome.files + outcome.charts:
-            printer.line(f"  {path}")
+        state = DemoState(printer=printer, outcome=outcome, server=server, crm=crm,
+                          traffic=Traffic(server), out=out, charts=charts, seed=seed,
+                          records=records, started=started)
+        for step in STEPS:
+            step(state)
     return outcome
 
 

@@ -64,6 +64,7 @@ __all__ = [
     "match_fields",
     "new_records",
     "post_credits",
+    "problems_error",
     "same_answer",
     "with_row_steps",
     "write_results",
@@ -258,9 +259,9 @@ def new_records(
             elif name not in chosen:
                 problems.append(_problems([-1], name, [None],
                                           "duplicate check field is not a column"))
-    table_problems = _concat_problems(problems)
-    if len(table_problems):
-        raise ValidationError(_message(table_problems, n), table_problems)
+    error = problems_error(problems, n)
+    if error is not None:
+        raise error
     records: list[dict[str, Any]] = [{} for _ in range(n)]
     if upsert:
         for i, rid in enumerate(ids):
@@ -376,6 +377,26 @@ def _concat_problems(parts: list[pd.DataFrame]) -> pd.DataFrame:
     out["field"] = out["field"].astype("string")
     out["problem"] = out["problem"].astype("string")
     return out
+
+
+def problems_error(parts: Sequence[pd.DataFrame], n_rows: int) -> ValidationError | None:
+    """One :class:`~crmframe.errors.ValidationError` for every problem found, or None.
+
+    ``parts`` are frames of ``row`` (-1 or missing: not a row's), ``field``, ``value``,
+    ``problem``; the error's ``problems`` holds them sorted by row and field.
+
+    Examples
+    --------
+    >>> part = pd.DataFrame({"row": [2], "field": ["Last_Name"], "value": [None],
+    ...                      "problem": ["mandatory field missing"]})
+    >>> print(problems_error([part], 3))
+    1 problem(s) in 3 row(s), nothing sent: 1 mandatory field missing
+      row 2 Last_Name: mandatory field missing
+    >>> problems_error([], 3) is None
+    True
+    """
+    problems = _concat_problems(list(parts))
+    return ValidationError(_message(problems, n_rows), problems) if len(problems) else None
 
 
 def _message(problems: pd.DataFrame, n_rows: int, shown: int = 5) -> str:

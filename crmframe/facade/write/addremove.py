@@ -48,7 +48,7 @@ from crmframe.facade.write.readback import read_back
 from crmframe.facade.write.result import PushResult, concat_results
 from crmframe.facade.write.rows import status_rows
 
-__all__ = ["RowPlan", "prepare_rows", "send_rows", "with_ids"]
+__all__ = ["RowPlan", "prepare_rows", "send_rows"]
 
 _ZOHO_ID = re.compile(r"^\d{18,19}$")
 
@@ -175,24 +175,6 @@ def send_rows(crm: Any, module: str, plan: RowPlan, *, trigger: Sequence[str] | 
     if plan.delete_ids:
         out.append(creating.delete(crm, plan.delete_ids, module=module, trigger=trigger,
                                    progress=progress))
-    return out
-
-
-def with_ids(edited: pd.DataFrame, positions: list[int], ids: pd.Series) -> pd.DataFrame:
-    """``edited`` with the new ids of its inserted rows (at ``positions``) filled in."""
-    out: pd.DataFrame = edited.copy()
-    new = [None if pd.isna(v) else str(v) for v in ids.tolist()]
-    if out.index.name != "id" and "id" in out.columns:
-        column: list[str | None] = [None if pd.isna(v) else str(v)
-                                    for v in out["id"].tolist()]
-        for p, rid in zip(positions, new, strict=True):
-            column[p] = rid
-        out["id"] = pd.array(column, dtype="string")
-        return out
-    labels = [None if v is None or pd.isna(v) else str(v) for v in out.index.tolist()]
-    for p, rid in zip(positions, new, strict=True):
-        labels[p] = rid
-    out.index = pd.Index(pd.array(labels, dtype="string"), name="id")
     return out
 
 

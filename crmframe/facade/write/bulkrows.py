@@ -41,7 +41,7 @@ from crmframe.core.bulkwrite import (
     parse_bulk_result,
 )
 from crmframe.core.fieldtypes import LOOKUP_KINDS, Kind
-from crmframe.core.inserts import blank_mask, match_fields, new_records
+from crmframe.core.inserts import blank_mask, match_fields, new_records, problems_error
 from crmframe.core.jobs import JobStatus
 from crmframe.core.mappings import mappings_to_frame
 from crmframe.core.metadata import FieldInfo, normalise_fields
@@ -213,14 +213,9 @@ def _check_values(
                 problems.append(pd.DataFrame({"row": rows, "field": info.api_name,
                                               "value": None,
                                               "problem": "mandatory field missing"}))
-    if problems:
-        found = pd.concat(problems, ignore_index=True).sort_values("row", kind="stable")
-        found = found.reset_index(drop=True)
-        lines = [f"{len(found)} problem(s) in {len(table)} row(s), nothing sent"]
-        lines += [f"  row {r.row} {r.field}: {r.problem}" for r in found.head(5).itertuples()]
-        if len(found) > 5:
-            lines.append(f"  ... and {len(found) - 5} more (see .problems)")
-        raise ValidationError("\n".join(lines), found)
+    error = problems_error(problems, len(table))
+    if error is not None:
+        raise error
 
 
 def _mappings(plan: list[_Column], defaults: Mapping[str, Any],
@@ -266,10 +261,13 @@ def run(
     wait: bool,
     poll_interval: float,
     on_update: Callable[[JobStatus], object] | None,
+    checked: bool = False,
 ) -> pd.DataFrame | Job:
     """``crm.bulk_write`` by row position.
 
-    See :func:`~crmframe.facade.write.bulkwriting.bulk_write` for the parameters.
+    See :func:`~crmframe.facade.write.bulkwriting.bulk_write` for the parameters;
+    ``checked=True`` when the values were already checked against the metadata (the bulk
+    path of ``crm.insert``, after :func:`~crmframe.core.inserts.new_records`).
     """
     name = module_of(frame, None, module)
     infos = normalise_fields(crm.read_fields(name))
@@ -294,7 +292,8 @@ def run(
     if len(mappings) > MAX_BULK_COLUMNS:
         raise InputError(f"a bulk-write job maps at most {MAX_BULK_COLUMNS} columns, got "
                          f"{len(mappings)}: write the fields in several jobs")
-    _check_values(table, plan, infos, operation, defaults, formats)
+    if not checked:
+        _check_values(table, plan, infos, operation, defaults, formats)
     cells = [bulk_cells(table[c.source], c.kind if c.find_by in (None, "id") else Kind.TEXT,
                         c.format if c.api_name in formats else None) for c in plan]
     columns = [c.source for c in plan]

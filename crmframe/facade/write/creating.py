@@ -38,7 +38,7 @@ from crmframe.core.inserts import (
     write_results,
 )
 from crmframe.core.metadata import normalise_fields
-from crmframe.core.plan import DEFAULT_BULK_THRESHOLD, Objective
+from crmframe.core.plan import DEFAULT_BULK_THRESHOLD, Costs, Objective
 from crmframe.errors import CrmframeError, InputError, TransportError, ZohoAPIError
 from crmframe.facade.write.execute import FATAL_ERRORS, error_body
 from crmframe.facade.write.frames import module_of
@@ -53,7 +53,9 @@ __all__ = [
     "request_body",
     "send_batches",
     "upsert",
+    "with_ids",
 ]
+
 
 def request_body(records: Sequence[Any], trigger: Sequence[str] | None,
                  extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -244,7 +246,7 @@ def insert(
         out = counted_result(crm, start, bulk.results, writes=bulk.writes,
                              write_credits=bulk.credits - bulk.reads, reads=bulk.reads,
                              jobs=bulk.jobs)
-        out.frame = with_new_ids(frame, out.results["id"])
+        out.frame = with_ids(frame, out.results["id"])
         return out
     results, calls = send_batches(
         crm, "POST", name, new.records, route="insert",
@@ -252,7 +254,7 @@ def insert(
     )
     out = counted_result(crm, start, results, writes=calls,
                          write_credits=post_credits(len(new.records), calls))
-    out.frame = with_new_ids(frame, out.results["id"])
+    out.frame = with_ids(frame, out.results["id"])
     return out
 
 
@@ -269,11 +271,14 @@ def _planned(new: NewRecords, frame: pd.DataFrame, how: InsertRoute, *,
 def bulk_insert(crm: Any, frame: pd.DataFrame, name: str, new: NewRecords, *,
                 poll_interval: float) -> PushResult:
     """Insert checked records by bulk-write jobs; results as for POST inserts."""
-    from crmframe.facade.write.bulkwriting import bulk_write
+    from crmframe.facade.write import bulkrows
 
     table = frame.reset_index(drop=True)[[new.columns[f] for f in new.fields]]
     table.attrs = {}
-    result = bulk_write(crm, table, name, operation="insert", poll_interval=poll_interval)
+    # new_records checked every value already: not a second pass over the rows
+    result = bulkrows.run(crm, table, name, "insert", None, formats={}, defaults={},
+                          lookups={}, wait=True, poll_interval=poll_interval, on_update=None,
+                          checked=True)
     assert isinstance(result, pd.DataFrame)
     return bulk_push_result(result, new.records, route="bulk_insert")
 
@@ -298,23 +303,48 @@ def bulk_push_result(result: pd.DataFrame, sent: Sequence[Any], *, route: str) -
     jobs = list(result.attrs.get("jobs") or [])
     writes = int(result.attrs.get("calls", 0))  # uploads and job creations
     reads = int(result.attrs.get("reads", 0))   # the org id, result downloads
-    # a job 500 credits, its upload 1 (the sandbox's and the plan's cost model)
+    # a job costs what the plan's cost model says, its upload 1 (as the update path counts)
+    per_job = Costs().bulk_write_job_credits + 1
     out = PushResult(results, calls=writes + reads, writes=writes, reads=reads,
-                     credits=float(501 * len(jobs) + reads), jobs=jobs)
+                     credits=float(per_job * len(jobs) + reads), jobs=jobs)
     return out
 
 
-def with_new_ids(frame: pd.DataFrame, ids: pd.Series) -> pd.DataFrame:
-    """``frame`` with an ``id`` column (first) holding ``ids`` (one per row, in order)."""
+def with_ids(frame: pd.DataFrame, ids: pd.Series,
+             positions: Sequence[int] | None = None) -> pd.DataFrame:
+    """``frame`` with ``ids`` (one per position, in order) as the ids of its rows.
+
+    ``positions`` default to every row (an insert's frame); a push gives those of its
+    added rows. The ids go where the frame keeps its ids: its ``id`` column, else its
+    index (named ``id``) — except that an insert's frame with neither keeps its index and
+    gets an ``id`` column first.
+
+    Examples
+    --------
+    >>> new = pd.DataFrame({"Last_Name": ["Ito", "Berg"]})
+    >>> out = with_ids(new, pd.Series(["11", None]))
+    >>> list(out.columns), out["id"].iloc[0], out["id"].isna().tolist()
+    (['id', 'Last_Name'], '11', [False, True])
+    >>> edited = pd.DataFrame({"City": ["Gent", "Oslo"]}, index=pd.Index(["7", None], name="id"))
+    >>> with_ids(edited, pd.Series(["12"]), [1]).index.tolist()
+    ['7', '12']
+    """
     out: pd.DataFrame = frame.copy()
-    values = pd.array(ids.tolist(), dtype="string")
-    if out.index.name == "id":
-        out.index = pd.Index(values, name="id")
+    new = [None if pd.isna(v) else str(v) for v in ids.tolist()]
+    where = range(len(out)) if positions is None else positions
+    if out.index.name != "id" and "id" in out.columns:
+        column: list[str | None] = [None if pd.isna(v) else str(v) for v in out["id"].tolist()]
+        for p, rid in zip(where, new, strict=True):
+            column[p] = rid
+        out["id"] = pd.array(column, dtype="string")
         return out
-    if "id" in out.columns:
-        out["id"] = values
-    else:
-        out.insert(0, "id", pd.Series(values, index=out.index))
+    if positions is None and out.index.name != "id":
+        out.insert(0, "id", pd.Series(pd.array(new, dtype="string"), index=out.index))
+        return out
+    labels = [None if v is None or pd.isna(v) else str(v) for v in out.index.tolist()]
+    for p, rid in zip(where, new, strict=True):
+        labels[p] = rid
+    out.index = pd.Index(pd.array(labels, dtype="string"), name="id")
     return out
 
 
@@ -385,7 +415,7 @@ def upsert(
     results.loc[by_id, "duplicate_field"] = "id"
     out = counted_result(crm, start, results, writes=calls,
                          write_credits=post_credits(len(new.records), calls))
-    out.frame = with_new_ids(frame, out.results["id"])
+    out.frame = with_ids(frame, out.results["id"])
     return out
 
 

@@ -288,7 +288,7 @@ class WritingMixin:
                    else (now[0] - counted_from[0], now[1] - counted_from[1]))
         out = addremove.combine(result, extra, rows, counted)
         if rows.new is not None and not dry_run:
-            out.frame = addremove.with_ids(edited, rows.insert_positions, extra[0].results["id"])
+            out.frame = creating.with_ids(edited, extra[0].results["id"], rows.insert_positions)
         else:
             out.frame = edited.copy()
         return out
