@@ -115,6 +115,25 @@ def test_a_5xx_after_sending_is_settled_too() -> None:
     assert sender.send(step, ["1"])["data"][0]["status"] == "success"
 
 
+def test_a_lost_mass_update_is_never_sent_again_even_if_its_records_look_untouched() -> None:
+    class MassClient(_Client):
+        def request(self, method: str, path: str, *, json: Any = None, idempotent: Any = None,
+                    **_: Any) -> Reply:
+            assert idempotent is False
+            self.sent.append(list(json["ids"]))  # scheduled: Zoho applies it later
+            raise TransportError("POST Leads/actions/mass_update failed (ConnectionError)")
+
+    client = MassClient({}, [])
+    sender = CrmSender(client, "Leads", {}, wait=lambda job: None, stamps={"1": T0, "2": T0},
+                       read=lambda f, i: _frame({"1": ("Lyon", T0), "2": ("Lyon", T0)}))
+    step = Step(0, "mass_update", ("1", "2"), ("City",),
+                {"data": [{"City": "Paris"}], "ids": ["1", "2"]})
+    body = sender.send(step, ["1", "2"])
+    assert client.sent == [["1", "2"]]  # once: the job may still be on its way
+    assert [(d["status"], d["code"]) for d in body["data"]] == [("unknown", AMBIGUOUS_CODE)] * 2
+    assert "job" in body["data"][0]["message"]
+
+
 # -- against the sandbox: PUT batches, mass updates, bulk writes ----------------------------
 
 
