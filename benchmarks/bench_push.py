@@ -23,19 +23,26 @@
 5. Planning and results building against ``diff`` for 10,000 / 100,000 / 1,000,000 changed
    cells (median CPU of ``--repeat`` rounds). Goals at 1M: plan <= 1.0x, results <= 0.5x.
 
-4. Settling lost answers (``--settle-rate``, default 5%): a 10,000-record push (a status on
+6. Settling lost answers (``--settle-rate``, default 5%): a 10,000-record push (a status on
    6,000 by mass update, a value per record on 4,000 by PUT batches) against a sandbox
    that commits each write and then loses its answer at that rate, and against the same
    sandbox without the fault. The extra calls are what settling costs (read-backs, and
    re-sends of what provably did not land); the sandbox counts how often each record was
    written (goal: never twice).
+7. The conflict check of a push of 10,000 edited Leads (``--conflict-records``), in a local
+   sandbox: the calls :class:`~crmframe.facade.write.conflicts.Guard` makes (one
+   ``If-Modified-Since`` listing of the module's changes since the read, id reads only when
+   that would cost more) against one ``GET ?ids=`` per 100 ids (100 calls), when nothing
+   changed, when a colleague changed 50 of the edited records, and when 5,000 other records
+   of the module changed. Counted by the sandbox. Goal: <= 2 calls when nothing changed.
 
 Usage::
 
     .venv/bin/python benchmarks/bench_push.py                    # full size
     .venv/bin/python benchmarks/bench_push.py --only-inserts     # section 3 only
     .venv/bin/python benchmarks/bench_push.py --rows 50000       # quicker
-    .venv/bin/python benchmarks/bench_push.py --only-settling    # section 4 only
+    .venv/bin/python benchmarks/bench_push.py --only-settling    # section 6 only
+    .venv/bin/python benchmarks/bench_push.py --only-conflicts   # section 7 only
 """
 
 from __future__ import annotations
@@ -455,7 +462,7 @@ def _settling_run(rate: float) -> dict[str, Any]:
 
 
 def bench_settling(rate: float) -> None:
-    print(f"\n4. settling lost answers: 10,000 edited Leads (6,000 by mass update, 4,000 by "
+    print(f"\n6. settling lost answers: 10,000 edited Leads (6,000 by mass update, 4,000 by "
           f"PUT), {rate:.0%} of write answers lost after the write committed (sandbox counts)")
     clean = _settling_run(0.0)
     lossy = _settling_run(rate)
@@ -473,6 +480,49 @@ def bench_settling(rate: float) -> None:
           "of its calls. (The two runs' totals also differ by the conflict check's reads, "
           "which depend on timing.)")
 
+def bench_conflicts(n: int) -> None:
+    from crmframe.facade.crm import connect
+    from crmframe.facade.write.conflicts import Guard, read_time, stamps_of
+    from crmframe.facade.write.readback import read_back
+    from crmframe.sandbox import start
+
+    print(f"\n7. conflict check of a push of {n:,} edited Leads (sandbox; calls counted by "
+          "the server)")
+    rows: list[list[Any]] = []
+    with start(records=n + 5_000, seed=3, flag_records=False) as server, \
+            connect(**server.credentials) as crm:
+        leads = crm.read_records("Leads", ["City", "Modified_Time"], progress=False)
+        edited_ids = [str(i) for i in leads.index[:n]]
+        others = [str(i) for i in leads.index[n:]]
+        baseline = leads.loc[edited_ids]
+
+        def check() -> dict[str, Any]:
+            guard = Guard(crm, "Leads", stamps_of(baseline), since=read_time(leads))
+            return guard.changed(edited_ids)
+
+        def per_100_ids() -> None:
+            read_back(crm, "Leads", ["Modified_Time"], edited_ids)
+
+        cases: list[tuple[str, Callable[[], None]]] = [
+            ("nothing changed", lambda: None),
+            ("a colleague changed 50 edited records",
+             lambda: [server.touch("Leads", i) for i in edited_ids[:50]] and None),
+            ("5,000 other records changed",
+             lambda: [server.touch("Leads", i) for i in others] and None),
+        ]
+        for label, change in cases:
+            change()
+            found: dict[str, Any] = {}
+
+            def run(found: dict[str, Any] = found) -> None:
+                found.update(check())
+            calls, _, took = _counted(server, run)
+            calls_ids, _, took_ids = _counted(server, per_100_ids)
+            rows.append([label, len(found), calls, f"{took:.2f} s", calls_ids,
+                         f"{took_ids:.2f} s", f"{calls_ids / calls:.0f}x"])
+    print(table(rows, ["case", "conflicts", "check calls", "time", "GET per 100 ids",
+                       "time", "ratio"]))
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
@@ -488,10 +538,15 @@ def main() -> None:
     parser.add_argument("--only-inserts", action="store_true")
     parser.add_argument("--settle-rate", type=float, default=0.05)
     parser.add_argument("--only-settling", action="store_true")
+    parser.add_argument("--conflict-records", type=int, default=10_000)
+    parser.add_argument("--only-conflicts", action="store_true")
     args = parser.parse_args()
     print(f"pandas {pd.__version__}, numpy {np.__version__}")
     if args.only_settling:
         bench_settling(args.settle_rate)
+        return
+    if args.only_conflicts:
+        bench_conflicts(args.conflict_records)
         return
     if not (args.only_inserts or args.only_speed):
         bench_diff(args.rows, args.fraction, args.repeat)
@@ -500,6 +555,7 @@ def main() -> None:
         bench_inserts(args.insert_sizes, args.single_max)
     if not (args.only_inserts or args.only_speed):
         bench_settling(args.settle_rate)
+        bench_conflicts(args.conflict_records)
     if not args.only_inserts:
         bench_diff_kinds(args.rows, args.fraction, args.repeat)
         bench_scaling(args.sizes, args.repeat)

@@ -483,6 +483,10 @@ def _time_or_text(value: Any, kind: Kind, pattern: Any, spelled: str) -> Any:
     noun = kind.value  # "date" or "datetime"
     if isinstance(value, str):
         if pattern.match(value) and not value.endswith("\n"):
+            try:  # the shape alone lets 2026-13-01 and 2026-02-30 through to Zoho
+                (date if kind is Kind.DATE else datetime).fromisoformat(value)
+            except ValueError:
+                raise _bad(value, kind, f"a {noun} that exists") from None
             return value
         raise _bad(value, kind, f"a {noun} or a '{spelled}' string")
     if isinstance(value, np.datetime64):

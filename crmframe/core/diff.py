@@ -562,8 +562,13 @@ class ChangeSet:
             col = out[column].copy()
             if pd.api.types.is_datetime64_any_dtype(col.dtype):
                 # NaT, not NA, clears a datetime cell: the column keeps its dtype
-                values = [pd.NaT if v is pd.NA else _stamp_like(v, col.dtype)
-                          for v in values]
+                stamps = [pd.NaT if v is pd.NA else _stamp_like(v, col.dtype) for v in values]
+                try:
+                    col.iloc[positions] = pd.array(stamps, dtype=col.dtype)
+                    out[column] = col
+                    continue
+                except (TypeError, ValueError):
+                    pass  # not datetimes after all: the object column below
             if col.dtype == np.dtype(object) or any(isinstance(v, (list, dict)) for v in values):
                 col = col.astype(object)
                 for p, v in zip(positions, values, strict=True):

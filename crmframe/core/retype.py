@@ -123,8 +123,10 @@ def dtype_problems(frame: pd.DataFrame, fields: Any) -> dict[str, str]:
     index = frame.index
     if index.name == "id" and pd.api.types.is_float_dtype(index.dtype):
         out["id"] = f"index {index.dtype}: 19-digit ids as floats have lost digits"
-    elif "id" in frame.columns and pd.api.types.is_float_dtype(frame["id"].dtype):
-        out["id"] = f"{frame['id'].dtype}: 19-digit ids as floats have lost digits"
+    elif "id" in frame.columns:
+        ids = frame["id"]
+        if isinstance(ids, pd.Series) and pd.api.types.is_float_dtype(ids.dtype):
+            out["id"] = f"{ids.dtype}: 19-digit ids as floats have lost digits"
     for column in frame.columns:
         name = str(column)
         kind = _kind_of_column(name, infos)
@@ -196,7 +198,7 @@ def retype(frame: pd.DataFrame, fields: Any, *, errors: str = "raise") -> pd.Dat
             failed["id"] = f"index {out.index.dtype}: ids as floats have lost digits"
         else:
             out.index = pd.Index(converted, dtype="string", name=out.index.name)
-    if "id" in out.columns:
+    if "id" in out.columns and isinstance(out["id"], pd.Series):
         ids = _ids(out["id"])
         if ids is None:
             failed["id"] = f"{out['id'].dtype}: ids as floats have lost digits"
@@ -236,7 +238,7 @@ def _ids(series: pd.Series) -> Any:
 
 def _convert(series: pd.Series, kind: Kind) -> pd.Series:
     target = dtype_for(kind)
-    if str(series.dtype) == target:
+    if str(series.dtype) == target and kind not in (Kind.LIST, Kind.SUBFORM):
         return series
     missing = series.isna().to_numpy(dtype=bool) if series.dtype != object else np.array(
         [is_missing(v) for v in series.tolist()], dtype=bool)

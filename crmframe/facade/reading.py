@@ -661,7 +661,16 @@ def _concat_batches(parts: list[pd.DataFrame], requested: list[str]) -> pd.DataF
             union.setdefault(str(column), []).append(dtype)
     first = [c for name in requested for c in union if c == name or c.startswith(name + ".")]
     order = list(dict.fromkeys([*first, *union]))
-    stacked: pd.DataFrame = pd.concat([p.reindex(columns=order) for p in parts], axis=0)
+    def filled(part: pd.DataFrame) -> pd.DataFrame:
+        # A column the batch never saw, as typed nulls of the others' dtype: an untyped
+        # all-NA column would decide the stacked dtype differently on pandas 2.2 and 3.
+        out: pd.DataFrame = part.reindex(columns=order)
+        for column in order:
+            if column not in part.columns:
+                out[column] = pd.Series(pd.NA, index=out.index).astype(union[column][0])
+        return out
+
+    stacked: pd.DataFrame = pd.concat([filled(p) for p in parts], axis=0)
     for column in order:
         dtypes = union[column]
         # Inferred columns may differ between batches: leave those to pandas' own rules.

@@ -94,6 +94,13 @@ LOGGER_PREFIXES = ("crmframe", "requests", "urllib3", "vcr", "werkzeug")
 
 
 def _scrub_record(record: logging.LogRecord) -> None:
+    if record.exc_info and record.exc_info[0] is not None:
+        # A traceback is formatted by the handler, after this factory: format it here,
+        # scrubbed (an exception's text may hold what a server or a library echoed), and
+        # the standard Formatter uses exc_text as it is.
+        record.exc_text = redact(_TRACEBACKS.formatException(record.exc_info))
+    if record.stack_info:
+        record.stack_info = redact(record.stack_info)
     try:
         message = record.getMessage()
     except Exception:
@@ -101,6 +108,9 @@ def _scrub_record(record: logging.LogRecord) -> None:
     cleaned = redact(message)
     if cleaned != message:
         record.msg, record.args = cleaned, None
+
+
+_TRACEBACKS = logging.Formatter()
 
 
 def _install_log_scrubbing() -> None:

@@ -49,6 +49,7 @@ from crmframe.sandbox.envelopes import ApiError, error_body
 from crmframe.sandbox.faults import Faults, credit_cost
 from crmframe.sandbox.handler import DROP_KEY
 from crmframe.sandbox.oauth import OAuth
+from crmframe.sandbox.permissions import authorize
 from crmframe.sandbox.responses import json_response
 from crmframe.sandbox.schema import USER_OFFSET_MINUTES, Module
 from crmframe.sandbox.state import VERSIONS, State, Version
@@ -234,7 +235,9 @@ class Sandbox(State):
             version = VERSIONS.get(str(args.pop("ver", "")))  # type: ignore[attr-defined]
             if version is None:
                 return self._url_pattern()
-            expires = self.oauth.check(request.headers.get("Authorization"))
+            grant = self.oauth.grant_of(request.headers.get("Authorization"))
+            expires = grant.expires
+            authorize(grant, endpoint, request, args)
             self.jobs.advance()
             if self.faults.rate_limited():
                 return self._too_many("rate")  # before the credits: a 429 costs nothing

@@ -9,12 +9,48 @@ from __future__ import annotations
 
 import random
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 from crmframe.sandbox.clock import Clock
 from crmframe.sandbox.envelopes import ApiError
 
-__all__ = ["OAuth"]
+__all__ = ["Grant", "OAuth", "scope_allows"]
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What an access token may do: its expiry, OAuth scopes (``None``: every scope, the
+    sandbox's default) and the CRM profile of its user."""
+
+    expires: float
+    scopes: frozenset[str] | None = None
+    profile: str = "Administrator"
+
+
+def scope_allows(scopes: frozenset[str] | None, needed: tuple[str, str, str | None, str]) -> bool:
+    """Whether granted ``scopes`` cover ``needed`` = (service, area, module or None, op).
+
+    Zoho's scope grammar: ``ZohoCRM.modules.ALL``, ``ZohoCRM.modules.READ``,
+    ``ZohoCRM.modules.leads.UPDATE``, ``ZohoCRM.settings.fields.READ``,
+    ``ZohoCRM.coql.READ``, ``ZohoCRM.bulk.ALL``, ``ZohoFiles.files.ALL``...; ``ALL``
+    covers every operation, a scope without a module every module.
+
+    >>> scope_allows(frozenset({"ZohoCRM.modules.leads.READ"}),
+    ...              ("ZohoCRM", "modules", "Leads", "READ"))
+    True
+    >>> scope_allows(frozenset({"ZohoCRM.modules.leads.READ"}),
+    ...              ("ZohoCRM", "modules", "Leads", "UPDATE"))
+    False
+    """
+    if scopes is None:
+        return True
+    service, area, sub, op = needed
+    wanted = {f"{service}.{area}.{o}" for o in (op, "ALL")}
+    if sub is not None:
+        wanted |= {f"{service}.{area}.{sub.lower()}.{o}" for o in (op, "ALL")}
+    folded = {s.lower() for s in scopes}
+    return any(w.lower() in folded for w in wanted)
 
 
 class OAuth:
@@ -33,19 +69,22 @@ class OAuth:
                                             for _ in range(30))
         self.client_secret = f"{rng.getrandbits(160):040x}"
         self.refresh_token = f"1000.{rng.getrandbits(128):032x}.{rng.getrandbits(128):032x}"
-        self._tokens: dict[str, float] = {}
+        self._tokens: dict[str, Grant] = {}
         self._lock = threading.Lock()
         self._rng: random.Random = (
             random.SystemRandom() if seed is None else random.Random(f"tokens-{seed}")
         )
         self.issued = 0
 
-    def mint(self, ttl: float | None = None) -> str:
-        """A new access token valid for ``ttl`` seconds (default: the server's TTL)."""
+    def mint(self, ttl: float | None = None, *, scopes: frozenset[str] | None = None,
+             profile: str = "Administrator") -> str:
+        """A new access token valid for ``ttl`` seconds (default: the server's TTL),
+        limited to ``scopes`` (``None``: all) for a user of ``profile``."""
         with self._lock:
             token = (f"1000.{self._rng.getrandbits(128):032x}."
                      f"{self._rng.getrandbits(128):032x}")
-            self._tokens[token] = self.clock.now() + (self.ttl if ttl is None else ttl)
+            expires = self.clock.now() + (self.ttl if ttl is None else ttl)
+            self._tokens[token] = Grant(expires, scopes, profile)
             self.issued += 1
             return token
 
@@ -72,16 +111,20 @@ class OAuth:
 
         Returns the token's expiry (epoch seconds), for ``X-ACCESSTOKEN-RESET``.
         """
+        return self.grant_of(authorization).expires
+
+    def grant_of(self, authorization: str | None) -> Grant:
+        """The :class:`Grant` of a live token, or the 401 Zoho answers."""
         if not authorization or not authorization.strip():
             raise ApiError(401, "AUTHENTICATION_FAILURE", "Authentication failed")
         scheme, _, token = authorization.strip().partition(" ")
         if scheme.lower() not in ("zoho-oauthtoken", "bearer") or not token.strip():
             raise ApiError(401, "INVALID_TOKEN", "invalid oauth token")
         with self._lock:
-            expires = self._tokens.get(token.strip())
-        if expires is None or expires <= self.clock.now():
+            grant = self._tokens.get(token.strip())
+        if grant is None or grant.expires <= self.clock.now():
             raise ApiError(401, "INVALID_TOKEN", "invalid oauth token")
-        return expires
+        return grant
 
     def revoke_all(self) -> None:
         """Forget every access token (clients must refresh)."""

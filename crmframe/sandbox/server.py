@@ -6,6 +6,7 @@ import gc
 import logging
 import os
 import threading
+from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 
@@ -16,7 +17,7 @@ from crmframe.sandbox.clock import Clock, SystemClock
 from crmframe.sandbox.faults import Faults
 from crmframe.sandbox.handler import ConnectionBook, KeepAliveHandler
 from crmframe.sandbox.oauth import OAuth
-from crmframe.sandbox.schema import build_modules
+from crmframe.sandbox.schema import PROFILES, build_modules
 from crmframe.sandbox.seed import generate
 from crmframe.sandbox.store import Record, Store
 from crmframe.sandbox.validation import recompute
@@ -191,9 +192,20 @@ class SandboxServer:
             "api_domain": self.url,
         }
 
-    def access_token(self, ttl: float | None = None) -> str:
-        """A fresh access token, without the OAuth round trip (tests, notebooks)."""
-        return self.oauth.mint(ttl)
+    def access_token(self, ttl: float | None = None, *,
+                     scopes: Iterable[str] | None = None,
+                     profile: str = "Administrator") -> str:
+        """A fresh access token, without the OAuth round trip (tests, notebooks).
+
+        ``scopes`` limits it (Zoho's names, e.g. ``["ZohoCRM.modules.leads.READ"]``;
+        ``None``: every scope): other calls answer 401 ``OAUTH_SCOPE_MISMATCH``.
+        ``profile="Standard"`` is a restricted user: no Deals, Accounts read-only
+        (403 ``NO_PERMISSION``).
+        """
+        if profile not in PROFILES:
+            raise ValueError(f"unknown profile {profile!r}: one of {sorted(PROFILES)}")
+        return self.oauth.mint(ttl, scopes=None if scopes is None else frozenset(scopes),
+                               profile=profile)
 
     def revoke_tokens(self) -> None:
         """Invalidate every access token issued so far: clients must refresh (401

@@ -154,3 +154,20 @@ def test_upsert_that_could_only_insert_is_refused() -> None:
         check_upsert_match("Leads", meta, by_name, ["Last_Name"])
     with pytest.raises(InputError, match=r"duplicate_check_fields=\[\]"):
         check_upsert_match("Leads", meta, by_name, [])
+
+
+def test_dates_that_do_not_exist_are_refused() -> None:
+    # the shape of Zoho's format is not enough: a CSV's typo would reach Zoho
+    meta = [*META, {"api_name": "Call_Time", "data_type": "datetime", "json_type": "string"}]
+    rows = pd.DataFrame({"Last_Name": ["A", "B", "C"],
+                         "Date_3": ["2026-13-01", "2026-02-30", "2024-02-29"],
+                         "Call_Time": ["2026-01-01T25:00:00+00:00", None,
+                                       "2026-01-01T10:00:00-05:30"]})
+    with pytest.raises(ValidationError) as err:
+        new_records(rows, meta)
+    problems = err.value.problems
+    assert problems is not None
+    assert list(zip(problems["row"], problems["field"], strict=True)) == [
+        (0, "Call_Time"), (0, "Date_3"), (1, "Date_3")]
+    assert new_records(rows.iloc[2:], meta).records == [
+        {"Last_Name": "C", "Date_3": "2024-02-29", "Call_Time": "2026-01-01T10:00:00-05:30"}]

@@ -28,18 +28,12 @@ def server() -> Iterator[Any]:
 
 @pytest.fixture
 def crm(server: Any) -> Iterator[Any]:
-    connection = writing_crm(server.credentials)
-    try:
+    with writing_crm(server.credentials) as connection:
         yield connection
-    finally:
-        connection.close()
 
 
 @pytest.fixture
 def colleague(server: Any) -> Iterator[Any]:
     """A second connection: another user editing the same records."""
-    connection = writing_crm(server.credentials)
-    try:
+    with writing_crm(server.credentials) as connection:
         yield connection
-    finally:
-        connection.close()

@@ -210,3 +210,32 @@ def test_bulk_upsert_while_a_colleague_edits_the_same_records() -> None:
         twice = [e for e in emails if sum(
             1 for i in srv.ids("Leads") if srv.get_record("Leads", i).get("Email") == e) > 1]
         assert twice == []
+
+
+def test_crm_insert_goes_by_bulk_write_when_cheaper(server: Any, crm: Any,
+                                                    colleague: Any) -> None:
+    n = 450  # 5 POSTs against one job of 4 calls: the job, for objective="calls"
+    frame = pd.DataFrame({"Last_Name": [f"Via job {i}" for i in range(n)],
+                          "Mobile": [f"+44 20 7{i:06d}" for i in range(n)],
+                          "Lead_Status": ["Contacted" if i % 2 else "" for i in range(n)]})
+    # the colleague enters row 9's lead by hand just before
+    theirs = colleague.insert(frame.iloc[[9]][["Last_Name", "Mobile"]], module="Leads",
+                              trigger=[]).results.loc[0, "id"]
+    before = len(server.ids("Leads"))
+    spent = server.credits_used
+    result = crm.insert(frame, module="Leads", bulk_threshold=400, poll_interval=0.05)
+    out = result.results
+    assert set(out["route"]) == {"bulk_insert"}
+    assert len(result.jobs) == 1
+    assert out["status"].value_counts().to_dict() == {"success": n - 1, "error": 1}
+    assert out.loc[9, "code"] == "DUPLICATE_DATA"
+    assert len(server.ids("Leads")) == before + n - 1
+    assert result.credits == server.credits_used - spent
+    # new ids in row order; the "" of a fillna is not written
+    for position in (0, 1, 449):
+        stored = server.get_record("Leads", out.loc[position, "id"])
+        assert stored["Mobile"] == frame.loc[position, "Mobile"]
+        assert stored["Lead_Status"] == (frame.loc[position, "Lead_Status"] or None)
+    assert server.get_record("Leads", theirs)["Last_Name"] == "Via job 9"
+    assert result.frame is not None
+    assert result.frame["id"].tolist()[:2] == out["id"].tolist()[:2]

@@ -90,6 +90,20 @@ def test_third_party_loggers_are_scrubbed_at_every_level(
     assert caplog.records[-1].getMessage() == "value 1000.keep.me"
 
 
+def test_a_logged_traceback_is_scrubbed(caplog: pytest.LogCaptureFixture) -> None:
+    remember_secret(SECRET)
+    caplog.set_level(logging.DEBUG)
+    try:
+        raise ValueError(f"token endpoint said client_secret={SECRET}")  # not a CrmframeError
+    except ValueError:
+        logging.getLogger("urllib3.connectionpool").warning("failed", exc_info=True)
+        logging.getLogger("crmframe.http").exception("failed")
+    assert len(caplog.records) == 2
+    assert all(r.exc_text and "ValueError" in r.exc_text for r in caplog.records)
+    assert SECRET not in caplog.text
+    assert caplog.text.count("ValueError: token endpoint said client_secret=***") == 2
+
+
 def test_redact_json_and_repr_forms() -> None:
     assert redact('{"refresh_token": "abc-def"}') == '{"refresh_token": "***"}'
     assert redact(r'{\"client_secret\": \"abcd\"}') == r'{\"client_secret\": \"***\"}'

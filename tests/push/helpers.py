@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pandas as pd
@@ -51,3 +52,15 @@ def writable_leads(crm: Any, server: Any, n: int | None = None) -> pd.DataFrame:
     flagged = set(server.flagged("Leads"))
     frame = frame[~frame.index.isin(list(flagged))]
     return frame if n is None else frame.iloc[:n]
+
+
+def wait_for_bulk_writes(server: Any) -> None:
+    """Return once every bulk-write job the sandbox holds has processed all its rows (an
+    orphan job, whose id crmframe never learnt, included)."""
+    jobs = server.app.jobs
+    while True:
+        jobs.advance()
+        with jobs.lock:
+            if all(j.processed >= j.total for j in jobs.writes.values()):
+                return
+        time.sleep(0.02)  # the sandbox's jobs move with its clock: let it tick

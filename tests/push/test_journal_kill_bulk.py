@@ -29,7 +29,7 @@ import pytest
 
 from crmframe.core.plan import Costs
 
-from .helpers import writing_crm
+from .helpers import wait_for_bulk_writes, writing_crm
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
@@ -117,16 +117,6 @@ def _job_posts(server: Any) -> list[str]:
     return [p for m, p, _ in server.requests if m == "POST" and p.rstrip("/").endswith("/write")]
 
 
-def _wait_for_jobs(server: Any) -> None:
-    jobs = server.app.jobs
-    while True:
-        jobs.advance()
-        with jobs.lock:
-            if all(j.processed >= j.total for j in jobs.writes.values()):
-                return
-        time.sleep(0.02)
-
-
 def _kill_at(moment: str, tmp: Path, server: Any, edited: pd.DataFrame,
              original: pd.DataFrame, journal: Path) -> None:
     frames = tmp / "frames.pkl"
@@ -187,7 +177,7 @@ def test_a_bulk_write_push_killed_at_ten_moments_resumes_exactly(tmp_path: Path)
                     assert set(result.results["status"]) == {"unknown"}, moment
                     assert "may have been created" in result.results["message"].iloc[0]
                     # following the message: let any job finish, read back, push again
-                    _wait_for_jobs(server)
+                    wait_for_bulk_writes(server)
                     now = crm.read_records("Leads", ["Custom_Text_6", "Modified_Time"],
                                            ids=list(original.index), progress=False)
                     now = now.loc[original.index]

@@ -8,7 +8,6 @@ the customer's workflows run again — so every count must be exactly 1.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pandas as pd
@@ -21,7 +20,7 @@ from crmframe.facade.write.settle import AMBIGUOUS_CODE, settle
 from crmframe.facade.write.steps import Step
 from crmframe.http.client import Reply
 
-from .helpers import writing_crm
+from .helpers import wait_for_bulk_writes, writing_crm
 
 T0 = pd.Timestamp("2024-05-01T10:00:00Z")
 T1 = pd.Timestamp("2024-05-01T10:05:00Z")
@@ -115,6 +114,25 @@ def test_a_5xx_after_sending_is_settled_too() -> None:
     assert sender.send(step, ["1"])["data"][0]["status"] == "success"
 
 
+def test_a_lost_mass_update_is_never_sent_again_even_if_its_records_look_untouched() -> None:
+    class MassClient(_Client):
+        def request(self, method: str, path: str, *, json: Any = None, idempotent: Any = None,
+                    **_: Any) -> Reply:
+            assert idempotent is False
+            self.sent.append(list(json["ids"]))  # scheduled: Zoho applies it later
+            raise TransportError("POST Leads/actions/mass_update failed (ConnectionError)")
+
+    client = MassClient({}, [])
+    sender = CrmSender(client, "Leads", {}, wait=lambda job: None, stamps={"1": T0, "2": T0},
+                       read=lambda f, i: _frame({"1": ("Lyon", T0), "2": ("Lyon", T0)}))
+    step = Step(0, "mass_update", ("1", "2"), ("City",),
+                {"data": [{"City": "Paris"}], "ids": ["1", "2"]})
+    body = sender.send(step, ["1", "2"])
+    assert client.sent == [["1", "2"]]  # once: the job may still be on its way
+    assert [(d["status"], d["code"]) for d in body["data"]] == [("unknown", AMBIGUOUS_CODE)] * 2
+    assert "job" in body["data"][0]["message"]
+
+
 # -- against the sandbox: PUT batches, mass updates, bulk writes ----------------------------
 
 
@@ -190,7 +208,7 @@ def test_bulk_write_push_with_lost_answers_never_creates_a_job_twice(rate: float
                     break
                 # The orphan job runs on, id unknown to crmframe (Zoho lists no bulk-write
                 # jobs): as the message says, let it finish, then read back and push again.
-                _wait_for_jobs(server)
+                wait_for_bulk_writes(server)
                 original = crm.read_records("Leads", ["Custom_Text_4", "Modified_Time"],
                                             progress=False)
         finally:
@@ -202,16 +220,6 @@ def test_bulk_write_push_with_lost_answers_never_creates_a_job_twice(rate: float
         assert len(jobs) == len(results)  # one job per push, never a second for the same file
         for result in results:  # every record of every push reported
             assert set(result.results["status"]) <= {"success", "unknown"}
-
-
-def _wait_for_jobs(server: Any) -> None:
-    jobs = server.app.jobs
-    while True:
-        jobs.advance()
-        with jobs.lock:
-            if all(j.processed >= j.total for j in jobs.writes.values()):
-                return
-        time.sleep(0.02)
 
 
 def test_a_mass_update_by_view_whose_answer_is_lost_is_never_scheduled_twice() -> None:

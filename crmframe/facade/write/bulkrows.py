@@ -261,10 +261,13 @@ def run(
     wait: bool,
     poll_interval: float,
     on_update: Callable[[JobStatus], object] | None,
+    checked: bool = False,
 ) -> pd.DataFrame | Job:
     """``crm.bulk_write`` by row position.
 
-    See :func:`~crmframe.facade.write.bulkwriting.bulk_write` for the parameters.
+    See :func:`~crmframe.facade.write.bulkwriting.bulk_write` for the parameters;
+    ``checked=True`` when the values were already checked against the metadata (the bulk
+    path of ``crm.insert``, after :func:`~crmframe.core.inserts.new_records`).
     """
     name = module_of(frame, None, module)
     infos = normalise_fields(crm.read_fields(name))
@@ -289,7 +292,8 @@ def run(
     if len(mappings) > MAX_BULK_COLUMNS:
         raise InputError(f"a bulk-write job maps at most {MAX_BULK_COLUMNS} columns, got "
                          f"{len(mappings)}: write the fields in several jobs")
-    _check_values(table, plan, infos, operation, defaults, formats)
+    if not checked:
+        _check_values(table, plan, infos, operation, defaults, formats)
     cells = [bulk_cells(table[c.source], c.kind if c.find_by in (None, "id") else Kind.TEXT,
                         c.format if c.api_name in formats else None) for c in plan]
     columns = [c.source for c in plan]

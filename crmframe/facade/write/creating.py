@@ -271,11 +271,14 @@ def _planned(new: NewRecords, frame: pd.DataFrame, how: InsertRoute, *,
 def bulk_insert(crm: Any, frame: pd.DataFrame, name: str, new: NewRecords, *,
                 poll_interval: float) -> PushResult:
     """Insert checked records by bulk-write jobs; results as for POST inserts."""
-    from crmframe.facade.write.bulkwriting import bulk_write
+    from crmframe.facade.write import bulkrows
 
     table = frame.reset_index(drop=True)[[new.columns[f] for f in new.fields]]
     table.attrs = {}
-    result = bulk_write(crm, table, name, operation="insert", poll_interval=poll_interval)
+    # new_records checked every value already: not a second pass over the rows
+    result = bulkrows.run(crm, table, name, "insert", None, formats={}, defaults={},
+                          lookups={}, wait=True, poll_interval=poll_interval, on_update=None,
+                          checked=True)
     assert isinstance(result, pd.DataFrame)
     return bulk_push_result(result, new.records, route="bulk_insert")
 

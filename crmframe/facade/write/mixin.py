@@ -78,6 +78,11 @@ class WritingMixin:
     ) -> Any:
         """The cheapest set of calls that would push ``edited``; nothing is sent.
 
+        Nothing is checked for conflicts here: a plan may wait in a notebook for hours, so
+        :meth:`push` checks when the plan is pushed. ``plan.calls`` counts those checks
+        (``plan.check_calls``: one listing, one more before each mass update and bulk
+        write) beside the steps' calls (``plan.write_calls``).
+
         Parameters
         ----------
         edited : DataFrame
@@ -159,9 +164,12 @@ class WritingMixin:
             baseline read, diff or conflict check; ``original``, ``module``, ``push_valid``,
             ``objective``, ``bulk_threshold`` and ``costs`` come from the plan's making).
         original : DataFrame, optional
-            The frame as read. When omitted, the baseline is read back from Zoho for the
-            ids and columns of ``edited``. When it has ``Modified_Time``, records changed in
-            Zoho since they were read are conflicts: not sent unless ``overwrite``.
+            The frame as read (from ``read_records`` or ``read_snapshot``: its
+            ``Modified_Time`` and ``attrs["read_at"]`` are the version stamps). When
+            omitted, the current values are read back for the ids and columns of
+            ``edited``, and ``edited``'s own ``Modified_Time`` (else its read time) is the
+            stamp: a record changed since is a conflict, the others are diffed against
+            their current values.
         module : str, optional
             Default ``edited.attrs["module"]``.
         dry_run : bool
@@ -173,7 +181,14 @@ class WritingMixin:
             A file recording the plan and each confirmed call as they happen. Pushing the
             same edits with the same journal after a crash sends only what was not confirmed.
         overwrite : bool
-            Send conflicting records anyway.
+            Write over records changed in Zoho since they were read. By default (False)
+            they are conflicts — status ``skipped``, code ``CONFLICT``, the colleague's
+            values, time and name in ``details`` — found (1) before sending, by one
+            ``If-Modified-Since`` listing of the module's changes since the read (id reads
+            when more changed than the edited records), (2) on every update PUT, by
+            ``If-Unmodified-Since`` (Zoho's 412 ``ALREADY_MODIFIED``), (3) right before
+            each mass update and bulk write, by the listing again. A frame with neither
+            ``Modified_Time`` nor a read time is refused (``InputError``) unless True.
         push_valid : bool
             Push the valid edits and report invalid ones (status ``skipped``, code
             ``VALIDATION``) instead of raising.
@@ -197,10 +212,12 @@ class WritingMixin:
         Returns
         -------
         PushResult
-            ``results`` (one row per record and route), ``failed``, ``calls``, ``credits``,
-            ``jobs``, ``plan``, ``changes``, ``retry()``. With ``inserts``/``deletes``,
-            ``frame`` is ``edited`` with the new ids filled in (ready as the next
-            ``original``) and the calls and credits include the inserts and deletes.
+            ``results`` (one row per record and route), ``failed``, ``calls`` (every
+            request: checks, reads, writes, polls), ``writes``, ``credits``, ``jobs``,
+            ``plan``, ``changes``, ``retry()`` (checked for conflicts again). With
+            ``inserts``/``deletes``, ``frame`` is ``edited`` with the new ids filled in
+            (ready as the next ``original``) and the calls and credits include the
+            inserts and deletes.
 
         Raises
         ------

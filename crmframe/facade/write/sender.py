@@ -365,6 +365,15 @@ class CrmSender:
             answers[rid] = settled_row(rid, AMBIGUOUS_CODE, "unknown", unknown_message(
                 exc, "the record was modified since, so whether this write landed cannot be "
                 "told"))
+        if step.route == "mass_update":
+            # Zoho answers a mass update with a scheduled job: an untouched record may be one
+            # the job has not reached yet, so "untouched" proves nothing and a re-send could
+            # apply the update twice.
+            for rid in settled.not_applied:
+                answers[rid] = settled_row(rid, AMBIGUOUS_CODE, "unknown", unknown_message(
+                    exc, "a mass update runs as a job Zoho schedules, so a record it has not "
+                    "reached yet looks untouched"))
+            return []
         return settled.not_applied
 
     # -- bulk write ----------------------------------------------------------------------

@@ -1,0 +1,129 @@
+"""Types against the metadata (CSV round trips, retype, snapshots), fillna(""), and the
+small defects of the write path: ChangeSet.apply on datetimes, picklist messages, unknown
+field names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+import crmframe
+from crmframe.core.diff import diff
+from crmframe.core.retype import check_dtypes, dtype_problems, retype
+from crmframe.core.validate import validate
+from crmframe.errors import InputError, ValidationError
+
+from .leads import LEAD_STATUSES, LEADS_FIELDS, lead_ids, leads_frame
+
+
+def _csv_round_trip(frame: pd.DataFrame, path: Path, **read: Any) -> pd.DataFrame:
+    frame.to_csv(path)
+    return pd.read_csv(path, index_col="id", **read)
+
+
+def test_a_csv_reloaded_frame_is_an_input_error_naming_columns_and_the_fix(
+    tmp_path: Path,
+) -> None:
+    original = leads_frame(20)
+    reloaded = _csv_round_trip(original, tmp_path / "leads.csv")
+    problems = dtype_problems(reloaded, LEADS_FIELDS)
+    assert {"Owner.id", "Created_Time", "Date_3", "Languages"} <= set(problems)
+    with pytest.raises(InputError) as info:
+        diff(reloaded, original, fields=LEADS_FIELDS)
+    message = str(info.value)
+    for column in ("Owner.id", "Created_Time", "Languages"):
+        assert column in message
+    assert "read_snapshot" in message
+    assert "retype" in message
+    check_dtypes(original, LEADS_FIELDS, "original")  # a frame as read passes
+
+
+def test_retype_restores_a_csv_frame_losslessly(tmp_path: Path) -> None:
+    original = leads_frame(20)
+    back = retype(_csv_round_trip(original, tmp_path / "leads.csv", dtype=str), LEADS_FIELDS)
+    assert len(diff(original, back, fields=LEADS_FIELDS)) == 0
+    for column in ("Owner.id", "Lead_Status", "No_of_Employees", "Annual_Revenue",
+                   "Email_Opt_Out", "Date_3", "Created_Time"):
+        assert str(back[column].dtype) == str(original[column].dtype), column
+    assert back["Languages"].tolist() == original["Languages"].tolist()
+    assert str(back.index.dtype) == "string"
+
+
+def test_retype_says_which_columns_it_cannot_convert() -> None:
+    frame = pd.DataFrame({"Mobile": [4915112345678, 4915112345679],
+                          "City": ["Pune", "Goa"]},
+                         index=pd.Index(lead_ids(2), name="id"))
+    with pytest.raises(InputError, match="Mobile"):
+        retype(frame, LEADS_FIELDS)
+    kept = retype(frame, LEADS_FIELDS, errors="keep")
+    assert list(kept.attrs["not_retyped"]) == ["Mobile"]
+    assert str(kept["City"].dtype) == "string"
+
+
+def test_snapshot_round_trip_keeps_everything(tmp_path: Path) -> None:
+    original = leads_frame(30)
+    original.attrs["read_at"] = "2026-01-01T10:00:00+00:00"
+    original["Details"] = pd.Series([{"a": [1, 2]}, None] * 15, index=original.index,
+                                    dtype=object)
+    back = crmframe.read_snapshot(crmframe.to_snapshot(original, tmp_path / "s.parquet"))
+    pd.testing.assert_frame_equal(back, original)
+    assert back.attrs == original.attrs
+    assert len(diff(original, back, fields=LEADS_FIELDS)) == 0
+    path = original.crm.to_snapshot(tmp_path / "t.parquet")
+    assert crmframe.read_snapshot(path).equals(original)
+    original.drop(columns=["Details", "Languages"]).to_parquet(tmp_path / "plain.parquet")
+    with pytest.raises(InputError, match="not a crmframe snapshot"):
+        crmframe.read_snapshot(tmp_path / "plain.parquet")
+
+
+def test_null_becoming_empty_string_is_not_an_edit() -> None:
+    original = leads_frame(12)
+    edited = original.copy()
+    edited["Email"] = edited["Email"].fillna("")
+    assert (edited["Email"] == "").sum() == 4
+    assert len(diff(original, edited, fields=LEADS_FIELDS)) == 0
+    edited.loc[edited.index[1], "Email"] = ""  # a real value cleared: an edit
+    assert diff(original, edited, fields=LEADS_FIELDS).changes["id"].tolist() == [
+        edited.index[1]]
+
+
+def test_apply_keeps_datetime64_when_a_cell_is_cleared() -> None:
+    original = leads_frame(4)
+    edited = original.copy()
+    edited.loc[edited.index[0], "Created_Time"] = pd.NaT
+    edited.loc[edited.index[1], "Date_3"] = pd.NaT
+    edited.loc[edited.index[2], "Created_Time"] = pd.Timestamp("2025-05-05 08:00", tz="UTC")
+    changes = diff(original, edited, fields=LEADS_FIELDS)
+    applied = changes.apply(original)
+    assert str(applied["Created_Time"].dtype) == "datetime64[s, UTC]"
+    assert str(applied["Date_3"].dtype) == "datetime64[s]"
+    pd.testing.assert_frame_equal(applied, edited)
+
+
+def test_picklist_validation_error_lists_the_allowed_values() -> None:
+    original = leads_frame(3)
+    edited = original.copy()
+    edited.loc[edited.index[0], "Lead_Status"] = "Hot"
+    with pytest.raises(ValidationError) as info:
+        validate(diff(original, edited, fields=LEADS_FIELDS), LEADS_FIELDS)
+    message = str(info.value)
+    assert "Lead_Status allows:" in message
+    assert all(repr(v) in message for v in LEAD_STATUSES[:9])
+
+
+def test_read_records_unknown_field_names_the_closest(tmp_path: Path) -> None:
+    from crmframe.sandbox import start
+
+    with start(records=20, flag_records=False) as server, crmframe.connect(
+        **server.credentials
+    ) as crm:
+        with pytest.raises(InputError) as info:
+            crm.read_records("Leads", ["Emial", "City"])
+        assert "'Emial'" in str(info.value)
+        assert "'Email'" in str(info.value)
+        frame = crm.read_records("Leads", ["Email", "City"], progress=False)
+        assert frame["Email"].notna().any()
+        assert frame.attrs["read_at"]
