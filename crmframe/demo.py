@@ -512,10 +512,11 @@ def step_push_valid_edits(s: DemoState) -> None:
     # report all read them); the sandbox's own count of the same requests must agree.
     outcome.stages.append(Stage("push edits", n_push, result.calls, result.writes,
                                 round(result.credits), *Stage.naive_for(n_push)))
-    outcome.check("the push's calls and writes are the sandbox's count",
-                  (result.calls, result.writes) == (calls, writes),
-                  f"PushResult {result.calls} calls, {result.writes} writes; sandbox "
-                  f"{calls} calls, {writes} writes ({credits} credits by its own model)")
+    outcome.check("the push's calls, writes and credits are the sandbox's count",
+                  (result.calls, result.writes, round(result.credits)) == (calls, writes, credits),
+                  f"PushResult {result.calls} calls, {result.writes} writes, "
+                  f"{round(result.credits)} credits; sandbox {calls} calls, {writes} writes, "
+                  f"{credits} credits")
     outcome.push_results = result.results
     outcome.push_summary = result.summary()
     printer.line(f"  {result!r}")

@@ -298,6 +298,10 @@ class Sandbox(State):
             data = body.get("data") if isinstance(body, dict) else None
             return credit_cost(request.method, "records", len(data) if isinstance(data, list)
                                else 1)
+        if endpoint == "mass_update" and request.method == "POST":
+            body = request.get_json(silent=True, force=True)
+            ids = body.get("ids") if isinstance(body, dict) else None
+            return credit_cost("POST", "mass_update", len(ids) if isinstance(ids, list) else 0)
         if endpoint == "coql":
             body = request.get_json(silent=True, force=True)
             query = body.get("select_query") if isinstance(body, dict) else None

@@ -34,8 +34,15 @@ def credit_cost(method: str, endpoint: str, records: int = 0, limit: int = 0) ->
     """Credits of one call (zoho-api.md §8).
 
     Most calls 1; writes 1 per 10 records; COQL 1/2/3 by LIMIT; bulk write 500; bulk
-    read 50; mass update 1 (UNCONFIRMED upstream).
+    read 50; a mass update by ids 1 per 10 ids, by view 1 (UNCONFIRMED upstream: priced like
+    an update, as crmframe's default ``Costs`` prices it, so a push's own count and the
+    sandbox's agree).
+
+    >>> credit_cost("POST", "mass_update", records=420), credit_cost("POST", "mass_update")
+    (42, 1)
     """
+    if endpoint == "mass_update" and method == "POST":
+        return max(1, (records + 9) // 10)
     if endpoint == "bulk_write_create":
         return 500
     if endpoint == "bulk_read_create":

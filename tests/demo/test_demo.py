@@ -173,7 +173,7 @@ def test_report_figures_agree_with_each_other_and_the_sandbox(
     assert figures["push credits (writes)"] == _int(push[4])
     assert "check for conflicts), " + f"{int(figures['push credits (writes)'])} credits" in (
         report)
-    assert re.search(r"the push(&#39;|&#x27;)s calls and writes are the sandbox", report)
+    assert re.search(r"the push(&#39;|&#x27;)s calls, writes and credits are the sandbox", report)
     # The dearer route is said so: every write step is compared with plain batches.
     for name in ("push edits", "mass update by view", "bulk write"):
         assert steps[name][-1] in ("cheaper than batches", "dearer than batches here",
