@@ -528,7 +528,7 @@ def step_push_valid_edits(s: DemoState) -> None:
                   f"failure codes: {sorted(codes)}")
     outcome.check("the push made the planned calls, fewer than one PUT per record",
                   result.calls == plan.calls and result.calls < plan.naive_calls,
-                  f"{result.calls} write calls (planned {plan.calls}), "
+                  f"{result.calls} calls (planned {plan.calls}), "
                   f"naive {plan.naive_calls}")
     s.push_failed = push_failed
     s.result = result
