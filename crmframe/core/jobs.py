@@ -304,9 +304,23 @@ def job_status(envelope: Any, job_id: str | None = None) -> JobStatus:
     if job_id is not None and not isinstance(job_id, str):
         raise EnvelopeError(f"job_id must be a string, got {type(job_id).__name__}")
     try:
-        return _parse(body, job_id)
+        return _parse(_without_missing(body), job_id)
     except ValueError:  # str() of an integer too long to spell out (an id, a state)
         raise EnvelopeError("job status: a value is an integer too long to read") from None
+    except TypeError as exc:  # a value deeper than _without_missing looks, e.g. pd.NA
+        raise EnvelopeError(f"job status: a value cannot be read ({exc})") from None
+
+
+def _without_missing(value: Any, depth: int = 0) -> Any:
+    """``value`` with pd.NA, NaT and NaN read as None (a frame's cells put back into an
+    envelope carry them; ``x or default`` on pd.NA raises), to the depth a job status uses."""
+    if depth > 8:
+        return value
+    if isinstance(value, Mapping):
+        return {k: _without_missing(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_missing(v, depth + 1) for v in value]
+    return None if _missing(value) or value is pd.NaT else value
 
 
 def _parse(body: Mapping[str, Any], job_id: str | None) -> JobStatus:
