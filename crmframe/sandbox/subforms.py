@@ -12,7 +12,9 @@ Writing the array (insert, ``PUT``) follows Zoho:
   it), which is why a client must read, merge, and send every row id back.
 
 ``Parent_Id``, ``$``-keys and the subform's computed fields (``Total``) are ignored in a
-written row, so a row re-sent as it was read is accepted. A row is checked with the same
+written row, so a row re-sent as it was read is accepted. A line item's ``Discount`` may
+be text, as Zoho's SDK sends it: an amount (``"5.90"``) or a percentage (``"10%"`` of
+quantity × list price); it is stored as the amount. A row is checked with the same
 :func:`~crmframe.sandbox.validation.check_value` as a record's field; at most 100 rows.
 """
 
@@ -25,7 +27,7 @@ from crmframe.core.fieldtypes import Kind
 from crmframe.sandbox.schema import Module
 from crmframe.sandbox.validation import Problem, Resolver, as_id, check_value, invalid, mandatory
 
-__all__ = ["MAX_ROWS", "check_rows", "display_name", "with_parent"]
+__all__ = ["INVENTORY", "MAX_ROWS", "check_rows", "display_name", "with_parent"]
 
 #: Zoho's limit of rows per subform per record.
 MAX_ROWS = 100
@@ -47,6 +49,25 @@ def display_name(values: Mapping[str, Any], rid: str) -> str:
         if isinstance(values.get(key), str):
             return str(values[key])
     return rid
+
+
+#: Modules whose line items take a text ``Discount`` ("5.90" or "10%").
+INVENTORY = frozenset({"Quotes", "Sales_Orders", "Purchase_Orders", "Invoices"})
+
+
+def _discount(text: str) -> tuple[float, float | None] | None:
+    """A line item's text discount: ``(amount, None)`` or ``(0.0, percent)``.
+
+    >>> _discount("5.90"), _discount("10%"), _discount("ten")
+    ((5.9, None), (0.0, 10.0), None)
+    """
+    raw = text.strip()
+    try:
+        if raw.endswith("%"):
+            return 0.0, float(raw[:-1])
+        return float(raw), None
+    except ValueError:
+        return None
 
 
 def _sub(path: str | None, suffix: str) -> str | None:
@@ -96,14 +117,24 @@ def check_rows(
         else:
             base = {name: ([] if sub.kinds[name] is Kind.LIST else None) for name in sub.names}
             base["id"] = new_id()
+        percent: float | None = None
         for key, item in row.items():
             if key in ("id", "_delete", "Parent_Id") or key.startswith("$") \
                     or (key in sub.read_only and key in sub.by_name):
                 continue
+            if key == "Discount" and isinstance(item, str) and sub.parent in INVENTORY:
+                # Zoho's SDK types a line item's Discount as text: an amount or "n%"
+                parsed = _discount(item)
+                if parsed is None:
+                    return invalid(key, _sub(path, f".{key}"), "double")
+                item, percent = parsed
             checked = check_value(sub, key, item, _sub(path, f".{key}"), resolve)
             if isinstance(checked, Problem):
                 return checked
             base[key] = checked
+        if percent is not None:
+            gross = float(base.get("Quantity") or 0) * float(base.get("List_Price") or 0)
+            base["Discount"] = round(gross * percent / 100, 2)
         for name in sub.mandatory:
             if base.get(name) in (None, ""):
                 return mandatory(name, _sub(path, f".{name}"))
