@@ -499,13 +499,20 @@ def _quote_fields(ids: _Ids) -> list[dict[str, Any]]:
     ]
 
 
+def _row_fields(ids: _Ids, parent: str) -> list[dict[str, Any]]:
+    """What every subform row carries: its ``id`` and its parent (``Parent_Id``)."""
+    return [
+        _field(ids, "id", "bigint", label="Record Id", read_only=True, field_read_only=True,
+               mass_update=False, length=19),
+        _field(ids, "Parent_Id", "lookup", target=parent, read_only=True,
+               field_read_only=True, mass_update=False),
+    ]
+
+
 def _quoted_item_fields(ids: _Ids) -> list[dict[str, Any]]:
     f = _field
     return [
-        f(ids, "id", "bigint", label="Record Id", read_only=True, field_read_only=True,
-          mass_update=False, length=19),
-        f(ids, "Parent_Id", "lookup", target="Quotes", read_only=True, field_read_only=True,
-          mass_update=False),
+        *_row_fields(ids, "Quotes"),
         f(ids, "Product_Name", "lookup", target="Products", system_mandatory=True,
           mass_update=False),
         f(ids, "Quantity", "double", decimal_place=2, system_mandatory=True),
@@ -537,10 +544,7 @@ def _project_fields(ids: _Ids) -> list[dict[str, Any]]:
 def _milestone_fields(ids: _Ids) -> list[dict[str, Any]]:
     f = _field
     return [
-        f(ids, "id", "bigint", label="Record Id", read_only=True, field_read_only=True,
-          mass_update=False, length=19),
-        f(ids, "Parent_Id", "lookup", target="Projects", read_only=True, field_read_only=True,
-          mass_update=False),
+        *_row_fields(ids, "Projects"),
         f(ids, "Milestone", "text", length=120, system_mandatory=True, custom=True),
         f(ids, "Due_Date", "date", custom=True),
         f(ids, "Hours", "double", decimal_place=2, custom=True),

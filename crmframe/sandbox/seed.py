@@ -339,6 +339,12 @@ PRODUCT_WORDS = ["Router", "Licence", "Support Plan", "Sensor", "Gateway", "Trai
 MILESTONES = ["Kick-off", "Design", "Build", "Pilot", "Go-live", "Review"]
 
 
+def _row(rid: str, parent_name: str, parent_id: str,
+         fields: dict[str, Any]) -> dict[str, Any]:
+    """A subform row as stored: its id, its parent, its fields."""
+    return {"id": rid, "Parent_Id": {"name": parent_name, "id": parent_id}, **fields}
+
+
 def _inventory_and_projects(
     rng: random.Random, counts: dict[str, int], next_id: Iterator[str],
     accounts: list[tuple[str, str]], t: float,
@@ -375,20 +381,17 @@ def _inventory_and_projects(
         created, modified = stamps()
         acc = _ch(rng, accounts) if accounts and rng.random() < 0.9 else None
         subject = f"Quote {n + 1} - {acc[1] if acc else 'prospect'}"
-        parent = {"name": subject, "id": rid}
         items = []
         for _ in range(_ri(rng, 1, 4)):
             pid, pname, price = _ch(rng, products)
-            items.append({
-                "id": next(next_id),
-                "Parent_Id": dict(parent),
+            items.append(_row(next(next_id), subject, rid, {
                 "Product_Name": {"name": pname, "id": pid},
                 "Quantity": float(_ri(rng, 1, 20)),
                 "List_Price": price,
                 "Discount": _ch(rng, [0.0, 0.0, 5.0, 10.0, 25.5]),
                 "Total": None,
                 "Description": None,
-            })
+            }))
         values = _common(rng, "Quotes", rid, created, modified)
         values.update({
             "Subject": subject,
@@ -407,19 +410,14 @@ def _inventory_and_projects(
         created, modified = stamps()
         acc = _ch(rng, accounts) if accounts and rng.random() < 0.8 else None
         name = f"Project {n + 1}: {_ch(rng, ['Rollout', 'Migration', 'Audit', 'Upgrade'])}"
-        parent = {"name": name, "id": rid}
         start = created + _ri(rng, 0, 86_400 * 60)
-        rows = []
-        for i in range(_ri(rng, 0, 4)):
-            rows.append({
-                "id": next(next_id),
-                "Parent_Id": dict(parent),
-                "Milestone": MILESTONES[i % len(MILESTONES)],
-                "Due_Date": _date(start + (i + 1) * 86_400 * _ri(rng, 7, 30)),
-                "Hours": _maybe(rng, float(_ri(rng, 4, 200)), 0.2),
-                "Done": rng.random() < 0.4,
-                "Assignee": _maybe(rng, _ch(rng, _OWNERS), 0.3),
-            })
+        rows = [_row(next(next_id), name, rid, {
+            "Milestone": MILESTONES[i % len(MILESTONES)],
+            "Due_Date": _date(start + (i + 1) * 86_400 * _ri(rng, 7, 30)),
+            "Hours": _maybe(rng, float(_ri(rng, 4, 200)), 0.2),
+            "Done": rng.random() < 0.4,
+            "Assignee": _maybe(rng, _ch(rng, _OWNERS), 0.3),
+        }) for i in range(_ri(rng, 0, 4))]
         values = _common(rng, "Projects", rid, created, modified)
         values.update({
             "Name": name,

@@ -19,7 +19,7 @@ import crmframe
 from crmframe.errors import InputError
 from crmframe.facade.write.readback import applied_ids
 
-from .helpers import api_calls, writing_crm
+from .helpers import api_calls, connected
 
 pytestmark = pytest.mark.sandbox
 
@@ -34,20 +34,12 @@ def server() -> Iterator[Any]:
 
 @pytest.fixture
 def analyst(server: Any) -> Iterator[Any]:
-    crm = writing_crm(server.credentials)
-    try:
-        yield crm
-    finally:
-        crm.close()
+    yield from connected(server)
 
 
 @pytest.fixture
 def colleague(server: Any) -> Iterator[Any]:
-    crm = writing_crm(server.credentials)
-    try:
-        yield crm
-    finally:
-        crm.close()
+    yield from connected(server)
 
 
 _TAKEN: set[str] = set()

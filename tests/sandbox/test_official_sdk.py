@@ -384,42 +384,46 @@ def _ref(rid: str) -> rec.Record:
     return ref
 
 
+def _record(**values: Any) -> rec.Record:
+    """A Record with these keys (``id`` through ``set_id``, as the SDK wants it)."""
+    record = rec.Record()
+    for key, value in values.items():
+        if key == "id":
+            record.set_id(value)
+        else:
+            record.add_key_value(key, value)
+    return record
+
+
+def _write(module: str, records: list[rec.Record], status: int, *,
+           update: bool = False) -> list[Any]:
+    """Create (or update) records with the SDK; its per-record answers."""
+    body = rec.BodyWrapper()
+    body.set_data(records)
+    ops = rec.RecordOperations(module)
+    answer = ops.update_records(body) if update else ops.create_records(body)
+    data: list[Any] = _ok(answer, status).get_data()
+    return data
+
+
 def test_custom_module_record_with_subform_rows(server: SandboxServer) -> None:
     account = server.ids("Accounts")[0]
-    project = rec.Record()
-    project.add_key_value("Name", "SDK rollout")
-    project.add_key_value("Account", _ref(account))
-    project.add_key_value("Status", Choice("Active"))
-    rows = []
-    for name in ("Kick-off", "Go-live"):
-        row = rec.Record()
-        row.add_key_value("Milestone", name)
-        row.add_key_value("Hours", 8.0)
-        rows.append(row)
-    project.add_key_value("Milestones", rows)
-    body = rec.BodyWrapper()
-    body.set_data([project])
-    ops = rec.RecordOperations("Projects")
-    answer = _ok(ops.create_records(body), 201).get_data()[0]
+    project = _record(Name="SDK rollout", Account=_ref(account), Status=Choice("Active"),
+                      Milestones=[_record(Milestone=name, Hours=8.0)
+                                  for name in ("Kick-off", "Go-live")])
+    answer = _write("Projects", [project], 201)[0]
     assert answer.get_code().get_value() == "SUCCESS"
     rid = str(answer.get_details()["id"])
-    got = _ok(ops.get_record(int(rid))).get_data()[0]
+    got = _ok(rec.RecordOperations("Projects").get_record(int(rid))).get_data()[0]
     assert got.get_key_value("Account").get_id() == int(account)
     read_rows = got.get_key_value("Milestones")
     assert [r.get_key_value("Milestone") for r in read_rows] == ["Kick-off", "Go-live"]
     assert {str(r.get_key_value("Parent_Id").get_id()) for r in read_rows} == {rid}
     # update: keep the first row by id (changed), add one, leave the second out (deleted)
-    keep = rec.Record()
-    keep.set_id(read_rows[0].get_id())
-    keep.add_key_value("Hours", 12.5)
-    added = rec.Record()
-    added.add_key_value("Milestone", "Review")
-    change = rec.Record()
-    change.set_id(int(rid))
-    change.add_key_value("Milestones", [keep, added])
-    body = rec.BodyWrapper()
-    body.set_data([change])
-    assert _ok(ops.update_records(body)).get_data()[0].get_code().get_value() == "SUCCESS"
+    change = _record(id=int(rid), Milestones=[_record(id=read_rows[0].get_id(), Hours=12.5),
+                                              _record(Milestone="Review")])
+    answer = _write("Projects", [change], 200, update=True)[0]
+    assert answer.get_code().get_value() == "SUCCESS"
     stored = server.get_record("Projects", rid)["Milestones"]
     assert [(r["Milestone"], r["Hours"]) for r in stored] == [("Kick-off", 12.5),
                                                               ("Review", None)]
@@ -428,38 +432,24 @@ def test_custom_module_record_with_subform_rows(server: SandboxServer) -> None:
 
 def test_quote_with_line_items(server: SandboxServer) -> None:
     products = server.ids("Products")[:2]
-    quote = rec.Record()
-    quote.add_key_value("Subject", "SDK quote")
     items = []
-    # the SDK types a line item's Discount as text (an amount, or a percentage)
+    # the SDK types a line item's Discount as text (an amount, or a percentage) and its
+    # product as a LineItemProduct (its json_details.json)
     for product, quantity, discount in zip(products, (2.0, 5.0), ("1.00", "10%"),
                                            strict=True):
-        line = rec.Record()
-        # the SDK's own type for a line item's product (its json_details.json)
         product_ref = rec.LineItemProduct()
         product_ref.set_id(int(product))
-        line.add_key_value("Product_Name", product_ref)
-        line.add_key_value("Quantity", quantity)
-        line.add_key_value("List_Price", 10.0)
-        line.add_key_value("Discount", discount)
-        items.append(line)
-    quote.add_key_value("Quoted_Items", items)
-    body = rec.BodyWrapper()
-    body.set_data([quote])
-    ops = rec.RecordOperations("Quotes")
-    answer = _ok(ops.create_records(body), 201).get_data()[0]
+        items.append(_record(Product_Name=product_ref, Quantity=quantity, List_Price=10.0,
+                             Discount=discount))
+    answer = _write("Quotes", [_record(Subject="SDK quote", Quoted_Items=items)], 201)[0]
     rid = str(answer.get_details()["id"])
-    got = _ok(ops.get_record(int(rid))).get_data()[0]
+    got = _ok(rec.RecordOperations("Quotes").get_record(int(rid))).get_data()[0]
     lines = got.get_key_value("Quoted_Items")
     assert [line.get_key_value("Total") for line in lines] == [19.0, 45.0]
     assert [str(line.get_key_value("Product_Name").get_id()) for line in lines] == products
     assert got.get_key_value("Sub_Total") == 64.0
     # no line items: Zoho requires them in an inventory module
-    empty = rec.Record()
-    empty.add_key_value("Subject", "No lines")
-    body = rec.BodyWrapper()
-    body.set_data([empty])
-    refused = _ok(ops.create_records(body), 400).get_data()[0]
+    refused = _write("Quotes", [_record(Subject="No lines")], 400)[0]
     assert refused.get_code().get_value() == "MANDATORY_NOT_FOUND"
 
 
