@@ -265,3 +265,15 @@ def test_an_interrupted_subform_push_settles_as_applied_by_its_rows() -> None:
     assert applied_ids(now, [lost], infos) == []
     other = {"id": "1", "Milestones": [{"id": "11", "Milestone": "b"}, {"Milestone": "new"}]}
     assert applied_ids(now, [other], infos) == []
+
+
+def test_a_bulk_read_leaves_subform_fields_out_and_auto_pages_them(analyst: Any) -> None:
+    paged = analyst.read_records("Quotes", progress=False)
+    assert paged.attrs["method"] == "pages"
+    assert "Quoted_Items" in paged.columns
+    bulk = analyst.read_records("Quotes", method="bulk", progress=False)
+    assert bulk.attrs["left_out"] == ["Quoted_Items"]
+    pd.testing.assert_frame_equal(paged.drop(columns=["Quoted_Items"]), bulk, check_like=True)
+    with pytest.raises(InputError, match="method='pages'"):
+        analyst.read_records("Quotes", ["Subject", "Quoted_Items"], method="bulk",
+                             progress=False)
