@@ -442,7 +442,7 @@ class ReadingMixin:
             total > BULK_THRESHOLD or (unsliceable and total > PAGE_NUMBER_LIMIT)
             or _bulk_is_cheaper(total, len(names), self.version, read_all=fields is None)
         )
-        subforms = _subform_fields(meta, names)
+        subforms = subform_fields(meta, names)
         if subforms and method == "bulk" and fields is not None:
             raise InputError(
                 f"a bulk read cannot export the subform field(s) {', '.join(subforms)} of "
@@ -549,7 +549,7 @@ class ReadingMixin:
             criteria = {"field": {"api_name": "Modified_Time"}, "comparator": "greater_equal",
                         "value": format_modified_since(read.modified_since)}
         # Zoho's bulk read exports no subform field (its rows come from the subform module)
-        left_out = _subform_fields(meta, read.names)
+        left_out = subform_fields(meta, read.names)
         if left_out:
             log.warning("%s: a bulk read leaves out the subform field(s) %s", module,
                         ", ".join(left_out))
@@ -661,7 +661,7 @@ class ReadingMixin:
         return builder.to_frame()
 
 
-def _subform_fields(meta: pd.DataFrame, names: Sequence[str]) -> list[str]:
+def subform_fields(meta: pd.DataFrame, names: Sequence[str]) -> list[str]:
     """The subform (and line-item) fields among ``names``, which a bulk read cannot export."""
     if "kind" not in meta.columns:
         return []
