@@ -52,6 +52,7 @@ __all__ = [
     "server_time",
     "settle",
     "settled_row",
+    "unknown_body",
     "unknown_message",
 ]
 
@@ -183,6 +184,20 @@ def settle(
 def settled_row(rid: str, code: str, status: str, message: str) -> dict[str, Any]:
     """A per-record result, shaped like Zoho's, for a record settled by a read-back."""
     return {"code": code, "status": status, "message": message, "details": {"id": rid}}
+
+
+def unknown_body(ids: Sequence[str], why: str) -> dict[str, Any]:
+    """A reply body reporting ``ids`` ``unknown`` (code :data:`AMBIGUOUS_CODE`): sent, the
+    answer lost, and a read-back cannot tell whether the write landed.
+
+    Examples
+    --------
+    >>> unknown_body(["1"], "x")["data"][0]["status"]
+    'unknown'
+    """
+    message = unknown_message(None, f"{why}; the record was modified since the baseline, so "
+                                    "whether this write landed cannot be told")
+    return {"data": [settled_row(str(i), AMBIGUOUS_CODE, "unknown", message) for i in ids]}
 
 
 def unknown_message(exc: CrmframeError | None, why: str) -> str:
