@@ -277,3 +277,22 @@ def test_a_bulk_read_leaves_subform_fields_out_and_auto_pages_them(analyst: Any)
     with pytest.raises(InputError, match="method='pages'"):
         analyst.read_records("Quotes", ["Subject", "Quoted_Items"], method="bulk",
                              progress=False)
+
+
+def test_insert_and_coql_search_on_the_custom_module(server: Any, analyst: Any) -> None:
+    product = server.ids("Products")[0]
+    new = pd.DataFrame({"Subject": ["Inserted quote"], "Quoted_Items": [[
+        {"Product_Name": {"id": product}, "Quantity": 2.0, "List_Price": 3.0}]]})
+    result = analyst.insert(new, module="Quotes", trigger=[])
+    assert result.results["status"].tolist() == ["success"]
+    quote = server.get_record("Quotes", result.results["id"].iloc[0])
+    assert quote["Sub_Total"] == 6.0
+    assert quote["Quoted_Items"][0]["Product_Name"]["id"] == product
+    projects = analyst.coql("select Name, Account.Account_Name from Projects "
+                            "where Account is not null limit 200")
+    assert len(projects) == sum(1 for i in server.ids("Projects")
+                                if server.get_record("Projects", i)["Account"])
+    hits = analyst.search("Projects", "(Status:equals:Active)", ["Name", "Milestones"])
+    assert set(hits.index) == {i for i in server.ids("Projects")
+                               if server.get_record("Projects", i)["Status"] == "Active"}
+    assert all(isinstance(cell, list) for cell in hits["Milestones"])
