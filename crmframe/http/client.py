@@ -276,6 +276,8 @@ class ZohoClient:
         self.write_count = 0
         #: Zoho's clock minus ours, in seconds, from the latest ``Date`` header.
         self.server_offset = 0.0
+        #: Whether a ``Date`` header was seen (until then :meth:`server_time` is our clock).
+        self.date_seen = False
 
     def __repr__(self) -> str:
         return f"ZohoClient(api_domain={self.api_domain!r}, version={self.version!r})"
@@ -385,8 +387,10 @@ class ZohoClient:
             server = email.utils.parsedate_to_datetime(text).timestamp()
         except (TypeError, ValueError):
             return
-        # The header is rounded down to the second and written before the answer left.
+        # The header is rounded down to the second and written before the answer left, so
+        # server_time() never runs ahead of Zoho's clock (settling lost writes relies on it).
         self.server_offset = server - time.time()
+        self.date_seen = True
 
     def get_bytes(self, path: str, *, params: Mapping[str, Any] | None = None) -> bytes:
         """GET a file (a bulk-read zip) and return its bytes; error envelopes raise."""

@@ -331,7 +331,7 @@ class CrmSender:
         pending = list(ids)
         answers: dict[str, dict[str, Any]] = {}
         for round_ in range(MAX_SETTLE_ROUNDS):
-            sent_after = self._server_now
+            sent_after = self.now()
             self.calls += 1
             if round_:
                 self.settle_calls += 1
@@ -372,6 +372,17 @@ class CrmSender:
             i, "NO_ANSWER", "unknown", "no answer and no read-back for this record")
             for i in ids]}
 
+    def now(self) -> pd.Timestamp | None:
+        """Zoho's clock now, never ahead of it (from the client's latest ``Date`` header;
+        ``None`` before one was seen): a record last modified earlier than this, read back
+        after a lost write sent from now on, provably did not receive it."""
+        seen = getattr(self.client, "date_seen", False)
+        server_time = getattr(self.client, "server_time", None)
+        if seen and callable(server_time):
+            clock: pd.Timestamp = pd.Timestamp(float(server_time()), unit="s", tz="UTC")
+            return clock
+        return self._server_now
+
     def _refused_whole(self, ids: Sequence[str], exc: CrmframeError) -> dict[str, Any] | None:
         """Zoho may refuse If-Unmodified-Since for the whole request (part 2 §1.2): then no
         record of it was written, and every one is a conflict."""
@@ -396,7 +407,7 @@ class CrmSender:
             why = f"the read-back failed as well ({type(read_exc).__name__})"
             for rid in pending:
                 answers[rid] = settled_row(rid, AMBIGUOUS_CODE, "unknown",
-                                           unknown_message(exc, why))
+                                           unknown_message(exc, why), sent_after=sent_after)
             return []
         settled = settle(frame, step.records(pending), self.infos, stamps=self._stamps,
                          sent_after=sent_after)
@@ -409,7 +420,7 @@ class CrmSender:
         for rid in settled.unknown:
             answers[rid] = settled_row(rid, AMBIGUOUS_CODE, "unknown", unknown_message(
                 exc, "the record was modified since, so whether this write landed cannot be "
-                "told"))
+                "told"), sent_after=sent_after)
         if step.route == "mass_update":
             # Zoho answers a mass update with a scheduled job: an untouched record may be one
             # the job has not reached yet, so "untouched" proves nothing and a re-send could
