@@ -540,8 +540,8 @@ class _Cells:
     """A change set's cells by record, for the planner.
 
     Record ids in first-seen order (:attr:`rids`; records are their positions there), new
-    values encoded once per field column, the records holding a clear
-    (:attr:`cleared`); a record's ``{field: value}`` is built only when asked for, so the
+    values encoded once per field column, the records that must go by PUT (:attr:`cleared`:
+    a clear, or a subform); a record's ``{field: value}`` is built only when asked for, so the
     records that go by bulk write never become dicts.
     """
 
@@ -570,6 +570,9 @@ class _Cells:
             encoded[pos] = np.fromiter(values, dtype=object, count=len(values))
             if missing:
                 cleared[codes[pos[missing]]] = True
+            if kind is Kind.SUBFORM:
+                # a bulk-write CSV has no column for a subform's rows: these go by PUT
+                cleared[codes[pos]] = True
             self._columns.append((name, kind, pos))
         self.rids: list[str] = rids
         self.cleared = cleared

@@ -103,6 +103,13 @@ def _connect_timeout(exc: BaseException) -> bool:
     return isinstance(exc, requests.ConnectTimeout)
 
 
+def _read_timeout(exc: BaseException) -> bool:
+    """Sent and not answered in time (not a failed connect): Zoho may still be at work."""
+    import requests
+
+    return isinstance(exc, requests.Timeout) and not isinstance(exc, requests.ConnectTimeout)
+
+
 _TOKEN_CODES = frozenset({"INVALID_TOKEN", "INVALID_OAUTHTOKEN"})
 
 #: Token refreshes one request may trigger. Zoho grants 10 refreshes per 10 minutes per
@@ -276,6 +283,8 @@ class ZohoClient:
         self.write_count = 0
         #: Zoho's clock minus ours, in seconds, from the latest ``Date`` header.
         self.server_offset = 0.0
+        #: Whether a ``Date`` header was seen (until then :meth:`server_time` is our clock).
+        self.date_seen = False
 
     def __repr__(self) -> str:
         return f"ZohoClient(api_domain={self.api_domain!r}, version={self.version!r})"
@@ -385,8 +394,10 @@ class ZohoClient:
             server = email.utils.parsedate_to_datetime(text).timestamp()
         except (TypeError, ValueError):
             return
-        # The header is rounded down to the second and written before the answer left.
+        # The header is rounded down to the second and written before the answer left, so
+        # server_time() never runs ahead of Zoho's clock (settling lost writes relies on it).
         self.server_offset = server - time.time()
+        self.date_seen = True
 
     def get_bytes(self, path: str, *, params: Mapping[str, Any] | None = None) -> bytes:
         """GET a file (a bulk-read zip) and return its bytes; error envelopes raise."""
@@ -459,14 +470,21 @@ class ZohoClient:
                 failure = type(exc).__name__
                 log.debug("%s %s -> %s (%.0f ms)", method, shown, failure, elapsed)
                 safe = idempotent or _connect_timeout(exc)
+                timed_out = _read_timeout(exc)
                 if not safe:
-                    raise TransportError(
+                    # Sent, unanswered: the caller settles it (a timeout may still be
+                    # running on Zoho's side), never this loop.
+                    lost = TransportError(
                         f"{method} {shown} failed ({failure}); not retried because the "
                         "request may have reached Zoho and is not idempotent"
-                    ) from None
-                last_error: CrmframeError = TransportError(
+                    )
+                    lost.timed_out = timed_out
+                    raise lost from None
+                dropped = TransportError(
                     f"{method} {shown} failed after {attempt} attempt(s): {failure}"
                 )
+                dropped.timed_out = timed_out
+                last_error: CrmframeError = dropped
             else:
                 status = response.status_code
                 self._observe_date(response)

@@ -240,6 +240,9 @@ def _run_step(
         if journal is not None:
             journal.upload(step.index, file_id)
 
+    # Before the call: Zoho's clock, so a retry can prove a record untouched by it.
+    clock = getattr(sender, "now", None)
+    outcome.sent_after = clock() if callable(clock) else None
     outcome.calls += 1
     try:
         body = sender.send(step, remaining, job_id=job_id, on_job=on_job, on_upload=on_upload)

@@ -30,7 +30,7 @@ import pandas as pd
 from crmframe.core.bulkwrite import parse_bulk_result
 from crmframe.core.codecs import is_missing
 from crmframe.core.metadata import FieldInfo
-from crmframe.errors import CrmframeError, EnvelopeError, InputError, ZohoAPIError
+from crmframe.errors import CrmframeError, EnvelopeError, InputError, TransportError, ZohoAPIError
 from crmframe.facade.jobs import Job
 from crmframe.facade.write.conflicts import Guard
 from crmframe.facade.write.orphans import OrphanJob, bulk_records, find_job, settle_until_stable
@@ -331,7 +331,7 @@ class CrmSender:
         pending = list(ids)
         answers: dict[str, dict[str, Any]] = {}
         for round_ in range(MAX_SETTLE_ROUNDS):
-            sent_after = self._server_now
+            sent_after = self.now()
             self.calls += 1
             if round_:
                 self.settle_calls += 1
@@ -372,6 +372,29 @@ class CrmSender:
             i, "NO_ANSWER", "unknown", "no answer and no read-back for this record")
             for i in ids]}
 
+    def now(self) -> pd.Timestamp | None:
+        """Zoho's clock now, never ahead of it (from the client's latest ``Date`` header;
+        ``None`` before one was seen): a record last modified earlier than this, read back
+        after a lost write sent from now on, provably did not receive it."""
+        seen = getattr(self.client, "date_seen", False)
+        server_time = getattr(self.client, "server_time", None)
+        if seen and callable(server_time):
+            clock: pd.Timestamp = pd.Timestamp(float(server_time()), unit="s", tz="UTC")
+            return clock
+        return self._server_now
+
+    def _until_stable(
+        self, step: Step, settled: Settled, sent_after: pd.Timestamp | None
+    ) -> Settled:
+        """Re-read ``settled.not_applied`` until they stop moving; merge the verdicts."""
+        again = settle_until_stable(
+            lambda ids: self._read_settle(step.fields, ids), step.records(settled.not_applied),
+            self.infos, stamps=self._stamps, sent_after=sent_after,
+            sleep=lambda: self._sleep(self.poll_interval),
+        )
+        return Settled([*settled.applied, *again.applied], again.not_applied,
+                       [*settled.unknown, *again.unknown])
+
     def _refused_whole(self, ids: Sequence[str], exc: CrmframeError) -> dict[str, Any] | None:
         """Zoho may refuse If-Unmodified-Since for the whole request (part 2 §1.2): then no
         record of it was written, and every one is a conflict."""
@@ -396,10 +419,14 @@ class CrmSender:
             why = f"the read-back failed as well ({type(read_exc).__name__})"
             for rid in pending:
                 answers[rid] = settled_row(rid, AMBIGUOUS_CODE, "unknown",
-                                           unknown_message(exc, why))
+                                           unknown_message(exc, why), sent_after=sent_after)
             return []
         settled = settle(frame, step.records(pending), self.infos, stamps=self._stamps,
                          sent_after=sent_after)
+        if settled.not_applied and isinstance(exc, TransportError) and exc.timed_out:
+            # A timeout: Zoho may still be writing these. Untouched now proves nothing
+            # until they stop moving (read back again until stable), then it does.
+            settled = self._until_stable(step, settled, sent_after)
         stamps = _current_stamps(frame)
         for rid in settled.applied:
             row = settled_row(rid, "SUCCESS", "success", APPLIED_MESSAGE)
@@ -409,7 +436,7 @@ class CrmSender:
         for rid in settled.unknown:
             answers[rid] = settled_row(rid, AMBIGUOUS_CODE, "unknown", unknown_message(
                 exc, "the record was modified since, so whether this write landed cannot be "
-                "told"))
+                "told"), sent_after=sent_after)
         if step.route == "mass_update":
             # Zoho answers a mass update with a scheduled job: an untouched record may be one
             # the job has not reached yet, so "untouched" proves nothing and a re-send could
