@@ -68,6 +68,8 @@ def _number(value: Any, unit: str = "") -> str:
         text = f"{value:,.2f}"
     else:
         text = f"{int(value):,}"
+    if unit.endswith("s") and value == 1:
+        unit = unit[:-1]  # "1 record", "1 credit"
     return f"{text} {unit}".strip()
 
 
