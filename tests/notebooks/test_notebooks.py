@@ -238,13 +238,17 @@ def check_06(nb: nbformat.NotebookNode, text: str) -> None:
     widgets = [out for out in outputs
                if "application/vnd.jupyter.widget-view+json" in out.get("data", {})]
     assert len(widgets) >= 3  # two progress bars (two batches of fields), the grid
-    assert "<EditGrid Leads 2,000 rows x 12 columns: 3 cells changed, 1 problem>" in text
+    assert ("<EditGrid Leads 2,000 rows x 12 columns: 3 cells changed, 1 added, 1 deleted, "
+            "1 problem>") in text
+    assert "edited: 2000 rows; the new one: new-1" in text  # one added, one deleted
     assert "malformed email" in text
     assert re.search(r"skipped\s+CONFLICT\s+1", text)
     assert re.search(r"skipped\s+VALIDATION\s+1", text)
-    assert re.search(r"success\s+SUCCESS\s+1", text)
+    assert re.search(r"success\s+SUCCESS\s+3", text)  # the update, the insert, the delete
     assert "the colleague's change kept: True" in text
     assert "our valid edit in Zoho: True" in text
+    assert "the new lead in Zoho: True" in text
+    assert "the deleted lead gone: True" in text
 
 
 CHECKS: dict[str, Callable[[nbformat.NotebookNode, str], None]] = {
