@@ -1,7 +1,8 @@
 """:class:`EditGrid`: edit a module in a grid, see the diff and the plan live, push safely.
 
-The grid is an `anywidget <https://anywidget.dev>`_ view (``grid.js``): a virtual table,
-so 10,000 rows open and scroll like 50, with one editor per column kind (picklists through
+The grid is an `anywidget <https://anywidget.dev>`_ view (``grid.js``): a virtual table that
+fetches the rows near the view a window at a time, so 10,000 rows of 91 columns open and
+scroll like 50, with one editor per column kind (picklists through
 their allowed values, numbers and dates checked as they are typed, read-only columns
 locked). Every edit comes back to Python, which keeps :attr:`EditGrid.edited` and redraws
 the side panel: the changed cells, the validation problems and the plan (calls, credits).
@@ -27,6 +28,15 @@ Examples
 'Lost Lead'
 >>> grid.changes[["id", "field", "old", "new"]].values.tolist()
 [['4150868000000225014', 'Lead_Status', 'Junk Lead', 'Lost Lead']]
+
+Rows are added and deleted only with the opt-ins ``crm.push`` has for them:
+
+>>> rows = EditGrid(None, frame, fields=fields, module="Leads", inserts=True, deletes=True)
+>>> rows.add_row({"Lead_Status": "Contacted", "No_of_Employees": 5})
+'new-1'
+>>> rows.delete_row("4150868000000225013")
+>>> rows.edited.index.tolist(), rows.deleted
+(['4150868000000225014', 'new-1'], ['4150868000000225013'])
 """
 
 from __future__ import annotations

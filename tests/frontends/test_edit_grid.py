@@ -177,22 +177,17 @@ def test_a_frame_without_ids_is_refused() -> None:
 # -- rows: the browser asks for windows; added and deleted rows follow push's opt-ins ------
 
 
-class _Between:
-    """Runs ``action`` once, after the first write call of ``crm`` got its answer: the
-    colleague acts while the push is under way."""
+def _after_first_write(crm: Any, action: Any) -> None:
+    """Run ``action`` once the first write of ``crm`` is answered: while the push runs."""
+    send, pending = crm.client.request, [action]
 
-    def __init__(self, crm: Any, action: Any) -> None:
-        self.request = crm.client.request
-        self.action = action
-        self.done = False
-        crm.client.request = self
-
-    def __call__(self, method: str, path: str, **kw: Any) -> Any:
-        reply = self.request(method, path, **kw)
-        if method in ("PUT", "POST", "DELETE") and not self.done:
-            self.done = True
-            self.action()
+    def request(method: str, path: str, **kw: Any) -> Any:
+        reply = send(method, path, **kw)
+        if method in ("PUT", "POST", "DELETE") and pending:
+            pending.pop()()
         return reply
+
+    crm.client.request = request
 
 
 @pytest.mark.sandbox
@@ -315,7 +310,7 @@ def test_push_inserts_and_deletes_beside_a_colleague(crm: Any, server: Any) -> N
                 {"id": rid, "Designation": value}]})
 
         edit(kept_by_them, "the colleague's, before")  # before: a record we mean to delete
-        _Between(crm, lambda: edit(touched_during, "the colleague's, during"))
+        _after_first_write(crm, lambda: edit(touched_during, "the colleague's, during"))
         result = grid.push()
         edit(updated, "the colleague's, after")
         assert grid.push() is result  # at most once: nothing written twice
