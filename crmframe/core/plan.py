@@ -608,6 +608,9 @@ def make_plan(
         encoded, missing = _encode_column(group["new"].tolist(), kind)
         if missing:
             clears.update(rids[i] for i in missing)
+        if kind is Kind.SUBFORM:
+            # a bulk-write CSV has no column for a subform's rows: these go by PUT
+            clears.update(rids)
         for rid, value in zip(rids, encoded, strict=True):
             record = records.get(rid)
             if record is None:

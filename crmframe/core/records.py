@@ -257,11 +257,11 @@ class RecordsBuilder:
         for key, array in parsed.columns.items():
             if key.startswith("$") and not self._keep_system:
                 continue
-            if key in self._arrow_fields or key == "id":
-                if pa.types.is_struct(array.type) and not all(
-                    faithful(part) for part in array.flatten()
-                ):
+            if (key in self._arrow_fields or key == "id") and pa.types.is_struct(array.type):
+                if not all(faithful(part) for part in array.flatten()):
                     return False
+            # a requested subform or list has no explicit Arrow type either: Arrow's
+            # inference (dates in rows read as timestamps) must not reach the cells
             elif not faithful(array):
                 return False
             kept[key] = array

@@ -167,7 +167,7 @@ class ExportMixin:
         """
         from crmframe.facade.dataset import clean_strays, load_manifest, save_manifest
         from crmframe.facade.exportrun import Bar, ExportRun, now_text
-        from crmframe.facade.reading import estimate_credits
+        from crmframe.facade.reading import estimate_credits, subform_fields
 
         if method not in ("auto", "pages", "bulk"):
             raise InputError(f"method must be 'auto', 'pages' or 'bulk', got {method!r}")
@@ -205,8 +205,10 @@ class ExportMixin:
                     chosen = "bulk"
                 else:
                     cost = estimate_credits(total or 0, len(names), self.version)
+                    # a bulk read exports no subform field: page those unless too many
+                    cheaper = cost["bulk"] < cost["pages"] and not subform_fields(meta, names)
                     chosen = ("bulk" if total is not None and (
-                        cost["bulk"] < cost["pages"] or total > 100_000) else "pages")
+                        cheaper or total > 100_000) else "pages")
             manifest = {
                 "module": module, "fields": names, "criteria": dict(criteria) if criteria
                 else None, "method": chosen, "state": "exporting", "files": [],

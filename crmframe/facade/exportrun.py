@@ -183,7 +183,11 @@ class ExportRun:
 
     def bulk(self, criteria: Mapping[str, Any] | None) -> None:
         client = self.crm.client
-        fields = self.lookups.export_fields()
+        from crmframe.facade.reading import subform_fields
+
+        # Zoho's bulk read exports no subform field (rows come from the subform module)
+        left_out = set(subform_fields(self.meta, self.names))
+        fields = [f for f in self.lookups.export_fields() if f not in left_out]
         state = dict(self.pending) or {"page": 1, "token": None}
         while not state.get("done"):
             job: Mapping[str, Any] | None = None

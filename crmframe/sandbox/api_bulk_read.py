@@ -39,7 +39,7 @@ _USER_PARTS = frozenset({"id", "name", "email", "first_name", "last_name", "full
 def _exportable(sb: State, mod: Module, name: str) -> bool:
     """A field of ``mod``, or ``Lookup.Field`` naming a field of the lookup's module."""
     head, dot, tail = name.partition(".")
-    if head not in mod.by_name:
+    if head not in mod.by_name or head in mod.subforms:  # rows are read from the subform
         return False
     if not dot:
         return True
@@ -66,7 +66,7 @@ def read_create(sb: State, request: Request, version: Version) -> Response:
                        {"api_name": "file_type", "json_path": "$.file_type"})
     fields = query.get("fields")
     if fields is None:
-        fields = [n for n in mod.names if n != "id"]
+        fields = [n for n in mod.names if n != "id" and n not in mod.subforms]
     if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
         raise ApiError(400, "INVALID_DATA", "invalid data",
                        {"expected_data_type": "jsonarray", "api_name": "fields",
