@@ -103,6 +103,13 @@ def _connect_timeout(exc: BaseException) -> bool:
     return isinstance(exc, requests.ConnectTimeout)
 
 
+def _read_timeout(exc: BaseException) -> bool:
+    """Sent and not answered in time (not a failed connect): Zoho may still be at work."""
+    import requests
+
+    return isinstance(exc, requests.Timeout) and not isinstance(exc, requests.ConnectTimeout)
+
+
 _TOKEN_CODES = frozenset({"INVALID_TOKEN", "INVALID_OAUTHTOKEN"})
 
 #: Token refreshes one request may trigger. Zoho grants 10 refreshes per 10 minutes per
@@ -463,14 +470,21 @@ class ZohoClient:
                 failure = type(exc).__name__
                 log.debug("%s %s -> %s (%.0f ms)", method, shown, failure, elapsed)
                 safe = idempotent or _connect_timeout(exc)
+                timed_out = _read_timeout(exc)
                 if not safe:
-                    raise TransportError(
+                    # Sent, unanswered: the caller settles it (a timeout may still be
+                    # running on Zoho's side), never this loop.
+                    lost = TransportError(
                         f"{method} {shown} failed ({failure}); not retried because the "
                         "request may have reached Zoho and is not idempotent"
-                    ) from None
-                last_error: CrmframeError = TransportError(
+                    )
+                    lost.timed_out = timed_out
+                    raise lost from None
+                dropped = TransportError(
                     f"{method} {shown} failed after {attempt} attempt(s): {failure}"
                 )
+                dropped.timed_out = timed_out
+                last_error: CrmframeError = dropped
             else:
                 status = response.status_code
                 self._observe_date(response)

@@ -242,3 +242,47 @@ def test_a_mass_update_by_view_whose_answer_is_lost_is_never_scheduled_twice() -
             assert len(server.app.jobs.mass) == 1
         finally:
             crm.close()
+
+
+def test_a_put_that_timed_out_is_read_back_until_stable_never_resent_while_zoho_works() -> None:
+    # Zoho took the PUT and is still working when the client's timeout fires: the first
+    # read-back sees the record untouched. Re-sending it then would write it twice once
+    # Zoho finishes; the records are read again until they stop moving.
+    store = {"1": "Lyon", "2": "Lyon"}
+    sent: list[list[str]] = []
+
+    class Slow(_Client):
+        def request(self, method: str, path: str, *, json: Any = None, idempotent: Any = None,
+                    **_: Any) -> Reply:
+            assert idempotent is False
+            sent.append([r["id"] for r in json["data"]])
+            timeout = TransportError("PUT Leads failed (ReadTimeout); not retried")
+            timeout.timed_out = True
+            raise timeout
+
+    reads = 0
+
+    def read(fields: Any, ids: Any) -> pd.DataFrame:
+        nonlocal reads
+        reads += 1
+        if reads == 3:  # Zoho finishes record 1 between the 2nd and 3rd read-back
+            store["1"] = "Paris"
+        stamp = {"1": T1 if store["1"] == "Paris" else T0, "2": T0}
+        return _frame({i: (store[i], stamp[i]) for i in ids})
+
+    naps: list[float] = []
+    sender = CrmSender(Slow(store, []), "Leads", {}, read=read, wait=lambda job: None,
+                       stamps={"1": T0, "2": T0}, poll_interval=0.5, sleep=naps.append)
+    step = Step(0, "put", ("1", "2"), ("City",),
+                {"data": [{"id": i, "City": "Paris"} for i in ("1", "2")]})
+    body = sender.send(step, ["1"])
+    assert sent == [["1"]]  # never re-sent: it landed while crmframe was reading
+    assert body["data"][0]["status"] == "success"
+    assert naps
+    assert set(naps) == {0.5}
+    # a record that stays untouched for the whole quiet window is provably not applied
+    store["2"] = "Lyon"
+    sent.clear()
+    sender.send(step, ["2"])
+    assert sent[0] == ["2"]
+    assert len(sent) > 1  # re-sent once it stayed untouched (each send times out again)
