@@ -128,7 +128,8 @@ def write_create(sb: State, request: Request, version: Version) -> Response:
         find_by=find_by, mappings=mappings, header=header, rows=rows, file_name=file_name,
         created=sb.clock.now(), ignore_empty=bool(body.get("ignore_empty", False)),
         callback=callback, character_encoding=str(body.get("character_encoding") or "UTF-8"),
-        module_as_object=as_object, base_url=request.host_url.rstrip("/"))
+        module_as_object=as_object, base_url=request.host_url.rstrip("/"),
+        file_id=str(file_id))
     sb.jobs.add_write(job)
     # the job holds the parsed rows: the uploaded CSV is not needed any more
     with sb.jobs.lock:

@@ -116,6 +116,8 @@ class BulkWriteJob:
     updated: int = 0
     skipped: int = 0
     outcomes: list[tuple[str, str, str]] = field(default_factory=list)
+    #: The upload the job was made from (for the emulated job listing only).
+    file_id: str = ""
 
     @property
     def total(self) -> int:

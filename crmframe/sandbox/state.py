@@ -66,3 +66,6 @@ class State:
         self.writer = Writer(store, modules, clock)
         self.jobs = Jobs(store, self.writer, clock, speed=job_speed, delay=job_delay)
         self.uploads: dict[str, tuple[str, bytes]] = {}
+        #: EMULATED, UNCONFIRMED upstream: answer GET /crm/bulk/{v}/write with the jobs
+        #: (api_bulk_write_list); off by default, as Zoho documents no such listing.
+        self.job_listing = False
