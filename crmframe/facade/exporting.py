@@ -1,9 +1,10 @@
 """``crm.export``: a module streamed into a Parquet dataset, resumable after a kill.
 
-Pages or bulk-read result files are typed batch by batch (10,000 records: one row group)
-by the same :class:`~crmframe.core.records.RecordsBuilder` as ``read_records`` — lookup
+Pages or bulk-read result files are typed batch by batch (1,000 records; 5,000 make a
+row group) by the same :class:`~crmframe.core.records.RecordsBuilder` as ``read_records`` — lookup
 names filled the same way (:mod:`crmframe.facade.lookupnames`) — and appended to the
-current part file. Memory holds one batch and one bulk slice's zip, never the module.
+current part file. Memory holds one row group, never the module; a bulk slice's zip is
+downloaded to an unnamed file beside the dataset and decompressed as it is read.
 
 After each complete file the manifest records where the export stands (the bulk job and
 slice, or the page token), so a run that was killed continues from its last complete
@@ -146,7 +147,7 @@ class ExportMixin:
         progress : bool, callable, optional
             A ``tqdm`` bar (default: in a notebook), or ``f(rows_done, total)``.
         rows_per_file : int
-            Records per part file (default 100,000; row groups of 10,000).
+            Records per part file (default 100,000; row groups of 5,000).
 
         Returns
         -------

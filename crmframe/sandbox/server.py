@@ -231,6 +231,7 @@ class SandboxServer:
         # Keep-alive connections would otherwise hold their (daemon) threads, and the
         # store, until each client hangs up.
         self.connections.close_all()
+        self.app.jobs.close()
         self.store.close()
 
     def __enter__(self) -> SandboxServer:
