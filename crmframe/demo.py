@@ -940,8 +940,9 @@ def _plan_view(steps: pd.DataFrame | None) -> pd.DataFrame | None:
     """The plan's steps without the id lists (they are in plan.csv)."""
     if steps is None:
         return None
-    view: pd.DataFrame = steps.drop(columns=["ids"], errors="ignore")
-    return view.rename(columns={"n_records": "records", "payload_bytes": "payload bytes"})
+    view: pd.DataFrame = steps.drop(columns=["ids"], errors="ignore").rename(
+        columns={"n_records": "records", "payload_bytes": "payload bytes"})
+    return view
 
 
 # ---------------------------------------------------------------------------------------------
