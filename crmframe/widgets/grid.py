@@ -163,6 +163,8 @@ class EditGrid:
         metadata.
     plan : Plan or None
         The plan of the valid edits, inserts and deletes (None offline or with nothing to do).
+    confirm_deletes : ipywidgets.Checkbox
+        Shown while rows are marked for deletion; Push waits until it is ticked.
     result : PushResult or None
         After Push; ``result.frame`` holds the new records' ids.
     widget : ipywidgets.HBox
