@@ -36,7 +36,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlencode
 
 from crmframe.core.envelope import load_envelope
@@ -101,6 +101,13 @@ def _connect_timeout(exc: BaseException) -> bool:
     import requests
 
     return isinstance(exc, requests.ConnectTimeout)
+
+
+def _read_timeout(exc: BaseException) -> bool:
+    """Sent and not answered in time (not a failed connect): Zoho may still be at work."""
+    import requests
+
+    return isinstance(exc, requests.Timeout) and not isinstance(exc, requests.ConnectTimeout)
 
 
 _TOKEN_CODES = frozenset({"INVALID_TOKEN", "INVALID_OAUTHTOKEN"})
@@ -399,6 +406,38 @@ class ZohoClient:
             self._envelope(response, per_record=False)
         return response.content
 
+    def download(self, path: str, sink: BinaryIO, *, chunk_size: int = 1 << 20) -> int:
+        """GET a file (a bulk-read zip) into ``sink`` chunk by chunk and return its size.
+
+        The file never sits in memory whole (:meth:`get_bytes` holds it twice while
+        joining it). A connection dropped half way is retried like a dropped GET, the sink
+        rewound; error envelopes raise.
+        """
+        attempt = 0
+        while True:
+            attempt += 1
+            response = self._send("GET", self.url(path), stream=True)
+            try:
+                if response.status_code >= 400:
+                    self._envelope(response, per_record=False)
+                sink.seek(0)
+                sink.truncate()
+                size = 0
+                for chunk in response.iter_content(chunk_size):
+                    sink.write(chunk)
+                    size += len(chunk)
+                sink.flush()
+                return size
+            except _dropped() as exc:
+                if attempt >= self.retry.max_attempts:
+                    raise TransportError(
+                        f"GET {_Shown(self.url(path), None)} broke off after {attempt} "
+                        f"attempt(s): {type(exc).__name__}") from None
+                log.warning("GET %s broke off (%s); downloading it again",
+                            _Shown(self.url(path), None), type(exc).__name__)
+            finally:
+                response.close()
+
     def _envelope(
         self, response: requests.Response, *, per_record: bool = True
     ) -> dict[str, Any] | None:
@@ -435,6 +474,7 @@ class ZohoClient:
         files: Any = None,
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
+        stream: bool = False,
     ) -> requests.Response:
         method = method.upper()
         if idempotent is None:
@@ -456,21 +496,28 @@ class ZohoClient:
                 with self._slots:
                     response = self.session.request(
                         method, url, params=params, json=json, data=data, files=files,
-                        headers=all_headers, timeout=self.timeout,
+                        headers=all_headers, timeout=self.timeout, stream=stream,
                     )
             except _dropped() as exc:
                 elapsed = (time.perf_counter() - t0) * 1000
                 failure = type(exc).__name__
                 log.debug("%s %s -> %s (%.0f ms)", method, shown, failure, elapsed)
                 safe = idempotent or _connect_timeout(exc)
+                timed_out = _read_timeout(exc)
                 if not safe:
-                    raise TransportError(
+                    # Sent, unanswered: the caller settles it (a timeout may still be
+                    # running on Zoho's side), never this loop.
+                    lost = TransportError(
                         f"{method} {shown} failed ({failure}); not retried because the "
                         "request may have reached Zoho and is not idempotent"
-                    ) from None
-                last_error: CrmframeError = TransportError(
+                    )
+                    lost.timed_out = timed_out
+                    raise lost from None
+                dropped = TransportError(
                     f"{method} {shown} failed after {attempt} attempt(s): {failure}"
                 )
+                dropped.timed_out = timed_out
+                last_error: CrmframeError = dropped
             else:
                 status = response.status_code
                 self._observe_date(response)

@@ -161,9 +161,14 @@ def settle_until_stable(
     *,
     stamps: Mapping[str, Any],
     sleep: Callable[[], None],
+    sent_after: pd.Timestamp | None = None,
     quiet_polls: int = QUIET_POLLS,
 ) -> Settled:
     """Read ``records`` back (``read(ids)``) until all are applied or the rest stop moving.
+
+    Then each record is sorted as :func:`~crmframe.facade.write.settle.settle` does
+    (``stamps`` of the baseline, ``sent_after`` Zoho's clock before the write went out).
+    Also used after a write timed out: Zoho may still be working on it.
 
     Examples
     --------
@@ -182,7 +187,8 @@ def settle_until_stable(
     quiet = 0
     while True:
         frame = read(pending)
-        sorted_ = settle(frame, [by_id[i] for i in pending], infos, stamps=stamps)
+        sorted_ = settle(frame, [by_id[i] for i in pending], infos, stamps=stamps,
+                         sent_after=sent_after)
         applied.extend(sorted_.applied)
         pending = [i for i in pending if i not in set(sorted_.applied)]
         if not pending:

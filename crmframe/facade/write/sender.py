@@ -30,7 +30,7 @@ import pandas as pd
 from crmframe.core.bulkwrite import parse_bulk_result
 from crmframe.core.codecs import is_missing
 from crmframe.core.metadata import FieldInfo
-from crmframe.errors import CrmframeError, EnvelopeError, InputError, ZohoAPIError
+from crmframe.errors import CrmframeError, EnvelopeError, InputError, TransportError, ZohoAPIError
 from crmframe.facade.jobs import Job
 from crmframe.facade.write.conflicts import Guard
 from crmframe.facade.write.orphans import OrphanJob, bulk_records, find_job, settle_until_stable
@@ -45,6 +45,7 @@ from crmframe.facade.write.settle import (
     settle,
     settled_row,
     unknown_message,
+    zoho_now,
 )
 from crmframe.facade.write.steps import ROUTES, Step
 from crmframe.http.datacenters import DATA_CENTERS
@@ -376,12 +377,19 @@ class CrmSender:
         """Zoho's clock now, never ahead of it (from the client's latest ``Date`` header;
         ``None`` before one was seen): a record last modified earlier than this, read back
         after a lost write sent from now on, provably did not receive it."""
-        seen = getattr(self.client, "date_seen", False)
-        server_time = getattr(self.client, "server_time", None)
-        if seen and callable(server_time):
-            clock: pd.Timestamp = pd.Timestamp(float(server_time()), unit="s", tz="UTC")
-            return clock
-        return self._server_now
+        return zoho_now(self.client) or self._server_now
+
+    def _until_stable(
+        self, step: Step, settled: Settled, sent_after: pd.Timestamp | None
+    ) -> Settled:
+        """Re-read ``settled.not_applied`` until they stop moving; merge the verdicts."""
+        again = settle_until_stable(
+            lambda ids: self._read_settle(step.fields, ids), step.records(settled.not_applied),
+            self.infos, stamps=self._stamps, sent_after=sent_after,
+            sleep=lambda: self._sleep(self.poll_interval),
+        )
+        return Settled([*settled.applied, *again.applied], again.not_applied,
+                       [*settled.unknown, *again.unknown])
 
     def _refused_whole(self, ids: Sequence[str], exc: CrmframeError) -> dict[str, Any] | None:
         """Zoho may refuse If-Unmodified-Since for the whole request (part 2 §1.2): then no
@@ -411,6 +419,10 @@ class CrmSender:
             return []
         settled = settle(frame, step.records(pending), self.infos, stamps=self._stamps,
                          sent_after=sent_after)
+        if settled.not_applied and isinstance(exc, TransportError) and exc.timed_out:
+            # A timeout: Zoho may still be writing these. Untouched now proves nothing
+            # until they stop moving (read back again until stable), then it does.
+            settled = self._until_stable(step, settled, sent_after)
         stamps = _current_stamps(frame)
         for rid in settled.applied:
             row = settled_row(rid, "SUCCESS", "success", APPLIED_MESSAGE)
