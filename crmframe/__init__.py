@@ -26,6 +26,7 @@ from crmframe.core.plan import Costs, Limits, Plan, make_plan
 from crmframe.core.records import RecordsBuilder, records_to_frame
 from crmframe.core.results import results_to_frame
 from crmframe.core.retype import retype
+from crmframe.core.subforms import subform_frame
 from crmframe.core.validate import find_problems, split_valid, validate
 from crmframe.errors import (
     AuthenticationError,
@@ -134,6 +135,7 @@ __all__ = [
     "stop_after_attempt",
     "stop_after_delay",
     "stop_never",
+    "subform_frame",
     "to_snapshot",
     "validate",
     "wait_exponential",

@@ -155,6 +155,10 @@ class JournalMismatchError(InputError):
 class TransportError(CrmframeError):
     """The network failed (connection dropped, timed out) and retries were exhausted."""
 
+    #: True when the request went out and no answer came in time: the server may still be
+    #: working on it, so a read-back right away can see a record it is about to write.
+    timed_out: bool = False
+
 
 class JobError(CrmframeError):
     """A watched job did not finish well. ``status`` is the last status seen."""

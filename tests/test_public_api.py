@@ -51,7 +51,8 @@ def test_front_ends_load_lazily() -> None:
 def test_bare_import_leaves_heavy_modules_unloaded() -> None:
     # A fresh interpreter: this test process has long since imported everything.
     heavy = ["matplotlib", "ipywidgets", "vcr", "werkzeug", "crmframe.sandbox",
-             "crmframe.widgets", "crmframe.plots", "crmframe.demo", "IPython"]
+             "crmframe.widgets", "crmframe.plots", "crmframe.demo", "IPython",
+             "requests", "urllib3"]
     code = ("import sys, crmframe; "
             f"print(sorted(m for m in {heavy!r} if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -595,13 +595,36 @@ def _plain(item: Any) -> Any:
     return item
 
 
+def _subform_row(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """A subform row as written back: what was read minus ``Parent_Id`` and ``$``-keys
+    (Zoho sets them), lookups as ``{"id"}``; the row's ``id`` stays, so Zoho keeps that
+    row (rows without one are added, rows left out deleted).
+
+    >>> _subform_row({"id": "11", "Parent_Id": {"id": "1"}, "$editable": True,
+    ...               "Product_Name": {"name": "Router", "id": "5"}, "Quantity": 2.0})
+    {'id': '11', 'Product_Name': {'id': '5'}, 'Quantity': 2.0}
+    """
+    out: dict[str, Any] = {}
+    for key, item in row.items():
+        name = str(key)
+        if name == "Parent_Id" or name.startswith("$"):
+            continue
+        if isinstance(item, Mapping) and "id" in item and not is_missing(item["id"]):
+            out[name] = {"id": str(_plain(item["id"]))}
+        elif name == "id" and not is_missing(item):
+            out[name] = str(_plain(item))
+        else:
+            out[name] = _plain(item)
+    return out
+
+
 def _encode_list(value: Any, kind: Kind) -> Any:
     if isinstance(value, (list, tuple, np.ndarray, pd.Series)):
         items = value.tolist() if isinstance(value, (np.ndarray, pd.Series)) else value
         if kind is Kind.SUBFORM:
             if not all(isinstance(row, Mapping) for row in items):
                 raise _bad(value, kind, "a list of row objects")
-            return [{k: _plain(v) for k, v in row.items()} for row in items]
+            return [_subform_row(row) for row in items]
         return [_plain(item) for item in items]
     raise _bad(value, kind, "a list")
 

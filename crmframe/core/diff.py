@@ -34,6 +34,8 @@ Examples
 from __future__ import annotations
 
 import html
+import itertools
+import operator
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -181,14 +183,68 @@ def values_equal(a: Any, b: Any, kind: Kind | None = None, decimals: int | None 
         return False
 
 
-_is = np.frompyfunc(lambda x, y: x is y, 2, 1)
+# operator's C function as a ufunc: one C call per cell, no Python frame
+_is = np.frompyfunc(operator.is_, 2, 1)
+
+# Values for which Python's ``==`` agrees with :func:`values_equal` whenever it says True:
+# no bools (``True == 1``), no dates/times (a DATE compares wall-clock days, ``==`` instants).
+_EQ_SAFE = frozenset({str, int, float, type(None), list, tuple})
+_EQ_SAFE_ITEMS = frozenset({str, int, float, type(None)})
+_SEQUENCES = frozenset({list, tuple})
+_TEXT_ITEMS = frozenset({str, type(None)})
+_NONE = type(None)
+_SEQUENCES_OR_NONE = frozenset({list, tuple, _NONE})
+
+
+def _surely_equal(xa: np.ndarray, xb: np.ndarray) -> np.ndarray | None:
+    """Cells that Python's ``==`` finds equal, when that is :func:`values_equal`'s answer too.
+
+    A re-read gives equal lists that are not the same objects: NumPy's ``==`` on object
+    arrays compares them in C, where the rules of :func:`values_equal` take a Python call
+    per cell. ``==`` being True implies equal under those rules unless a bool meets a
+    number or a date meets a datetime, so the cells are trusted only when neither side
+    holds such a value (types collected by C-level ``map``). ``None`` when they cannot be
+    trusted: the caller compares them the careful way.
+    """
+    try:
+        sure = xa == xb
+    except Exception:  # pd.NA, arrays in cells...: the careful path
+        return None
+    if not isinstance(sure, np.ndarray) or sure.dtype != bool or sure.shape != xa.shape:
+        return None
+    if not sure.any():
+        return sure
+    left = xa[sure]
+    types = set(map(type, left))
+    if not types <= _EQ_SAFE:
+        return None
+    if types & _SEQUENCES:
+        # None == x only for x None; every other cell must be a list or tuple on both
+        # sides, its items plain scalars
+        if not types <= _SEQUENCES_OR_NONE:
+            return None
+        # filter(None, ...) leaves the Nones (and empty lists, which hold no items) out
+        items = set(map(type, itertools.chain.from_iterable(filter(None, left))))
+        if items <= _TEXT_ITEMS:
+            return sure  # only a str equals a str, only None equals None
+        right = xb[sure]
+        if not set(map(type, right)) <= _SEQUENCES_OR_NONE:
+            return None
+        items |= set(map(type, itertools.chain.from_iterable(filter(None, right))))
+        if not items <= _EQ_SAFE_ITEMS:
+            return None
+    elif not set(map(type, xb[sure])) <= _EQ_SAFE:
+        return None
+    return sure
 
 
 def _changed_generic(a: pd.Series, b: pd.Series, kind: Kind, decimals: int | None) -> np.ndarray:
     xa = a.to_numpy(dtype=object)
     xb = b.to_numpy(dtype=object)
-    same = _is(xa, xb).astype(bool) if len(xa) else np.zeros(0, dtype=bool)
-    todo = np.flatnonzero(~same)
+    sure = _surely_equal(xa, xb) if len(xa) > _LIST_KERNEL_FROM else None
+    if sure is None:
+        sure = _is(xa, xb).astype(bool) if len(xa) else np.zeros(0, dtype=bool)
+    todo = np.flatnonzero(~sure)
     changed = np.zeros(len(xa), dtype=bool)
     if len(todo) > _LIST_KERNEL_FROM:
         lists = _changed_lists(xa[todo], xb[todo], decimals)
@@ -638,8 +694,13 @@ def _ids(frame: pd.DataFrame, which: str) -> tuple[pd.DataFrame, pd.Index]:
     if ids.dtype != "string":
         ids = pd.Index([_id_text(v, which) for v in ids], dtype="string", name="id")
     else:
-        empty = pd.Series(ids == "", dtype="boolean").fillna(False).to_numpy(dtype=bool)
-        if empty.any():
+        blank = ids == ""
+        # the full mask only when some id is "" (it costs more than the test)
+        empty = (
+            pd.Series(blank, dtype="boolean").fillna(False).to_numpy(dtype=bool)
+            if blank.any() else None
+        )
+        if empty is not None:
             ids = pd.Index(
                 [None if e else v for v, e in zip(ids, empty, strict=True)],
                 dtype="string", name="id",
@@ -751,11 +812,13 @@ def diff(original: pd.DataFrame, edited: pd.DataFrame, *, fields: Any = None) ->
     infos = field_infos(fields)
     module = edited.attrs.get("module") or original.attrs.get("module")
 
+    same_ids = ids_o.equals(ids_e)
     dup_o = ids_o[ids_o.duplicated(keep=False) & ids_o.notna()]
-    dup_e = ids_e[ids_e.duplicated(keep=False) & ids_e.notna()]
+    # the same ids on both sides (the usual edit): one hashing pass finds the duplicates
+    dup_e = dup_o if same_ids else ids_e[ids_e.duplicated(keep=False) & ids_e.notna()]
     duplicates = pd.Index(dup_o.tolist() + dup_e.tolist(), dtype="string").unique()
 
-    fast = ids_o.equals(ids_e) and not len(duplicates) and not ids_o.hasnans
+    fast = same_ids and not len(duplicates) and not ids_o.hasnans
     if fast:
         common = ids_o
         pos_o = pos_e = None
@@ -789,7 +852,10 @@ def diff(original: pd.DataFrame, edited: pd.DataFrame, *, fields: Any = None) ->
             b = b.iloc[pos_e]
         return a, b
 
-    common_ids = np.asarray(common.astype(object).to_numpy(), dtype=object)
+    def common_ids(positions: np.ndarray) -> Any:
+        # only the changed rows' ids: converting every id would cost more than the diff
+        return common.take(positions).array
+
     col_order = {name: i for i, name in enumerate(cols_e)}
     parts: list[tuple[np.ndarray, str, list[Any], list[Any], int]] = []
     unpushable: list[tuple[np.ndarray, str, str]] = []
@@ -844,7 +910,7 @@ def diff(original: pd.DataFrame, edited: pd.DataFrame, *, fields: Any = None) ->
         perm = np.lexsort((order_all, pos_all))
         changes = pd.DataFrame(
             {
-                "id": pd.array(common_ids[pos_all[perm]], dtype="string"),
+                "id": pd.array(common_ids(pos_all[perm]), dtype="string"),
                 "field": pd.array(fields_all[perm], dtype="string"),
                 "old": pd.Series([old_all[i] for i in perm], dtype=object),
                 "new": pd.Series([new_all[i] for i in perm], dtype=object),
@@ -856,7 +922,7 @@ def diff(original: pd.DataFrame, edited: pd.DataFrame, *, fields: Any = None) ->
     if unpushable:
         unp = pd.DataFrame(
             {
-                "id": pd.array(np.concatenate([common_ids[u[0]] for u in unpushable]),
+                "id": pd.array(common_ids(np.concatenate([u[0] for u in unpushable])),
                                dtype="string"),
                 "field": pd.array([u[1] for u in unpushable for _ in u[0]], dtype="string"),
                 "reason": pd.array([u[2] for u in unpushable for _ in u[0]], dtype="string"),

@@ -286,6 +286,8 @@ class RecordsBuilder:
                     faithful(part) for part in array.flatten()
                 ):
                     return False
+            # a requested subform or list has no explicit Arrow type either: Arrow's
+            # inference (dates in rows read as timestamps) must not reach the cells
             elif not faithful(array):
                 return False
             kept[key] = array

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-import requests
 
 from crmframe.errors import ConfigurationError
 from crmframe.facade.exporting import ExportMixin
@@ -31,6 +30,9 @@ from crmframe.http.client import EDITION_CONCURRENCY, SUPPORTED_VERSIONS, ZohoCl
 from crmframe.http.datacenters import data_center as lookup_data_center
 from crmframe.http.redact import remember_secret, shown
 from crmframe.http.retry import RetryPolicy
+
+if TYPE_CHECKING:  # imported on first use: ``import crmframe`` stays light
+    import requests
 
 __all__ = ["CRM", "ENV_VARIABLES", "connect"]
 

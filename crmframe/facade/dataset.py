@@ -2,7 +2,7 @@
 
 Layout of ``path/``::
 
-    part-00000.parquet     records, up to ``rows_per_file`` each, row groups of 10,000
+    part-00000.parquet     records, up to ``rows_per_file`` each, row groups of 5,000
     part-00001.parquet
     _crmframe.json         the manifest: module, fields, dtypes, files, cursor, stats
 

@@ -1,9 +1,10 @@
 """``crm.export``: a module streamed into a Parquet dataset, resumable after a kill.
 
-Pages or bulk-read result files are typed batch by batch (10,000 records: one row group)
-by the same :class:`~crmframe.core.records.RecordsBuilder` as ``read_records`` — lookup
+Pages or bulk-read result files are typed batch by batch (1,000 records; 5,000 make a
+row group) by the same :class:`~crmframe.core.records.RecordsBuilder` as ``read_records`` — lookup
 names filled the same way (:mod:`crmframe.facade.lookupnames`) — and appended to the
-current part file. Memory holds one batch and one bulk slice's zip, never the module.
+current part file. Memory holds one row group, never the module; a bulk slice's zip is
+downloaded to an unnamed file beside the dataset and decompressed as it is read.
 
 After each complete file the manifest records where the export stands (the bulk job and
 slice, or the page token), so a run that was killed continues from its last complete
@@ -146,7 +147,7 @@ class ExportMixin:
         progress : bool, callable, optional
             A ``tqdm`` bar (default: in a notebook), or ``f(rows_done, total)``.
         rows_per_file : int
-            Records per part file (default 100,000; row groups of 10,000).
+            Records per part file (default 100,000; row groups of 5,000).
 
         Returns
         -------
@@ -167,7 +168,7 @@ class ExportMixin:
         """
         from crmframe.facade.dataset import clean_strays, load_manifest, save_manifest
         from crmframe.facade.exportrun import Bar, ExportRun, now_text
-        from crmframe.facade.reading import estimate_credits
+        from crmframe.facade.reading import estimate_credits, subform_fields
 
         if method not in ("auto", "pages", "bulk"):
             raise InputError(f"method must be 'auto', 'pages' or 'bulk', got {method!r}")
@@ -205,16 +206,20 @@ class ExportMixin:
                     chosen = "bulk"
                 else:
                     cost = estimate_credits(total or 0, len(names), self.version)
+                    # a bulk read exports no subform field: page those unless too many
+                    cheaper = cost["bulk"] < cost["pages"] and not subform_fields(meta, names)
                     chosen = ("bulk" if total is not None and (
-                        cost["bulk"] < cost["pages"] or total > 100_000) else "pages")
+                        cheaper or total > 100_000) else "pages")
             manifest = {
                 "module": module, "fields": names, "criteria": dict(criteria) if criteria
                 else None, "method": chosen, "state": "exporting", "files": [],
                 "resume": {}, "started": now_text(), "total": total, "calls": 0, "credits": 0,
                 # The export reads every formula value: the first refresh is due from now.
                 "formula_refreshed": now_text(),
-                "cursor": self._newest_change(module),
             }
+            # Deletions before this instant concern no record the export reads: the first
+            # sync asks the deletion log only from here (not its whole 60-120 days).
+            manifest["cursor"], manifest["deleted_cursor"] = self._newest_change(module)
             save_manifest(root, manifest)
         clean_strays(root, {f["name"] for f in manifest.get("files") or []})
         bar = Bar(progress, manifest.get("total"), f"{module} → {root.name}")
@@ -343,8 +348,9 @@ class ExportMixin:
                           run.formula_cells if formulas is not None else None, rewritten,
                           int(manifest["rows"]), calls, credits, run.deletions_checked)
 
-    def _newest_change(self, module: str) -> dict[str, Any] | None:
-        """The cursor an export starts from: the newest ``Modified_Time`` before it reads.
+    def _newest_change(self, module: str) -> tuple[dict[str, Any] | None, str | None]:
+        """The cursor an export starts from: the newest ``Modified_Time`` before it reads,
+        and the server's clock then (where the deletions to apply start).
 
         Anything changed while the export runs is modified at or after it, so the first
         sync (``If-Modified-Since`` is inclusive) sees it.
@@ -352,7 +358,8 @@ class ExportMixin:
         reply = self.client.request("GET", module, params={
             "fields": "id,Modified_Time", "sort_by": "Modified_Time", "sort_order": "desc",
             "per_page": 1, "page": 1})
+        now = server_time(reply.headers)
         for record in (reply.body or {}).get("data") or []:
             return cursor_from(str(record.get("Modified_Time")), [str(record.get("id"))],
-                               server_time(reply.headers))
-        return None
+                               now), now
+        return None, now

@@ -405,6 +405,11 @@ class ReadingMixin:
             ``"pages"`` never exports (raises
             :class:`~crmframe.errors.PaginationLimitError` instead); ``"bulk"`` always
             exports (sorted locally when ``sort_by`` is given).
+            Subform and line-item fields (list-of-dict cells) cannot be exported: Zoho's
+            bulk read leaves them out. ``"auto"`` therefore pages a module whose read
+            includes one (unless paging cannot reach every record); ``"bulk"`` leaves them
+            out (``attrs["left_out"]``, a logged warning), or raises
+            :class:`~crmframe.errors.InputError` when ``fields`` names one.
         keep_system_keys : bool
             Keep ``$``-prefixed keys (``$approved``...). Default False.
         dtype_backend : {"numpy_nullable", "pyarrow"}
@@ -451,6 +456,16 @@ class ReadingMixin:
             total > BULK_THRESHOLD or (unsliceable and total > PAGE_NUMBER_LIMIT)
             or _bulk_is_cheaper(total, len(names), self.version, read_all=fields is None)
         )
+        subforms = subform_fields(meta, names)
+        if subforms and method == "bulk" and fields is not None:
+            raise InputError(
+                f"a bulk read cannot export the subform field(s) {', '.join(subforms)} of "
+                f"{module} (Zoho exports subform rows from the subform module); read them "
+                f"with method='pages' (or 'auto')")
+        # a bulk read would leave the subform cells out: page unless paging cannot reach
+        too_many = too_many and not (
+            subforms and total is not None and total <= BULK_THRESHOLD
+            and not (unsliceable and total > PAGE_NUMBER_LIMIT))
         use_bulk = id_list is None and (method == "bulk" or (method == "auto" and too_many))
         read = _Read(module, names, meta, all_fields=fields is None, cvid=cvid, ids=id_list,
                      modified_since=modified_since, sort_by=sort_by, sort_order=sort_order,
@@ -550,8 +565,14 @@ class ReadingMixin:
         if read.modified_since is not None:
             criteria = {"field": {"api_name": "Modified_Time"}, "comparator": "greater_equal",
                         "value": format_modified_since(read.modified_since)}
-        names = LookupNames(self.client, module, meta, read.names)
-        builder = RecordsBuilder(meta, columns=read.names,
+        # Zoho's bulk read exports no subform field (its rows come from the subform module)
+        left_out = subform_fields(meta, read.names)
+        if left_out:
+            log.warning("%s: a bulk read leaves out the subform field(s) %s", module,
+                        ", ".join(left_out))
+        wanted = [n for n in read.names if n not in left_out]
+        names = LookupNames(self.client, module, meta, wanted)
+        builder = RecordsBuilder(meta, columns=wanted,
                                  keep_system_keys=read.keep_system_keys, module=module,
                                  dtype_backend=read.dtype_backend)
         bar = _Progress(read.progress, read.total, f"{module} (bulk)")
@@ -578,6 +599,8 @@ class ReadingMixin:
         if limit is not None and len(frame) > limit:
             frame = frame.iloc[:limit]
         frame.attrs["method"] = "bulk"
+        if left_out:
+            frame.attrs["left_out"] = left_out
         frame.attrs["bulk_jobs"] = jobs
         frame.attrs["lookup_calls"] = names.calls
         return frame
@@ -654,6 +677,14 @@ class ReadingMixin:
         finally:
             bar.close()
         return builder.to_frame()
+
+
+def subform_fields(meta: pd.DataFrame, names: Sequence[str]) -> list[str]:
+    """The subform (and line-item) fields among ``names``, which a bulk read cannot export."""
+    if "kind" not in meta.columns:
+        return []
+    kinds = meta["kind"].to_dict()
+    return [n for n in names if kinds.get(n) == "subform"]
 
 
 def _bulk_is_cheaper(rows: int, fields: int, version: str, *, read_all: bool) -> bool:

@@ -17,13 +17,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol, runtime_checkable
-
-import requests
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from crmframe.errors import TokenRefreshError, TransportError
 from crmframe.http.redact import MASK, redact, remember_secret
 from crmframe.http.retry import RetryPolicy
+
+if TYPE_CHECKING:  # imported on first use: ``import crmframe`` stays light
+    import requests
 
 __all__ = ["HEADER_PREFIX", "Auth", "RefreshTokenAuth", "StaticToken", "token_lifetime"]
 
@@ -217,6 +218,8 @@ client_secret='***', refresh_token='***', access_token=None)
         return True
 
     def _post(self) -> requests.Response:
+        import requests
+
         if self._session is None:
             self._session = requests.Session()
             self._own_session = True

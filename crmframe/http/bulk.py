@@ -21,7 +21,7 @@ import time
 import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from crmframe.errors import EnvelopeError, JobFailed, JobTimeout
 from crmframe.http.client import ZohoClient
@@ -31,6 +31,7 @@ __all__ = [
     "bulk_query",
     "create_bulk_read",
     "download_bulk_read",
+    "download_bulk_read_to",
     "iter_bulk_read",
     "next_start",
     "read_bulk_state",
@@ -48,26 +49,41 @@ _FAILED = frozenset({"FAILED", "FAILURE"})
 class BulkSlice:
     """One finished bulk-read job: its result file as downloaded and Zoho's ``result``.
 
-    ``payload`` is the zip (or the bare CSV some servers send); :attr:`csv` unzips it
-    whole, :meth:`lines` streams the CSV's lines out of the zip so that a 200,000-row
-    slice never needs its uncompressed text in memory at once.
+    ``payload`` is the zip (or the bare CSV some servers send), as bytes or as a binary
+    file (:func:`download_bulk_read_to`); :attr:`csv` unzips it whole, :meth:`lines`
+    streams the CSV's lines out of the zip so that a 200,000-row slice never needs its
+    uncompressed text in memory at once.
     """
 
     job_id: str
-    payload: bytes
+    payload: bytes | BinaryIO
     result: Mapping[str, Any]
 
     @property
     def csv(self) -> bytes:
         """The whole CSV (unzipped)."""
-        return unzip_csv(self.payload)
+        if isinstance(self.payload, bytes):
+            return unzip_csv(self.payload)
+        self.payload.seek(0)
+        return unzip_csv(self.payload.read())
 
     def lines(self) -> Iterator[str]:
         """The CSV's lines as text, decompressed as they are read."""
-        if not self.payload.startswith(b"PK"):
-            yield from io.StringIO(self.payload.decode("utf-8-sig"), newline="")
+        if isinstance(self.payload, bytes):
+            source: BinaryIO = io.BytesIO(self.payload)
+        else:
+            source = self.payload
+            source.seek(0)
+        zipped = source.read(2) == b"PK"
+        source.seek(0)
+        if not zipped:
+            text = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
+            try:
+                yield from text
+            finally:
+                text.detach()  # the caller's file stays open (closing the wrapper would close it)
             return
-        with zipfile.ZipFile(io.BytesIO(self.payload)) as archive:
+        with zipfile.ZipFile(source) as archive:
             names = [n for n in archive.namelist() if n.lower().endswith(".csv")]
             if not names:
                 raise EnvelopeError("bulk read result: the zip holds no CSV file")
@@ -193,6 +209,17 @@ def download_bulk_read(client: ZohoClient, job: Mapping[str, Any], *,
         url = client.url(f"read/{job.get('id')}/result", bulk=True)
     payload = client.get_bytes(str(url))
     return unzip_csv(payload) if unzip else payload
+
+
+def download_bulk_read_to(client: ZohoClient, job: Mapping[str, Any], sink: BinaryIO) -> int:
+    """Download a completed job's result (the zip) into the binary file ``sink``, chunk by
+    chunk; returns its size. A 200,000-row slice is some 45 MB zipped: an export keeps it
+    on disk, not in memory."""
+    result = job.get("result")
+    url = result.get("download_url") if isinstance(result, Mapping) else None
+    if not url:
+        url = client.url(f"read/{job.get('id')}/result", bulk=True)
+    return client.download(str(url), sink)
 
 
 def iter_bulk_read(

@@ -36,10 +36,8 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlencode
-
-import requests
 
 from crmframe.core.envelope import load_envelope
 from crmframe.errors import (
@@ -56,6 +54,9 @@ from crmframe.errors import (
 from crmframe.http.auth import Auth
 from crmframe.http.redact import redact, shown
 from crmframe.http.retry import RetryPolicy
+
+if TYPE_CHECKING:  # imported on first use: ``import crmframe`` stays light
+    import requests
 
 __all__ = [
     "EDITION_CONCURRENCY",
@@ -87,8 +88,28 @@ EDITION_CONCURRENCY: dict[str, int] = {
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # Statuses that mean "not processed", safe to retry even for a POST that inserts.
 _SAFE_RETRY_STATUSES = frozenset({429, 503})
-# A connection refused, reset or cut mid-body, or a timeout.
-_DROPPED = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+
+
+def _dropped() -> tuple[type[BaseException], ...]:
+    """A connection refused, reset or cut mid-body, or a timeout (requests' exceptions)."""
+    import requests
+
+    return (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+
+
+def _connect_timeout(exc: BaseException) -> bool:
+    import requests
+
+    return isinstance(exc, requests.ConnectTimeout)
+
+
+def _read_timeout(exc: BaseException) -> bool:
+    """Sent and not answered in time (not a failed connect): Zoho may still be at work."""
+    import requests
+
+    return isinstance(exc, requests.Timeout) and not isinstance(exc, requests.ConnectTimeout)
+
+
 _TOKEN_CODES = frozenset({"INVALID_TOKEN", "INVALID_OAUTHTOKEN"})
 
 #: Token refreshes one request may trigger. Zoho grants 10 refreshes per 10 minutes per
@@ -246,7 +267,11 @@ class ZohoClient:
         self.timeout = timeout
         self.max_concurrency = max_concurrency
         self._own_session = session is None
-        self.session = session if session is not None else requests.Session()
+        if session is None:
+            import requests
+
+            session = requests.Session()
+        self.session = session
         use_session = getattr(auth, "use_session", None)
         if callable(use_session):
             use_session(self.session)
@@ -258,6 +283,8 @@ class ZohoClient:
         self.write_count = 0
         #: Zoho's clock minus ours, in seconds, from the latest ``Date`` header.
         self.server_offset = 0.0
+        #: Whether a ``Date`` header was seen (until then :meth:`server_time` is our clock).
+        self.date_seen = False
 
     def __repr__(self) -> str:
         return f"ZohoClient(api_domain={self.api_domain!r}, version={self.version!r})"
@@ -367,8 +394,10 @@ class ZohoClient:
             server = email.utils.parsedate_to_datetime(text).timestamp()
         except (TypeError, ValueError):
             return
-        # The header is rounded down to the second and written before the answer left.
+        # The header is rounded down to the second and written before the answer left, so
+        # server_time() never runs ahead of Zoho's clock (settling lost writes relies on it).
         self.server_offset = server - time.time()
+        self.date_seen = True
 
     def get_bytes(self, path: str, *, params: Mapping[str, Any] | None = None) -> bytes:
         """GET a file (a bulk-read zip) and return its bytes; error envelopes raise."""
@@ -376,6 +405,38 @@ class ZohoClient:
         if response.status_code >= 400:
             self._envelope(response, per_record=False)
         return response.content
+
+    def download(self, path: str, sink: BinaryIO, *, chunk_size: int = 1 << 20) -> int:
+        """GET a file (a bulk-read zip) into ``sink`` chunk by chunk and return its size.
+
+        The file never sits in memory whole (:meth:`get_bytes` holds it twice while
+        joining it). A connection dropped half way is retried like a dropped GET, the sink
+        rewound; error envelopes raise.
+        """
+        attempt = 0
+        while True:
+            attempt += 1
+            response = self._send("GET", self.url(path), stream=True)
+            try:
+                if response.status_code >= 400:
+                    self._envelope(response, per_record=False)
+                sink.seek(0)
+                sink.truncate()
+                size = 0
+                for chunk in response.iter_content(chunk_size):
+                    sink.write(chunk)
+                    size += len(chunk)
+                sink.flush()
+                return size
+            except _dropped() as exc:
+                if attempt >= self.retry.max_attempts:
+                    raise TransportError(
+                        f"GET {_Shown(self.url(path), None)} broke off after {attempt} "
+                        f"attempt(s): {type(exc).__name__}") from None
+                log.warning("GET %s broke off (%s); downloading it again",
+                            _Shown(self.url(path), None), type(exc).__name__)
+            finally:
+                response.close()
 
     def _envelope(
         self, response: requests.Response, *, per_record: bool = True
@@ -413,6 +474,7 @@ class ZohoClient:
         files: Any = None,
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
+        stream: bool = False,
     ) -> requests.Response:
         method = method.upper()
         if idempotent is None:
@@ -434,21 +496,28 @@ class ZohoClient:
                 with self._slots:
                     response = self.session.request(
                         method, url, params=params, json=json, data=data, files=files,
-                        headers=all_headers, timeout=self.timeout,
+                        headers=all_headers, timeout=self.timeout, stream=stream,
                     )
-            except _DROPPED as exc:
+            except _dropped() as exc:
                 elapsed = (time.perf_counter() - t0) * 1000
                 failure = type(exc).__name__
                 log.debug("%s %s -> %s (%.0f ms)", method, shown, failure, elapsed)
-                safe = idempotent or isinstance(exc, requests.ConnectTimeout)
+                safe = idempotent or _connect_timeout(exc)
+                timed_out = _read_timeout(exc)
                 if not safe:
-                    raise TransportError(
+                    # Sent, unanswered: the caller settles it (a timeout may still be
+                    # running on Zoho's side), never this loop.
+                    lost = TransportError(
                         f"{method} {shown} failed ({failure}); not retried because the "
                         "request may have reached Zoho and is not idempotent"
-                    ) from None
-                last_error: CrmframeError = TransportError(
+                    )
+                    lost.timed_out = timed_out
+                    raise lost from None
+                dropped = TransportError(
                     f"{method} {shown} failed after {attempt} attempt(s): {failure}"
                 )
+                dropped.timed_out = timed_out
+                last_error: CrmframeError = dropped
             else:
                 status = response.status_code
                 self._observe_date(response)

@@ -7,34 +7,15 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from crmframe.sandbox.clock import format_datetime
-from crmframe.sandbox.criteria import Cond, CriteriaError, all_of, any_of, condition
+from crmframe.sandbox.criteria import CriteriaError
 from crmframe.sandbox.envelopes import ApiError
-from crmframe.sandbox.jobs import API_USER, BulkReadJob
-from crmframe.sandbox.params import bulk_module, callback_param, job_not_found, json_body, view_cond
+from crmframe.sandbox.jobs import API_USER, BulkReadJob, read_condition
+from crmframe.sandbox.params import bulk_module, callback_param, job_not_found, json_body
 from crmframe.sandbox.responses import json_response, zip_response
 from crmframe.sandbox.schema import USER_OFFSET_MINUTES, Module
 from crmframe.sandbox.state import State, Version
 
 __all__ = ["read_create", "read_job", "read_result"]
-
-
-def _read_criteria(mod: Module, spec: Any) -> Cond:
-    if not isinstance(spec, dict):
-        raise CriteriaError("criteria must be an object")
-    if "group" in spec:
-        group = spec.get("group")
-        if not isinstance(group, list) or not group:
-            raise CriteriaError("group must be a non-empty array")
-        parts = [_read_criteria(mod, g) for g in group]
-        op = str(spec.get("group_operator", "and")).lower()
-        if op not in ("and", "or"):
-            raise CriteriaError("group_operator must be and/or")
-        return all_of(parts) if op == "and" else any_of(parts)
-    field = spec.get("field")
-    name = field.get("api_name") if isinstance(field, dict) else spec.get("api_name")
-    if not isinstance(name, str):
-        raise CriteriaError("criteria needs field.api_name")
-    return condition(mod, name, str(spec.get("comparator", "equal")), spec.get("value"))
 
 
 def _echo_criteria(mod: Module, spec: Any) -> Any:
@@ -58,7 +39,7 @@ _USER_PARTS = frozenset({"id", "name", "email", "first_name", "last_name", "full
 def _exportable(sb: State, mod: Module, name: str) -> bool:
     """A field of ``mod``, or ``Lookup.Field`` naming a field of the lookup's module."""
     head, dot, tail = name.partition(".")
-    if head not in mod.by_name:
+    if head not in mod.by_name or head in mod.subforms:  # rows are read from the subform
         return False
     if not dot:
         return True
@@ -85,7 +66,7 @@ def read_create(sb: State, request: Request, version: Version) -> Response:
                        {"api_name": "file_type", "json_path": "$.file_type"})
     fields = query.get("fields")
     if fields is None:
-        fields = [n for n in mod.names if n != "id"]
+        fields = [n for n in mod.names if n != "id" and n not in mod.subforms]
     if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
         raise ApiError(400, "INVALID_DATA", "invalid data",
                        {"expected_data_type": "jsonarray", "api_name": "fields",
@@ -94,28 +75,20 @@ def read_create(sb: State, request: Request, version: Version) -> Response:
         if name != "id" and not _exportable(sb, mod, name):
             raise ApiError(400, "INVALID_DATA", "invalid data",
                            {"api_name": name, "json_path": "$.query.fields"})
-    conds: list[Cond] = []
+    cvid = query.get("cvid")
+    if cvid is not None and mod.view(str(cvid)) is None:
+        raise ApiError(400, "INVALID_DATA", "invalid data",
+                       {"api_name": "cvid", "json_path": "$.query.cvid"})
     try:
-        if query.get("criteria") is not None:
-            conds.append(_read_criteria(mod, query["criteria"]))
+        cond = read_condition(mod, query.get("criteria"), None if cvid is None else str(cvid))
     except CriteriaError as exc:
         raise ApiError(400, "INVALID_DATA", "invalid data",
                        {"api_name": exc.api_name or "criteria",
                         "json_path": "$.query.criteria"}) from None
-    cvid = query.get("cvid")
-    if cvid is not None:
-        view_def = mod.view(str(cvid))
-        if view_def is None:
-            raise ApiError(400, "INVALID_DATA", "invalid data",
-                           {"api_name": "cvid", "json_path": "$.query.cvid"})
-        vc = view_cond(mod, view_def.criteria)
-        if vc is not None:
-            conds.append(vc)
     page = query.get("page", 1)
     if not isinstance(page, int) or page < 1:
         raise ApiError(400, "INVALID_DATA", "invalid data",
                        {"api_name": "page", "json_path": "$.query.page"})
-    cond = all_of(conds) if conds else None
     records = sb.store.records(mod.api_name)
     expected = len([r for r in records if cond is None or cond(r.values)])
     echo: dict[str, Any] = {
@@ -127,7 +100,8 @@ def read_create(sb: State, request: Request, version: Version) -> Response:
             echo[key] = _echo_criteria(mod, query[key]) if key == "criteria" else query[key]
     callback = callback_param(body)
     job = BulkReadJob(sb.jobs.new_id(), version.name, mod, list(fields), cond, echo, page,
-                      sb.clock.now(), expected, callback=callback)
+                      sb.clock.now(), expected, callback=callback,
+                      criteria=query.get("criteria"), cvid=None if cvid is None else str(cvid))
     sb.jobs.add_read(job)
     return json_response({"data": [{
         "status": "success", "code": "ADDED_SUCCESSFULLY", "message": "Added successfully.",
@@ -144,7 +118,7 @@ def read_job(sb: State, request: Request, version: Version, job_id: str) -> Resp
         if job is None:
             raise job_not_found(version)
         state = job.state(sb.clock.now(), sb.jobs.delay, sb.jobs.speed)
-        if state == "COMPLETED" and job.result is None:
+        if state == "COMPLETED" and not job.done:
             sb.jobs.complete_read(job)
         item = job.item(state)
     return json_response({"data": [item]})
@@ -154,7 +128,7 @@ def read_result(sb: State, request: Request, version: Version, job_id: str) -> R
     """``GET /crm/bulk/{ver}/read/{job_id}/result``: the CSV zip once completed."""
     with sb.jobs.lock:
         job = sb.jobs.reads.get(job_id)
-        if job is None or job.result is None:
-            raise job_not_found(version)
-        data = job.result
+    data = None if job is None else sb.jobs.read_result(job)
+    if data is None:
+        raise job_not_found(version)
     return zip_response(data, f"{job_id}.zip", "application/x-download")

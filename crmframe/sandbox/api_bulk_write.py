@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
 from crmframe.sandbox.envelopes import ApiError
-from crmframe.sandbox.jobs import API_USER, BulkWriteJob, Mapping
+from crmframe.sandbox.jobs import API_USER, BulkWriteJob, Mapping, read_csv
 from crmframe.sandbox.params import (
     DUPLICATE_CHECK,
     bulk_module,
@@ -25,17 +23,6 @@ __all__ = ["write_create", "write_job", "write_result"]
 
 MAX_ROWS = 25_000
 MAX_COLUMNS = 200
-
-
-def _read_csv(content: bytes) -> tuple[list[str], list[list[str]]]:
-    text = content.decode("utf-8-sig")
-    first = text.split("\n", 1)[0]
-    delimiter = max(",;:|", key=first.count)
-    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
-    rows = [r for r in rows if r]
-    if not rows:
-        raise ApiError(400, "INVALID_FILE_FORMAT", "The CSV file is empty.")
-    return rows[0], rows[1:]
 
 
 def _mappings(mod: Module, resource: dict[str, Any], header: list[str],
@@ -98,11 +85,10 @@ def write_create(sb: State, request: Request, version: Version) -> Response:
                        {"api_name": "resource", "json_path": "$.resource"})
     resource: dict[str, Any] = resources[0]
     mod, as_object = bulk_module(sb, version, resource.get("module"), "$.resource[0].module")
-    file_id = resource.get("file_id")
-    upload_ = sb.uploads.get(str(file_id))
+    file_id = str(resource.get("file_id"))
+    upload_ = sb.jobs.upload(file_id)
     if upload_ is None:
-        raise ApiError(400, "INVALID_FILE_ID", "the file id given seems to be invalid",
-                       {"api_name": "file_id", "json_path": "$.resource[0].file_id"})
+        raise _invalid_file_id()
     find_by = resource.get("find_by")
     if operation in ("update", "upsert") and not find_by:
         raise ApiError(400, "MANDATORY_NOT_FOUND", "required field not found",
@@ -114,7 +100,11 @@ def write_create(sb: State, request: Request, version: Version) -> Response:
         raise ApiError(400, "INVALID_DATA", "find_by must be id or a unique field",
                        {"api_name": "find_by", "json_path": "$.resource[0].find_by"})
     file_name, content = upload_
-    header, rows = _read_csv(content)
+    try:
+        header, rows = read_csv(content)
+    except ValueError:
+        raise ApiError(400, "INVALID_FILE_FORMAT", "The CSV file is empty.") from None
+    del content  # the rows are what the job keeps while it runs
     if len(rows) > MAX_ROWS:
         raise ApiError(400, "LIMIT_EXCEEDED", "a CSV holds at most 25000 rows",
                        {"limit": MAX_ROWS})
@@ -128,11 +118,9 @@ def write_create(sb: State, request: Request, version: Version) -> Response:
         find_by=find_by, mappings=mappings, header=header, rows=rows, file_name=file_name,
         created=sb.clock.now(), ignore_empty=bool(body.get("ignore_empty", False)),
         callback=callback, character_encoding=str(body.get("character_encoding") or "UTF-8"),
-        module_as_object=as_object, base_url=request.host_url.rstrip("/"))
-    sb.jobs.add_write(job)
-    # the job holds the parsed rows: the uploaded CSV is not needed any more
-    with sb.jobs.lock:
-        sb.uploads.pop(str(file_id), None)
+        module_as_object=as_object, base_url=request.host_url.rstrip("/"), file_id=file_id)
+    if not sb.jobs.add_write(job, file_id):  # another job took the upload meanwhile
+        raise _invalid_file_id()
     return json_response({"status": "success", "code": "SUCCESS", "message": "success",
                           "details": {"id": job.id, "created_by": dict(API_USER)}}, 201)
 
@@ -151,7 +139,12 @@ def write_result(sb: State, request: Request, version: Version, job_id: str) -> 
     """``GET /crm/bulk/{ver}/write/{job_id}/result``: the result zip once completed."""
     with sb.jobs.lock:
         job = sb.jobs.writes.get(job_id)
-        if job is None or job.processed < job.total:
-            raise job_not_found(version)
-        data = job.result_zip()
+    data = None if job is None else sb.jobs.write_result(job)
+    if data is None:
+        raise job_not_found(version)
     return zip_response(data, f"{job_id}.zip")
+
+
+def _invalid_file_id() -> ApiError:
+    return ApiError(400, "INVALID_FILE_ID", "the file id given seems to be invalid",
+                    {"api_name": "file_id", "json_path": "$.resource[0].file_id"})

@@ -1,5 +1,6 @@
 """``GET /settings/layouts?module=`` and ``/settings/layouts/{id}``: each module's one
-layout, ``Standard``, with one section holding every field (v7 docs' layouts sample)."""
+layout, ``Standard``, with one section holding every field, and one subform section per
+subform field (``isSubformSection``: true) holding it (v7 docs' layouts sample)."""
 
 from __future__ import annotations
 
@@ -23,9 +24,10 @@ def layout_json(mod: Module) -> dict[str, Any]:
     ref = LAYOUTS.get(mod.api_name) or {"name": "Standard", "id": mod.id}
     view = {"name": ref["name"], "id": ref["id"], "type": "layout"}
     section_id = f"{ref['id'][:-3]}{(int(ref['id'][-3:]) + 500) % 1000:03d}"
-    fields = []
+    fields: list[dict[str, Any]] = []
+    subform_fields: list[dict[str, Any]] = []
     for seq, item in enumerate(mod.fields, start=1):
-        fields.append({
+        (subform_fields if item["api_name"] in mod.subforms else fields).append({
             **item,
             # the keys a field item carries inside a layout only
             "required": bool(item["system_mandatory"]),
@@ -75,7 +77,21 @@ def layout_json(mod: Module) -> dict[str, Any]:
             "fields": fields,
             "properties": {"reorder_rows": False, "maximum_rows": 0, "tooltip": None},
             "_delete": None,
-        }],
+        }, *[{
+            "display_label": item["display_label"],
+            "sequence_number": n,
+            "isSubformSection": True,
+            "tab_traversal": "left_to_right",
+            "api_name": item["api_name"],
+            "column_count": 1,
+            "name": item["display_label"],
+            "generated_type": "custom" if item["custom_field"] else "default",
+            "id": f"{section_id[:-1]}{n}",
+            "type": "used",
+            "fields": [item],
+            "properties": {"reorder_rows": True, "maximum_rows": 100, "tooltip": None},
+            "_delete": None,
+        } for n, item in enumerate(subform_fields, start=2)]],
         "actions_allowed": {"edit": True, "rename": True, "clone": True, "downgrade": False,
                             "delete": False, "deactivate": False,
                             "set_layout_permissions": True},

@@ -7,7 +7,7 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from crmframe.sandbox.envelopes import ApiError
-from crmframe.sandbox.params import find_module, module_param
+from crmframe.sandbox.params import all_modules, find_module, module_param, settings_module
 from crmframe.sandbox.responses import empty, json_response
 from crmframe.sandbox.schema import ORG, PROFILES, USERS, Module
 from crmframe.sandbox.state import State, Version
@@ -76,12 +76,13 @@ def users_count(sb: State, request: Request, version: Version) -> Response:
 
 def modules(sb: State, request: Request, version: Version) -> Response:
     """``GET /crm/{ver}/settings/modules``."""
-    return json_response({"modules": [m.to_json() for m in sb.modules.values()]})
+    return json_response({"modules": [m.to_json() for m in all_modules(sb)]})
 
 
 def module(sb: State, request: Request, version: Version, api_name: str) -> Response:
     """``GET /crm/{ver}/settings/modules/{api_name}``."""
-    mod = find_module(sb, api_name)
+    mod = find_module(sb, api_name) or next(
+        (m for m in all_modules(sb) if m.api_name.casefold() == api_name.casefold()), None)
     if mod is None:
         raise ApiError(400, "INVALID_MODULE", "the module name given seems to be invalid",
                        {"resource_path_index": 2} if version.modern else {})
@@ -89,8 +90,8 @@ def module(sb: State, request: Request, version: Version, api_name: str) -> Resp
 
 
 def fields(sb: State, request: Request, version: Version) -> Response:
-    """``GET /crm/{ver}/settings/fields?module=``."""
-    mod = module_param(sb, request, version)
+    """``GET /crm/{ver}/settings/fields?module=`` (a subform module too)."""
+    mod = settings_module(sb, request, version)
     items: list[dict[str, Any]] = [dict(f) for f in mod.fields]
     return json_response({"fields": items})
 

@@ -16,7 +16,7 @@ from crmframe.sandbox.state import State, Version
 __all__ = ["MAX_PENDING_UPLOADS", "MAX_UPLOAD", "upload"]
 
 MAX_UPLOAD = 25 * 1024 * 1024
-#: Uploads kept waiting for a job; a job frees its upload when it is created.
+#: Uploads kept waiting for a job (on disk); a job frees its upload when it finishes.
 MAX_PENDING_UPLOADS = 20
 
 
@@ -55,12 +55,8 @@ def upload(sb: State, request: Request, version: Version) -> Response:
     except (zipfile.BadZipFile, OSError):
         raise ApiError(400, "INVALID_FILE_FORMAT",
                        "The file you uploaded is not in the zip format.") from None
-    file_id = sb.jobs.new_id()
-    with sb.jobs.lock:
-        sb.uploads[file_id] = (csvs[0].rsplit("/", 1)[-1], content)
-        # an upload no job ever used must not stay forever: the oldest go first
-        while len(sb.uploads) > MAX_PENDING_UPLOADS:
-            del sb.uploads[next(iter(sb.uploads))]
+    # on disk until a job takes it; an upload no job ever used must not stay forever
+    file_id = sb.jobs.add_upload(csvs[0].rsplit("/", 1)[-1], content, keep=MAX_PENDING_UPLOADS)
     return json_response({
         "status": "success", "code": "FILE_UPLOAD_SUCCESS", "message": "file uploaded.",
         "details": {"file_id": file_id,

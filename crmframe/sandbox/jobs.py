@@ -4,7 +4,16 @@ Jobs advance with the clock: every API request first calls :meth:`Jobs.advance` 
 server's ticker thread calls it every 0.2 s), which does the work a real server would
 have done by now (``delay`` seconds per waiting state, then
 ``speed`` records per second). With an injected clock, tests move time instead of
-sleeping. Jobs live in memory: a restart forgets them (records they wrote stay).
+sleeping.
+
+Jobs are kept in the database (:mod:`jobstore`): a server started again on the same file
+answers their status and result downloads as before. Zoho runs jobs on its servers, so a
+client that goes away finds them later, finished or still running; here a job that was
+running when the server stopped **continues** from the last slice it committed (each
+slice commits with the records it wrote), and the time the server was down counts as
+time passed, so a job due to finish by then is finished at the first call after the
+restart. The files jobs read and make (uploads, result zips) live on disk
+(:mod:`jobfiles`); a job's parsed rows stay in memory only while it runs.
 """
 
 from __future__ import annotations
@@ -16,19 +25,22 @@ import logging
 import threading
 import urllib.request
 import zipfile
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from crmframe.core.fieldtypes import Kind
 from crmframe.sandbox.clock import Clock, format_datetime
-from crmframe.sandbox.criteria import Cond
+from crmframe.sandbox.criteria import Cond, CriteriaError, all_of, any_of, condition
 from crmframe.sandbox.csvformats import convert_date, convert_datetime
+from crmframe.sandbox.jobfiles import JobFiles
+from crmframe.sandbox.jobstore import JobTable
 from crmframe.sandbox.schema import USER_OFFSET_MINUTES, USERS, Module
 from crmframe.sandbox.store import Record, Store
 from crmframe.sandbox.writes import Writer
 
-__all__ = ["BulkReadJob", "BulkWriteJob", "Jobs", "Mapping", "MassUpdateJob"]
+__all__ = ["BulkReadJob", "BulkWriteJob", "Jobs", "Mapping", "MassUpdateJob", "read_condition",
+           "read_csv"]
 
 log = logging.getLogger("crmframe.sandbox")
 
@@ -51,11 +63,33 @@ class MassUpdateJob:
     processed: int = 0
     updated: int = 0
     failed: int = 0
+    #: Records the job covers (its ``targets`` are let go once it is done).
+    total: int = -1
 
-    @property
-    def total(self) -> int:
-        """Records the job covers."""
-        return len(self.targets)
+    def __post_init__(self) -> None:
+        if self.total < 0:
+            self.total = len(self.targets)
+
+    def spec(self) -> dict[str, Any]:
+        """What was asked (stored once)."""
+        return {"module": self.module, "cvid": self.cvid, "targets": self.targets,
+                "changes": self.changes, "over_write": self.over_write,
+                "created": self.created, "total": self.total}
+
+    def progress(self) -> dict[str, Any]:
+        """How far it got (stored as it advances)."""
+        return {"processed": self.processed, "updated": self.updated, "failed": self.failed}
+
+    @classmethod
+    def restore(cls, job_id: str, spec: dict[str, Any],
+                progress: dict[str, Any]) -> MassUpdateJob:
+        """The job as :meth:`spec` and :meth:`progress` stored it."""
+        job = cls(job_id, spec["module"], spec["cvid"], list(spec["targets"]),
+                  spec["changes"], bool(spec["over_write"]), float(spec["created"]),
+                  total=int(spec["total"]), **progress)
+        if job.processed >= job.total:
+            job.targets = []
+        return job
 
     def status(self, now: float, delay: float) -> dict[str, Any]:
         """The seed 002 status item."""
@@ -102,6 +136,7 @@ class BulkWriteJob:
     find_by: str | None
     mappings: list[Mapping]
     header: list[str]
+    #: The CSV's rows while the job runs (``[]`` once its result file is made).
     rows: list[list[str]]
     file_name: str
     created: float
@@ -116,11 +151,47 @@ class BulkWriteJob:
     updated: int = 0
     skipped: int = 0
     outcomes: list[tuple[str, str, str]] = field(default_factory=list)
+    #: Rows in the CSV.
+    total: int = -1
+    #: Key of the uploaded CSV in the job files (dropped once the result file is made).
+    upload_key: str = ""
+    #: True once the result zip is in the job files (rows and outcomes let go).
+    finished: bool = False
+    #: The upload the job was made from (for the emulated job listing only).
+    file_id: str = ""
 
-    @property
-    def total(self) -> int:
-        """Rows in the CSV."""
-        return len(self.rows)
+    def __post_init__(self) -> None:
+        if self.total < 0:
+            self.total = len(self.rows)
+
+    def spec(self) -> dict[str, Any]:
+        """What was asked (stored once); the rows stay in the uploaded file."""
+        return {"version": self.version, "module": self.module.api_name,
+                "operation": self.operation, "find_by": self.find_by,
+                "mappings": [asdict(m) for m in self.mappings], "header": self.header,
+                "file_name": self.file_name, "created": self.created,
+                "ignore_empty": self.ignore_empty, "callback": self.callback,
+                "character_encoding": self.character_encoding,
+                "module_as_object": self.module_as_object, "base_url": self.base_url,
+                "total": self.total, "upload_key": self.upload_key}
+
+    def progress(self) -> dict[str, Any]:
+        """How far it got (stored as it advances)."""
+        return {"processed": self.processed, "added": self.added, "updated": self.updated,
+                "skipped": self.skipped, "callback_result": self.callback_result,
+                "finished": self.finished}
+
+    @classmethod
+    def restore(cls, job_id: str, spec: dict[str, Any], progress: dict[str, Any],
+                module: Module) -> BulkWriteJob:
+        """The job as stored, without its rows and outcomes (the caller reloads them)."""
+        return cls(job_id, spec["version"], module, spec["operation"], spec["find_by"],
+                   [Mapping(**m) for m in spec["mappings"]], list(spec["header"]), [],
+                   spec["file_name"], float(spec["created"]),
+                   ignore_empty=bool(spec["ignore_empty"]), callback=spec["callback"],
+                   character_encoding=spec["character_encoding"],
+                   module_as_object=bool(spec["module_as_object"]), base_url=spec["base_url"],
+                   total=int(spec["total"]), upload_key=spec["upload_key"], **progress)
 
     def details(self, now: float, delay: float, base_url: str) -> dict[str, Any]:
         """The job-details answer (seed 000 / v7 / v8 shapes) at this point of its life."""
@@ -167,7 +238,8 @@ class BulkWriteJob:
                 "total_count": self.total}
 
     def result_zip(self) -> bytes:
-        """The result zip: the CSV's columns plus STATUS, RECORD_ID and ERRORS."""
+        """The result zip: the CSV's columns plus STATUS, RECORD_ID and ERRORS (made
+        while the rows are still held)."""
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow([*self.header, "STATUS", "RECORD_ID", "ERRORS"])
@@ -194,12 +266,39 @@ class BulkReadJob:
     file_type: str = "csv"
     callback: dict[str, Any] | None = None
     callback_result: str | None = None
-    #: The result zip, built once when the job completes (``None`` before). Only the
-    #: compressed bytes are kept: rows of 200,000 records as Python lists would stay in
-    #: memory, and in every garbage collection, for as long as the server runs.
-    result: bytes | None = None
+    #: True once the result zip is made (once, when the job completes) and kept in the
+    #: job files: 200,000 records as Python lists, or even their zip, would stay in
+    #: memory for as long as the server runs.
+    done: bool = False
     count: int = 0
     more: bool = False
+    #: The request's ``criteria`` and ``cvid``, from which ``cond`` is made again after a
+    #: restart.
+    criteria: Any = None
+    cvid: str | None = None
+
+    def spec(self) -> dict[str, Any]:
+        """What was asked (stored once)."""
+        return {"version": self.version, "module": self.module.api_name,
+                "fields": self.fields, "criteria": self.criteria, "cvid": self.cvid,
+                "query": self.query, "page": self.page, "created": self.created,
+                "expected": self.expected, "file_type": self.file_type,
+                "callback": self.callback}
+
+    def progress(self) -> dict[str, Any]:
+        """Whether it is done (stored when it completes)."""
+        return {"done": self.done, "count": self.count, "more": self.more,
+                "callback_result": self.callback_result}
+
+    @classmethod
+    def restore(cls, job_id: str, spec: dict[str, Any], progress: dict[str, Any],
+                module: Module) -> BulkReadJob:
+        """The job as stored, its condition made again from the request's criteria."""
+        cond = read_condition(module, spec["criteria"], spec["cvid"])
+        return cls(job_id, spec["version"], module, list(spec["fields"]), cond,
+                   spec["query"], int(spec["page"]), float(spec["created"]),
+                   int(spec["expected"]), spec["file_type"], spec["callback"],
+                   criteria=spec["criteria"], cvid=spec["cvid"], **progress)
 
     def state(self, now: float, delay: float, speed: float) -> str:
         """ADDED, QUEUED, IN PROGRESS or COMPLETED at ``now``."""
@@ -215,7 +314,7 @@ class BulkReadJob:
     def item(self, state: str) -> dict[str, Any]:
         """The ``data[0]`` of the status answer."""
         body: dict[str, Any] = {"id": self.id, "operation": "read", "state": state}
-        if state == "COMPLETED" and self.result is not None:
+        if state == "COMPLETED" and self.done:
             body["result"] = {
                 "page": self.page,
                 "per_page": READ_PAGE,
@@ -231,22 +330,65 @@ class BulkReadJob:
         })
         return body
 
-    def complete(self, rows: Iterable[list[str]], count: int) -> None:
-        """Keep the result of ``count`` rows as its zip: ``id`` first, then the fields."""
+    def result_zip(self, rows: Iterable[list[str]]) -> bytes:
+        """The result zip of ``rows``: ``id`` first, then the fields."""
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(["id", *[f for f in self.fields if f != "id"]])
         writer.writerows(rows)
-        self.result = _zip(f"{self.id}.csv", buf.getvalue())
-        self.count = count
+        return _zip(f"{self.id}.csv", buf.getvalue())
+
+
+def read_condition(mod: Module, criteria: Any, cvid: str | None) -> Cond | None:
+    """The condition of a bulk read's ``criteria`` and custom view ``cvid`` (``None``:
+    every record); raises :class:`CriteriaError` for criteria Zoho refuses."""
+    conds: list[Cond] = []
+    if criteria is not None:
+        conds.append(_read_criteria(mod, criteria))
+    view = mod.view(str(cvid)) if cvid is not None else None
+    if view is not None and view.criteria:
+        conds.extend(condition(mod, f, op, v) for f, op, v in view.criteria)
+    return all_of(conds) if conds else None
+
+
+def _read_criteria(mod: Module, spec: Any) -> Cond:
+    if not isinstance(spec, dict):
+        raise CriteriaError("criteria must be an object")
+    if "group" in spec:
+        group = spec.get("group")
+        if not isinstance(group, list) or not group:
+            raise CriteriaError("group must be a non-empty array")
+        parts = [_read_criteria(mod, g) for g in group]
+        op = str(spec.get("group_operator", "and")).lower()
+        if op not in ("and", "or"):
+            raise CriteriaError("group_operator must be and/or")
+        return all_of(parts) if op == "and" else any_of(parts)
+    field_ = spec.get("field")
+    name = field_.get("api_name") if isinstance(field_, dict) else spec.get("api_name")
+    if not isinstance(name, str):
+        raise CriteriaError("criteria needs field.api_name")
+    return condition(mod, name, str(spec.get("comparator", "equal")), spec.get("value"))
+
+
+def read_csv(content: bytes) -> tuple[list[str], list[list[str]]]:
+    """The header and rows of an uploaded CSV (``,``, ``;``, ``:`` or ``|`` separated;
+    empty lines skipped); raises ``ValueError`` when it has no header."""
+    text = content.decode("utf-8-sig")
+    first = text.split("\n", 1)[0]
+    delimiter = max(",;:|", key=first.count)
+    rows = [r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if r]
+    if not rows:
+        raise ValueError("the CSV file is empty")
+    return rows[0], rows[1:]
 
 
 def post_callback(job: BulkWriteJob | BulkReadJob, callback: dict[str, Any],
-                  body: dict[str, Any]) -> None:
+                  body: dict[str, Any], done: Callable[[], None] = lambda: None) -> None:
     """POST a finished job's details to its callback URL, in the background.
 
     Best effort like Zoho's: the outcome (HTTP status or error) lands in
-    ``job.callback_result``; a failing callback never affects the job.
+    ``job.callback_result``, then ``done()`` runs; a failing callback never affects the
+    job.
     """
     url = str(callback.get("url") or "")
     method = str(callback.get("method") or "post").upper()
@@ -261,6 +403,10 @@ def post_callback(job: BulkWriteJob | BulkReadJob, callback: dict[str, Any],
         except Exception as exc:  # the callee's problem, not the job's
             job.callback_result = f"error: {type(exc).__name__}"
             log.debug("callback to %s failed: %s", url, exc)
+        try:
+            done()
+        except Exception:  # the server may have stopped meanwhile
+            log.debug("callback outcome of job %s not stored", job.id, exc_info=True)
 
     threading.Thread(target=send, name=f"crmframe-sandbox-callback-{job.id}",
                      daemon=True).start()
@@ -287,7 +433,7 @@ def csv_cell(value: Any, kind: Kind) -> str:
 
 
 class Jobs:
-    """All jobs of a server, advanced by time."""
+    """All jobs of a server, advanced by time, kept in its database (see the module)."""
 
     def __init__(self, store: Store, writer: Writer, clock: Clock, *, speed: float,
                  delay: float) -> None:
@@ -300,83 +446,219 @@ class Jobs:
         self.mass: dict[str, MassUpdateJob] = {}
         self.writes: dict[str, BulkWriteJob] = {}
         self.reads: dict[str, BulkReadJob] = {}
-        self._pending = 0
+        #: Uploads no job has taken yet: ``{file_id: file name}``, oldest first; their
+        #: bytes are in :attr:`files`.
+        self.uploads: dict[str, str] = {}
+        self.files = JobFiles(store.path)
+        self.table = JobTable(store)
+        #: Jobs with work left (running, or a callback to post): the only ones
+        #: :meth:`advance` looks at, so finished jobs cost a request nothing.
+        self._active: dict[str, MassUpdateJob | BulkWriteJob | BulkReadJob] = {}
+        self._load()
 
     def new_id(self) -> str:
         """A fresh 19-digit job id."""
         return self.store.new_id()
+
+    def close(self) -> None:
+        """Close the job files (a temporary file is deleted)."""
+        self.files.close()
 
     def _due(self, created: float, now: float) -> int:
         return max(0, int((now - created - self.delay) * self.speed))
 
     def advance(self) -> None:
         """Do the work every job would have done by now (and post due callbacks)."""
-        if not self._pending:
+        if not self._active:
             return
         now = self.clock.now()
         with self.lock:
-            busy = 0
-            for job in self.mass.values():
-                if job.processed < job.total:
-                    self._advance_mass(job, min(job.total, self._due(job.created, now)))
-                    busy += job.processed < job.total
-            for wjob in self.writes.values():
-                if wjob.processed < wjob.total:
-                    self._advance_write(wjob, min(wjob.total, self._due(wjob.created, now)))
-                    busy += wjob.processed < wjob.total
-                if wjob.callback and wjob.callback_result is None:
-                    if wjob.processed >= wjob.total and now >= wjob.created + self.delay:
-                        wjob.callback_result = "pending"
-                        post_callback(wjob, wjob.callback,
-                                      wjob.details(now, self.delay, wjob.base_url))
-                    else:
-                        busy += 1
-            for rjob in self.reads.values():
-                if rjob.result is None:
-                    if rjob.state(now, self.delay, self.speed) == "COMPLETED":
-                        self.complete_read(rjob)
-                    else:
-                        busy += 1
-                if rjob.result is not None and rjob.callback and rjob.callback_result is None:
-                    rjob.callback_result = "pending"
-                    post_callback(rjob, rjob.callback, {"data": [rjob.item("COMPLETED")]})
-            self._pending = busy
+            for job in list(self._active.values()):
+                if isinstance(job, MassUpdateJob):
+                    busy = self._step_mass(job, now)
+                elif isinstance(job, BulkWriteJob):
+                    busy = self._step_write(job, now)
+                else:
+                    busy = self._step_read(job, now)
+                if not busy:
+                    del self._active[job.id]
+
+    def _step_mass(self, job: MassUpdateJob, now: float) -> bool:
+        if job.processed < job.total:
+            self._advance_mass(job, min(job.total, self._due(job.created, now)))
+        return job.processed < job.total
+
+    def _step_write(self, job: BulkWriteJob, now: float) -> bool:
+        if job.processed < job.total:
+            self._advance_write(job, min(job.total, self._due(job.created, now)))
+        if job.processed >= job.total and not job.finished:
+            self._finish_write(job)
+        if job.callback and job.callback_result is None:
+            if job.processed < job.total or now < job.created + self.delay:
+                return True
+            job.callback_result = "pending"
+            self.table.save(job.id, job.progress())
+            post_callback(job, job.callback, job.details(now, self.delay, job.base_url),
+                          self._saver(job))
+        return job.processed < job.total
+
+    def _step_read(self, job: BulkReadJob, now: float) -> bool:
+        if not job.done:
+            if job.state(now, self.delay, self.speed) != "COMPLETED":
+                return True
+            self.complete_read(job)
+        if job.callback and job.callback_result is None:
+            job.callback_result = "pending"
+            self.table.save(job.id, job.progress())
+            post_callback(job, job.callback, {"data": [job.item("COMPLETED")]},
+                          self._saver(job))
+        return False
+
+    def _saver(self, job: BulkWriteJob | BulkReadJob) -> Callable[[], None]:
+        def save() -> None:
+            with self.lock:
+                self.table.save(job.id, job.progress())
+        return save
+
+    # ------------------------------------------------------------------ restart
+    def _load(self) -> None:
+        """Take back the jobs and uploads stored in the database."""
+        if self.store.path is None:
+            return  # a new in-memory database holds no job
+        modules = self.writer.modules
+        taken: set[str] = set()
+        for job_id, kind, spec, progress in self.table.all():
+            module = modules.get(spec["module"])
+            if module is None:  # a module this version of the sandbox no longer has
+                continue
+            if kind == "mass":
+                mjob = MassUpdateJob.restore(job_id, spec, progress)
+                self.mass[job_id] = mjob
+                if mjob.processed < mjob.total:
+                    self._active[job_id] = mjob
+            elif kind == "write":
+                wjob = BulkWriteJob.restore(job_id, spec, progress, module)
+                if not wjob.finished:
+                    content = self.files.get(wjob.upload_key)
+                    if content is None:  # its file is gone: nothing can be resumed
+                        continue
+                    wjob.rows = read_csv(content)[1]
+                    wjob.outcomes = [tuple(o) for o in self.table.outcomes(job_id)]
+                    del wjob.outcomes[wjob.processed:]  # slices commit with their records
+                    taken.add(wjob.upload_key)
+                self.writes[job_id] = wjob
+                if not wjob.finished or (wjob.callback and wjob.callback_result is None):
+                    self._active[job_id] = wjob
+            elif kind == "read":
+                rjob = BulkReadJob.restore(job_id, spec, progress, module)
+                self.reads[job_id] = rjob
+                if not rjob.done or (rjob.callback and rjob.callback_result is None):
+                    self._active[job_id] = rjob
+        used = {job.upload_key for job in self.writes.values()}
+        for key, name in self.files.names("upload:").items():
+            if key not in used:
+                self.uploads[key.removeprefix("upload:")] = name
+            elif key not in taken:  # its job finished: the file was about to be dropped
+                self.files.drop(key)
+
+    # ------------------------------------------------------------------ uploads
+    def add_upload(self, name: str, content: bytes, *, keep: int) -> str:
+        """Keep an uploaded CSV on disk until a bulk-write job takes it; its file id.
+
+        At most ``keep`` uploads wait for a job: the oldest go first.
+        """
+        file_id = self.new_id()
+        self.files.put(f"upload:{file_id}", name, content, self.clock.now())
+        with self.lock:
+            with self.store.transaction():
+                pass  # the id counter, so a restart never hands the file id out again
+            self.uploads[file_id] = name
+            while len(self.uploads) > keep:
+                oldest = next(iter(self.uploads))
+                del self.uploads[oldest]
+                self.files.drop(f"upload:{oldest}")
+        return file_id
+
+    def upload(self, file_id: str) -> tuple[str, bytes] | None:
+        """The name and bytes of an upload no job has taken yet, or ``None``."""
+        with self.lock:
+            name = self.uploads.get(file_id)
+        if name is None:
+            return None
+        content = self.files.get(f"upload:{file_id}")
+        return None if content is None else (name, content)
 
     # ------------------------------------------------------------------ mass update
     def add_mass(self, job: MassUpdateJob) -> None:
         """Schedule a mass-update job."""
         with self.lock:
+            self.table.add(job.id, "mass", job.spec(), job.progress())
             self.mass[job.id] = job
-            self._pending += 1
+            self._active[job.id] = job
 
     def running_on(self, module: str, cvid: str) -> bool:
         """True when a mass update on this view is still running (``ALREADY_SCHEDULED``)."""
         with self.lock:
-            return any(j.module == module and j.cvid == cvid and j.processed < j.total
-                       for j in self.mass.values())
+            return any(isinstance(j, MassUpdateJob) and j.module == module and j.cvid == cvid
+                       for j in self._active.values())
 
     def _advance_mass(self, job: MassUpdateJob, upto: int) -> None:
         while job.processed < upto:
             chunk = job.targets[job.processed:min(upto, job.processed + 500)]
-            results = self.writer.mass_apply(job.module, chunk, job.changes,
-                                             over_write=job.over_write, modern=True)
-            ok = sum(1 for r in results if r["status"] == "success")
-            job.updated += ok
-            job.failed += len(results) - ok
-            job.processed += len(chunk)
+            with self.store.transaction():
+                results = self.writer.mass_apply(job.module, chunk, job.changes,
+                                                 over_write=job.over_write, modern=True)
+                ok = sum(1 for r in results if r["status"] == "success")
+                job.updated += ok
+                job.failed += len(results) - ok
+                job.processed += len(chunk)
+                self.table.save(job.id, job.progress())
+        if job.processed >= job.total:
+            job.targets = []  # done: the ids are in the database, not needed here
 
     # ------------------------------------------------------------------ bulk write
-    def add_write(self, job: BulkWriteJob) -> None:
-        """Queue a bulk-write job."""
+    def add_write(self, job: BulkWriteJob, file_id: str) -> bool:
+        """Queue a bulk-write job on the upload ``file_id``; False when another job took
+        that upload meanwhile."""
         with self.lock:
+            if self.uploads.pop(file_id, None) is None:
+                return False
+            job.upload_key = f"upload:{file_id}"
+            self.table.add(job.id, "write", job.spec(), job.progress())
             self.writes[job.id] = job
-            self._pending += 1
+            self._active[job.id] = job
+            return True
 
     def _advance_write(self, job: BulkWriteJob, upto: int) -> None:
         while job.processed < upto:
-            end = min(upto, job.processed + 100)
-            self._write_rows(job, job.processed, end)
-            job.processed = end
+            start = job.processed
+            end = min(upto, start + 100)
+            with self.store.transaction():
+                self._write_rows(job, start, end)
+                job.processed = end
+                self.table.add_outcomes(job.id, start, job.outcomes[start:end])
+                self.table.save(job.id, job.progress())
+
+    def _finish_write(self, job: BulkWriteJob) -> None:
+        """Make the result file of a job that wrote its last row; let its rows go."""
+        self.files.put(f"result:{job.id}", f"{job.id}.zip", job.result_zip(),
+                       self.clock.now())
+        job.finished = True
+        with self.store.transaction():
+            self.table.save(job.id, job.progress())
+            self.table.drop_outcomes(job.id)
+        self.files.drop(job.upload_key)
+        job.rows = []
+        job.outcomes = []
+
+    def write_result(self, job: BulkWriteJob) -> bytes | None:
+        """The result zip of a bulk-write job that wrote every row, else ``None``."""
+        with self.lock:
+            if job.processed < job.total:
+                return None
+            if not job.finished:
+                self._finish_write(job)
+        return self.files.get(f"result:{job.id}")
 
     def _cell(self, job: BulkWriteJob, m: Mapping, text: str) -> Any:
         mod = job.module
@@ -498,30 +780,44 @@ class Jobs:
     def add_read(self, job: BulkReadJob) -> None:
         """Queue a bulk-read job."""
         with self.lock:
+            self.table.add(job.id, "read", job.spec(), job.progress())
             self.reads[job.id] = job
-            self._pending += 1
+            self._active[job.id] = job
 
     def complete_read(self, job: BulkReadJob) -> None:
-        """Take the snapshot of a bulk-read job that just completed."""
+        """Take the snapshot of a bulk-read job that just completed; its zip goes to the
+        job files."""
         records = self.store.records(job.module.api_name)
         if job.cond is not None:
             records = [r for r in records if job.cond(r.values)]
         start = (job.page - 1) * READ_PAGE
         page = records[start:start + READ_PAGE]
-        job.more = len(records) > start + READ_PAGE
         # a generator: rows go straight into the CSV, none is kept
-        job.complete((self._row(job, rec) for rec in page), len(page))
+        data = job.result_zip(self._row(job, rec) for rec in page)
+        self.files.put(f"result:{job.id}", f"{job.id}.zip", data, self.clock.now())
+        with self.lock:
+            job.more = len(records) > start + READ_PAGE
+            job.count = len(page)
+            job.done = True
+            self.table.save(job.id, job.progress())
+
+    def read_result(self, job: BulkReadJob) -> bytes | None:
+        """The result zip of a completed bulk read, else ``None``."""
+        return self.files.get(f"result:{job.id}") if job.done else None
 
     def _row(self, job: BulkReadJob, rec: Record) -> list[str]:
-        mod = job.module
+        # Most cells are text as stored: only other values go through csv_cell (a million
+        # records of 90 fields is 90 million cells).
+        values = rec.values
         row = [rec.id]
         for name in job.fields:
             if name == "id":
                 continue
             if "." in name:
-                row.append(self._dotted(mod, rec, name))
+                row.append(self._dotted(job.module, rec, name))
                 continue
-            row.append(csv_cell(rec.values.get(name), mod.kinds.get(name, Kind.TEXT)))
+            value = values.get(name)
+            row.append(value if type(value) is str else csv_cell(value, Kind.TEXT))
         return row
 
     def _dotted(self, mod: Module, rec: Record, name: str) -> str:

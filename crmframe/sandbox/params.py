@@ -17,16 +17,17 @@ from crmframe.sandbox.envelopes import ApiError
 from crmframe.sandbox.schema import Module
 from crmframe.sandbox.state import State, Version
 
-__all__ = ["MAX_FIELDS_V8", "MAX_WRITE", "bulk_module", "callback_param", "data_array",
-           "fields_param", "find_module", "header_time", "int_param", "invalid_param",
-           "job_not_found", "json_body", "module_param", "path_module", "view_cond"]
+__all__ = ["MAX_FIELDS_V8", "MAX_WRITE", "all_modules", "bulk_module", "callback_param",
+           "data_array", "fields_param", "find_module", "header_time", "int_param", "invalid_param",
+           "job_not_found", "json_body", "module_param", "path_module", "settings_module",
+           "view_cond"]
 
 MAX_FIELDS_V8 = 50
 MAX_WRITE = 100
 
 #: Zoho's system duplicate-check fields, when a module has no unique field of its own.
 DUPLICATE_CHECK = {"Leads": ["Email"], "Contacts": ["Email"], "Accounts": ["Account_Name"],
-                    "Deals": ["Deal_Name"]}
+                    "Deals": ["Deal_Name"], "Products": ["Product_Name"], "Projects": ["Name"]}
 
 #: Top-level names other routes own (``/coql``, ``/upload``...): when werkzeug matched
 #: ``/{module}`` for one of them, the method was the wrong one.
@@ -40,6 +41,24 @@ def find_module(sb: State, name: str) -> Module | None:
         return mod
     folded = name.casefold()
     return next((m for m in sb.modules.values() if m.api_name.casefold() == folded), None)
+
+
+def settings_module(sb: State, request: Request, version: Version) -> Module:
+    """The ``module`` query parameter of a metadata call, which may also name a subform
+    module (``/settings/fields?module=Quoted_Items``: its rows' fields, part 2 §4)."""
+    name = request.args.get("module") or ""
+    folded = name.casefold()
+    for mod in sb.modules.values():
+        for sub in mod.subforms.values():
+            if sub.api_name.casefold() == folded:
+                return sub
+    return module_param(sb, request, version)
+
+
+def all_modules(sb: State) -> list[Module]:
+    """Every module ``/settings/modules`` lists: record modules, each followed by its
+    subform modules (``generated_type: subform``, as Zoho lists ``Quoted_Items``)."""
+    return [m for mod in sb.modules.values() for m in (mod, *mod.subforms.values())]
 
 
 def path_module(sb: State, version: Version, name: str, *, wrap: bool = False) -> Module:

@@ -1,4 +1,5 @@
-"""Module and field metadata of the sandbox org: Leads, Contacts, Accounts and Deals.
+"""Module and field metadata of the sandbox org: Leads, Contacts, Accounts, Deals, Products,
+Quotes (line items ``Quoted_Items``) and the custom module Projects (subform ``Milestones``).
 
 Field items are shaped like Zoho's ``/settings/fields`` answer (api_name, data_type,
 json_type, field_label, display_label, id, length, decimal_place, read_only,
@@ -25,6 +26,8 @@ __all__ = [
     "LEAD_STATUSES",
     "ORG",
     "PROFILES",
+    "PROJECT_STATUSES",
+    "QUOTE_STAGES",
     "USERS",
     "CustomView",
     "Module",
@@ -74,6 +77,11 @@ LAYOUTS: dict[str, dict[str, str]] = {
     "Contacts": {"name": "Standard", "id": make_id(22)},
     "Accounts": {"name": "Standard", "id": make_id(23)},
     "Deals": {"name": "Standard", "id": make_id(24)},
+    "Products": {"name": "Standard", "id": make_id(25)},
+    "Quotes": {"name": "Standard", "id": make_id(26)},
+    "Projects": {"name": "Standard", "id": make_id(27)},
+    "Quoted_Items": {"name": "Standard", "id": make_id(28)},
+    "Milestones": {"name": "Standard", "id": make_id(29)},
 }
 
 LEAD_STATUSES = [
@@ -111,6 +119,10 @@ ACCOUNT_TYPES = [
 ]
 PRIORITIES = ["-None-", "Low", "Medium", "High", "Critical"]
 SEGMENTS = ["-None-", "SMB", "Mid-Market", "Enterprise", "Public Sector"]
+PRODUCT_CATEGORIES = ["-None-", "Hardware", "Software", "CRM Applications", "Services"]
+QUOTE_STAGES = ["Draft", "Negotiation", "Delivered", "On Hold", "Confirmed", "Closed Won",
+                "Closed Lost"]
+PROJECT_STATUSES = ["-None-", "Planned", "Active", "On Hold", "Done"]
 
 _JSON_TYPES = {
     "text": "string", "textarea": "string", "email": "string", "phone": "string",
@@ -118,7 +130,7 @@ _JSON_TYPES = {
     "bigint": "string", "autonumber": "string", "integer": "integer", "double": "double",
     "currency": "double", "percent": "double", "boolean": "boolean", "lookup": "jsonobject",
     "ownerlookup": "jsonobject", "layout": "jsonobject", "multiselectpicklist": "jsonarray",
-    "formula": "double",
+    "formula": "double", "subform": "jsonarray",
 }
 
 
@@ -275,6 +287,11 @@ _MODULE_IDS = {
     "Accounts": make_id(33),
     "Deals": make_id(34),
     "users": make_id(35),
+    "Products": make_id(36),
+    "Quotes": make_id(37),
+    "Projects": make_id(38),
+    "Quoted_Items": make_id(39),
+    "Milestones": make_id(40),
 }
 
 
@@ -440,6 +457,102 @@ def _deal_fields(ids: _Ids) -> list[dict[str, Any]]:
     ]
 
 
+def _subform_field(ids: _Ids, api_name: str, subform: str, **extra: Any) -> dict[str, Any]:
+    """A subform (or line-item) field of a parent module: its value is the rows' array
+    (v7 docs' fields sample: ``associated_module``, ``ui_type`` 500, a virtual field)."""
+    return _field(
+        ids, api_name, "subform", mass_update=False, sortable=False, filterable=False,
+        searchable=False, virtual_field=True, ui_type=500,
+        associated_module={"module": subform, "id": _MODULE_IDS[subform]}, **extra)
+
+
+def _product_fields(ids: _Ids) -> list[dict[str, Any]]:
+    f = _field
+    return [
+        *_system_fields(ids),
+        f(ids, "Product_Name", "text", length=200, system_mandatory=True, mass_update=False),
+        f(ids, "Product_Code", "text", length=40),
+        f(ids, "Product_Category", "picklist", values=PRODUCT_CATEGORIES),
+        f(ids, "Unit_Price", "currency", decimal_place=2),
+        f(ids, "Qty_in_Stock", "double", decimal_place=2),
+        f(ids, "Product_Active", "boolean"),
+        f(ids, "Description", "textarea", mass_update=False),
+    ]
+
+
+def _quote_fields(ids: _Ids) -> list[dict[str, Any]]:
+    f = _field
+    return [
+        *_system_fields(ids),
+        f(ids, "Subject", "text", length=255, system_mandatory=True, mass_update=False),
+        f(ids, "Quote_Stage", "picklist", values=QUOTE_STAGES),
+        f(ids, "Valid_Till", "date"),
+        f(ids, "Account_Name", "lookup", target="Accounts", mass_update=False),
+        # mandatory when inserting into an inventory module (part 2 §4)
+        _subform_field(ids, "Quoted_Items", "Quoted_Items", label="Quoted Items",
+                       system_mandatory=True),
+        f(ids, "Sub_Total", "currency", decimal_place=2, read_only=True, field_read_only=True,
+          mass_update=False),
+        f(ids, "Grand_Total", "currency", decimal_place=2, read_only=True,
+          field_read_only=True, mass_update=False),
+        f(ids, "Description", "textarea", mass_update=False),
+    ]
+
+
+def _row_fields(ids: _Ids, parent: str) -> list[dict[str, Any]]:
+    """What every subform row carries: its ``id`` and its parent (``Parent_Id``)."""
+    return [
+        _field(ids, "id", "bigint", label="Record Id", read_only=True, field_read_only=True,
+               mass_update=False, length=19),
+        _field(ids, "Parent_Id", "lookup", target=parent, read_only=True,
+               field_read_only=True, mass_update=False),
+    ]
+
+
+def _quoted_item_fields(ids: _Ids) -> list[dict[str, Any]]:
+    f = _field
+    return [
+        *_row_fields(ids, "Quotes"),
+        f(ids, "Product_Name", "lookup", target="Products", system_mandatory=True,
+          mass_update=False),
+        f(ids, "Quantity", "double", decimal_place=2, system_mandatory=True),
+        f(ids, "List_Price", "currency", decimal_place=2),
+        f(ids, "Discount", "currency", decimal_place=2),
+        # Quantity × List_Price − Discount, computed like a formula
+        f(ids, "Total", "currency", decimal_place=2, read_only=True, field_read_only=True,
+          mass_update=False),
+        f(ids, "Description", "textarea", mass_update=False),
+    ]
+
+
+def _project_fields(ids: _Ids) -> list[dict[str, Any]]:
+    f = _field
+    return [
+        *_system_fields(ids),
+        # a custom module's record name is ``Name`` (v7 docs' custom-module fields)
+        f(ids, "Name", "text", length=120, label="Project Name", system_mandatory=True,
+          mass_update=False),
+        f(ids, "Account", "lookup", target="Accounts", mass_update=False, custom=True),
+        f(ids, "Status", "picklist", values=PROJECT_STATUSES, custom=True),
+        f(ids, "Start_Date", "date", custom=True),
+        f(ids, "Budget", "currency", decimal_place=2, custom=True),
+        _subform_field(ids, "Milestones", "Milestones", custom=True),
+        f(ids, "Description", "textarea", mass_update=False),
+    ]
+
+
+def _milestone_fields(ids: _Ids) -> list[dict[str, Any]]:
+    f = _field
+    return [
+        *_row_fields(ids, "Projects"),
+        f(ids, "Milestone", "text", length=120, system_mandatory=True, custom=True),
+        f(ids, "Due_Date", "date", custom=True),
+        f(ids, "Hours", "double", decimal_place=2, custom=True),
+        f(ids, "Done", "boolean", custom=True),
+        f(ids, "Assignee", "ownerlookup", target="users", custom=True, mass_update=False),
+    ]
+
+
 @dataclass(frozen=True)
 class CustomView:
     """A custom view: a name and simple criteria ``[(field, op, value), ...]`` all ANDed."""
@@ -494,6 +607,14 @@ class Module:
     fields: list[dict[str, Any]]
     views: list[CustomView]
     max_mass_fields: int = 1
+    #: ``default``, ``custom`` (a custom module) or ``subform`` (rows of a parent's field)
+    generated_type: str = "default"
+    #: Zoho's internal module name (``CustomModule1``, ``QuotedItems``...); default api_name
+    module_name: str = ""
+    #: a subform module's parent module
+    parent: str | None = None
+    #: subform (and line-item) fields of this module: field api_name → the rows' module
+    subforms: dict[str, Module] = field(default_factory=dict)
     by_name: dict[str, dict[str, Any]] = field(default_factory=dict)
     kinds: dict[str, Kind] = field(default_factory=dict)
     read_only: frozenset[str] = frozenset()
@@ -536,7 +657,7 @@ class Module:
         """The item of ``/settings/modules``."""
         return {
             "api_name": self.api_name,
-            "module_name": self.api_name,
+            "module_name": self.module_name or self.api_name,
             "singular_label": self.singular,
             "plural_label": self.api_name,
             "id": self.id,
@@ -545,7 +666,7 @@ class Module:
             "editable": True,
             "deletable": True,
             "viewable": True,
-            "generated_type": "default",
+            "generated_type": self.generated_type,
             "sequence_number": list(_MODULE_IDS).index(self.api_name) + 1,
             "visible": True,
             "modified_time": "2024-01-01T09:00:00+05:30",
@@ -570,13 +691,24 @@ class Module:
             "arguments": [],
             "profile_count": len(PROFILES),
             "business_card_field_limit": 5,
-            "parent_module": {},
+            "parent_module": ({"api_name": self.parent, "id": _MODULE_IDS[self.parent]}
+                              if self.parent else {}),
             "status": "visible",
         }
 
 
 def build_modules() -> dict[str, Module]:
-    """The four sandbox modules, keyed by API name (deterministic ids)."""
+    """The sandbox's record modules, keyed by API name (deterministic ids).
+
+    Subform modules (``Quoted_Items``, ``Milestones``) are not among them: they hang off
+    their parent's :attr:`Module.subforms`, as their rows live in the parent record.
+
+    >>> modules = build_modules()
+    >>> list(modules)
+    ['Leads', 'Contacts', 'Accounts', 'Deals', 'Products', 'Quotes', 'Projects']
+    >>> modules["Quotes"].subforms["Quoted_Items"].parent
+    'Quotes'
+    """
     ids = _Ids(1000)
     leads = Module(
         "Leads", "Lead", _MODULE_IDS["Leads"], _lead_fields(ids),
@@ -613,4 +745,30 @@ def build_modules() -> dict[str, Module]:
         ],
         max_mass_fields=3,
     )
-    return {m.api_name: m for m in (leads, contacts, accounts, deals)}
+    # Built after the first four so their field and view ids stay as they were.
+    products = Module(
+        "Products", "Product", _MODULE_IDS["Products"], _product_fields(ids),
+        [CustomView(ids.next(), "All Products", "Products", (), "ALLVIEWS"),
+         CustomView(ids.next(), "Active Products", "Products",
+                    (("Product_Active", "equal", True),))],
+    )
+    quotes = Module(
+        "Quotes", "Quote", _MODULE_IDS["Quotes"], _quote_fields(ids),
+        [CustomView(ids.next(), "All Quotes", "Quotes", (), "ALLVIEWS")],
+        subforms={"Quoted_Items": Module(
+            "Quoted_Items", "Quoted Item", _MODULE_IDS["Quoted_Items"],
+            _quoted_item_fields(ids), [], generated_type="subform", module_name="QuotedItems",
+            parent="Quotes")},
+    )
+    projects = Module(
+        "Projects", "Project", _MODULE_IDS["Projects"], _project_fields(ids),
+        [CustomView(ids.next(), "All Projects", "Projects", (), "ALLVIEWS"),
+         CustomView(ids.next(), "Active Projects", "Projects",
+                    (("Status", "equal", "Active"),))],
+        generated_type="custom", module_name="CustomModule1",
+        subforms={"Milestones": Module(
+            "Milestones", "Milestone", _MODULE_IDS["Milestones"], _milestone_fields(ids), [],
+            generated_type="subform", module_name="LinkingModule1", parent="Projects")},
+    )
+    return {m.api_name: m for m in (leads, contacts, accounts, deals, products, quotes,
+                                    projects)}

@@ -1,6 +1,9 @@
-"""Deterministic seed data: realistic Accounts, Contacts, Leads and Deals from one seed.
+"""Deterministic seed data: realistic Accounts, Contacts, Leads, Deals, Products, Quotes
+(with line items) and Projects (with subform rows) from one seed.
 
 The same ``seed`` and counts give the same records, ids and timestamps on every machine.
+Products, Quotes and Projects come last and draw from their own generator, so adding them
+left every value and id of the first four modules as it was.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ from crmframe.sandbox.schema import (
     LEAD_SOURCES,
     LEAD_STATUSES,
     PRIORITIES,
+    PRODUCT_CATEGORIES,
+    PROJECT_STATUSES,
+    QUOTE_STAGES,
     RATINGS,
     SALUTATIONS,
     SEGMENTS,
@@ -66,6 +72,9 @@ def counts_for(records: int) -> dict[str, int]:
         "Contacts": records // 5,
         "Leads": records,
         "Deals": records // 10,
+        "Products": max(5, records // 100) if records else 0,
+        "Quotes": max(3, records // 50) if records else 0,
+        "Projects": max(3, records // 50) if records else 0,
     }
 
 
@@ -320,3 +329,103 @@ def generate(
             "Description": None,
         })
         yield "Deals", (rid, values, created, modified)
+
+    yield from _inventory_and_projects(random.Random(f"{seed}:inventory"), counts, next_id,
+                                       accounts, t)
+
+
+PRODUCT_WORDS = ["Router", "Licence", "Support Plan", "Sensor", "Gateway", "Training",
+                 "Switch", "Analytics Seat", "Install Kit", "Cloud Storage"]
+MILESTONES = ["Kick-off", "Design", "Build", "Pilot", "Go-live", "Review"]
+
+
+def _row(rid: str, parent_name: str, parent_id: str,
+         fields: dict[str, Any]) -> dict[str, Any]:
+    """A subform row as stored: its id, its parent, its fields."""
+    return {"id": rid, "Parent_Id": {"name": parent_name, "id": parent_id}, **fields}
+
+
+def _inventory_and_projects(
+    rng: random.Random, counts: dict[str, int], next_id: Iterator[str],
+    accounts: list[tuple[str, str]], t: float,
+) -> Iterator[tuple[str, SeedRecord]]:
+    """Products, Quotes with ``Quoted_Items`` and Projects with ``Milestones`` rows
+    (``Parent_Id`` set; line totals are computed by the server's ``recompute``)."""
+
+    def stamps() -> tuple[float, float]:
+        nonlocal t
+        t += _ri(rng, 30, 900)
+        return t, t + _ri(rng, 0, 86_400 * 30)
+
+    products: list[tuple[str, str, float]] = []
+    for n in range(counts["Products"]):
+        rid = next(next_id)
+        created, modified = stamps()
+        name = f"{_ch(rng, PRODUCT_WORDS)} {n + 1}"
+        price = round(rng.uniform(10, 5000), 2)
+        values = _common(rng, "Products", rid, created, modified)
+        values.update({
+            "Product_Name": name,
+            "Product_Code": f"P-{1000 + n}",
+            "Product_Category": _pick(rng, PRODUCT_CATEGORIES),
+            "Unit_Price": price,
+            "Qty_in_Stock": float(_ri(rng, 0, 500)),
+            "Product_Active": rng.random() < 0.9,
+            "Description": None,
+        })
+        products.append((rid, name, price))
+        yield "Products", (rid, values, created, modified)
+
+    for n in range(counts["Quotes"]):
+        rid = next(next_id)
+        created, modified = stamps()
+        acc = _ch(rng, accounts) if accounts and rng.random() < 0.9 else None
+        subject = f"Quote {n + 1} - {acc[1] if acc else 'prospect'}"
+        items = []
+        for _ in range(_ri(rng, 1, 4)):
+            pid, pname, price = _ch(rng, products)
+            items.append(_row(next(next_id), subject, rid, {
+                "Product_Name": {"name": pname, "id": pid},
+                "Quantity": float(_ri(rng, 1, 20)),
+                "List_Price": price,
+                "Discount": _ch(rng, [0.0, 0.0, 5.0, 10.0, 25.5]),
+                "Total": None,
+                "Description": None,
+            }))
+        values = _common(rng, "Quotes", rid, created, modified)
+        values.update({
+            "Subject": subject,
+            "Quote_Stage": _ch(rng, QUOTE_STAGES),
+            "Valid_Till": _date(created + _ri(rng, 7, 90) * 86_400),
+            "Account_Name": {"name": acc[1], "id": acc[0]} if acc else None,
+            "Quoted_Items": items,
+            "Sub_Total": None,
+            "Grand_Total": None,
+            "Description": None,
+        })
+        yield "Quotes", (rid, values, created, modified)
+
+    for n in range(counts["Projects"]):
+        rid = next(next_id)
+        created, modified = stamps()
+        acc = _ch(rng, accounts) if accounts and rng.random() < 0.8 else None
+        name = f"Project {n + 1}: {_ch(rng, ['Rollout', 'Migration', 'Audit', 'Upgrade'])}"
+        start = created + _ri(rng, 0, 86_400 * 60)
+        rows = [_row(next(next_id), name, rid, {
+            "Milestone": MILESTONES[i % len(MILESTONES)],
+            "Due_Date": _date(start + (i + 1) * 86_400 * _ri(rng, 7, 30)),
+            "Hours": _maybe(rng, float(_ri(rng, 4, 200)), 0.2),
+            "Done": rng.random() < 0.4,
+            "Assignee": _maybe(rng, _ch(rng, _OWNERS), 0.3),
+        }) for i in range(_ri(rng, 0, 4))]
+        values = _common(rng, "Projects", rid, created, modified)
+        values.update({
+            "Name": name,
+            "Account": {"name": acc[1], "id": acc[0]} if acc else None,
+            "Status": _pick(rng, PROJECT_STATUSES),
+            "Start_Date": _date(start),
+            "Budget": _maybe(rng, round(rng.uniform(5_000, 500_000), 2)),
+            "Milestones": rows,
+            "Description": None,
+        })
+        yield "Projects", (rid, values, created, modified)

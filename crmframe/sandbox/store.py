@@ -17,7 +17,7 @@ import contextlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -103,8 +103,9 @@ class Store:
         self.path = path
         self.modules = modules
         self.lock = threading.RLock()
+        # The job files' connection (jobfiles.py) may write the same file meanwhile.
         self._conn = sqlite3.connect(
-            path or ":memory:", check_same_thread=False, isolation_level=None
+            path or ":memory:", check_same_thread=False, isolation_level=None, timeout=60.0
         )
         if path:
             # WAL lets a crash lose nothing that was committed; NORMAL sync is durable
@@ -114,6 +115,7 @@ class Store:
         self._conn.executescript(_SCHEMA)
         self.data: dict[str, ModuleData] = {name: ModuleData() for name in modules}
         self._counter = FIRST_RECORD_NUMBER
+        self._depth = 0  # nesting of transaction()
         self._load()
         self._saved_counter = self._counter
 
@@ -149,6 +151,45 @@ class Store:
             self._conn.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value)
             )
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One committed transaction around every write made inside it, the id counter
+        included; yields the connection for tables of other modules (jobs).
+
+        Reentrant: :meth:`put` and :meth:`delete` inside it join it, so a job's progress
+        commits together with the records it wrote, or not at all.
+        """
+        with self.lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self._conn
+                finally:
+                    self._depth -= 1
+                return
+            conn = self._conn
+            conn.execute("BEGIN")
+            self._depth = 1
+            try:
+                yield conn
+                if self._counter != self._saved_counter:
+                    conn.execute(
+                        "INSERT OR REPLACE INTO meta (key, value) VALUES ('counter', ?)",
+                        (str(self._counter),),
+                    )
+                    self._saved_counter = self._counter
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            finally:
+                self._depth = 0
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """The rows of one read-only statement (tables of other modules: jobs)."""
+        with self.lock:
+            return self._conn.execute(sql, params).fetchall()
 
     # ------------------------------------------------------------------ ids
     def new_id(self) -> str:
@@ -201,25 +242,13 @@ class Store:
             for r in batch
         ]
         with self.lock:
-            conn = self._conn
-            conn.execute("BEGIN")
-            try:
+            with self.transaction() as conn:
                 conn.executemany(
                     "INSERT OR REPLACE INTO records "
                     "(module, id, created, modified, locked, approved, body) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
                     rows,
                 )
-                if self._counter != self._saved_counter:
-                    conn.execute(
-                        "INSERT OR REPLACE INTO meta (key, value) VALUES ('counter', ?)",
-                        (str(self._counter),),
-                    )
-                    self._saved_counter = self._counter
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
             md = self.data[module]
             appended_out_of_order = False
             for rec in batch:
@@ -242,9 +271,7 @@ class Store:
         if not gone:
             return
         with self.lock:
-            conn = self._conn
-            conn.execute("BEGIN")
-            try:
+            with self.transaction() as conn:
                 conn.executemany("DELETE FROM records WHERE module = ? AND id = ?",
                                  [(module, i) for i in gone])
                 if log:
@@ -253,10 +280,6 @@ class Store:
                         "VALUES (?, ?, ?, ?)",
                         [(module, i, log[i][0], encode_record(log[i][1]))
                          for i in gone if i in log])
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
             md = self.data[module]
             for rid in gone:
                 rec = md.by_id.pop(rid)

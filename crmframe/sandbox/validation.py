@@ -23,7 +23,7 @@ from typing import Any
 from crmframe.core.fieldtypes import DATE_RE, DATETIME_RE, EMAIL_RE, Kind
 from crmframe.sandbox.schema import LAYOUTS, USERS, Module
 
-__all__ = ["Problem", "Resolver", "check_value", "recompute"]
+__all__ = ["Problem", "Resolver", "as_id", "check_value", "invalid", "mandatory", "recompute"]
 
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 
@@ -231,3 +231,27 @@ def recompute(module: str, values: dict[str, Any]) -> None:
         values["Expected_Revenue"] = (
             round(amount * prob / 100, 2) if amount is not None and prob is not None else None
         )
+    if module == "Quotes":
+        _quote_totals(values)
+
+
+def _line_total(row: Mapping[str, Any]) -> float | None:
+    quantity, price = row.get("Quantity"), row.get("List_Price")
+    if quantity is None or price is None:
+        return None
+    return round(float(quantity) * float(price) - float(row.get("Discount") or 0.0), 2)
+
+
+def _quote_totals(values: dict[str, Any]) -> None:
+    """Line items' ``Total`` (quantity × list price − discount) and the quote's sums.
+
+    Rows are replaced, not mutated (stored rows may be shared between records' versions).
+    """
+    rows = values.get("Quoted_Items")
+    if not isinstance(rows, list):
+        rows = []
+    items = [{**row, "Total": _line_total(row)} for row in rows if isinstance(row, Mapping)]
+    values["Quoted_Items"] = items
+    total = round(sum(row["Total"] or 0.0 for row in items), 2)
+    values["Sub_Total"] = total
+    values["Grand_Total"] = total

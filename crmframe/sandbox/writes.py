@@ -15,6 +15,7 @@ from crmframe.core.fieldtypes import Kind
 from crmframe.sandbox.clock import Clock, format_datetime
 from crmframe.sandbox.schema import LAYOUTS, USER_OFFSET_MINUTES, USERS, Module
 from crmframe.sandbox.store import Record, Store
+from crmframe.sandbox.subforms import check_rows, display_name, with_parent
 from crmframe.sandbox.validation import Problem, as_id, check_value, mandatory, recompute
 
 __all__ = ["Writer", "write_status"]
@@ -63,11 +64,7 @@ class Writer:
         rec = self.store.get(module, rid)
         if rec is None:
             return None
-        v = rec.values
-        for key in ("Account_Name", "Deal_Name", "Full_Name", "Last_Name"):
-            if isinstance(v.get(key), str):
-                return str(v[key])
-        return rid
+        return display_name(rec.values, rid)
 
     def stamp(self, previous: float | None) -> float:
         """A modification time: now, but always after ``previous`` (seconds precision)."""
@@ -146,13 +143,26 @@ class Writer:
         })
 
     def check_fields(self, mod: Module, item: Mapping[str, Any], index: int,
-                     modern: bool) -> dict[str, Any] | Problem:
-        """Checked values of one written object (``id`` and ``$``-keys left out)."""
+                     modern: bool, old: Record | None = None) -> dict[str, Any] | Problem:
+        """Checked values of one written object (``id`` and ``$``-keys left out).
+
+        A subform field's rows are merged with ``old``'s (the record before the write) by
+        Zoho's rules (:mod:`crmframe.sandbox.subforms`).
+        """
         out: dict[str, Any] = {}
         for key, value in item.items():
             if key == "id" or key.startswith("$"):
                 continue
-            checked = check_value(mod, key, value, self._path(modern, index, key), self.resolve)
+            sub = mod.subforms.get(key)
+            if sub is not None:
+                # null clears the rows like [] does
+                checked = check_rows(sub, key, [] if value is None else value,
+                                     old.values.get(key) if old else None,
+                                     self._path(modern, index, key), self.resolve,
+                                     self.store.new_id)
+            else:
+                checked = check_value(mod, key, value, self._path(modern, index, key),
+                                      self.resolve)
             if isinstance(checked, Problem):
                 return checked
             out[key] = checked
@@ -228,13 +238,14 @@ class Writer:
                 return Problem("ALREADY_MODIFIED",
                                "record updated time has already passed if-unmodified-since time",
                                details)
-        checked = self.check_fields(mod, item, index, modern)
+        checked = self.check_fields(mod, item, index, modern, old)
         if isinstance(checked, Problem):
             return checked
-        if old is None:
-            for api_name in mod.mandatory:
-                if checked.get(api_name) in (None, ""):
-                    return mandatory(api_name, self._path(modern, index, api_name))
+        for api_name in mod.mandatory:
+            missing = checked.get(api_name) in (None, "", [])
+            # a mandatory subform (line items) may not be emptied by an update either
+            if missing and (old is None or (api_name in mod.subforms and api_name in checked)):
+                return mandatory(api_name, self._path(modern, index, api_name))
         rid = old.id if old is not None else self.store.new_id()
         for api_name in mod.unique:
             if api_name not in checked or checked[api_name] in (None, ""):
@@ -258,7 +269,8 @@ class Writer:
         if old is None:
             created = self.stamp(None)
             values: dict[str, Any] = {
-                name: ([] if mod.kinds[name] is Kind.LIST else None) for name in mod.names
+                name: ([] if mod.kinds[name] in (Kind.LIST, Kind.SUBFORM) else None)
+                for name in mod.names
             }
             values.update({
                 "id": rid,
@@ -282,6 +294,8 @@ class Writer:
         values.update(changes)
         values["Modified_By"] = dict(by)
         values["Modified_Time"] = format_datetime(modified, USER_OFFSET_MINUTES)
+        if mod.subforms:
+            with_parent(mod, rid, values)
         recompute(mod.api_name, values)
         return Record(rid, values, created, modified, locked, approved)
 

@@ -72,6 +72,36 @@ def test_mixed_item_types_keep_the_per_cell_rules() -> None:
     assert _changed(object_series(a), object_series(b), Kind.LIST, None).all()
 
 
+def test_bools_inside_lists_are_never_taken_for_numbers() -> None:
+    # Python has [True] == [1] and [1.0] == [True]; values_equal does not
+    a = [[True], ["x", 1.0], [False, "y"]] * 40
+    b = [[1], ["x", True], [0, "y"]] * 40
+    assert _changed(object_series(a), object_series(b), Kind.LIST, None).all()
+    assert _changed(object_series(b), object_series(a), Kind.LIST, None).all()
+
+
+POOL: list[Any] = [
+    None, "", "a", 1, 1.0, 1.0000000001, True, False, 0, ["a"], ("a",), ["a", None], [""],
+    [None], [1], [1.0], [True], [], [["a"]], {"a": 1}, pd.Timestamp("2024-01-01 10:00"),
+    pd.Timestamp("2024-01-01 10:00", tz="UTC"), pd.Timestamp("2024-01-01 11:00", tz="Europe/Paris"),
+    "2024-01-01", np.int64(1), float("nan"),
+]
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("kind", [Kind.LIST, Kind.TEXT, Kind.DATE, Kind.DATETIME, Kind.INTEGER])
+def test_mixed_object_columns_agree_with_values_equal(seed: int, kind: Kind) -> None:
+    # re-read copies (equal, not identical) beside real edits, over many value types
+    rng = random.Random(seed)
+    pool = POOL if seed % 2 else [v for v in POOL if not isinstance(v, (bool, pd.Timestamp))]
+    a = [rng.choice(pool) for _ in range(300)]
+    b = [list(x) if isinstance(x, list) else x for x in a]
+    for i in rng.sample(range(300), 40):
+        b[i] = rng.choice(pool)
+    got = _changed(object_series(a), object_series(b), kind, None).tolist()
+    assert got == reference(a, b, kind)
+
+
 @pytest.mark.parametrize("storage", ["pyarrow", "python"])
 def test_string_columns_by_storage(storage: str) -> None:
     a = pd.Series(["a", None, "c", None, "e", ""], dtype=pd.StringDtype(storage))

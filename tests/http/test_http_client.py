@@ -289,3 +289,26 @@ def test_client_closes_its_own_session_not_an_injected_one(
     with ZohoClient("https://www.zohoapis.com", StaticToken(TOKEN), session=injected):
         pass
     assert closed == [id(own)]
+
+
+@pytest.mark.parametrize(
+    ("exc", "timed_out"),
+    [(requests.ReadTimeout("Zoho still working"), True),
+     (requests.ConnectionError("reset by peer after the body went out"), False),
+     (requests.exceptions.ChunkedEncodingError("answer cut"), False)],
+)
+def test_a_write_sent_and_unanswered_is_ambiguous_never_replayed(
+    clock: FakeClock, exc: Exception, timed_out: bool
+) -> None:
+    # A PUT told it is not idempotent by effect (each application moves Modified_Time and
+    # runs workflows): after a read timeout or a reset it is raised, never sent again, and
+    # a timeout says so (the caller then waits for the records to stop moving).
+    client, sent = client_for(script(exc, (200, OK)), clock)
+    with pytest.raises(TransportError, match="not idempotent") as info:
+        client.request("PUT", "Leads", json={"data": [{}]}, idempotent=False)
+    assert len(sent) == 1
+    assert info.value.timed_out is timed_out
+    # a connect timeout never reached Zoho: retried even for a non-idempotent write
+    client, sent = client_for(script(requests.ConnectTimeout("no route"), (200, OK)), clock)
+    assert client.request("PUT", "Leads", json={"data": [{}]}, idempotent=False).body == OK
+    assert len(sent) == 2

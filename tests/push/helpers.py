@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
@@ -30,6 +31,15 @@ def writing_crm(credentials: dict[str, str], **options: Any) -> Any:
         pass
 
     return PushCRM(base.client)
+
+
+def connected(server: Any) -> Iterator[Any]:
+    """A writing connection to ``server`` for the length of a fixture."""
+    crm = writing_crm(server.credentials)
+    try:
+        yield crm
+    finally:
+        crm.close()
 
 
 def write_calls(server: Any, path_part: str = "") -> list[tuple[str, str, int]]:

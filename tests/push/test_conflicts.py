@@ -390,3 +390,63 @@ def test_fillna_empty_strings_are_not_edits(server: Any, analyst: Any, colleague
     assert result.failed.empty
     assert ledger.overwritten() == 0
     assert ledger.rewritten() == 0
+
+
+def _whole_request_412(crm: Any) -> list[int]:
+    """Give Zoho's other possible 412 shape (UNCONFIRMED which one it uses, part 2 §1.2):
+    one top-level ``ALREADY_MODIFIED`` for the whole request, no ``data[]``. Only answers
+    where the sandbox refused every record are rewritten, so nothing was written either
+    way."""
+    import json
+
+    rewritten: list[int] = []
+
+    def hook(response: Any, *args: Any, **kwargs: Any) -> None:
+        if response.status_code != 412 or response.request.method != "PUT":
+            return
+        body = json.loads(response.content)
+        assert all(d["code"] == "ALREADY_MODIFIED" for d in body["data"])
+        response._content = json.dumps({
+            "code": "ALREADY_MODIFIED", "status": "error", "details": {},
+            "message": "record updated time has already passed if-unmodified-since time",
+        }).encode()
+        rewritten.append(len(body["data"]))
+
+    crm.client.session.hooks["response"].append(hook)
+    return rewritten
+
+
+def test_a_whole_request_412_makes_every_record_of_the_batch_a_conflict(
+    server: Any, analyst: Any, colleague: Any
+) -> None:
+    ids = _ids(server, 150)
+    original = _read(analyst, ids)
+    edited = original.copy()
+    edited["City"] = pd.array([f"whole {n}" for n in range(150)], dtype="string")
+    plan = analyst.plan(edited, original)
+    assert plan.steps["route"].tolist() == ["put", "put"]
+    later = list(plan.steps["ids"].iloc[1])
+    ledger = Ledger(server)
+    # during: the colleague edits every record of the second batch (City on half, Phone on
+    # the other half) once the first batch is answered
+    _between_batches(analyst, "PUT", 1, lambda: (
+        ledger.colleague_sets(colleague, later[:25], "City", "theirs"),
+        ledger.colleague_sets(colleague, later[25:], "Phone", "777"),
+        ledger.keep(later),
+    ))
+    rewritten = _whole_request_412(analyst)
+    refused_before = len([r for r in api_calls(server) if r[0] == "PUT" and r[2] == 412])
+    result = analyst.push(edited, original, trigger=[])
+    assert rewritten == [len(later)]  # Zoho refused the batch as a whole, once
+    assert sorted(_conflicts(result)["id"]) == sorted(later)  # each record reported
+    assert (result.results.loc[result.results["id"].isin(later), "status"] == "skipped").all()
+    assert len(result.succeeded) == 150 - len(later)
+    assert result.results["id"].is_unique
+    assert ledger.overwritten() == 0
+    assert ledger.rewritten() == 0
+    refused = len([r for r in api_calls(server) if r[0] == "PUT" and r[2] == 412])
+    assert refused - refused_before == 1  # never re-sent after the refusal
+    # after: retry() without overwrite sends nothing for them
+    again = result.retry()
+    assert again.writes == 0
+    assert ledger.overwritten() == 0

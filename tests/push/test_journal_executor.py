@@ -17,6 +17,7 @@ from crmframe.errors import (
 )
 from crmframe.facade.write.execute import Step, execute
 from crmframe.facade.write.journal import Journal, JournalMismatchError, plan_fingerprint
+from crmframe.facade.write.settle import AMBIGUOUS_CODE, Settled
 
 
 def _put(index: int, ids: Sequence[str], value: str = "x") -> Step:
@@ -40,6 +41,9 @@ class FakeSender:
         self.read_back: list[tuple[int, list[str]]] = []
         self.raise_on: dict[int, Exception] = {}
         self.die_after_apply: set[int] = set()
+        self.touched: set[str] = set()  # records written since the baseline
+        self.jobs: dict[str, str] = {}  # file_id -> job id, for find_job
+        self.found: list[str] = []
 
     def send(self, step: Step, ids: Sequence[str], *, job_id: str | None = None,
              on_job: Callable[[str], None] | None = None,
@@ -49,15 +53,34 @@ class FakeSender:
             raise self.raise_on[step.index]
         for record in step.records(ids):
             self.server.setdefault(record["id"], {}).update(record)
+            self.touched.add(record["id"])
         if step.index in self.die_after_apply:
             raise KeyboardInterrupt("killed between the call and its answer")
         return _ok(ids)
 
-    def applied(self, step: Step, ids: Sequence[str]) -> list[str]:
+    def edit(self, rid: str, **values: Any) -> None:
+        """A colleague edits a record: it is no longer at the baseline's stamp."""
+        self.server.setdefault(rid, {"id": rid}).update(values)
+        self.touched.add(rid)
+
+    def settle(self, step: Step, ids: Sequence[str]) -> Settled:
+        # Like the read-back: our values -> applied; untouched since the baseline -> not
+        # applied; anything else (modified since, by whom?) -> unknown.
         self.read_back.append((step.index, list(ids)))
         wanted = {r["id"]: r for r in step.records(ids)}
-        return [i for i in ids if all(self.server.get(i, {}).get(k) == v
-                                      for k, v in wanted[i].items())]
+        out = Settled()
+        for i in ids:
+            if all(self.server.get(i, {}).get(k) == v for k, v in wanted[i].items()):
+                out.applied.append(i)
+            elif i in self.touched:
+                out.unknown.append(i)
+            else:
+                out.not_applied.append(i)
+        return out
+
+    def find_job(self, step: Step, file_id: str) -> str | None:
+        self.found.append(file_id)
+        return self.jobs.get(file_id)
 
 
 def _journal(path: Path, steps: Sequence[Step]) -> Journal:
@@ -253,3 +276,72 @@ def test_failed_and_timed_out_jobs_are_data_and_later_steps_still_run(
     with _journal(tmp_path / "j.jsonl", steps) as journal:
         assert journal.step_state(0).remaining(["1"]) == []  # failed: known, not resent
         assert journal.step_state(1).pending == ["2"]  # unknown: a resume reads back
+
+
+def test_resume_never_resends_a_record_modified_since_its_lost_write(tmp_path: Path) -> None:
+    # Killed after Zoho applied the PUT for 1 and 2; a colleague then edited 2, and 3 never
+    # got the write. Resending everything not holding our values (the old contract) would
+    # write 2 a second time over the colleague's edit, with overwrite=True or not.
+    steps = [_put(0, ["1", "2", "3"])]
+    sender = FakeSender()
+    sender.die_after_apply = {0}
+    with _journal(tmp_path / "j.jsonl", steps) as journal, pytest.raises(KeyboardInterrupt):
+        execute(steps, sender, journal=journal)
+    sender.server["3"] = {"id": "3", "Phone": "old"}
+    sender.touched.discard("3")  # pretend the write never reached 3
+    sender.edit("2", Phone="colleague")
+    sender.die_after_apply, sender.sent = set(), []
+    with _journal(tmp_path / "j.jsonl", steps) as journal:
+        outcomes = execute(steps, sender, journal=journal)
+    assert sender.sent == [(0, ["3"])]  # only the provably untouched record
+    assert sender.server["2"]["Phone"] == "colleague"  # the colleague's edit stands
+    assert outcomes[0].verified == ["1"]
+    unknown = [(ids, body) for ids, body in outcomes[0].parts if ids == ["2"]]
+    assert unknown[0][1]["data"][0]["code"] == AMBIGUOUS_CODE
+    assert unknown[0][1]["data"][0]["status"] == "unknown"
+    # a second resume reads nothing and sends nothing: every outcome is on disk
+    sender.sent, sender.read_back = [], []
+    with _journal(tmp_path / "j.jsonl", steps) as journal:
+        again = execute(steps, sender, journal=journal)
+    assert (sender.sent, sender.read_back) == ([], [])
+    assert sorted(i for ids, _ in again[0].parts for i in ids) + again[0].verified == [
+        "2", "3", "1"]
+
+
+def test_resume_of_a_job_created_unseen_finds_it_or_reads_back(tmp_path: Path) -> None:
+    step = Step(0, "bulk_write", ("1", "2"), ("City",), b"zip bytes")
+    path = tmp_path / "j.jsonl"
+    with _journal(path, [step]) as journal:
+        journal.sending(0, ["1", "2"])
+        journal.upload(0, "file-1")  # the job may exist; its id never reached the disk
+    seen: list[str | None] = []
+
+    class Jobs(FakeSender):
+        def send(self, step: Step, ids: Sequence[str], *, job_id: str | None = None,
+                 on_job: Callable[[str], None] | None = None,
+                 on_upload: Callable[[str], None] | None = None) -> dict[str, Any]:
+            seen.append(job_id)
+            return _ok(ids)
+
+    found = Jobs()
+    found.jobs = {"file-1": "job-9"}
+    with _journal(path, [step]) as journal:
+        execute([step], found, journal=journal)
+    assert (found.found, seen, found.read_back) == (["file-1"], ["job-9"], [])
+    with _journal(path, [step]) as journal:
+        assert journal.step_state(0).job_id == "job-9"
+
+    # a server without a job listing: the records are read back instead
+    path2 = tmp_path / "j2.jsonl"
+    with _journal(path2, [step]) as journal:
+        journal.sending(0, ["1", "2"])
+        journal.upload(0, "file-1")
+    unseen = Jobs()
+    unseen.server["1"] = {"id": "1", "City": "x"}
+    seen.clear()
+    with _journal(path2, [step]) as journal:
+        outcomes = execute([step], unseen, journal=journal)
+    assert unseen.read_back == [(0, ["1", "2"])]
+    assert seen == [None]  # a new job, for what provably did not land
+    assert outcomes[0].verified == ["1"]  # holds the values: the orphan job wrote it
+    assert outcomes[0].parts[-1][0] == ["2"]

@@ -374,3 +374,89 @@ def test_search_with_no_result() -> None:
 def test_record_count(server: SandboxServer) -> None:
     count = _ok(rec.RecordOperations("Leads").record_count()).get_count()
     assert count == server.app.store.count("Leads")
+
+
+# ---------------------------------------------------------------------- more of the CRM
+def _ref(rid: str) -> rec.Record:
+    """A lookup value as the SDK writes one: a Record carrying only its id."""
+    ref = rec.Record()
+    ref.set_id(int(rid))
+    return ref
+
+
+def _record(**values: Any) -> rec.Record:
+    """A Record with these keys (``id`` through ``set_id``, as the SDK wants it)."""
+    record = rec.Record()
+    for key, value in values.items():
+        if key == "id":
+            record.set_id(value)
+        else:
+            record.add_key_value(key, value)
+    return record
+
+
+def _write(module: str, records: list[rec.Record], status: int, *,
+           update: bool = False) -> list[Any]:
+    """Create (or update) records with the SDK; its per-record answers."""
+    body = rec.BodyWrapper()
+    body.set_data(records)
+    ops = rec.RecordOperations(module)
+    answer = ops.update_records(body) if update else ops.create_records(body)
+    data: list[Any] = _ok(answer, status).get_data()
+    return data
+
+
+def test_custom_module_record_with_subform_rows(server: SandboxServer) -> None:
+    account = server.ids("Accounts")[0]
+    project = _record(Name="SDK rollout", Account=_ref(account), Status=Choice("Active"),
+                      Milestones=[_record(Milestone=name, Hours=8.0)
+                                  for name in ("Kick-off", "Go-live")])
+    answer = _write("Projects", [project], 201)[0]
+    assert answer.get_code().get_value() == "SUCCESS"
+    rid = str(answer.get_details()["id"])
+    got = _ok(rec.RecordOperations("Projects").get_record(int(rid))).get_data()[0]
+    assert got.get_key_value("Account").get_id() == int(account)
+    read_rows = got.get_key_value("Milestones")
+    assert [r.get_key_value("Milestone") for r in read_rows] == ["Kick-off", "Go-live"]
+    assert {str(r.get_key_value("Parent_Id").get_id()) for r in read_rows} == {rid}
+    # update: keep the first row by id (changed), add one, leave the second out (deleted)
+    change = _record(id=int(rid), Milestones=[_record(id=read_rows[0].get_id(), Hours=12.5),
+                                              _record(Milestone="Review")])
+    answer = _write("Projects", [change], 200, update=True)[0]
+    assert answer.get_code().get_value() == "SUCCESS"
+    stored = server.get_record("Projects", rid)["Milestones"]
+    assert [(r["Milestone"], r["Hours"]) for r in stored] == [("Kick-off", 12.5),
+                                                              ("Review", None)]
+    assert stored[0]["id"] == str(read_rows[0].get_id())
+
+
+def test_quote_with_line_items(server: SandboxServer) -> None:
+    products = server.ids("Products")[:2]
+    items = []
+    # the SDK types a line item's Discount as text (an amount, or a percentage) and its
+    # product as a LineItemProduct (its json_details.json)
+    for product, quantity, discount in zip(products, (2.0, 5.0), ("1.00", "10%"),
+                                           strict=True):
+        product_ref = rec.LineItemProduct()
+        product_ref.set_id(int(product))
+        items.append(_record(Product_Name=product_ref, Quantity=quantity, List_Price=10.0,
+                             Discount=discount))
+    answer = _write("Quotes", [_record(Subject="SDK quote", Quoted_Items=items)], 201)[0]
+    rid = str(answer.get_details()["id"])
+    got = _ok(rec.RecordOperations("Quotes").get_record(int(rid))).get_data()[0]
+    lines = got.get_key_value("Quoted_Items")
+    assert [line.get_key_value("Total") for line in lines] == [19.0, 45.0]
+    assert [str(line.get_key_value("Product_Name").get_id()) for line in lines] == products
+    assert got.get_key_value("Sub_Total") == 64.0
+    # no line items: Zoho requires them in an inventory module
+    refused = _write("Quotes", [_record(Subject="No lines")], 400)[0]
+    assert refused.get_code().get_value() == "MANDATORY_NOT_FOUND"
+
+
+def test_subform_module_fields() -> None:
+    params = ParameterMap()
+    params.add(GetFieldsParam.module, "Quoted_Items")
+    fields = {f.get_api_name(): f for f in _ok(FieldsOperations().get_fields(params))
+              .get_fields()}
+    assert fields["Product_Name"].get_lookup().get_module().get_api_name() == "Products"
+    assert fields["Total"].get_read_only() is True

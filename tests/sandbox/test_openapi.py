@@ -106,6 +106,26 @@ def _scenario(server: SandboxServer, clock: ManualClock) -> list[Answer]:
     add("record", g(base + "Leads/search", params={"criteria": "City:equals"}))  # 400
     add("record", g(base + "Leads/actions/count"))
     add("record", g(base + "Leads/actions/count", params={"cvid": "1"}))  # 400
+    # ---- the custom module (subform rows) and a quote with line items
+    account = server.ids("Accounts")[0]
+    product = server.ids("Products")[0]
+    project = add("record", p(base + "Projects", json={"data": [{
+        "Name": "OAS project", "Account": {"id": account}, "Status": "Active",
+        "Milestones": [{"Milestone": "Kick-off", "Due_Date": "2025-02-03"}]}]})).json()
+    pid = project["data"][0]["details"]["id"]
+    add("record", g(base + f"Projects/{pid}"))
+    add("record", g(base + "Projects", params={"fields": "Name,Account,Milestones"}))
+    row = g(base + f"Projects/{pid}").json()["data"][0]["Milestones"][0]
+    add("record", u(base + "Projects", json={"data": [{"id": pid, "Milestones": [
+        {"id": row["id"], "Hours": 4.0}, {"Milestone": "Go-live"}]}]}))
+    add("record", u(base + "Projects", json={"data": [{"id": pid, "Milestones": [
+        {"id": "1", "Hours": 4.0}]}]}))  # 400: not a row of this record
+    quote = add("record", p(base + "Quotes", json={"data": [{
+        "Subject": "OAS quote", "Account_Name": {"id": account}, "Quoted_Items": [
+            {"Product_Name": {"id": product}, "Quantity": 2, "List_Price": 9.5,
+             "Discount": "1.0"}]}]})).json()
+    add("record", g(base + f"Quotes/{quote['data'][0]['details']['id']}"))
+    add("record", p(base + "Quotes", json={"data": [{"Subject": "no lines"}]}))  # 400
     # ---- mass update
     views = g(base + "settings/custom_views", params={"module": "Leads"}).json()
     hot = next(v["id"] for v in views["custom_views"] if v["name"] == "Hot Leads")

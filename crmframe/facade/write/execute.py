@@ -9,7 +9,11 @@ already hold the step's values. :func:`execute` adds the bookkeeping:
   and "confirmed" (with the raw reply) after it; a step confirmed in an earlier run is not
   sent again, its recorded reply is reused;
 * a step left "sending" by a killed run is the only ambiguous case: its records are read
-  back and those already applied are settled as "verified", only the others are sent;
+  back; those already applied are settled as "verified", those provably untouched since
+  the baseline are sent, and those modified since (by that write, or by someone else
+  after or instead of it: no read can tell) are reported ``unknown`` and never re-sent —
+  with ``overwrite=True`` too. A bulk-write job created without its id reaching the
+  journal is looked for and awaited instead of created again;
 * a whole-request error (Zoho answered with an error envelope) settles the step's records
   as failed — Zoho did not apply them — and is data, not an exception; errors that would
   fail every later step too (authentication, permission, module, network) stop the run and
@@ -21,8 +25,10 @@ Examples
 ...     def send(self, step, ids, *, job_id=None, on_job=None, on_upload=None):
 ...         return {"data": [{"code": "SUCCESS", "status": "success",
 ...                           "message": "record updated", "details": {"id": i}} for i in ids]}
-...     def applied(self, step, ids):
-...         return []
+...     def settle(self, step, ids):
+...         return Settled(not_applied=list(ids))
+...     def find_job(self, step, file_id):
+...         return None
 >>> step = Step(0, "put", ("1", "2"), ("Phone",),
 ...             {"data": [{"id": "1", "Phone": "5"}, {"id": "2", "Phone": "6"}]})
 >>> [o.calls for o in execute([step], Echo())]
@@ -46,7 +52,8 @@ from crmframe.errors import (
     TransportError,
     ZohoAPIError,
 )
-from crmframe.facade.write.journal import Journal
+from crmframe.facade.write.journal import Journal, StepState
+from crmframe.facade.write.settle import Settled, unknown_body
 from crmframe.facade.write.steps import Step, StepOutcome
 
 __all__ = ["FATAL_ERRORS", "Sender", "error_body", "execute"]
@@ -83,8 +90,14 @@ class Sender(Protocol):
         """
         ...
 
-    def applied(self, step: Step, ids: Sequence[str]) -> list[str]:
-        """The ``ids`` whose current values already equal what ``step`` writes."""
+    def settle(self, step: Step, ids: Sequence[str]) -> Settled:
+        """Sort ``ids`` of ``step`` (sent, answer never seen) by reading them back:
+        ``applied``, ``not_applied`` (provably untouched: to send) or ``unknown``."""
+        ...
+
+    def find_job(self, step: Step, file_id: str) -> str | None:
+        """The id of the bulk-write job created from uploaded ``file_id``, if it can be
+        found (``None``: none exists, or the server offers no way to find it)."""
         ...
 
 
@@ -169,6 +182,37 @@ def execute(
     return outcomes
 
 
+def _settle_pending(
+    step: Step, sender: Sender, journal: Journal | None, state: StepState, outcome: StepOutcome
+) -> None:
+    """Settle a call an earlier run sent and never saw answered, before sending anything.
+
+    A bulk write whose file was registered (the "upload" event) may have a job running
+    without crmframe knowing its id: it is looked for (and then awaited, never duplicated);
+    otherwise every route reads back — only ``not_applied`` ids stay to be sent, ``unknown``
+    ones are reported and never re-sent (a colleague may have edited them since).
+    """
+    pending = state.pending or []
+    if state.job_may_exist and state.file_id is not None:
+        found = sender.find_job(step, state.file_id)
+        if found is not None:
+            if journal is not None:
+                journal.job(step.index, found)
+            state.job_id = found
+            return
+    elif step.route == "bulk_write":
+        return  # no file was registered for a job: nothing was created, nothing to read
+    settled = sender.settle(step, pending)
+    if journal is not None:
+        journal.verified(step.index, settled.applied)
+    outcome.verified.extend(settled.applied)
+    if settled.unknown:
+        body = unknown_body(settled.unknown, "the run that sent it stopped before the answer")
+        if journal is not None:
+            journal.confirmed(step.index, settled.unknown, body)
+        outcome.parts.append((list(settled.unknown), body))
+
+
 def _run_step(
     step: Step, sender: Sender, journal: Journal | None, outcome: StepOutcome
 ) -> CrmframeError | None:
@@ -176,24 +220,8 @@ def _run_step(
     if state is not None:
         outcome.parts.extend((list(ids), body) for ids, body in state.confirmed)
         outcome.verified.extend(state.verified)
-        if state.job_may_exist:
-            # Killed while the job was being created: it may run without crmframe knowing
-            # its id. Creating another could write every record twice; report instead.
-            outcome.unsettled = state.remaining(step.ids)
-            outcome.reason = "unknown"
-            outcome.error = TransportError(
-                f"the bulk-write job for uploaded file {state.file_id} may have been created "
-                "by the run that stopped (its id was never recorded); not created again, so "
-                "no record is written twice: read the records back (or wait for the job) "
-                "before pushing them again"
-            )
-            return None
-        if state.pending and not state.job_id:
-            # Sent by an earlier run and never answered: find out what landed, by reading.
-            applied = sender.applied(step, state.pending)
-            if journal is not None:
-                journal.verified(step.index, applied)
-            outcome.verified.extend(applied)
+        if state.pending is not None and not state.job_id:
+            _settle_pending(step, sender, journal, state, outcome)
         remaining = state.remaining(step.ids)
         outcome.from_journal = state.started and not remaining
     else:
@@ -212,6 +240,9 @@ def _run_step(
         if journal is not None:
             journal.upload(step.index, file_id)
 
+    # Before the call: Zoho's clock, so a retry can prove a record untouched by it.
+    clock = getattr(sender, "now", None)
+    outcome.sent_after = clock() if callable(clock) else None
     outcome.calls += 1
     try:
         body = sender.send(step, remaining, job_id=job_id, on_job=on_job, on_upload=on_upload)

@@ -362,13 +362,13 @@ class WritingMixin:
             part_edited, part_original = retry_frames(
                 result, edited, baseline, overwrite=overwrite_now
             )
-            part_original, landed = settle_unknown(
+            part_edited, part_original, settled, reads = settle_unknown(
                 self, prepared.module, prepared.infos, result, part_edited, part_original
             )
             retried = self.push(
                 part_edited, part_original, overwrite=overwrite_now, **again_options
             )
-            return retried.with_rows(landed, reads=1) if len(landed) else retried
+            return retried.with_rows(settled, reads=reads) if reads else retried
 
         return run_push(
             self, prepared, dry_run=dry_run, trigger=trigger, journal=journal,

@@ -54,7 +54,31 @@ def _same_value(current: Any, sent: Any, kind: Kind) -> bool:
     if kind is Kind.LIST and isinstance(current, list) and isinstance(sent, list):
         # Zoho may return a multi-select's values in its own order.
         return sorted(map(str, current)) == sorted(map(str, sent))
+    if kind is Kind.SUBFORM and isinstance(current, list) and isinstance(sent, list):
+        return _same_rows(current, sent)
     return bool(current == sent)
+
+
+def _same_rows(current: list[Any], sent: list[Any]) -> bool:
+    """Whether subform rows read back are the rows sent: as many, in order, each with the
+    sent id (a row sent without one got a new id) and the sent values (the rows read back
+    also carry keys Zoho computes: ``Parent_Id``, totals...)."""
+    if len(current) != len(sent):
+        return False
+    for now, want in zip(current, sent, strict=True):
+        if not isinstance(now, Mapping) or not isinstance(want, Mapping):
+            return False
+        for key, value in want.items():
+            have = now.get(key)
+            if isinstance(value, Mapping) and isinstance(have, Mapping):
+                if str(have.get("id")) != str(value.get("id")):
+                    return False
+            elif isinstance(value, float) and isinstance(have, (int, float)):
+                if not math.isclose(float(have), value, rel_tol=1e-9, abs_tol=1e-9):
+                    return False
+            elif have != value:
+                return False
+    return True
 
 
 def applied_ids(

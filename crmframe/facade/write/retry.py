@@ -12,9 +12,11 @@ from crmframe.core.codecs import encode_value
 from crmframe.core.metadata import FieldInfo
 from crmframe.errors import ValidationError
 from crmframe.facade.write.frames import base_fields, by_id
-from crmframe.facade.write.readback import applied_ids, read_back
+from crmframe.facade.write.readback import READ_IDS_PER_CALL, read_back
 from crmframe.facade.write.result import PushResult, concat_results, empty_results
 from crmframe.facade.write.rows import VERIFIED_MESSAGE, status_rows
+from crmframe.facade.write.run import baseline_stamps
+from crmframe.facade.write.settle import AMBIGUOUS_CODE, sent_after_of, settle, unknown_message
 
 __all__ = ["retry_frames", "settle_unknown"]
 
@@ -74,16 +76,29 @@ def settle_unknown(
     result: PushResult,
     edited: pd.DataFrame,
     original: pd.DataFrame,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Read back the records a push sent without an answer; those that landed are settled.
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, int]:
+    """Settle the records a push sent without an answer, before a retry sends anything.
 
-    Returns ``original`` with the landed cells made equal to ``edited`` (so a retry does
-    not send them again) and the rows reporting them as applied.
+    The records reported ``unknown`` are read back (their values and ``Modified_Time``)
+    and sorted by :func:`~crmframe.facade.write.settle.settle` against the baseline's stamps:
+    those holding the edit landed (reported ``success``, not sent again); those still at
+    the baseline's ``Modified_Time`` provably did not, and stay in the retry; the others
+    were modified since — by the lost write, then someone else? someone else alone? no read
+    can tell — so they are left out of the retry and reported ``unknown`` again
+    (``AMBIGUOUS_WRITE``), with ``overwrite=True`` too: re-sending could write the record
+    twice or undo a colleague's edit.
+
+    Returns
+    -------
+    tuple
+        ``(edited, original, rows, reads)``: the frames to retry (landed cells made equal on
+        both sides, undecidable records dropped), the rows settled here, and the read calls
+        the read-back made.
     """
     unknown = result.results[(result.results["status"] == "unknown").fillna(False)]
     unknown = unknown[unknown["id"].isin(list(edited.index))]
     if unknown.empty:
-        return original, empty_results()
+        return edited, original, empty_results(), 0
     wanted: dict[str, dict[str, Any]] = {}
     for rid, fields in zip(unknown["id"].tolist(), unknown["fields"].tolist(), strict=True):
         for name in fields or []:
@@ -98,12 +113,21 @@ def settle_unknown(
                 continue
             wanted.setdefault(str(rid), {})[name] = encoded
     if not wanted:
-        return original, empty_results()
-    fields = sorted({f for values in wanted.values() for f in values})
+        return edited, original, empty_results(), 0
+    fields = sorted({f for values in wanted.values() for f in values} | {"Modified_Time"})
     current = read_back(crm, module, fields, list(wanted))
-    landed = applied_ids(current, [{"id": i, **v} for i, v in wanted.items()], infos)
+    reads = -(-len(wanted) // READ_IDS_PER_CALL)
+    # Zoho's clock before each lost write went out (in the row's details): a record last
+    # modified earlier provably did not receive it, even without a baseline stamp.
+    sent_after: dict[str, pd.Timestamp | None] = {}
+    for rid, details in zip(unknown["id"].tolist(), unknown["details"].tolist(), strict=True):
+        when = sent_after_of(details)
+        known = sent_after.get(str(rid), when)
+        sent_after[str(rid)] = None if when is None or known is None else min(when, known)
+    sorted_ = settle(current, [{"id": i, **v} for i, v in wanted.items()], infos,
+                     stamps=baseline_stamps(original), sent_after=sent_after)
     settled = original.copy()
-    for rid in landed:
+    for rid in sorted_.applied:
         for name in wanted[rid]:
             column = f"{name}.id" if f"{name}.id" in edited.columns else name
             settled.loc[rid, column] = edited.loc[rid, column]
@@ -114,9 +138,26 @@ def settle_unknown(
             route=None if pd.isna(route) else str(route),
             fields=[sorted(wanted[i]) for i in ids],
         )
-        for route, ids in _group(landed, route_of).items()
+        for route, ids in _group(sorted_.applied, route_of).items()
     ]
-    return settled, concat_results(frames)
+    message = unknown_message(None, "read back before the retry: the record was modified "
+                                    "since the baseline, so whether the write landed cannot "
+                                    "be told")
+    frames += [
+        status_rows(
+            ids, status="unknown", code=AMBIGUOUS_CODE, message=message,
+            route=None if pd.isna(route) else str(route),
+            fields=[sorted(wanted[i]) for i in ids],
+            details=[_after(sent_after.get(i)) for i in ids],
+        )
+        for route, ids in _group(sorted_.unknown, route_of).items()
+    ]
+    keep = [i for i in edited.index if i not in set(sorted_.unknown)]
+    return edited.loc[keep], settled.loc[keep], concat_results(frames), reads
+
+
+def _after(when: pd.Timestamp | None) -> dict[str, Any]:
+    return {} if when is None else {"sent_after": when.isoformat()}
 
 
 def _group(ids: Sequence[str], key: Mapping[str, Any]) -> dict[Any, list[str]]:

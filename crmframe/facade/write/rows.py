@@ -163,9 +163,11 @@ def add_outcome(builder: ResultsBuilder, outcome: StepOutcome) -> None:
         if outcome.reason == "unknown":
             code = "TRANSPORT_ERROR" if isinstance(outcome.error, TransportError) else (
                 "JOB_TIMEOUT" if isinstance(outcome.error, JobTimeout) else "NO_ANSWER")
+            after = ({"sent_after": outcome.sent_after.isoformat()}
+                     if outcome.sent_after is not None else {})
             builder.add_rows(outcome.unsettled, status="unknown", code=code,
                              message=f"sent, outcome unknown: {outcome.error}", **where,
-                             fields=fields)
+                             fields=fields, details=[dict(after) for _ in outcome.unsettled])
         else:
             cause = getattr(outcome.error, "code", None) or type(outcome.error).__name__
             builder.add_rows(

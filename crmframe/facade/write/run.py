@@ -181,6 +181,7 @@ def _execute(
         wait=lambda job: crm.wait(job, interval=poll_interval),
         guard=guard,
         stamps=stamps,
+        poll_interval=poll_interval,
     )
     if journal is not None and steps:
         fingerprint = plan_fingerprint(s.payload for s in steps)

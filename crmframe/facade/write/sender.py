@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -32,16 +33,19 @@ from crmframe.core.metadata import FieldInfo
 from crmframe.errors import CrmframeError, EnvelopeError, InputError, TransportError, ZohoAPIError
 from crmframe.facade.jobs import Job
 from crmframe.facade.write.conflicts import Guard
-from crmframe.facade.write.readback import READ_IDS_PER_CALL, applied_ids
+from crmframe.facade.write.orphans import OrphanJob, bulk_records, find_job, settle_until_stable
+from crmframe.facade.write.readback import READ_IDS_PER_CALL
 from crmframe.facade.write.settle import (
     AMBIGUOUS_CODE,
     APPLIED_MESSAGE,
     MAX_SETTLE_ROUNDS,
+    Settled,
     is_ambiguous,
     server_time,
     settle,
     settled_row,
     unknown_message,
+    zoho_now,
 )
 from crmframe.facade.write.steps import ROUTES, Step
 from crmframe.http.datacenters import DATA_CENTERS
@@ -146,6 +150,11 @@ class CrmSender:
     stamps : mapping, optional
         ``{id: Modified_Time}`` of the baseline: a record still at its stamp after an
         unanswered write provably did not receive it.
+    poll_interval : float
+        Seconds between the read-backs that wait for an unanswered bulk-write job's effects
+        to settle (:mod:`~crmframe.facade.write.orphans`).
+    sleep : callable
+        How to wait (tests pass one that does not).
     """
 
     def __init__(
@@ -158,8 +167,12 @@ class CrmSender:
         wait: Callable[[Any], Any],
         guard: Guard | None = None,
         stamps: Mapping[str, Any] | None = None,
+        poll_interval: float = 2.0,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.client = client
+        self.poll_interval = poll_interval
+        self._sleep = sleep
         self.guard = guard
         self.module = module
         self.infos = infos
@@ -241,15 +254,52 @@ class CrmSender:
             return self._bulk(step, ids, job_id=job_id, on_job=on_job, on_upload=on_upload)
         raise InputError(f"unknown plan route {step.route!r}: expected one of {ROUTES}")
 
-    def applied(self, step: Step, ids: Sequence[str]) -> list[str]:
-        """Read ``ids`` back and keep those already holding the step's values."""
-        if not ids or step.route == "bulk_write":
-            # A bulk-write file cannot be compared cell by cell without re-parsing its CSV;
-            # resending the rows is safe for the values (same values, one more job at most).
-            return []
+    def settle(self, step: Step, ids: Sequence[str]) -> Settled:
+        """Sort ``ids`` of ``step``, sent by a run that never saw the answer, by reading back.
+
+        ``applied`` hold the step's values; ``not_applied`` are provably untouched since the
+        baseline (their ``Modified_Time`` is the baseline's): safe to send; ``unknown`` were
+        modified since (by this write, then by someone else? no read can tell) and must not
+        be sent again. A bulk-write step whose file was never registered for a job (no
+        ``file_id`` in the journal) created nothing: every id is ``not_applied``, without a
+        read. A mass update's untouched record may be one its job has not reached: unknown.
+        """
+        if not ids:
+            return Settled()
+        if step.route == "bulk_write":
+            return self.settle_bulk(step, ids)
+        frame = self._read_settle(step.fields, ids)
+        settled = settle(frame, step.records(ids), self.infos, stamps=self._stamps)
+        if step.route == "mass_update":
+            return Settled(settled.applied, [], [*settled.unknown, *settled.not_applied])
+        return settled
+
+    def find_job(self, step: Step, file_id: str) -> str | None:
+        """The bulk-write job made from ``file_id``, when the server lists jobs
+        (:func:`~crmframe.facade.write.orphans.find_job`); one read."""
+        return self._find(file_id)
+
+    def _find(self, file_id: str) -> str | None:
         self.reads += 1
-        frame = self._read(list(step.fields), list(ids))
-        return applied_ids(frame, step.records(ids), self.infos)
+        self.settle_reads += 1
+        return find_job(self.client, file_id)
+
+    def settle_bulk(self, step: Step, ids: Sequence[str]) -> Settled:
+        """Read a bulk-write step's records back until an orphan job's effects are stable
+        (:func:`~crmframe.facade.write.orphans.settle_until_stable`)."""
+        records = bulk_records(step.payload.csv_bytes, self.infos, ids)
+        fields = [f for f in dict.fromkeys(k for r in records for k in r) if f != "id"]
+        return settle_until_stable(
+            lambda pending: self._read_settle(fields, pending), records, self.infos,
+            stamps=self._stamps, sleep=lambda: self._sleep(self.poll_interval),
+        )
+
+    def _read_settle(self, fields: Sequence[str], ids: Sequence[str]) -> pd.DataFrame:
+        """Read ``fields`` and ``Modified_Time`` of ``ids`` back, counted as settling."""
+        n_reads = -(-len(ids) // READ_IDS_PER_CALL)
+        self.reads += n_reads
+        self.settle_reads += n_reads
+        return self._read([*dict.fromkeys([*fields, "Modified_Time"])], list(ids))
 
     def write(
         self,
@@ -282,7 +332,7 @@ class CrmSender:
         pending = list(ids)
         answers: dict[str, dict[str, Any]] = {}
         for round_ in range(MAX_SETTLE_ROUNDS):
-            sent_after = self._server_now
+            sent_after = self.now()
             self.calls += 1
             if round_:
                 self.settle_calls += 1
@@ -323,6 +373,24 @@ class CrmSender:
             i, "NO_ANSWER", "unknown", "no answer and no read-back for this record")
             for i in ids]}
 
+    def now(self) -> pd.Timestamp | None:
+        """Zoho's clock now, never ahead of it (from the client's latest ``Date`` header;
+        ``None`` before one was seen): a record last modified earlier than this, read back
+        after a lost write sent from now on, provably did not receive it."""
+        return zoho_now(self.client) or self._server_now
+
+    def _until_stable(
+        self, step: Step, settled: Settled, sent_after: pd.Timestamp | None
+    ) -> Settled:
+        """Re-read ``settled.not_applied`` until they stop moving; merge the verdicts."""
+        again = settle_until_stable(
+            lambda ids: self._read_settle(step.fields, ids), step.records(settled.not_applied),
+            self.infos, stamps=self._stamps, sent_after=sent_after,
+            sleep=lambda: self._sleep(self.poll_interval),
+        )
+        return Settled([*settled.applied, *again.applied], again.not_applied,
+                       [*settled.unknown, *again.unknown])
+
     def _refused_whole(self, ids: Sequence[str], exc: CrmframeError) -> dict[str, Any] | None:
         """Zoho may refuse If-Unmodified-Since for the whole request (part 2 §1.2): then no
         record of it was written, and every one is a conflict."""
@@ -341,20 +409,20 @@ class CrmSender:
     ) -> list[str]:
         """Read ``pending`` back after an unanswered write; fill ``answers``; return what
         provably did not land (to send again)."""
-        fields = [*dict.fromkeys([*step.fields, "Modified_Time"])]
         try:
-            frame = self._read(fields, pending)
+            frame = self._read_settle(step.fields, pending)
         except CrmframeError as read_exc:
             why = f"the read-back failed as well ({type(read_exc).__name__})"
             for rid in pending:
                 answers[rid] = settled_row(rid, AMBIGUOUS_CODE, "unknown",
-                                           unknown_message(exc, why))
+                                           unknown_message(exc, why), sent_after=sent_after)
             return []
-        n_reads = -(-len(pending) // READ_IDS_PER_CALL)
-        self.reads += n_reads
-        self.settle_reads += n_reads
         settled = settle(frame, step.records(pending), self.infos, stamps=self._stamps,
                          sent_after=sent_after)
+        if settled.not_applied and isinstance(exc, TransportError) and exc.timed_out:
+            # A timeout: Zoho may still be writing these. Untouched now proves nothing
+            # until they stop moving (read back again until stable), then it does.
+            settled = self._until_stable(step, settled, sent_after)
         stamps = _current_stamps(frame)
         for rid in settled.applied:
             row = settled_row(rid, "SUCCESS", "success", APPLIED_MESSAGE)
@@ -364,7 +432,7 @@ class CrmSender:
         for rid in settled.unknown:
             answers[rid] = settled_row(rid, AMBIGUOUS_CODE, "unknown", unknown_message(
                 exc, "the record was modified since, so whether this write landed cannot be "
-                "told"))
+                "told"), sent_after=sent_after)
         if step.route == "mass_update":
             # Zoho answers a mass update with a scheduled job: an untouched record may be one
             # the job has not reached yet, so "untouched" proves nothing and a re-send could
@@ -437,8 +505,10 @@ class CrmSender:
         """Upload, create the job (unless ``job_id`` says it exists), wait, download.
 
         A job creation whose answer is lost (or a 5xx after sending) is never sent again:
-        the job may exist, and a second one would write every record twice. It raises
-        :class:`~crmframe.errors.TransportError` naming the uploaded ``file_id``.
+        the job may exist, and a second one would write every record twice. The job is
+        looked for by its ``file_id`` and awaited; when it cannot be found this raises
+        :class:`~crmframe.facade.write.orphans.OrphanJob` (a ``TransportError``), which
+        :meth:`send` settles by reading back.
         """
         if job_id is None:
             file_id = self.upload(zip_bytes, name)
@@ -450,12 +520,11 @@ class CrmSender:
                 if not is_ambiguous(exc):
                     raise
                 self.ambiguous += 1
-                raise TransportError(
-                    f"creating the bulk-write job for uploaded file {file_id} got no answer "
-                    f"({type(exc).__name__}); the job may exist, so it is not created again "
-                    "(no record is written twice): read the records back before pushing "
-                    "them again"
-                ) from None
+                # The job may exist: find it and wait for it, never create a second one.
+                found = self._find(file_id)
+                if found is None:
+                    raise OrphanJob(file_id, exc) from None
+                job_id = found
             if on_job is not None:
                 on_job(job_id)
         job = Job(job_id, "bulk_write", module=self.module)
@@ -475,6 +544,47 @@ class CrmSender:
         on_job: Callable[[str], None] | None,
         on_upload: Callable[[str], None] | None = None,
     ) -> dict[str, Any]:
+        """Run the step's bulk write; a job created without an answer and not found is
+        settled by reading back, and only rows provably not applied go in a new file."""
+        pending = list(ids)
+        answers: dict[str, dict[str, Any]] = {}
+        for round_ in range(MAX_SETTLE_ROUNDS):
+            try:
+                answers.update(self._bulk_once(step, pending, job_id=job_id, on_job=on_job,
+                                               on_upload=on_upload))
+                break
+            except OrphanJob as orphan:
+                job_id = None
+                if round_:
+                    self.settle_calls += 1
+                settled = self.settle_bulk(step, pending)
+                for rid in settled.applied:
+                    answers[rid] = settled_row(rid, "SUCCESS", "success", APPLIED_MESSAGE)
+                for rid in settled.unknown:
+                    answers[rid] = settled_row(rid, AMBIGUOUS_CODE, "unknown", unknown_message(
+                        orphan, "the record was modified since the baseline, so whether the "
+                        "job wrote it cannot be told"))
+                pending = settled.not_applied
+                if pending and round_ == MAX_SETTLE_ROUNDS - 1:
+                    for rid in pending:
+                        answers[rid] = settled_row(
+                            rid, "TRANSPORT_ERROR", "error",
+                            f"not applied (read back after {MAX_SETTLE_ROUNDS} unanswered job "
+                            "creations: its values and Modified_Time are untouched); retry() "
+                            "sends it again")
+                if not pending:
+                    break
+        return {"data": [answers[i] for i in ids if i in answers]}
+
+    def _bulk_once(
+        self,
+        step: Step,
+        ids: Sequence[str],
+        *,
+        job_id: str | None,
+        on_job: Callable[[str], None] | None,
+        on_upload: Callable[[str], None] | None = None,
+    ) -> dict[str, dict[str, Any]]:
         file = step.payload
         sent_ids = list(getattr(file, "ids", step.ids))
         if job_id is None and list(ids) != sent_ids:
@@ -496,7 +606,7 @@ class CrmSender:
         parsed = parse_bulk_result(result, ids=sent_ids)
         body = bulk_rows_body(parsed)
         by_id = dict(zip(sent_ids, body["data"], strict=True))
-        return {"data": [by_id[i] for i in ids if i in by_id]}
+        return {i: by_id[i] for i in ids if i in by_id}
 
 
 def _current_stamps(frame: pd.DataFrame) -> dict[str, str]:

@@ -49,10 +49,13 @@ __all__ = [
     "MAX_SETTLE_ROUNDS",
     "Settled",
     "is_ambiguous",
+    "sent_after_of",
     "server_time",
     "settle",
     "settled_row",
+    "unknown_body",
     "unknown_message",
+    "zoho_now",
 ]
 
 #: Code of a record whose write may or may not have been applied (status ``unknown``).
@@ -117,6 +120,18 @@ def server_time(headers: Mapping[str, str] | None) -> pd.Timestamp | None:
     return utc
 
 
+def zoho_now(client: Any) -> pd.Timestamp | None:
+    """Zoho's clock now, never ahead of it (the client's latest ``Date`` header), or
+    ``None`` before one was seen: a record last modified earlier, read back after a write
+    sent from now on, provably did not receive it."""
+    seen = getattr(client, "date_seen", False)
+    server_clock = getattr(client, "server_time", None)
+    if seen and callable(server_clock):
+        now: pd.Timestamp = pd.Timestamp(float(server_clock()), unit="s", tz="UTC")
+        return now
+    return None
+
+
 def _stamp(value: Any) -> pd.Timestamp | None:
     if value is None or is_missing(value):
         return None
@@ -136,7 +151,7 @@ def settle(
     infos: Mapping[str, FieldInfo],
     *,
     stamps: Mapping[str, Any] | None = None,
-    sent_after: pd.Timestamp | None = None,
+    sent_after: pd.Timestamp | Mapping[str, pd.Timestamp | None] | None = None,
 ) -> Settled:
     """Sort the ``records`` of an unanswered write by what a read-back ``frame`` shows.
 
@@ -151,9 +166,9 @@ def settle(
         Field metadata, for comparing values in their JSON form.
     stamps : mapping, optional
         ``{id: Modified_Time}`` of the baseline the edits were made against.
-    sent_after : Timestamp, optional
+    sent_after : Timestamp or mapping, optional
         The server's clock before the write was sent (a ``Date`` header): a record last
-        modified earlier was not written by it.
+        modified earlier was not written by it. One for all records, or ``{id: Timestamp}``.
     """
     applied = set(applied_ids(frame, records, infos))
     stamps = stamps or {}
@@ -171,18 +186,54 @@ def settle(
             continue
         now = current.get(rid)
         base = _stamp(stamps.get(rid))
+        after = sent_after.get(rid) if isinstance(sent_after, Mapping) else sent_after
         untouched = now is not None and (
             (base is not None and now == base)
             # Modified_Time has whole seconds: older than the second the write went out in.
-            or (sent_after is not None and now < sent_after.floor("s"))
+            or (after is not None and now < after.floor("s"))
         )
         (out.not_applied if untouched else out.unknown).append(rid)
     return out
 
 
-def settled_row(rid: str, code: str, status: str, message: str) -> dict[str, Any]:
-    """A per-record result, shaped like Zoho's, for a record settled by a read-back."""
-    return {"code": code, "status": status, "message": message, "details": {"id": rid}}
+def settled_row(
+    rid: str, code: str, status: str, message: str, *, sent_after: pd.Timestamp | None = None
+) -> dict[str, Any]:
+    """A per-record result, shaped like Zoho's, for a record settled by a read-back.
+
+    ``sent_after`` (Zoho's clock before the write went out) goes into ``details``, so a
+    later ``retry()`` can still prove a record untouched by it (:func:`sent_after_of`).
+
+    Examples
+    --------
+    >>> settled_row("1", "X", "unknown", "m", sent_after=pd.Timestamp(0, tz="UTC"))["details"]
+    {'id': '1', 'sent_after': '1970-01-01T00:00:00+00:00'}
+    """
+    details: dict[str, Any] = {"id": rid}
+    if sent_after is not None:
+        details["sent_after"] = sent_after.isoformat()
+    return {"code": code, "status": status, "message": message, "details": details}
+
+
+def sent_after_of(details: Any) -> pd.Timestamp | None:
+    """The ``sent_after`` a result row's ``details`` carry (see :func:`settled_row`)."""
+    if not isinstance(details, Mapping):
+        return None
+    return _stamp(details.get("sent_after"))
+
+
+def unknown_body(ids: Sequence[str], why: str) -> dict[str, Any]:
+    """A reply body reporting ``ids`` ``unknown`` (code :data:`AMBIGUOUS_CODE`): sent, the
+    answer lost, and a read-back cannot tell whether the write landed.
+
+    Examples
+    --------
+    >>> unknown_body(["1"], "x")["data"][0]["status"]
+    'unknown'
+    """
+    message = unknown_message(None, f"{why}; the record was modified since the baseline, so "
+                                    "whether this write landed cannot be told")
+    return {"data": [settled_row(str(i), AMBIGUOUS_CODE, "unknown", message) for i in ids]}
 
 
 def unknown_message(exc: CrmframeError | None, why: str) -> str:

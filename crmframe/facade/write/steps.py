@@ -133,6 +133,9 @@ class StepOutcome:
     error: CrmframeError | None = None
     calls: int = 0
     from_journal: bool = False
+    #: Zoho's clock before this run sent the step (``None`` when unknown): a record whose
+    #: ``Modified_Time`` is older was provably not written by it (``retry()`` settles so).
+    sent_after: pd.Timestamp | None = None
 
 
 def steps_from_plan(plan: Any, *, trigger: Sequence[str] | None = None) -> list[Step]:

@@ -1,0 +1,96 @@
+"""``retry()`` after lost answers: records reported ``unknown`` are settled by reading back
+(values and ``Modified_Time`` against the baseline) before anything is sent again.
+
+A colleague (a second connection) edits the same records before, during and after the
+push; the sandbox counts every write per record. Nothing of the colleague's may be
+overwritten, and no record may receive our write twice — with ``overwrite=True`` too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from crmframe.facade.write.settle import AMBIGUOUS_CODE
+
+from .helpers import writing_crm
+
+pytestmark = [pytest.mark.sandbox]
+
+
+def _colleague_put(server: Any, colleague: Any, rid: str, **values: Any) -> None:
+    lost = server.faults.lost_answer_rate
+    server.faults.lost_answer_rate = 0.0  # the colleague's own answer arrives
+    try:
+        colleague.client.request("PUT", "Leads", json={"data": [{"id": rid, **values}]},
+                                 idempotent=False)
+    finally:
+        server.faults.lost_answer_rate = lost
+
+
+def test_retry_settles_unknown_records_by_reading_back_and_never_resends_them() -> None:
+    from crmframe.sandbox import start
+
+    with start(records=40, seed=31, flag_records=False, lost_answer_rate=1.0) as server:
+        crm = writing_crm(server.credentials)
+        colleague = writing_crm(server.credentials)
+        try:
+            original = crm.read_records("Leads", ["Custom_Text_5", "City", "Modified_Time"],
+                                        progress=False).iloc[:6]
+            ids = list(original.index)
+            edited = original.copy()
+            edited["Custom_Text_5"] = pd.array([f"ours {i}" for i in range(6)], dtype="string")
+            # before: the colleague saves record 5 (another field) after our read
+            _colleague_put(server, colleague, ids[5], City="Before town")
+            reads = crm.read_records
+            during: list[str] = []
+
+            def read_records(module: str, *args: Any, **kwargs: Any) -> Any:
+                # during: right after the lost PUT, before its read-back, the colleague
+                # edits record 0 (the same field) and record 1 (another field)
+                if kwargs.get("ids") and not during:
+                    during.append("edited")
+                    _colleague_put(server, colleague, ids[0], Custom_Text_5="colleague")
+                    _colleague_put(server, colleague, ids[1], City="Colleague town")
+                return reads(module, *args, **kwargs)
+
+            crm.read_records = read_records
+            result = crm.push(edited, original, trigger=[], progress=False)
+            crm.read_records = reads
+            assert during
+            assert server.answers_lost >= 1
+            status = result.results.set_index("id")["status"]
+            assert status[ids[0]] == "unknown"  # our write landed, then the colleague's
+            assert status[ids[1]] == "success"  # our field holds our value
+            assert status[ids[5]] == "skipped"  # CONFLICT: changed since our read
+            # after: the colleague edits record 2, which the push had written
+            _colleague_put(server, colleague, ids[2], Custom_Text_5="colleague after")
+            before_retry = server.write_counts("Leads")
+            assert ids[5] not in before_retry or before_retry[ids[5]] == 1  # colleague's only
+
+            # overwrite=True: record 5's conflict is sent (the colleague's field is not ours);
+            # record 0 is read back first and, undecidable, never sent again
+            again = result.retry(overwrite=True)
+
+            counts = server.write_counts("Leads")
+            assert {r: n for r, n in counts.items() if n != before_retry.get(r)} == {ids[5]: 2}
+            mine = dict.fromkeys(ids, 1)
+            colleagues = {ids[0]: 1, ids[1]: 1, ids[2]: 1, ids[5]: 1}
+            for rid in ids:  # each record: our write once, plus the colleague's own
+                assert counts[rid] == mine[rid] + colleagues.get(rid, 0), rid
+            row = again.results.set_index("id").loc[ids[0]]
+            assert (row["status"], row["code"]) == ("unknown", AMBIGUOUS_CODE)
+            assert "modified since" in row["message"]
+            back = crm.read_records("Leads", ["Custom_Text_5", "City"], ids=ids,
+                                    progress=False).loc[ids]
+            assert back.loc[ids[0], "Custom_Text_5"] == "colleague"  # never overwritten
+            assert back.loc[ids[1], "City"] == "Colleague town"
+            assert back.loc[ids[2], "Custom_Text_5"] == "colleague after"
+            assert back.loc[ids[5], "Custom_Text_5"] == "ours 5"
+            fives = crm.read_records("Leads", ["City"], ids=[ids[5]], progress=False)
+            assert fives["City"].iloc[0] == "Before town"
+        finally:
+            crm.close()
+            colleague.close()
