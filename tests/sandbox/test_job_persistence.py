@@ -23,9 +23,10 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
-from crmframe.sandbox import ManualClock, SandboxServer, start
+from crmframe.sandbox import ManualClock, SandboxServer, jobs, start
 
 from .helpers import T0, Api
 
@@ -265,3 +266,28 @@ def test_memory_does_not_grow_with_uploads_and_bulk_jobs() -> None:
         assert held[-1] - held[2] < 500_000, held
         assert max(held) < 2_000_000, held
         assert len(server.app.uploads) == 13
+
+
+def test_finished_jobs_leave_memory_and_still_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the latest finished jobs stay in memory; older ones are read back from the
+    database when asked for, with the same answers."""
+    monkeypatch.setattr(jobs, "KEEP_FINISHED", 2)
+    clock = ManualClock(T0)
+    with start(records=100, clock=clock, job_delay=1.0, job_speed=100.0) as server:
+        api = Api(server)
+        reads = {f"read {n}": _bulk_read(api) for n in range(4)}
+        mass = {"mass 0": _mass_by_view(api)}
+        clock.advance(1)
+        reads["read 4"] = _bulk_read(api)
+        clock.advance(30)
+        first = _answers(api, {**reads, **mass})
+        kept = server.app.jobs
+        assert len(kept.reads) + len(kept.mass) <= 3  # 2 finished (+ 1 read back)
+        assert _answers(api, {**reads, **mass}) == first
+        assert len(kept.reads) + len(kept.mass) <= 3
+        assert first["mass 0"][1]["data"][0]["Status"] == "COMPLETED"
+        for name in reads:
+            assert first[name][1]["data"][0]["state"] == "COMPLETED"
+            assert first[name + " result"][0] == 200
+        assert api.get("read/4876876000000099999", bulk=True).status_code == 404
+        api.close()
