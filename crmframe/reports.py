@@ -50,6 +50,7 @@ table.crmframe-table th { background: #f5f5f5; text-align: left; }
 table.crmframe-table td.num, table.crmframe-table th.num { text-align: right;
                                font-variant-numeric: tabular-nums; }
 table.crmframe-table td.text { text-align: left; }
+table.crmframe-table td:first-child { white-space: nowrap; }
 .note { color: #555; font-size: 0.9em; } .ok { color: #2ca02c; } .fail { color: #d62728; }
 img.chart { max-width: 100%; height: auto; display: block; margin: 0.5em 0 1.2em; }
 pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; }
@@ -68,6 +69,8 @@ def _number(value: Any, unit: str = "") -> str:
         text = f"{value:,.2f}"
     else:
         text = f"{int(value):,}"
+    if unit.endswith("s") and value == 1:
+        unit = unit[:-1]  # "1 record", "1 credit"
     return f"{text} {unit}".strip()
 
 

@@ -55,7 +55,9 @@ __all__ = [
     "BulkWriteFile",
     "build_bulk_file",
     "build_bulk_write",
+    "build_bulk_write_columns",
     "bulk_cells",
+    "csv_cells",
     "java_strftime",
     "parse_bulk_result",
 ]
@@ -228,18 +230,94 @@ def build_bulk_write(
                                  f"cells, send clears by PUT")
             row.append(_cell(value, kinds.get(name, Kind.TEXT)))
         writer.writerow(row)
-    csv_bytes = buffer.getvalue().encode("utf-8")
+    return _bulk_file(buffer, columns, [str(r) for r in records], kinds, module)
+
+
+def _zipped(csv_bytes: bytes, module: str) -> bytes:
     zipped = io.BytesIO()
-    with zipfile.ZipFile(zipped, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    # level 1: a quarter of the default level's CPU for a file about 12% larger
+    with zipfile.ZipFile(zipped, "w", compression=zipfile.ZIP_DEFLATED,
+                         compresslevel=1) as archive:
         archive.writestr(f"{module}.csv", csv_bytes)
+    return zipped.getvalue()
+
+
+def _bulk_file(
+    buffer: io.StringIO, columns: list[str], ids: list[str], kinds: Mapping[str, Kind],
+    module: str,
+) -> BulkWriteFile:
+    csv_bytes = buffer.getvalue().encode("utf-8")
     return BulkWriteFile(
-        zip_bytes=zipped.getvalue(),
+        zip_bytes=_zipped(csv_bytes, module),
         csv_bytes=csv_bytes,
         field_mappings=_mappings(_mappings_frame(columns, kinds, module)),
-        ids=[str(r) for r in records],
+        ids=ids,
         module=module,
         columns=columns,
     )
+
+
+def csv_cells(values: list[Any], kind: Kind) -> list[str]:
+    """One field's new values as bulk-write CSV cells (what :func:`build_bulk_write` writes).
+
+    Text already in text fields and ints in integer fields are taken as they are, checked
+    by type for the whole column at once; the rest cell by cell. A missing value raises
+    (a bulk write ignores empty cells: clears go by PUT).
+
+    Examples
+    --------
+    >>> csv_cells([3, 40], Kind.INTEGER), csv_cells(["a"], Kind.TEXT)
+    (['3', '40'], ['a'])
+    """
+    types = set(map(type, values))
+    if types <= {str} and kind in (Kind.TEXT, Kind.ID):
+        return values
+    if types <= {int} and kind is Kind.INTEGER:
+        return list(map(str, values))
+    if any(map(is_missing, values)):
+        raise InputError("a bulk write ignores empty cells: send clears by PUT")
+    return [_cell(v, kind) for v in values]
+
+
+def build_bulk_write_columns(
+    ids: list[str],
+    columns: list[tuple[str, list[str]]],
+    kinds: Mapping[str, Kind],
+    module: str,
+) -> BulkWriteFile:
+    """:func:`build_bulk_write` from columns: ``(field, cells)`` pairs aligned with ``ids``.
+
+    The cells are CSV text already (:func:`csv_cells`; ``""`` where a record does not
+    change the field), so the rows are written by ``csv`` in C, one call for all.
+
+    Examples
+    --------
+    >>> f = build_bulk_write_columns(["1", "2"], [("City", ["Pune", ""])],
+    ...                              {"City": Kind.TEXT}, "Leads")
+    >>> f.csv_bytes.decode().splitlines()
+    ['id,City', '1,Pune', '2,']
+    """
+    if len(ids) > MAX_BULK_ROWS:
+        raise InputError(f"a bulk-write file holds at most {MAX_BULK_ROWS} rows, got "
+                         f"{len(ids)}: split the records")
+    header = ["id"] + [
+        f"{name}.id" if kinds.get(name) in LOOKUP_KINDS else name for name, _ in columns
+    ]
+    if len(header) > MAX_BULK_COLUMNS:
+        raise InputError(f"a bulk-write file holds at most {MAX_BULK_COLUMNS} columns")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    rows = zip(ids, *(cells for _, cells in columns), strict=True)
+    # Joined in C; kept only when no cell needed quoting (as many commas and newlines as
+    # the rows' cells make, no quote, no CR), else written by csv.
+    text = "\n".join(map(",".join, rows)) + "\n" if ids else ""
+    if (text.count(",") == len(ids) * len(columns) and text.count("\n") == len(ids)
+            and '"' not in text and "\r" not in text):
+        buffer.write(text)
+    else:
+        writer.writerows(zip(ids, *(cells for _, cells in columns), strict=True))
+    return _bulk_file(buffer, header, list(ids), kinds, module)
 
 
 _JAVA_TOKENS = (
@@ -357,10 +435,7 @@ def build_bulk_file(
     writer.writerow(columns)
     writer.writerows(zip(*cells, strict=True))
     csv_bytes = buffer.getvalue().encode("utf-8")
-    zipped = io.BytesIO()
-    with zipfile.ZipFile(zipped, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(f"{module}.csv", csv_bytes)
-    return BulkWriteFile(zip_bytes=zipped.getvalue(), csv_bytes=csv_bytes,
+    return BulkWriteFile(zip_bytes=_zipped(csv_bytes, module), csv_bytes=csv_bytes,
                          field_mappings=mappings, ids=[], module=module, columns=columns,
                          operation=operation, find_by=find_by)
 

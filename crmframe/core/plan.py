@@ -61,16 +61,18 @@ from __future__ import annotations
 import html
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from crmframe.core.bulkwrite import BulkWriteFile, build_bulk_write
+from crmframe.core.bulkwrite import BulkWriteFile, build_bulk_write_columns, csv_cells
 from crmframe.core.codecs import empty_frame, encode_value
 from crmframe.core.diff import ChangeSet, field_infos
 from crmframe.core.fieldtypes import LOOKUP_KINDS, Kind
+from crmframe.core.metadata import FieldInfo
 from crmframe.errors import InputError
 
 __all__ = [
@@ -363,8 +365,8 @@ class _Unit:
     records with several changes sent in the calls of single-value units."""
 
     pairs: tuple[tuple[str, str], ...]
-    ids: list[str]
-    forced: list[str] = field(default_factory=list)
+    ids: list[Any]  # record positions (make_plan) or ids
+    forced: list[Any] = field(default_factory=list)
     per_chunk: int = 1  # calls per chunk of ids: ceil(len(pairs) / fields per call)
 
 
@@ -463,7 +465,7 @@ _SEARCH_BUDGET = 20_000_000
 
 
 def _with_riders(
-    base: list[_Unit], riders: list[tuple[str, tuple[tuple[str, str], ...]]], chosen: int
+    base: list[_Unit], riders: list[tuple[Any, tuple[tuple[str, str], ...]]], chosen: int
 ) -> list[_Unit]:
     """Fresh units where the riders of bit mask ``chosen`` leave their own unit and are
     forced into the single-value units of each of their values (created when missing)."""
@@ -522,7 +524,7 @@ def _encode_column(values: list[Any], kind: Kind) -> tuple[list[Any], list[int]]
     missing_mask = pd.isna(array)
     missing = np.flatnonzero(missing_mask).tolist()
     plain = _PLAIN_TYPES.get(kind)
-    present_types = {type(v) for v, m in zip(values, missing_mask.tolist(), strict=True) if not m}
+    present_types = set(map(type, array[~missing_mask] if missing else values))
     if plain is not None and present_types <= set(plain) and not (
         bool in present_types and kind is not Kind.BOOLEAN
     ):
@@ -532,6 +534,91 @@ def _encode_column(values: list[Any], kind: Kind) -> tuple[list[Any], list[int]]
             out = [None if v is None else float(v) for v in out]
         return out, missing
     return [encode_value(v, kind) for v in values], missing
+
+
+class _Cells:
+    """A change set's cells by record, for the planner.
+
+    Record ids in first-seen order (:attr:`rids`; records are their positions there), new
+    values encoded once per field column, the records that must go by PUT (:attr:`cleared`:
+    a clear, or a subform); a record's ``{field: value}`` is built only when asked for, so the
+    records that go by bulk write never become dicts.
+    """
+
+    def __init__(self, cs: ChangeSet, infos: Mapping[str, FieldInfo]) -> None:
+        frame = cs.changes
+        codes, uniques = pd.factorize(frame["id"], use_na_sentinel=False)
+        rids = uniques.tolist()
+        if not set(map(type, rids)) <= {str}:
+            rids = [str(r) for r in rids]
+        fcodes, fnames = pd.factorize(frame["field"], use_na_sentinel=False)
+        names = [str(f) for f in fnames.tolist()]
+        new = frame["new"].to_numpy(dtype=object)
+        encoded = np.empty(len(frame), dtype=object)
+        cleared = np.zeros(len(rids), dtype=bool)
+        self.kinds: dict[str, Kind] = {}
+        self._columns: list[tuple[str, Kind, np.ndarray]] = []
+        by_field = np.argsort(fcodes, kind="stable")
+        field_bounds = np.searchsorted(fcodes[by_field], np.arange(len(names) + 1))
+        for j, name in enumerate(names):
+            pos = by_field[field_bounds[j] : field_bounds[j + 1]]
+            info = infos.get(name)
+            kind = info.kind if info is not None else Kind(cs.kinds.get(name, Kind.TEXT))
+            self.kinds[name] = kind
+            values, missing = _encode_column(new[pos].tolist(), kind)
+            # fromiter keeps a list value as one cell
+            encoded[pos] = np.fromiter(values, dtype=object, count=len(values))
+            if missing:
+                cleared[codes[pos[missing]]] = True
+            if kind is Kind.SUBFORM:
+                # a bulk-write CSV has no column for a subform's rows: these go by PUT
+                cleared[codes[pos]] = True
+            self._columns.append((name, kind, pos))
+        self.rids: list[str] = rids
+        self.cleared = cleared
+        self._names = names
+        self._codes = codes
+        self._fcodes = fcodes
+        self._encoded = encoded
+        # a record's cells are contiguous once sorted by (record, field): its dict keeps
+        # the fields in their first-seen order, a repeated cell the later value
+        by_record = np.lexsort((fcodes, codes))
+        self._bounds: list[int] = np.searchsorted(
+            codes[by_record], np.arange(len(rids) + 1)).tolist()
+        self._fields: list[str] = np.asarray(names, dtype=object)[fcodes[by_record]].tolist()
+        self._values: list[Any] = encoded[by_record].tolist()
+
+    def record(self, r: int) -> dict[str, Any]:
+        """``{field: encoded new value}`` of the record at position ``r``."""
+        start, stop = self._bounds[r], self._bounds[r + 1]
+        return dict(zip(self._fields[start:stop], self._values[start:stop], strict=True))
+
+    def eligible(self, mass_fields: set[str]) -> np.ndarray:
+        """Positions of the records whose every change mass update can carry (no clear)."""
+        is_mass = np.asarray([name in mass_fields for name in self._names], dtype=bool)
+        other = self._codes[~is_mass[self._fcodes]] if len(self._names) else self._codes[:0]
+        blocked = np.bincount(other, minlength=len(self.rids)) > 0
+        out: np.ndarray = np.flatnonzero(~blocked & ~self.cleared)
+        return out
+
+    def csv_columns(self, chunk: np.ndarray) -> list[tuple[str, list[str]]]:
+        """The bulk-write CSV columns of the records at ``chunk`` (ascending positions):
+        ``(field, cells)`` in the order the records first change them, ``""`` where a
+        record does not change the field."""
+        at = np.full(len(self.rids), -1, dtype=np.intp)
+        at[chunk] = np.arange(len(chunk))
+        found: list[tuple[int, int, str, list[str]]] = []
+        for j, (name, kind, pos) in enumerate(self._columns):
+            rows = at[self._codes[pos]]
+            take = rows >= 0
+            if not take.any():
+                continue
+            column = np.full(len(chunk), "", dtype=object)
+            texts = csv_cells(self._encoded[pos[take]].tolist(), kind)
+            column[rows[take]] = np.fromiter(texts, dtype=object, count=len(texts))
+            found.append((int(rows[take].min()), j, name, column.tolist()))
+        found.sort(key=lambda c: (c[0], c[1]))
+        return [(name, cells) for _, _, name, cells in found]
 
 
 def _json_size(body: Any) -> int:
@@ -595,32 +682,11 @@ def make_plan(
     infos = field_infos(fields)
     per_call = mass_update_max_fields or (3 if module == "Deals" else 1)
 
-    frame = cs.changes
-    kinds: dict[str, Kind] = {}
-    records: dict[str, dict[str, Any]] = {}
-    clears: set[str] = set()
-    for name, group in frame.groupby("field", sort=False):
-        fname = str(name)
-        info = infos.get(fname)
-        kind = info.kind if info is not None else Kind(cs.kinds.get(fname, Kind.TEXT))
-        kinds[fname] = kind
-        rids = [str(r) for r in group["id"].tolist()]
-        encoded, missing = _encode_column(group["new"].tolist(), kind)
-        if missing:
-            clears.update(rids[i] for i in missing)
-        if kind is Kind.SUBFORM:
-            # a bulk-write CSV has no column for a subform's rows: these go by PUT
-            clears.update(rids)
-        for rid, value in zip(rids, encoded, strict=True):
-            record = records.get(rid)
-            if record is None:
-                records[rid] = {fname: value}
-            else:
-                record[fname] = value
-    # keep the change set's record order
-    order = list(dict.fromkeys(str(i) for i in frame["id"].tolist()))
-    records = {rid: records[rid] for rid in order}
-    n_total = len(records)
+    cells = _Cells(cs, infos)
+    kinds = cells.kinds
+    rids = cells.rids
+    n_total = len(rids)
+    cleared = cells.cleared
 
     # once per field, not once per record: mass_updatable rebuilds the field's dict
     mass_fields = {
@@ -628,9 +694,6 @@ def make_plan(
         if info.mass_updatable and info.kind not in LOOKUP_KINDS and info.kind is not Kind.SUBFORM
     }
     spelled: dict[tuple[type, Any], str] = {}
-
-    def mass_ok(name: str) -> bool:
-        return name in mass_fields
 
     def as_json(value: Any) -> str:
         # Most records share a handful of values: spell each once.
@@ -642,12 +705,13 @@ def make_plan(
             text = spelled[key] = json.dumps(value, sort_keys=True)
         return text
 
+    # Units and riders hold record positions (into ``rids``). Clears stay out of mass
+    # updates (Zoho documents a value there, never null), and so does every record with a
+    # change mass update cannot carry: counted per record with NumPy, not per cell.
     units_by_sig: dict[tuple[tuple[str, str], ...], _Unit] = {}
-    riders: list[tuple[str, tuple[tuple[str, str], ...]]] = []
-    for rid, values in records.items():
-        # clears stay out of mass updates: Zoho documents a value there, never null
-        if not values or rid in clears or not all(mass_ok(f) for f in values):
-            continue
+    riders: list[tuple[int, tuple[tuple[str, str], ...]]] = []
+    for r in cells.eligible(mass_fields).tolist():
+        values = cells.record(r)
         if len(values) == 1:
             ((f, v),) = values.items()
             sig: tuple[tuple[str, str], ...] = ((f, as_json(v)),)
@@ -656,9 +720,9 @@ def make_plan(
         unit = units_by_sig.get(sig)
         if unit is None:
             unit = units_by_sig[sig] = _Unit(sig, [], [], math.ceil(len(sig) / per_call))
-        unit.ids.append(rid)
+        unit.ids.append(r)
         if len(sig) > 1:
-            riders.append((rid, sig))
+            riders.append((r, sig))
     every_unit = list(units_by_sig.values())
     units = [u for u in every_unit if _worth_keeping(u, costs, limits)]
     chosen_mask = 0
@@ -683,7 +747,7 @@ def make_plan(
 
     # mass-update calls: (pairs, ids); riders first so that they are always sent; a unit
     # with more values than one call carries sends each chunk once per group of fields
-    mu_calls: list[tuple[tuple[tuple[str, str], ...], list[str]]] = []
+    mu_calls: list[tuple[tuple[tuple[str, str], ...], list[int]]] = []
     for unit, take in zip(units, takes, strict=True):
         members = unit.forced + unit.ids[:take]
         for start in range(0, len(members), limits.mass_update_ids):
@@ -699,7 +763,7 @@ def make_plan(
         single = {pairs[0]: i for i, (pairs, _) in enumerate(mu_calls) if len(pairs) == 1}
         sizes = [len(ids) for _, ids in mu_calls]
         n_put = n_total - len(covered)
-        taken: list[tuple[str, list[int]]] = []
+        taken: list[tuple[int, list[int]]] = []
         d_calls = d_credits = 0
         best_gain, best_len = 0, 0
         for rid, sig in riders:
@@ -728,24 +792,26 @@ def make_plan(
                 mu_calls[s][1].append(rid)
             covered.add(rid)
 
-    put_ids = [rid for rid in records if rid not in covered]
-    bulk_ids: list[str] = []
+    in_mu = np.zeros(n_total, dtype=bool)
+    in_mu[list(covered)] = True
+    put_ids = np.flatnonzero(~in_mu)
+    bulk_ids = np.zeros(0, dtype=np.intp)
     if bulk_threshold is not None and len(put_ids) >= bulk_threshold:
         # candidates: as planned; mass updates kept and the rest by bulk; everything by bulk
-        def bulk_key(n_mu: list[tuple[Any, list[str]]], to_put: list[str],
-                     to_bulk: list[str]) -> int:
+        def bulk_key(n_mu: list[tuple[Any, list[Any]]], to_put: np.ndarray,
+                     to_bulk: np.ndarray) -> int:
             b_calls, b_credits = _bulk_cost(len(to_bulk), costs, limits)
             calls = len(n_mu) + math.ceil(len(to_put) / limits.put_batch) + b_calls
             credits = (sum(costs.mass_update(len(ids)) for _, ids in n_mu)
                        + _put_credits(len(to_put), costs, limits) + b_credits)
             return int(_key(calls, credits, objective))
 
-        kept_put = [r for r in put_ids if r in clears]
-        kept_bulk = [r for r in put_ids if r not in clears]
-        all_put = [r for r in records if r in clears]
-        all_bulk = [r for r in records if r not in clears]
+        kept_put = put_ids[cleared[put_ids]]
+        kept_bulk = put_ids[~cleared[put_ids]]
+        all_put = np.flatnonzero(cleared)
+        all_bulk = np.flatnonzero(~cleared)
         candidates = [
-            (bulk_key(mu_calls, put_ids, []), mu_calls, put_ids, []),
+            (bulk_key(mu_calls, put_ids, bulk_ids), mu_calls, put_ids, bulk_ids),
             (bulk_key(mu_calls, kept_put, kept_bulk), mu_calls, kept_put, kept_bulk),
             (bulk_key([], all_put, all_bulk), [], all_put, all_bulk),
         ]
@@ -753,7 +819,8 @@ def make_plan(
 
     steps: list[dict[str, Any]] = []
     payloads: list[Any] = []
-    for pairs, ids in mu_calls:
+    for pairs, positions in mu_calls:
+        ids = [rids[r] for r in positions]
         names = [f for f, _ in pairs]
         data = {f: json.loads(v) for f, v in pairs}
         body: dict[str, Any] = {"data": [data], "ids": list(ids)}
@@ -763,20 +830,23 @@ def make_plan(
                       "ids": list(ids), "fields": names, "payload_bytes": _json_size(body),
                       "credits": costs.mass_update(len(ids))})
         payloads.append(body)
-    for start in range(0, len(put_ids), limits.put_batch):
-        batch = put_ids[start : start + limits.put_batch]
-        data_rows = [{"id": rid, **records[rid]} for rid in batch]
-        names = list(dict.fromkeys(f for rid in batch for f in records[rid]))
+    put_list = put_ids.tolist()
+    for start in range(0, len(put_list), limits.put_batch):
+        positions = put_list[start : start + limits.put_batch]
+        batch = [rids[r] for r in positions]
+        data_rows = [{"id": rids[r], **cells.record(r)} for r in positions]
+        names = list(dict.fromkeys(f for row in data_rows for f in row if f != "id"))
         body = {"data": data_rows}
         steps.append({"route": "put", "calls": 1, "n_records": len(batch), "ids": batch,
                       "fields": names, "payload_bytes": _json_size(body),
                       "credits": costs.put(len(batch))})
         payloads.append(body)
     for start in range(0, len(bulk_ids), limits.bulk_write_rows):
-        chunk = bulk_ids[start : start + limits.bulk_write_rows]
+        chunk_at = bulk_ids[start : start + limits.bulk_write_rows]
+        chunk = [rids[r] for r in chunk_at.tolist()]
         # the values already encoded above: encoding is idempotent, so the CSV is the same
-        file: BulkWriteFile = build_bulk_write(
-            {rid: records[rid] for rid in chunk}, kinds, module
+        file: BulkWriteFile = build_bulk_write_columns(
+            chunk, cells.csv_columns(chunk_at), kinds, module
         )
         steps.append({"route": "bulk_write", "calls": costs.bulk_write_calls,
                       "n_records": len(chunk), "ids": chunk,

@@ -216,8 +216,10 @@ class ExportMixin:
                 "resume": {}, "started": now_text(), "total": total, "calls": 0, "credits": 0,
                 # The export reads every formula value: the first refresh is due from now.
                 "formula_refreshed": now_text(),
-                "cursor": self._newest_change(module),
             }
+            # Deletions before this instant concern no record the export reads: the first
+            # sync asks the deletion log only from here (not its whole 60-120 days).
+            manifest["cursor"], manifest["deleted_cursor"] = self._newest_change(module)
             save_manifest(root, manifest)
         clean_strays(root, {f["name"] for f in manifest.get("files") or []})
         bar = Bar(progress, manifest.get("total"), f"{module} → {root.name}")
@@ -346,8 +348,9 @@ class ExportMixin:
                           run.formula_cells if formulas is not None else None, rewritten,
                           int(manifest["rows"]), calls, credits, run.deletions_checked)
 
-    def _newest_change(self, module: str) -> dict[str, Any] | None:
-        """The cursor an export starts from: the newest ``Modified_Time`` before it reads.
+    def _newest_change(self, module: str) -> tuple[dict[str, Any] | None, str | None]:
+        """The cursor an export starts from: the newest ``Modified_Time`` before it reads,
+        and the server's clock then (where the deletions to apply start).
 
         Anything changed while the export runs is modified at or after it, so the first
         sync (``If-Modified-Since`` is inclusive) sees it.
@@ -355,7 +358,8 @@ class ExportMixin:
         reply = self.client.request("GET", module, params={
             "fields": "id,Modified_Time", "sort_by": "Modified_Time", "sort_order": "desc",
             "per_page": 1, "page": 1})
+        now = server_time(reply.headers)
         for record in (reply.body or {}).get("data") or []:
             return cursor_from(str(record.get("Modified_Time")), [str(record.get("id"))],
-                               server_time(reply.headers))
-        return None
+                               now), now
+        return None, now

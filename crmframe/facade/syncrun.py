@@ -73,6 +73,10 @@ class SyncRun:
         self.cursor: dict[str, Any] | None = manifest.get("cursor")
         self.deleted_cursor: str | None = manifest.get("deleted_cursor")
         self.deleted_ids: set[str] = set()
+        #: When each deleted id was deleted, and when each fetched record was modified:
+        #: a record deleted after the listing read it is dropped, not written back.
+        self.deleted_at: dict[str, datetime] = {}
+        self.modified_at: dict[str, datetime] = {}
         self.deletions_checked = True
         self.deleted_calls = 0
         self.formula_cells = 0
@@ -100,6 +104,7 @@ class SyncRun:
                     continue  # the cursor is inclusive: this version is already stored
                 if stamp:
                     when = parse_time(str(stamp))
+                    self.modified_at[rid] = when
                     if newest is None or when > newest[0]:
                         newest = (when, str(stamp), [rid])
                     elif when == newest[0]:
@@ -137,6 +142,8 @@ class SyncRun:
             for entry in iter_deleted(self.crm.client, self.module, since=self.deleted_cursor):
                 self.deleted_ids.add(str(entry["id"]))
                 stamp = entry.get("deleted_time")
+                if stamp:
+                    self.deleted_at[str(entry["id"])] = parse_time(str(stamp))
                 if stamp and (newest is None or parse_time(str(stamp)) > parse_time(newest)):
                     newest = str(stamp)
         except (InvalidURLError, NotFoundError) as exc:
@@ -165,6 +172,7 @@ class SyncRun:
             last = {rid: n for n, rid in enumerate(ids_list)}
             if len(last) < len(ids_list):
                 changed = changed.take(sorted(last.values()))
+        changed = self._without_deleted(changed)
         changed_ids = changed.column("id")
         touched = pa.concat_arrays([changed_ids.combine_chunks() if changed.num_rows
                                     else pa.array([], pa.string()),
@@ -197,6 +205,22 @@ class SyncRun:
         for entry in self.manifest["files"]:
             entry["rows"] = pq.read_metadata(self.root / entry["name"]).num_rows
         return replaced, added.num_rows, rewritten
+
+    def _without_deleted(self, changed: pa.Table) -> pa.Table:
+        """``changed`` less the records deleted after the listing read them (the deletion
+        log has them too): written back, they would outlive their deletion, as the next
+        sync asks only for later deletions. A record modified after its deletion
+        (restored from the recycle bin) stays."""
+        if not changed.num_rows or not self.deleted_ids:
+            return changed
+        never = datetime.min.replace(tzinfo=timezone.utc)
+        gone = [rid for rid in set(changed.column("id").to_pylist()) & self.deleted_ids
+                if self.modified_at.get(rid, never) <= self.deleted_at.get(rid, never)
+                or rid not in self.deleted_at]
+        if not gone:
+            return changed
+        return changed.filter(pc.invert(pc.is_in(changed.column("id"),
+                                                 value_set=pa.array(gone, pa.string()))))
 
     def _rewrite(self, path: Path, touched: pa.Array | None, mine: pa.Table,
                  formulas: pd.DataFrame | None) -> bool:

@@ -118,7 +118,7 @@ def write_create(sb: State, request: Request, version: Version) -> Response:
         find_by=find_by, mappings=mappings, header=header, rows=rows, file_name=file_name,
         created=sb.clock.now(), ignore_empty=bool(body.get("ignore_empty", False)),
         callback=callback, character_encoding=str(body.get("character_encoding") or "UTF-8"),
-        module_as_object=as_object, base_url=request.host_url.rstrip("/"))
+        module_as_object=as_object, base_url=request.host_url.rstrip("/"), file_id=file_id)
     if not sb.jobs.add_write(job, file_id):  # another job took the upload meanwhile
         raise _invalid_file_id()
     return json_response({"status": "success", "code": "SUCCESS", "message": "success",

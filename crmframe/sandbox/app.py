@@ -33,6 +33,7 @@ from werkzeug.wrappers import Request, Response
 from crmframe.sandbox import (
     api_bulk_read,
     api_bulk_write,
+    api_bulk_write_list,
     api_coql,
     api_delete,
     api_deleted,
@@ -104,6 +105,7 @@ ROUTES: list[Route] = [
           {"GET": api_records.get_record, "PUT": api_records.update_one,
            "DELETE": api_delete.delete_one}),
     Route("/crm/bulk/<ver>/write", "bulk_write_create", {"POST": api_bulk_write.write_create}),
+    Route("/crm/bulk/<ver>/write", "bulk_write_list", {"GET": api_bulk_write_list.write_list}),
     Route("/crm/bulk/<ver>/write/<job_id>", "bulk_write_job", {"GET": api_bulk_write.write_job}),
     Route("/crm/bulk/<ver>/write/<job_id>/result", "bulk_write_result",
           {"GET": api_bulk_write.write_result}),

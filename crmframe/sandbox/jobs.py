@@ -160,6 +160,8 @@ class BulkWriteJob:
     upload_key: str = ""
     #: True once the result zip is in the job files (rows and outcomes let go).
     finished: bool = False
+    #: The upload the job was made from (for the emulated job listing only).
+    file_id: str = ""
 
     def __post_init__(self) -> None:
         if self.total < 0:

@@ -77,6 +77,10 @@ class SandboxServer:
         Seed a few locked and unapproved Leads and Deals (see :meth:`flagged`).
     clock
         Time source (``crmframe.sandbox.ManualClock`` in tests).
+    job_listing
+        EMULATED, UNCONFIRMED upstream: answer ``GET /crm/bulk/{v}/write`` with a list of
+        bulk-write jobs naming their ``file_id`` (Zoho documents none; see
+        ``api_bulk_write_list``). Off by default.
     """
 
     def __init__(
@@ -102,6 +106,7 @@ class SandboxServer:
         request_log_size: int = 100_000,
         flag_records: bool = True,
         clock: Clock | None = None,
+        job_listing: bool = False,
     ) -> None:
         self.clock: Clock = clock or SystemClock()
         self.modules = build_modules()
@@ -120,6 +125,7 @@ class SandboxServer:
                                oauth=self.oauth, faults=self.faults, job_speed=job_speed,
                                job_delay=job_delay, page_token_ttl=page_token_ttl,
                                request_log_size=request_log_size)
+            self.app.job_listing = job_listing
             self._httpd: BaseWSGIServer = make_server(
                 host, port, self.app, threaded=True, request_handler=KeepAliveHandler)
             # before serving starts, so every connection is counted (see KeepAliveHandler)

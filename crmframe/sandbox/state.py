@@ -65,6 +65,9 @@ class State:
         self.page_token_ttl = page_token_ttl
         self.writer = Writer(store, modules, clock)
         self.jobs = Jobs(store, self.writer, clock, speed=job_speed, delay=job_delay)
+        #: EMULATED, UNCONFIRMED upstream: answer GET /crm/bulk/{v}/write with the jobs
+        #: (api_bulk_write_list); off by default, as Zoho documents no such listing.
+        self.job_listing = False
 
     @property
     def uploads(self) -> dict[str, str]:

@@ -1,7 +1,8 @@
 """:class:`EditGrid`: edit a module in a grid, see the diff and the plan live, push safely.
 
-The grid is an `anywidget <https://anywidget.dev>`_ view (``grid.js``): a virtual table,
-so 10,000 rows open and scroll like 50, with one editor per column kind (picklists through
+The grid is an `anywidget <https://anywidget.dev>`_ view (``grid.js``): a virtual table that
+fetches the rows near the view a window at a time, so 10,000 rows of 91 columns open and
+scroll like 50, with one editor per column kind (picklists through
 their allowed values, numbers and dates checked as they are typed, read-only columns
 locked). Every edit comes back to Python, which keeps :attr:`EditGrid.edited` and redraws
 the side panel: the changed cells, the validation problems and the plan (calls, credits).
@@ -27,13 +28,21 @@ Examples
 'Lost Lead'
 >>> grid.changes[["id", "field", "old", "new"]].values.tolist()
 [['4150868000000225014', 'Lead_Status', 'Junk Lead', 'Lost Lead']]
+
+Rows are added and deleted only with the opt-ins ``crm.push`` has for them:
+
+>>> rows = EditGrid(None, frame, fields=fields, module="Leads", inserts=True, deletes=True)
+>>> rows.add_row({"Lead_Status": "Contacted", "No_of_Employees": 5})
+'new-1'
+>>> rows.delete_row("4150868000000225013")
+>>> rows.edited.index.tolist(), rows.deleted
+(['4150868000000225014', 'new-1'], ['4150868000000225013'])
 """
 
 from __future__ import annotations
 
 import functools
 import html
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -41,17 +50,21 @@ from typing import Any
 import pandas as pd
 
 from crmframe.core.diff import diff
+from crmframe.core.inserts import insert_route, new_records, with_row_steps
+from crmframe.core.metadata import normalise_fields
 from crmframe.core.validate import find_problems
 from crmframe.errors import ConfigurationError, CrmframeError, InputError, ValidationError
-from crmframe.widgets.gridcolumns import ColumnSpec, cell_from_json, column_json, column_specs
-from crmframe.widgets.jobs import JobMonitor, cost_text, ipywidgets_module
+from crmframe.widgets.gridcolumns import ColumnSpec, cell_from_json, column_specs
+from crmframe.widgets.gridpanel import diff_html, plan_html, problems_html
+from crmframe.widgets.gridrows import added_frame, insert_problems, new_label, window
+from crmframe.widgets.jobs import JobMonitor, ipywidgets_module
 from crmframe.widgets.push import result_message_html, result_summary_html
 
 __all__ = ["EditGrid"]
 
 _HERE = Path(__file__).parent
-#: Changed cells listed in the side panel; all of them are in ``grid.changes``.
-DIFF_ROWS_SHOWN = 20
+#: Rows the browser asks for at a time (it asks again as it scrolls).
+WINDOW_ROWS = 100
 
 
 @functools.lru_cache(maxsize=1)
@@ -65,16 +78,26 @@ def _view_class() -> Any:
         ) from exc
 
     class GridView(anywidget.AnyWidget):  # type: ignore[misc]
-        """The browser half of the grid (state only; the rules live in EditGrid)."""
+        """The browser half of the grid (state only; the rules live in EditGrid).
+
+        Cells are not state: the browser asks for the rows in view (a custom message
+        ``{"type": "rows", "start", "end"}``) and gets them back the same way.
+        """
 
         _esm = (_HERE / "grid.js").read_text(encoding="utf-8")
         _css = (_HERE / "grid.css").read_text(encoding="utf-8")
         columns: Any = traitlets.List().tag(sync=True)
-        # ids and cells as one JSON document in bytes: ipywidgets would otherwise walk
-        # every one of a large frame's cells looking for binary buffers.
-        payload = traitlets.Bytes(b"").tag(sync=True)
+        n_rows = traitlets.Int(0).tag(sync=True)
+        window_rows = traitlets.Int(WINDOW_ROWS).tag(sync=True)
         edits = traitlets.Dict().tag(sync=True)
         problems = traitlets.Dict().tag(sync=True)
+        added = traitlets.Int(0).tag(sync=True)
+        deleted: Any = traitlets.List().tag(sync=True)
+        can_insert = traitlets.Bool(False).tag(sync=True)
+        can_delete = traitlets.Bool(False).tag(sync=True)
+        # After Push: nothing more is edited here, and the new rows show their Zoho ids.
+        pushed = traitlets.Bool(False).tag(sync=True)
+        new_ids = traitlets.Dict().tag(sync=True)
         height = traitlets.Int(420).tag(sync=True)
 
     return GridView
@@ -108,25 +131,39 @@ class EditGrid:
         Field metadata instead of ``crm.read_fields(module)``.
     height : int, default 420
         Pixels of the grid.
+    inserts : bool, default False
+        Enable *Add row*: new rows, checked as ``crm.insert`` checks them (mandatory fields
+        included), pushed with ``crm.push(..., inserts=True)``. Off, the button is shown
+        disabled, as ``crm.push`` reports added rows without sending them by default.
+    deletes : bool, default False
+        Enable each row's delete button: rows marked for deletion are deleted by
+        ``crm.push(..., deletes=True)`` (a record changed in Zoho since it was read is a
+        conflict, not deleted) once the deletion is confirmed (:attr:`confirm_deletes`).
     push_options : dict, optional
-        More keyword arguments for ``crm.push`` (``overwrite``, ``trigger``, ``journal``...).
-        The grid pushes with ``push_valid=True``: cells the validation refused come back
-        as ``VALIDATION`` rows of the results, the others go.
+        More keyword arguments for ``crm.push`` (``overwrite``, ``trigger``...). The grid
+        pushes with ``push_valid=True``: cells the validation refused come back as
+        ``VALIDATION`` rows of the results, the others go.
     monitor_options : dict, optional
         For the :class:`JobMonitor` of the push's jobs.
 
     Attributes
     ----------
     edited : DataFrame
-        The frame with the grid's edits (a copy each time it is read).
+        The frame with the grid's edits, added rows (``new-1``...) and without the rows
+        marked for deletion (a copy each time it is read).
     changes : DataFrame
-        ``id``, ``field``, ``old``, ``new``: one row per changed cell.
+        ``id``, ``field``, ``old``, ``new``: one row per changed cell of the rows as read.
+    added : DataFrame
+        The added rows (not deleted), as rows of the frame.
+    deleted : list of str
+        The ids marked for deletion.
     problems : DataFrame
-        ``id``, ``field``, ``value``, ``problem``: edits that do not fit the metadata.
+        ``id``, ``field``, ``value``, ``problem``: edits and added rows that do not fit the
+        metadata.
     plan : Plan or None
-        The plan of the valid edits (None when offline or nothing changed).
+        The plan of the valid edits, inserts and deletes (None offline or with nothing to do).
     result : PushResult or None
-        After Push.
+        After Push; ``result.frame`` holds the new records' ids.
     widget : ipywidgets.HBox
         The grid and its side panel.
     """
@@ -140,6 +177,8 @@ class EditGrid:
         module: str | None = None,
         fields: Any = None,
         height: int = 420,
+        inserts: bool = False,
+        deletes: bool = False,
         push_options: Mapping[str, Any] | None = None,
         monitor_options: Mapping[str, Any] | None = None,
     ) -> None:
@@ -155,37 +194,49 @@ class EditGrid:
                                  "module=), or fields= to edit offline")
             fields = crm.read_fields(self.module)
         self.fields = fields
+        self._infos = normalise_fields(fields)
         shown = list(self.original.columns) if columns is None else list(columns)
         unknown = [c for c in shown if c not in self.original.columns]
         if unknown:
             raise InputError(f"EditGrid columns not in the frame: {', '.join(unknown)}")
         self.specs: list[ColumnSpec] = column_specs(self.original[shown], fields)
+        self._names = [s.name for s in self.specs]
+        self._n = len(self.original)
         self._positions = {str(i): n for n, i in enumerate(self.original.index)}
-        self._edited = self.original.copy()
-        self._cells: dict[tuple[int, int], Any] = {}
+        self.inserts, self.deletes = bool(inserts), bool(deletes)
+        # Typed values of the edited cells of the rows as read, and of the added rows.
+        self._values: dict[tuple[int, int], Any] = {}
         # Cells whose typed value does not fit the column (kept out of ``edited``).
         self._refused: dict[tuple[int, int], str] = {}
+        self._added_rows = 0
+        self._deleted_rows: set[int] = set()
         self._plan_error = ""
         self._push_options = dict(push_options or {})
         self._monitor_options = dict(monitor_options or {})
         self.changes = diff(self.original.iloc[0:0], self.original.iloc[0:0]).changes
+        self.added = added_frame(self.original, {})
+        self.deleted: list[str] = []
         self.problems = find_problems(self.changes, fields)
         self.plan: Any = None
         self.result: Any = None
         self.monitor: JobMonitor | None = None
 
         self.view = _view_class()(
-            columns=[s.to_json() for s in self.specs],
-            payload=json.dumps({
-                "ids": [str(i) for i in self.original.index],
-                "data": [column_json(self.original[s.name]) for s in self.specs],
-            }, separators=(",", ":"), allow_nan=False, default=str).encode("utf-8"),
-            height=height,
+            columns=[s.to_json() for s in self.specs], n_rows=self._n, height=height,
+            can_insert=self.inserts, can_delete=self.deletes,
         )
-        self.view.observe(self._on_edits, names="edits")
+        self.view.observe(self._on_state, names=["edits", "added", "deleted"])
+        self.view.on_msg(self._on_msg)
+        self._build_panel(widgets)
+        self._refresh()
+
+    def _build_panel(self, widgets: Any) -> None:
         self.diff_panel = widgets.HTML(value="")
         self.problems_panel = widgets.HTML(value="")
         self.plan_panel = widgets.HTML(value="")
+        self.confirm_deletes = widgets.Checkbox(
+            value=False, indent=False, description="", layout=widgets.Layout(display="none"))
+        self.confirm_deletes.observe(lambda _c: self._refresh_button(), names="value")
         self.push_button = widgets.Button(
             description="Push", button_style="warning", icon="upload", disabled=True,
             tooltip="Send the valid edits to Zoho (crm.push, conflicts checked)",
@@ -195,7 +246,7 @@ class EditGrid:
         self.results = widgets.HTML(value="")
         self.jobs_box = widgets.VBox([])
         panel = widgets.VBox(
-            [self.diff_panel, self.problems_panel, self.plan_panel,
+            [self.diff_panel, self.problems_panel, self.plan_panel, self.confirm_deletes,
              widgets.HBox([self.push_button, self.message]), self.results, self.jobs_box],
             layout=widgets.Layout(flex="0 1 34%", min_width="260px", overflow="hidden",
                                   padding="0 0 0 8px"),
@@ -205,7 +256,6 @@ class EditGrid:
         self.widget = widgets.HBox([self.view, panel],
                                    layout=widgets.Layout(width="100%", overflow="hidden"))
         self.widget.add_class("crmframe-edit-grid")
-        self._refresh()
 
     # -- display -------------------------------------------------------------------------
 
@@ -214,193 +264,277 @@ class EditGrid:
 
     def __repr__(self) -> str:
         n, p = len(self.changes), len(self.problems)
-        return (f"<EditGrid {self.module or ''} {len(self.original):,} rows x "
-                f"{len(self.specs)} columns: {n:,} cell{'s' if n != 1 else ''} changed, "
+        rows = ""
+        if len(self.added) or self.deleted:
+            rows = f", {len(self.added):,} added, {len(self.deleted):,} deleted"
+        return (f"<EditGrid {self.module or ''} {self._n:,} rows x "
+                f"{len(self.specs)} columns: {n:,} cell{'s' if n != 1 else ''} changed{rows}, "
                 f"{p:,} problem{'s' if p != 1 else ''}>")
 
     @property
     def edited(self) -> pd.DataFrame:
-        """The frame with the grid's edits (a copy; ``attrs`` kept)."""
-        out: pd.DataFrame = self._edited.copy()
+        """The frame with the grid's edits and added rows, without deleted rows (a copy)."""
+        out: pd.DataFrame = self.original.copy()
+        for (row, col), value in self._values.items():
+            if row < self._n:
+                out.iloc[row, _position(out, self._names[col])] = (
+                    pd.NA if value is None else value)
+        if self._deleted_rows:
+            out = out.drop(index=[self.original.index[r] for r in sorted(self._deleted_rows)
+                                  if r < self._n])
+        if len(self.added):
+            out = pd.concat([out, self.added])
         out.attrs = dict(self.original.attrs)
         return out
+
+    def window(self, start: int, end: int) -> dict[str, Any]:
+        """Rows ``start:end`` as read, as the browser gets them when it scrolls there."""
+        return window(self.original, self._names, start, end)
+
+    def _on_msg(self, _view: Any, content: Any, _buffers: Any) -> None:
+        if isinstance(content, dict) and content.get("type") == "rows":
+            self.view.send(self.window(int(content.get("start", 0)),
+                                       int(content.get("end", 0))))
 
     # -- edits ---------------------------------------------------------------------------
 
     def edit(self, record_id: str, column: str, value: Any) -> None:
         """Edit one cell from code, as the grid does (``None`` clears it).
 
+        ``record_id`` is an id as read, or an added row's label (``new-1``...).
+
         Raises
         ------
         InputError
             For an unknown id or column, a locked column, or a value that does not fit.
         """
-        row = self._positions.get(str(record_id))
-        if row is None:
-            raise InputError(f"no record {record_id!r} in this grid")
-        names = [s.name for s in self.specs]
-        if column not in names:
+        row = self._row_of(record_id)
+        if column not in self._names:
             raise InputError(f"no column {column!r} in this grid")
-        col = names.index(column)
+        col = self._names.index(column)
         cell_from_json(value, self.specs[col])  # refuse what the grid's editor would
         edits = dict(self.view.edits)
         edits[f"{row}:{col}"] = value if not isinstance(value, pd.Timestamp) else str(value)
         self.view.edits = edits
 
-    def _on_edits(self, change: Mapping[str, Any]) -> None:
-        self._apply(change["new"])
+    def add_row(self, values: Mapping[str, Any] | None = None) -> str:
+        """Add a row, as *Add row* does, with ``values`` typed in; returns its label.
+
+        Raises
+        ------
+        InputError
+            When the grid was not opened with ``inserts=True``, or a value does not fit.
+        """
+        if not self.inserts:
+            raise InputError("this grid adds no rows: open it with EditGrid(..., inserts=True) "
+                             "(crm.push then inserts them)")
+        row = self._n + self.view.added
+        for column, value in (values or {}).items():
+            if column not in self._names:
+                raise InputError(f"no column {column!r} in this grid")
+            cell_from_json(value, self.specs[self._names.index(column)])
+        with self.view.hold_trait_notifications():
+            self.view.added = self.view.added + 1
+            self.view.edits = {**self.view.edits, **{
+                f"{row}:{self._names.index(c)}": (str(v) if isinstance(v, pd.Timestamp) else v)
+                for c, v in (values or {}).items()}}
+        return new_label(row - self._n)
+
+    def delete_row(self, record_id: str, *, undo: bool = False) -> None:
+        """Mark a row for deletion (or ``undo=True``: keep it), as its delete button does.
+
+        Raises
+        ------
+        InputError
+            For an unknown id, or a row as read when the grid was not opened with
+            ``deletes=True``.
+        """
+        row = self._row_of(record_id)
+        if row < self._n and not self.deletes:
+            raise InputError("this grid deletes no records: open it with "
+                             "EditGrid(..., deletes=True) (crm.push then deletes them)")
+        marked = set(self.view.deleted)
+        marked = marked - {row} if undo else marked | {row}
+        self.view.deleted = sorted(marked)
+
+    def _row_of(self, record_id: str) -> int:
+        row = self._positions.get(str(record_id))
+        if row is None:
+            labels = {new_label(k): self._n + k for k in range(self.view.added)}
+            row = labels.get(str(record_id))
+        if row is None:
+            raise InputError(f"no record {record_id!r} in this grid")
+        return row
+
+    def _on_state(self, _change: Mapping[str, Any]) -> None:
+        self._apply()
         self._refresh()
 
-    def _apply(self, edits: Mapping[str, Any]) -> None:
-        wanted: dict[tuple[int, int], Any] = {}
-        for key, value in edits.items():
+    def _apply(self) -> None:
+        # Rows the browser may add or delete only when opted in: a view's state is not
+        # trusted further than the buttons it shows.
+        self._added_rows = int(self.view.added) if self.inserts else 0
+        last = self._n + self._added_rows
+        self._deleted_rows = {int(r) for r in self.view.deleted
+                              if 0 <= int(r) < last and (int(r) >= self._n or self.deletes)}
+        self._values, self._refused = {}, {}
+        for key, value in self.view.edits.items():
             row_text, _, col_text = str(key).partition(":")
-            wanted[(int(row_text), int(col_text))] = value
-        touched = set(self._cells) | set(wanted)
-        self._refused = {}
-        for row, col in touched:
-            spec = self.specs[col]
-            if (row, col) not in wanted:
-                self._edited.iloc[row, self._edited.columns.get_loc(spec.name)] = (
-                    self.original.iloc[row, self.original.columns.get_loc(spec.name)])
+            row, col = int(row_text), int(col_text)
+            if row >= last or not 0 <= col < len(self.specs):
                 continue
             try:
-                value = cell_from_json(wanted[(row, col)], spec)
+                self._values[(row, col)] = cell_from_json(value, self.specs[col])
             except InputError as exc:
                 self._refused[(row, col)] = str(exc)
-                continue
-            self._edited.iloc[row, self._edited.columns.get_loc(spec.name)] = (
-                pd.NA if value is None else value)
-        self._cells = wanted
 
     def _touched(self) -> tuple[list[int], list[str]]:
-        rows = sorted({row for row, _ in self._cells})
-        cols = sorted({self.specs[col].name for _, col in self._cells})
+        cells = [(r, c) for r, c in self._values if r < self._n and r not in self._deleted_rows]
+        rows = sorted({r for r, _ in cells})
+        cols = sorted({self._names[c] for _, c in cells})
         return rows, cols
+
+    def _after(self, rows: list[int], cols: list[str]) -> pd.DataFrame:
+        after: pd.DataFrame = self.original.iloc[rows][cols].copy()
+        at = {r: n for n, r in enumerate(rows)}
+        for (row, col), value in self._values.items():
+            if row in at:
+                after.iloc[at[row], _position(after, self._names[col])] = (
+                    pd.NA if value is None else value)
+        return after
 
     def _refresh(self) -> None:
         rows, cols = self._touched()
         # Only the touched rows and columns are compared: an edit on a 10,000-row frame
         # costs what the edits cost, not what the frame costs.
-        before = self.original.iloc[rows][cols]
-        after = self._edited.iloc[rows][cols]
-        changeset = diff(before, after, fields=self.fields)
+        changeset = diff(self.original.iloc[rows][cols], self._after(rows, cols),
+                         fields=self.fields)
         self.changes = changeset.changes
-        self.problems = find_problems(changeset, self.fields)
-        marks = {f"{r}:{c}": message for (r, c), message in self._refused.items()}
-        names = {s.name: n for n, s in enumerate(self.specs)}
-        for p in self.problems.itertuples(index=False):
-            row = self._positions.get(str(p.id))
-            if row is not None and p.field in names:
-                marks[f"{row}:{names[str(p.field)]}"] = str(p.problem)
-        self.view.problems = marks
-        self.diff_panel.value = self._diff_html()
-        self.problems_panel.value = self._problems_html()
-        self.plan = self._plan(changeset)
-        self.plan_panel.value = self._plan_html()
-        self.push_button.disabled = self.result is not None or self.plan is None or not (
-            len(self.changes) - len(self.problems) > 0)
+        typed: dict[int, dict[str, Any]] = {
+            k: {} for k in range(self._added_rows) if self._n + k not in self._deleted_rows}
+        for (row, col), value in self._values.items():
+            if row - self._n in typed:
+                typed[row - self._n][self._names[col]] = value
+        self.added = added_frame(self.original, typed)
+        self.deleted = [str(self.original.index[r]) for r in sorted(self._deleted_rows)
+                        if r < self._n]
+        self._insert_problems = insert_problems(self.added, self.fields)
+        update_problems = find_problems(changeset, self.fields)
+        self.problems = (pd.concat([update_problems, self._insert_problems], ignore_index=True)
+                         if len(self._insert_problems) else update_problems)
+        self.view.problems = self._marks()
+        self.diff_panel.value = diff_html(self.changes, added=self.added, deleted=self.deleted)
+        self.problems_panel.value = problems_html(self.problems, list(self._refused.values()))
+        self.plan = self._plan(changeset, update_problems)
+        error, self._plan_error = self._plan_error, ""
+        self.plan_panel.value = plan_html(self.plan, error=error, offline=self.crm is None)
+        n_deleted = len(self.deleted)
+        self.confirm_deletes.description = (
+            f"yes, delete {n_deleted:,} record{'s' if n_deleted != 1 else ''} in Zoho")
+        self.confirm_deletes.layout.display = "flex" if n_deleted else "none"
+        if not n_deleted:
+            self.confirm_deletes.value = False
+        self._refresh_button()
 
-    def _plan(self, changeset: Any) -> Any:
-        if self.crm is None or changeset.changes.empty:
+    def _marks(self) -> dict[str, str]:
+        """``{"row:col": problem}`` for the browser to paint red."""
+        marks = {f"{r}:{c}": message for (r, c), message in self._refused.items()}
+        columns = {name: n for n, name in enumerate(self._names)}
+        added = {new_label(k): self._n + k for k in range(self._added_rows)}
+        for p in self.problems.itertuples(index=False):
+            row = self._positions.get(str(p.id), added.get(str(p.id)))
+            if row is not None and p.field in columns:
+                marks[f"{row}:{columns[str(p.field)]}"] = str(p.problem)
+        return marks
+
+    def _plan(self, changeset: Any, update_problems: pd.DataFrame) -> Any:
+        has_rows = (len(self.added) and self._insert_problems.empty) or self.deleted
+        if self.crm is None or (changeset.changes.empty and not has_rows):
             return None
         rows, cols = self._touched()
-        valid = self._edited.iloc[rows][cols].copy()
-        for p in self.problems.itertuples(index=False):
+        valid = self._after(rows, cols)
+        for p in update_problems.itertuples(index=False):
             valid.loc[str(p.id), str(p.field)] = self.original.loc[str(p.id), str(p.field)]
         try:
-            return self.crm.plan(valid, self.original.iloc[rows][cols], module=self.module)
+            plan = self.crm.plan(valid, self.original.iloc[rows][cols], module=self.module)
+            if not has_rows:
+                return plan
+            new = None
+            if len(self.added) and self._insert_problems.empty:
+                writable = [c for c in self.added.columns
+                            if str(c) in self._infos and self._infos[str(c)].writable]
+                new = new_records(self.added[writable].reset_index(drop=True), self._infos)
+            route = insert_route(len(new.records)) if new is not None else None
+            return with_row_steps(plan, route, new, self.deleted)
         except CrmframeError as exc:
             self._plan_error = f"{type(exc).__name__}: {exc}"
             return None
 
-    # -- side panel ----------------------------------------------------------------------
-
-    def _diff_html(self) -> str:
-        n = len(self.changes)
-        if not n:
-            return "<div class='crmframe-grid-diff' data-changes='0'><b>No edits yet</b></div>"
-        ids = self.changes["id"].nunique()
-        shown = self.changes.head(DIFF_ROWS_SHOWN)
-        rows = "".join(
-            f"<tr><td>{html.escape(str(r.id))}</td><td>{html.escape(str(r.field))}</td>"
-            f"<td>{html.escape(_cell(r.old))}</td><td>{html.escape(_cell(r.new))}</td></tr>"
-            for r in shown.itertuples(index=False)
-        )
-        more = f" (first {DIFF_ROWS_SHOWN}; all in grid.changes)" if n > DIFF_ROWS_SHOWN else ""
-        return (
-            f"<div class='crmframe-grid-diff' data-changes='{n}'>"
-            f"<table><caption>{n:,} cell{'s' if n != 1 else ''} changed in {ids:,} "
-            f"record{'s' if ids != 1 else ''}{more}</caption>"
-            "<thead><tr><th>id</th><th>field</th><th>was</th><th>now</th></tr></thead>"
-            f"<tbody>{rows}</tbody></table></div>"
-        )
-
-    def _problems_html(self) -> str:
-        refused = self._refused
-        n = len(self.problems) + len(refused)
-        if not n:
-            return "<div class='crmframe-grid-problems' data-problems='0'></div>"
-        items = [
-            f"<li><b>{html.escape(str(p.field))}</b> of {html.escape(str(p.id))}: "
-            f"{html.escape(str(p.problem))}</li>"
-            for p in self.problems.head(DIFF_ROWS_SHOWN).itertuples(index=False)
-        ] + [f"<li>{html.escape(message)}</li>" for message in refused.values()]
-        return (
-            f"<div class='crmframe-grid-problems' data-problems='{n}' style='color:#d62728'>"
-            f"<b>{n:,} problem{'s' if n != 1 else ''}</b> (not pushed)<ul>{''.join(items)}</ul>"
-            "</div>"
-        )
-
-    def _plan_html(self) -> str:
-        if self.plan is None:
-            error, self._plan_error = self._plan_error, ""
-            if error:
-                return ("<div class='crmframe-grid-plan' style='color:#d62728'>"
-                        f"{html.escape(error)}</div>")
-            if self.crm is None:
-                return "<div class='crmframe-grid-plan'><i>offline: no plan</i></div>"
-            return "<div class='crmframe-grid-plan'></div>"
-        cost = cost_text(getattr(self.plan, "calls", None), getattr(self.plan, "credits", None))
-        steps = getattr(self.plan, "steps", None)
-        routes = ""
-        if steps is not None and len(steps):
-            routes = "".join(
-                f"<tr><td>{html.escape(str(r.route))}</td>"
-                f"<td class='num'>{int(r.n_records):,}</td>"
-                f"<td class='num'>{float(r.credits):g}</td></tr>"
-                for r in steps.itertuples(index=False)
-            )
-            routes = ("<table><thead><tr><th>route</th><th>records</th><th>credits</th>"
-                      f"</tr></thead><tbody>{routes}</tbody></table>")
-        return (
-            f"<div class='crmframe-grid-plan' data-calls='{getattr(self.plan, 'calls', '')}'>"
-            f"<b>Plan</b>: {html.escape(', '.join(cost))}{routes}</div>"
-        )
+    def _refresh_button(self) -> None:
+        """Push is enabled when there is something valid to send and nothing unconfirmed."""
+        valid_edits = len(self.changes) - (len(self.problems) - len(self._insert_problems))
+        todo = valid_edits > 0 or len(self.added) or self.deleted
+        blocked = ""
+        if len(self._insert_problems):
+            blocked = "fix the new rows' problems, or delete those rows, to push"
+        elif self.deleted and not self.confirm_deletes.value:
+            blocked = "tick the box to confirm the deletion"
+        self.push_button.disabled = bool(
+            self.result is not None or self.plan is None or not todo or blocked)
+        self.push_button.tooltip = blocked or (
+            "Send the valid edits to Zoho (crm.push, conflicts checked)")
+        # A hint of what blocks Push, unless the message reports a push or its failure.
+        if self.result is None and not self.message.value.startswith("<span"):
+            self.message.value = f"<i class='hint'>{blocked}</i>" if blocked else ""
 
     # -- push ----------------------------------------------------------------------------
 
-    def push(self) -> Any:
-        """Push the valid edits through ``crm.push`` (what the button does), at most once.
+    def push(self, *, confirm_deletes: bool = False) -> Any:
+        """Push through ``crm.push`` (what the button does), at most once.
+
+        The valid cell edits go as updates; with ``inserts=True`` the added rows are
+        inserted, with ``deletes=True`` the rows marked are deleted — which needs the
+        confirmation box ticked, or ``confirm_deletes=True`` from code.
 
         Returns the ``PushResult``, or None when the push raised (the error is shown).
+
+        Raises
+        ------
+        InputError
+            Offline, with added rows that do not pass the insert check, or with deletions
+            not confirmed.
         """
         if self.result is not None:
             return self.result
         if self.crm is None:
             raise InputError("this grid has no crm to push with")
+        if len(self._insert_problems):
+            raise InputError(f"{len(self._insert_problems)} problem(s) in the added rows (see "
+                             "grid.problems): fix them or delete those rows before pushing")
+        if confirm_deletes:
+            self.confirm_deletes.value = True
+        if self.deleted and not self.confirm_deletes.value:
+            raise InputError(f"{len(self.deleted)} record(s) marked for deletion: confirm with "
+                             "the box, or grid.push(confirm_deletes=True)")
         self.push_button.disabled = True
         self.message.value = "pushing…"
-        options = {"push_valid": True, "module": self.module, **self._push_options}
+        options: dict[str, Any] = {"push_valid": True, "module": self.module}
+        if self.inserts:
+            options["inserts"] = True
+        if self.deletes:
+            options["deletes"] = True
+        options.update(self._push_options)
         try:
             result = self.crm.push(self.edited, self.original, **options)
         except (ValidationError, CrmframeError) as exc:
             self.message.value = (
-                f"<span style='color:#d62728'>push failed: {html.escape(type(exc).__name__)}: "
+                f"<span style='color:#d62728'>push failed: {type(exc).__name__}: "
                 f"{html.escape(str(exc))}</span>")
             self.push_button.disabled = False
             return None
         self.result = result
+        self.view.new_ids = self._new_ids(result)
+        self.view.pushed = True
         self.message.value = result_message_html(result)
         self.results.value = (
             "<div class='crmframe-grid-results'>" + result_summary_html(result) + "</div>")
@@ -411,8 +545,24 @@ class EditGrid:
         return result
 
 
-def _cell(value: Any) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
-        return "(empty)"
-    text = str(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    def _new_ids(self, result: Any) -> dict[str, str]:
+        """``{"row": id}`` of the added rows Zoho created, for the browser to show."""
+        frame = getattr(result, "frame", None)
+        if frame is None or self.added.empty:
+            return {}
+        labels = list(self.edited.index)
+        rows = {new_label(k): self._n + k for k in range(self._added_rows)}
+        out = {}
+        for label in self.added.index:
+            position = labels.index(label)
+            if position < len(frame.index) and not pd.isna(frame.index[position]):
+                new_id = str(frame.index[position])
+                if new_id != label:
+                    out[str(rows[str(label)])] = new_id
+        return out
+
+
+def _position(frame: pd.DataFrame, column: str) -> int:
+    return int(frame.columns.get_indexer(pd.Index([column]))[0])
+
+

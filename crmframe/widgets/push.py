@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from crmframe.errors import CrmframeError, InputError
+from crmframe.widgets.gridpanel import short_id
 from crmframe.widgets.jobs import JobMonitor, cost_text, ipywidgets_module
 
 __all__ = ["PushPreview", "result_message_html", "result_summary_html"]
@@ -270,7 +271,8 @@ def result_summary_html(result: Any) -> str:
     if failed is not None and len(failed):
         shown = failed.head(FAILED_ROWS_SHOWN)
         lines = "".join(
-            f"<tr><td>{html.escape(str(r.id))}</td><td>{html.escape(str(r.code))}</td>"
+            f"<tr><td title='{html.escape(str(r.id))}' style='white-space:nowrap'>"
+            f"{html.escape(short_id(r.id))}</td><td>{html.escape(str(r.code))}</td>"
             f"<td>{html.escape(str(r.message))}</td></tr>"
             for r in shown[["id", "code", "message"]].itertuples(index=False)
         )

@@ -1,9 +1,11 @@
 """The notebooks in JupyterLab 4, in headless Chromium: widgets render and update for real.
 
 What nbclient cannot see is checked here from the page's DOM: the JobMonitor's panels reach
-COMPLETED with a chart and no horizontal scrollbar, the EditGrid shows rows, an edit typed
-into a grid cell appears in the diff panel, a value that does not fit is flagged while
-typed, and Push shows the results summary. Screenshots go to ``test-output/browser/``.
+COMPLETED with a chart and no horizontal scrollbar, the EditGrid shows rows (fetched a
+window at a time), an edit typed into a grid cell appears in the diff panel, a value that
+does not fit is flagged while typed, a row added and a row deleted in the grid are
+inserted and deleted, and Push shows the results summary. Screenshots go to
+``test-output/browser/``.
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ def _open(context: Any, lab: Lab, name: str) -> Any:
     # dropped). On a slow start JupyterLab may first ask which kernel to use: the
     # notebook's own (python3) is the one it offers. Tabs of earlier tests stay open,
     # hidden: only this notebook's panel counts.
-    ready = (f"{{ const p = {_PANEL}; const k = p && p.sessionContext.session?.kernel;"
+    # The app is exposed once JupyterLab has started: until then, not ready (not an error).
+    ready = (f"{{ if (!window.jupyterapp) return false; const p = {_PANEL};"
+             " const k = p && p.sessionContext.session?.kernel;"
              " return !!k && k.connectionStatus === 'connected' && k.status === 'idle'"
              " && p.context.path === name && p.content.widgets.length > 0; }")
     page.wait_for_function(
@@ -119,25 +123,33 @@ def test_job_monitor_reaches_completed(browser_context: Any, lab: Lab) -> None:
     page.close()
 
 
-def test_edit_grid_edit_diff_push(browser_context: Any, lab: Lab) -> None:
+def test_edit_grid_edit_add_delete_push(browser_context: Any, lab: Lab) -> None:
     page = _open(browser_context, lab, "06_edit_in_a_grid.ipynb")
-    push_cell = next(i for i in range(_count(page)) if "grid.push()" in _source(page, i))
+    push_cell = next(i for i in range(_count(page)) if "grid.push(" in _source(page, i))
     # Up to the colleague's edit; Push is ours to click.
     _run(page, "run-all-above", 0, push_cell - 1, active=push_cell)
 
     grid = page.locator(".crmframe-edit-grid").first
     rows = grid.locator(".cfg-row")
-    _wait(page, "() => document.querySelectorAll('.crmframe-grid .cfg-row').length > 10",
-          "grid_rows")
+    # The rows in view arrive from the kernel a window at a time: wait for their values.
+    _wait(page, "() => document.querySelectorAll('.crmframe-grid .cfg-row').length > 10 && "
+                "document.querySelectorAll('.crmframe-grid .cfg-row .cfg-loading').length"
+                " === 0", "grid_rows")
     assert rows.count() < 200  # virtual: only the rows in view are in the DOM
-    assert "2,000 rows" in grid.locator(".cfg-status").inner_text()
+    assert "2,000 rows + 1 new · 1 marked for deletion" in grid.locator(
+        ".cfg-status").inner_text()
     diff = grid.locator(".crmframe-grid-diff")
-    assert diff.get_attribute("data-changes") == "3"  # the three edits made from code
+    # The edits, the new row and the deletion made from code.
+    assert diff.get_attribute("data-changes") == "3"
+    assert diff.get_attribute("data-added") == "1"
+    assert diff.get_attribute("data-deleted") == "1"
     assert grid.locator(".cfg-cell.cfg-edited").count() >= 2
     assert grid.locator(".cfg-cell.cfg-invalid").count() >= 1  # the malformed e-mail
+    assert grid.locator(".cfg-row.cfg-deleted").count() == 1  # row 9, in view
 
     header = [c.strip() for c in grid.locator(".cfg-header .cfg-cell").all_inner_texts()]
-    phone = header.index("Phone") - 1  # the first header cell is the id
+    last_name = header.index("Last_Name") - 1  # the first header cell is the id
+    phone = header.index("Phone") - 1
     employees = header.index("No_of_Employees") - 1
     status = header.index("Lead_Status") - 1
 
@@ -173,29 +185,76 @@ def test_edit_grid_edit_diff_push(browser_context: Any, lab: Lab) -> None:
     select.select_option("Junk Lead")
     _wait(page, "() => document.querySelector('.crmframe-grid-diff').dataset.changes === '5'",
           "picklist_edit")
+
+    # Delete a row: its ✕, then the row is struck through and listed in the panel.
+    grid.locator(".cfg-row[data-row='8'] .cfg-del").click()
+    _wait(page, "() => document.querySelector('.crmframe-grid-diff').dataset.deleted === '2'",
+          "delete_row")
+    assert "cfg-deleted" in (grid.locator(".cfg-row[data-row='8']").get_attribute("class")
+                             or "")
+    assert "2 records to delete in Zoho" in diff.inner_text()
+
+    # Add a row: at the bottom, its mandatory Last_Name missing until typed.
+    grid.locator("button.cfg-add").click()
+    _wait(page, "() => document.querySelector('.crmframe-grid-diff').dataset.added === '2'",
+          "add_row")
+    new_row = 2001  # after the 2,000 read and the one added from code
+    _wait(page, f"() => document.querySelector(\".cfg-row[data-row='{new_row}']\") !== null",
+          "new_row_drawn")
+    assert grid.locator(f".cfg-row[data-row='{new_row}'] .cfg-label").inner_text() == "new-2"
+    _wait(page, "() => document.querySelector('.crmframe-grid-problems').dataset.problems"
+                " === '2'", "new_row_problem")
+    assert "mandatory field missing" in grid.locator(".crmframe-grid-problems").inner_text()
+    push = grid.locator("button", has_text="Push")
+    assert push.is_disabled()  # a new row with a problem is not pushed
+    cell(new_row, last_name).click()
+    editor = grid.locator("input.cfg-editor")
+    editor.fill("Okafor")
+    editor.press("Enter")
+    _wait(page, "() => document.querySelector('.crmframe-grid-problems').dataset.problems"
+                " === '1'", "new_row_fixed")
+    assert "2 new records to insert" in diff.inner_text()
+    # The panel's parts arrive one by one: the plan follows the problems.
+    _wait(page, "() => document.querySelector('.crmframe-grid-plan').innerText"
+                ".includes('insert')", "plan_with_inserts")
     plan = grid.locator(".crmframe-grid-plan")
     assert re.search(r"Plan: \d+ calls?, \d+ credits?", plan.inner_text())
+    assert re.search(r"insert\s+1\s+2\s", plan.inner_text())  # one POST, two records
+    assert re.search(r"delete\s+1\s+2\s", plan.inner_text())
+
+    # Deletions are confirmed before Push.
+    assert push.is_disabled()
+    grid.locator(".crmframe-grid-panel input[type='checkbox']").check()
+    _wait(page, "() => ![...document.querySelectorAll('.crmframe-grid-panel button')]"
+                ".find(b => b.textContent.includes('Push')).disabled", "confirmed")
     grid.scroll_into_view_if_needed()
     page.screenshot(path=str(SCREENSHOTS / "06_edit_grid.png"), full_page=False)
     _no_horizontal_scrollbar(page, ".crmframe-grid-panel")
 
-    # Push: through crm.push, the colleague's record a conflict, the slip a VALIDATION row.
-    grid.locator("button", has_text="Push").click()
+    # Push: through crm.push, the colleague's record a conflict, the slip a VALIDATION row,
+    # the new rows inserted and the marked rows deleted.
+    push.click()
     summary = grid.locator(".crmframe-grid-results .crmframe-push-summary")
     summary.wait_for()
     text = summary.inner_text()
     assert "CONFLICT" in text
     assert "VALIDATION" in text
-    assert re.search(r"success\s+SUCCESS\s+3", text)  # two from code, two typed, one conflict
-    assert grid.locator("button", has_text="Push").is_disabled()
-    grid.scroll_into_view_if_needed()
+    # Three updates (one from code, two typed), two inserts, two deletes.
+    assert re.search(r"success\s+SUCCESS\s+7", text)
+    assert push.is_disabled()
+    # The new rows show the ids Zoho gave them; the grid takes no more edits.
+    _wait(page, f"() => /^\\d{{18,19}}$/.test(document.querySelector("
+                f"\".cfg-row[data-row='{new_row}'] .cfg-label\").textContent)", "new_ids")
+    assert grid.locator("button.cfg-add").is_disabled()
+    grid.locator(".crmframe-grid-results").scroll_into_view_if_needed()
     page.screenshot(path=str(SCREENSHOTS / "06_edit_grid_pushed.png"), full_page=False)
 
     # The notebook's own push cell finds the grid pushed; the read-back agrees.
     _run(page, "run-all-below", push_cell, _count(page) - 1, active=push_cell)
     printed = page.locator(".jp-OutputArea-output").all_inner_texts()
-    assert any("the colleague's change kept: True" in t for t in printed)
-    assert any("our valid edit in Zoho: True" in t for t in printed)
+    for line in ("the colleague's change kept: True", "our valid edit in Zoho: True",
+                 "the new lead in Zoho: True", "the deleted lead gone: True"):
+        assert any(line in t for t in printed), line
     page.close()
 
 

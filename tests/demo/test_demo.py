@@ -170,9 +170,9 @@ def test_report_figures_agree_with_each_other_and_the_sandbox(
     assert figures["credits"] == sum(_int(r[4]) for r in steps.values()) == _int(total[4])
     push = steps["push edits"]
     assert figures["push write calls"] == _int(push[3])
-    assert figures["push credits (writes)"] == _int(push[4])
-    assert "check for conflicts), " + f"{int(figures['push credits (writes)'])} credits" in (
-        report)
+    push_credits = int(figures["push credits (writes and checks)"])
+    assert push_credits == _int(push[4])
+    assert f"check for conflicts), {push_credits} credits" in report
     assert re.search(r"the push(&#39;|&#x27;)s calls, writes and credits are the sandbox", report)
     # The dearer route is said so: every write step is compared with plain batches.
     for name in ("push edits", "mass update by view", "bulk write"):
@@ -215,6 +215,35 @@ def test_demo_exits_one_when_an_expectation_fails(
     assert code == 1
     assert "FAILED: validation caught every invalid value" in printed.getvalue()
     assert "== 1." not in printed.getvalue()  # --quiet: the summary only
+
+
+@pytest.mark.sandbox
+@pytest.mark.slow
+@pytest.mark.parametrize("records", [1000, 1200, 1500])
+def test_demo_checks_hold_at_small_sizes(records: int, tmp_path: Path) -> None:
+    """At 1,000-1,500 leads the push is a few calls: its write calls (not its conflict-check
+    reads) are what is compared with batches, and at 1,200 the status segment fits in the
+    phones' PUT batches, so the plan has no mass update and is as few calls as batches."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(io.StringIO()):
+        code = demo.main(["--records", str(records), "--out", str(tmp_path / "out"),
+                          "--quiet"])
+    text = printed.getvalue()
+    assert "FAILED" not in text, text
+    assert code == 0
+    checks = pd.read_csv(tmp_path / "out" / "checks.csv")
+    row = checks[checks["name"].str.startswith("the plan writes in fewer calls")]
+    assert len(row) == 1
+    found = re.match(r"(\d+) write calls \(\+(\d+) conflict-check reads\) vs (\d+) naive, "
+                     r"(\d+) in batches", str(row["detail"].iloc[0]))
+    assert found
+    writes, reads, naive, batches = map(int, found.groups())
+    assert reads >= 1  # the conflict check is counted, beside the writes
+    assert writes < naive
+    assert writes <= batches
+    summary = pd.read_csv(tmp_path / "out" / "summary.csv", index_col="step")
+    assert summary.loc["push edits", "calls"] == writes + reads
+    assert summary.loc["push edits", "writes"] == writes
 
 
 def test_demo_refuses_too_few_records(capsys: pytest.CaptureFixture[str]) -> None:

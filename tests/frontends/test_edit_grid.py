@@ -88,7 +88,7 @@ def test_edits_build_the_diff_problems_and_plan(crm: Any, server: Any) -> None:
 
     changed = set(zip(grid.changes["id"], grid.changes["field"], strict=True))
     assert changed == {(a, "Lead_Status"), (b, "No_of_Employees"), (c, "Email")}
-    assert grid.diff_panel.value.count("<tr><td>") == 3
+    assert grid.diff_panel.value.count("<tr><td class='id'") == 3
     assert "3 cells changed in 3 records" in grid.diff_panel.value
     assert list(grid.problems["field"]) == ["Email"]
     assert "data-problems='2'" in grid.problems_panel.value
@@ -172,3 +172,176 @@ def test_values_are_checked_as_typed() -> None:
 def test_a_frame_without_ids_is_refused() -> None:
     with pytest.raises(InputError, match="index 'id'"):
         EditGrid(None, pd.DataFrame({"A": [1]}), fields={"fields": []})
+
+
+# -- rows: the browser asks for windows; added and deleted rows follow push's opt-ins ------
+
+
+def _after_first_write(crm: Any, action: Any) -> None:
+    """Run ``action`` once the first write of ``crm`` is answered: while the push runs."""
+    send, pending = crm.client.request, [action]
+
+    def request(method: str, path: str, **kw: Any) -> Any:
+        reply = send(method, path, **kw)
+        if method in ("PUT", "POST", "DELETE") and pending:
+            pending.pop()()
+        return reply
+
+    crm.client.request = request
+
+
+@pytest.mark.sandbox
+def test_the_browser_gets_rows_a_window_at_a_time(crm: Any, server: Any) -> None:
+    leads = _leads(crm, server)
+    grid = EditGrid(crm, leads)
+    # The view's state holds no cells: the browser asks for the rows it shows.
+    state = grid.view.get_state()
+    assert set(state) >= {"columns", "n_rows", "edits", "added", "deleted"}
+    assert "payload" not in state
+    assert state["n_rows"] == len(leads)
+    window = grid.window(100, 150)
+    assert window["start"] == 100
+    assert window["ids"] == [str(i) for i in leads.index[100:150]]
+    col = _col(grid, "No_of_Employees")
+    want = leads["No_of_Employees"].iloc[100:150].astype(object).tolist()
+    got = [row[col] for row in window["rows"]]
+    assert got == [None if pd.isna(v) else int(v) for v in want]
+    assert len(window["rows"][0]) == len(grid.specs)
+    tail = grid.window(len(leads) - 5, len(leads) + 100)  # past the end: what there is
+    assert len(tail["ids"]) == 5
+    # The message the browser sends is answered with that window.
+    sent: list[Any] = []
+    grid.view.send = sent.append
+    grid._on_msg(grid.view, {"type": "rows", "start": 0, "end": 3}, [])
+    assert sent[0]["ids"] == [str(i) for i in leads.index[:3]]
+
+
+def test_rows_are_added_and_deleted_only_when_opted_in() -> None:
+    frame = pd.DataFrame({"Last_Name": pd.array(["Ito", "Berg"], dtype="string")},
+                         index=pd.Index(["4150868000000225013", "4150868000000225014"],
+                                        dtype="string", name="id"))
+    fields = {"fields": [{"api_name": "Last_Name", "data_type": "text",
+                          "json_type": "string", "system_mandatory": True}]}
+    grid = EditGrid(None, frame, fields=fields)
+    assert not grid.view.can_insert
+    assert not grid.view.can_delete
+    with pytest.raises(InputError, match="inserts=True"):
+        grid.add_row({"Last_Name": "Ada"})
+    with pytest.raises(InputError, match="deletes=True"):
+        grid.delete_row("4150868000000225013")
+    # A view that sends rows anyway (its buttons are disabled) changes nothing.
+    grid.view.added = 2
+    grid.view.deleted = [0]
+    assert grid.added.empty
+    assert grid.deleted == []
+    assert grid.edited.index.tolist() == frame.index.tolist()
+
+
+def test_added_rows_are_checked_like_an_insert() -> None:
+    frame = pd.DataFrame({"Last_Name": pd.array(["Ito"], dtype="string"),
+                          "No_of_Employees": pd.array([10], dtype="Int64")},
+                         index=pd.Index(["4150868000000225013"], dtype="string", name="id"))
+    fields = {"fields": [
+        {"api_name": "Last_Name", "data_type": "text", "json_type": "string",
+         "system_mandatory": True},
+        {"api_name": "No_of_Employees", "data_type": "integer", "json_type": "integer"}]}
+    grid = EditGrid(None, frame, fields=fields, inserts=True, deletes=True)
+    label = grid.add_row({"No_of_Employees": 12})
+    assert label == "new-1"
+    # The mandatory field is missing: a problem on the cell the analyst must fill.
+    assert grid.problems[["id", "field", "problem"]].values.tolist() == [
+        ["new-1", "Last_Name", "mandatory field missing"]]
+    assert grid.view.problems == {"1:0": "mandatory field missing"}
+    assert "data-added='1'" in grid.diff_panel.value
+    grid.edit("new-1", "Last_Name", "Ada")
+    assert grid.problems.empty
+    edited = grid.edited
+    assert edited.index.tolist() == ["4150868000000225013", "new-1"]
+    assert edited.loc["new-1", "Last_Name"] == "Ada"
+    assert edited.loc["new-1", "No_of_Employees"] == 12
+    assert str(edited["No_of_Employees"].dtype) == "Int64"  # types kept
+    # Removing an added row needs no opt-in; marking a record needs deletes=True.
+    grid.delete_row("new-1")
+    assert grid.added.empty
+    grid.delete_row("new-1", undo=True)
+    grid.delete_row("4150868000000225013")
+    assert grid.deleted == ["4150868000000225013"]
+    assert grid.edited.index.tolist() == ["new-1"]
+    assert "data-deleted='1'" in grid.diff_panel.value
+    assert "1 record to delete in Zoho" in grid.diff_panel.value
+
+
+@pytest.mark.sandbox
+def test_push_inserts_and_deletes_beside_a_colleague(crm: Any, server: Any) -> None:
+    leads = _leads(crm, server)
+    columns = ["Last_Name", "Company", "Lead_Status", "City", "Modified_Time"]
+    grid = EditGrid(crm, leads, columns=columns, inserts=True, deletes=True,
+                    push_options={"trigger": []})
+    updated, gone, kept_by_them, touched_during = (str(i) for i in leads.index[40:44])
+    _type(grid, updated, "City", "Grid City")
+    grid.add_row({"Last_Name": "Grid New One", "Company": "Acme"})
+    grid.add_row({"Company": "No Name Yet"})
+    grid.delete_row(gone)
+    grid.delete_row(kept_by_them)
+    # The second new row lacks its mandatory Last_Name: Push waits for it.
+    assert list(grid.problems["id"]) == ["new-2"]
+    assert grid.push_button.disabled
+    assert grid.plan is None or "insert" not in set(grid.plan.steps["route"])
+    with pytest.raises(InputError, match="added rows"):
+        grid.push()
+    grid.edit("new-2", "Last_Name", "Grid New Two")
+    assert grid.problems.empty
+    # The plan lists the update, the two inserts and the two deletes.
+    routes = grid.plan.steps.groupby("route")["n_records"].sum().to_dict()
+    assert routes == {"put": 1, "insert": 2, "delete": 2}
+    assert "2 new records to insert" in grid.diff_panel.value
+    assert "2 records to delete in Zoho" in grid.diff_panel.value
+    # Deletions wait for the confirmation.
+    assert grid.push_button.disabled
+    assert not grid.confirm_deletes.value
+    assert "confirm" in grid.message.value
+    grid.confirm_deletes.value = True
+    assert not grid.push_button.disabled
+
+    count = len(server.ids("Leads"))
+    with crmframe.connect(**server.credentials) as colleague:
+        def edit(rid: str, value: str) -> None:
+            colleague.client.request("PUT", "Leads", json={"data": [
+                {"id": rid, "Designation": value}]})
+
+        edit(kept_by_them, "the colleague's, before")  # before: a record we mean to delete
+        _after_first_write(crm, lambda: edit(touched_during, "the colleague's, during"))
+        result = grid.push()
+        edit(updated, "the colleague's, after")
+        assert grid.push() is result  # at most once: nothing written twice
+    codes = result.results.groupby("route")["code"].agg(list).to_dict()
+    assert codes["put"] == ["SUCCESS"]
+    assert codes["insert"] == ["SUCCESS", "SUCCESS"]
+    assert sorted(codes["delete"]) == ["CONFLICT", "SUCCESS"]
+    assert result.results.set_index("id").loc[kept_by_them, "code"] == "CONFLICT"
+    assert "CONFLICT" in grid.results.value
+    assert "records by status and code" in grid.results.value
+    now = set(server.ids("Leads"))
+    assert len(now) == count + 2 - 1
+    assert gone not in now
+    assert kept_by_them in now  # the colleague's edit is not destroyed
+    overwritten = sum([
+        server.get_record("Leads", kept_by_them)["Designation"] != "the colleague's, before",
+        server.get_record("Leads", touched_during)["Designation"] != "the colleague's, during",
+        server.get_record("Leads", updated)["Designation"] != "the colleague's, after",
+    ])
+    assert overwritten == 0
+    assert server.get_record("Leads", updated)["City"] == "Grid City"
+    names = [server.get_record("Leads", i)["Last_Name"] for i in now]
+    written_twice = sum(names.count(n) > 1 for n in ("Grid New One", "Grid New Two"))
+    assert written_twice == 0
+    assert names.count("Grid New One") == names.count("Grid New Two") == 1
+    # result.frame: the grid's frame with the new ids, ready as the next original.
+    assert result.frame is not None
+    new_ids = result.results.loc[result.results["route"] == "insert", "id"].tolist()
+    assert result.frame.index[-2:].tolist() == new_ids
+    # The browser shows the new rows by their ids now, and takes no more edits.
+    n = len(leads)
+    assert grid.view.new_ids == {str(n): new_ids[0], str(n + 1): new_ids[1]}
+    assert grid.view.pushed
+    assert grid.edited.index[-2:].tolist() == ["new-1", "new-2"]

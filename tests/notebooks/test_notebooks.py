@@ -27,11 +27,14 @@ from crmframe.sandbox.server import CREDENTIALS_SEED_ENV
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 CASSETTE = ROOT / "cassettes" / "notebooks" / "04_report.yaml"
+#: Notebook 04's second cassette: the data fix it pushes through PushPreview.
+FIX_CASSETTE = ROOT / "cassettes" / "notebooks" / "04_fix.yaml"
 NAMES = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
 #: Fixes the (otherwise random) credentials of the sandboxes the notebooks start.
 CREDENTIALS_SEED = 4242
 # Taken at import, before any notebook runs, whatever order the tests run in.
 COMMITTED_CASSETTE = hashlib.sha256(CASSETTE.read_bytes()).hexdigest()
+COMMITTED_FIX_CASSETTE = hashlib.sha256(FIX_CASSETTE.read_bytes()).hexdigest()
 # What the sandbox mints: access/refresh tokens and client ids ("1000." + hex/upper-case).
 TOKEN_RE = re.compile(r"1000\.[0-9A-Za-z]{6,}")
 
@@ -198,8 +201,20 @@ def check_04(nb: nbformat.NotebookNode, text: str) -> None:
     assert found
     assert int(found.group(1)) == int(found.group(2)) > 0
     # The recorded answer, exactly: the report is reproducible.
-    assert "report total: 600 leads, annual revenue 506,360,835.13" in text
+    assert "report total: 600 leads, annual revenue 522,285,508.57" in text
     assert any("image/png" in out.get("data", {}) for out in _outputs(nb))
+    # The progress bar of the read and the fix's PushPreview, as widgets.
+    assert "Leads: " in text
+    state = json.dumps(nb.metadata.get("widgets", {}))
+    assert "600/600" in state  # the bar reached the end (its last state, kept by nbclient)
+    assert re.search(r"<b>Push plan</b>: \d+ calls, \d+ credits", text)
+    assert "records by status and code" in state  # the preview after preview.run()
+    assert "leads with no source: 44" in text
+    assert "fix pushed: 44 written, 0 failed, 2 calls, 6 credits" in text
+    fixed = re.search(r"fix interactions in its cassette: (\d+), replayed: (\d+)", text)
+    assert fixed
+    assert int(fixed.group(1)) == int(fixed.group(2)) > 0
+    assert _sha(FIX_CASSETTE) == COMMITTED_FIX_CASSETTE
 
 
 def check_05(nb: nbformat.NotebookNode, text: str) -> None:
@@ -223,13 +238,17 @@ def check_06(nb: nbformat.NotebookNode, text: str) -> None:
     widgets = [out for out in outputs
                if "application/vnd.jupyter.widget-view+json" in out.get("data", {})]
     assert len(widgets) >= 3  # two progress bars (two batches of fields), the grid
-    assert "<EditGrid Leads 2,000 rows x 12 columns: 3 cells changed, 1 problem>" in text
+    assert ("<EditGrid Leads 2,000 rows x 12 columns: 3 cells changed, 1 added, 1 deleted, "
+            "1 problem>") in text
+    assert "edited: 2000 rows; the new one: new-1" in text  # one added, one deleted
     assert "malformed email" in text
     assert re.search(r"skipped\s+CONFLICT\s+1", text)
     assert re.search(r"skipped\s+VALIDATION\s+1", text)
-    assert re.search(r"success\s+SUCCESS\s+1", text)
+    assert re.search(r"success\s+SUCCESS\s+3", text)  # the update, the insert, the delete
     assert "the colleague's change kept: True" in text
     assert "our valid edit in Zoho: True" in text
+    assert "the new lead in Zoho: True" in text
+    assert "the deleted lead gone: True" in text
 
 
 CHECKS: dict[str, Callable[[nbformat.NotebookNode, str], None]] = {
@@ -296,10 +315,12 @@ def test_notebook_outputs_hold_no_secret(
 
 
 @pytest.mark.sandbox
-def test_cassette_holds_no_secret(sandbox_secrets: list[str]) -> None:
-    text = CASSETTE.read_text(encoding="utf-8")
-    assert "/oauth/v2/token" in text  # the token exchange was recorded...
-    assert "client_secret=scrubbed" in text  # ...scrubbed
+@pytest.mark.parametrize("cassette", [CASSETTE, FIX_CASSETTE], ids=lambda p: p.name)
+def test_cassette_holds_no_secret(sandbox_secrets: list[str], cassette: Path) -> None:
+    text = cassette.read_text(encoding="utf-8")
+    if cassette == CASSETTE:
+        assert "/oauth/v2/token" in text  # the token exchange was recorded...
+        assert "client_secret=scrubbed" in text  # ...scrubbed
     assert not TOKEN_RE.search(text)
     assert "Zoho-oauthtoken" not in text
     for secret in sandbox_secrets:

@@ -8,19 +8,21 @@ the customer's workflows run again — so every count must be exactly 1.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pandas as pd
 import pytest
 
 from crmframe.core.diff import diff
+from crmframe.core.plan import Costs
 from crmframe.errors import ServerError, TransportError
 from crmframe.facade.write.sender import CrmSender
 from crmframe.facade.write.settle import AMBIGUOUS_CODE, settle
 from crmframe.facade.write.steps import Step
 from crmframe.http.client import Reply
 
-from .helpers import wait_for_bulk_writes, writing_crm
+from .helpers import writing_crm
 
 T0 = pd.Timestamp("2024-05-01T10:00:00Z")
 T1 = pd.Timestamp("2024-05-01T10:05:00Z")
@@ -185,41 +187,109 @@ def test_push_with_lost_answers_writes_no_record_twice(rate: float) -> None:
 
 
 @pytest.mark.parametrize("rate", [0.05, 0.3])
-def test_bulk_write_push_with_lost_answers_never_creates_a_job_twice(rate: float) -> None:
+def test_bulk_write_push_with_lost_answers_is_exact_and_never_creates_a_job_twice(
+    rate: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One push. A job creation whose answer is lost is found (a server with a job listing:
+    # the sandbox's emulated one) and awaited, or settled by reading the records back until
+    # they stop moving; only rows provably not applied go in a new file. A colleague edits
+    # two records before the push.
+    from crmframe.core import plan as plan_module
     from crmframe.sandbox import start
 
-    with start(records=10_000, seed=12, lost_answer_rate=rate, flag_records=False,
+    # jobs of 1,000 rows: ten job creations per push, so answers are lost on some of them
+    monkeypatch.setattr(plan_module, "Limits",
+                        functools.partial(plan_module.Limits, bulk_write_rows=1000))
+    n = 10_000
+    with start(records=n, seed=12, lost_answer_rate=rate, flag_records=False,
                job_speed=100_000, job_delay=0.02) as server:
+        crm = writing_crm(server.credentials)
+        colleague = writing_crm(server.credentials)
+        try:
+            original = crm.read_records("Leads", ["Custom_Text_4", "City", "Modified_Time"],
+                                        progress=False)
+            edited = original.copy()
+            edited["Custom_Text_4"] = pd.array([f"bulk {rate} {i}" for i in range(n)],
+                                               dtype="string")
+            ids = list(original.index)
+            theirs = {ids[7]: "before", ids[n // 2]: "before 2"}
+            lost = server.faults.lost_answer_rate
+            server.faults.lost_answer_rate = 0.0  # the colleague's answers arrive
+            for rid, city in theirs.items():  # before: another field of two records
+                colleague.client.request("PUT", "Leads", json={"data": [{"id": rid,
+                                                                         "City": city}]})
+            server.faults.lost_answer_rate = lost
+            theirs_counts = server.write_counts("Leads")
+            result = crm.push(edited, original, trigger=[], progress=False,
+                              bulk_threshold=1000, poll_interval=0.02)
+        finally:
+            crm.close()
+            colleague.close()
+        assert set(result.results["route"].dropna()) == {"bulk_write"}
+        jobs = [p for m, p, s in server.requests if m == "POST" and p.endswith("/write")]
+        counts = server.write_counts("Leads")
+        ours = {rid: counts.get(rid, 0) - theirs_counts.get(rid, 0) for rid in ids}
+        assert max(ours.values()) == 1  # no record written twice, whatever was lost
+        # one job per file: every orphan was found applied by reading back, none made twice
+        assert len(jobs) == 10
+        assert result.results["id"].is_unique  # every record reported, once
+        assert set(result.results["id"]) == set(ids)
+        conflicts = result.results[result.results["code"] == "CONFLICT"]
+        assert set(conflicts["id"]) == set(theirs)  # changed since our read: not written
+        assert all(ours[rid] == 0 for rid in theirs)
+        done = result.results[result.results["status"] == "success"]
+        assert len(done) == n - len(theirs)  # exact: everything else applied
+        assert all(ours[rid] == 1 for rid in done["id"])
+
+
+def test_a_lost_job_creation_is_found_in_a_job_listing_and_awaited(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A server that lists bulk-write jobs (the sandbox's emulated, UNCONFIRMED listing):
+    # the job whose creation lost its answer is found by its file_id and awaited — its
+    # per-record results reported, no record read back, no second job.
+    from crmframe.facade.write import sender as sm
+    from crmframe.sandbox import start
+
+    with start(records=300, seed=13, flag_records=False, job_speed=100_000, job_delay=0.02,
+               job_listing=True) as server:
+        upload, find = sm.CrmSender.upload, sm.CrmSender._find
+
+        def upload_then_lose(self: Any, *args: Any, **kwargs: Any) -> str:
+            file_id = upload(self, *args, **kwargs)
+            server.faults.lost_answer_rate = 1.0  # the job creation's answer is lost
+            return file_id
+
+        def find_answered(self: Any, file_id: str) -> Any:
+            server.faults.lost_answer_rate = 0.0
+            return find(self, file_id)
+
+        monkeypatch.setattr(sm.CrmSender, "upload", upload_then_lose)
+        monkeypatch.setattr(sm.CrmSender, "_find", find_answered)
         crm = writing_crm(server.credentials)
         try:
             original = crm.read_records("Leads", ["Custom_Text_4", "Modified_Time"],
                                         progress=False)
             edited = original.copy()
-            edited["Custom_Text_4"] = pd.array([f"bulk {rate} {i}" for i in range(len(edited))],
+            edited["Custom_Text_4"] = pd.array([f"found {i}" for i in range(300)],
                                                dtype="string")
-            results = []
-            for _ in range(6):  # a creation whose answer was lost is never created again
-                result = crm.push(edited, original, trigger=[], progress=False,
-                                  bulk_threshold=2000, poll_interval=0.02)
-                results.append(result)
-                if set(result.results["route"].dropna()) == {"bulk_write"} and result.ok:
-                    break
-                if not (result.results["code"] == "TRANSPORT_ERROR").any():
-                    break
-                # The orphan job runs on, id unknown to crmframe (Zoho lists no bulk-write
-                # jobs): as the message says, let it finish, then read back and push again.
-                wait_for_bulk_writes(server)
-                original = crm.read_records("Leads", ["Custom_Text_4", "Modified_Time"],
-                                            progress=False)
+            server.clear_requests()
+            result = crm.push(edited, original, trigger=[], progress=False,
+                              bulk_threshold=100, poll_interval=0.02,
+                              costs=Costs(bulk_write_job_credits=1, bulk_write_calls=1))
         finally:
             crm.close()
-        jobs = [p for m, p, s in server.requests if m == "POST" and p.endswith("/write")]
-        counts = server.write_counts("Leads")
-        assert max(counts.values()) == 1  # no record written twice, whatever was lost
-        assert len(counts) == len(edited)  # every edit applied in the end
-        assert len(jobs) == len(results)  # one job per push, never a second for the same file
-        for result in results:  # every record of every push reported
-            assert set(result.results["status"]) <= {"success", "unknown"}
+        assert set(result.results["route"]) == {"bulk_write"}
+        assert server.answers_lost == 1
+        posts = [p for m, p, s in server.requests if m == "POST" and p.endswith("/write")]
+        lookups = [p for m, p, s in server.requests if m == "GET" and p.endswith("/write")]
+        assert (len(posts), len(lookups)) == (1, 1)  # found at the first look: one job
+        assert result.ok
+        assert (result.results["message"] == "record updated").all()  # the job's own results
+        assert set(server.write_counts("Leads").values()) == {1}
+        # no record was read back to settle it: one GET of Leads by ids is the guard's check
+        by_ids = [p for m, p, s in server.requests if m == "GET" and "/Leads" in p]
+        assert len(by_ids) <= 3
 
 
 def test_a_mass_update_by_view_whose_answer_is_lost_is_never_scheduled_twice() -> None:

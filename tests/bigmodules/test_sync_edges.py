@@ -1,0 +1,86 @@
+"""crm.sync edge cases: a record deleted while a sync runs, deletions older than the export."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from bighelpers import connection
+
+import crmframe
+from crmframe.facade.syncrun import SyncRun
+
+
+@pytest.fixture
+def server() -> Iterator[Any]:
+    from crmframe.sandbox import start
+
+    with start(records=900, seed=37, job_speed=1e7, job_delay=0) as running:
+        yield running
+
+
+def _calls(server: Any) -> list[tuple[str, str, int]]:
+    return [entry for entry in server.requests if not entry[1].startswith("/oauth")]
+
+
+def test_a_record_deleted_after_the_listing_read_it_stays_deleted(
+    server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "leads"
+    with connection(server) as crm, connection(server) as colleague:
+        crm.sync("Leads", path, formula_every=None, rows_per_file=300)
+        ids = server.ids("Leads")
+        edited, doomed = ids[10:14], ids[12:14]  # two edited records get deleted mid-sync
+        colleague.client.request("PUT", "Leads", json={"data": [
+            {"id": i, "Lead_Status": "Contacted"} for i in edited]})
+        fetch_deletions = SyncRun.fetch_deletions
+
+        def colleague_deletes_first(run: SyncRun) -> int:
+            # between the listing of changes and the deletion log: the colleague deletes
+            colleague.client.request("DELETE", "Leads", params={"ids": ",".join(doomed)})
+            return fetch_deletions(run)
+
+        monkeypatch.setattr(SyncRun, "fetch_deletions", colleague_deletes_first)
+        result = crm.sync("Leads", path, formula_every=None)
+        monkeypatch.undo()
+        again = crm.sync("Leads", path, formula_every=None)
+        fresh = crm.read_records("Leads", method="pages")
+    assert (result.changed, result.added, result.deleted) == (2, 0, 2)
+    mirror = crmframe.read_dataset(path)
+    assert not set(doomed) & set(mirror.index)
+    assert (mirror.loc[edited[:2], "Lead_Status"] == "Contacted").all()
+    assert again.unchanged
+    assert len(mirror) == len(fresh) == 898
+    pd.testing.assert_frame_equal(mirror, fresh)
+
+
+def test_deletions_older_than_the_export_cost_the_first_sync_nothing(tmp_path: Path) -> None:
+    from crmframe.sandbox import ManualClock, start
+
+    path = tmp_path / "leads"
+    clock = ManualClock()
+    with start(records=900, seed=37, job_speed=1e7, job_delay=0, clock=clock) as server, \
+            connection(server) as crm, connection(server) as colleague:
+        ids = server.ids("Leads")
+        # 300 deletions a minute before the export: a page and a half of the deletion log.
+        for start_at in range(0, 300, 100):
+            colleague.client.request("DELETE", "Leads",
+                                     params={"ids": ",".join(ids[start_at:start_at + 100])})
+        clock.advance(60)
+        first = crm.sync("Leads", path, fields=["Last_Name", "Email"])
+        clock.advance(60)
+        server.clear_requests()
+        result = crm.sync("Leads", path)
+        calls = _calls(server)
+        later = crm.sync("Leads", path)
+    assert first.rows == 600
+    assert result.unchanged
+    assert later.unchanged
+    # one call per endpoint: the deletion log is asked only from the export's start
+    assert [p for _, p, _ in calls] == ["/crm/v8/settings/fields", "/crm/v8/Leads",
+                                        "/crm/v8/Leads/deleted"]
+    assert [s for _, p, s in calls if p.endswith("/deleted")] == [304]
+    assert len(crmframe.read_dataset(path)) == 600
