@@ -176,7 +176,7 @@ class BulkWriteJob:
                 "ignore_empty": self.ignore_empty, "callback": self.callback,
                 "character_encoding": self.character_encoding,
                 "module_as_object": self.module_as_object, "base_url": self.base_url,
-                "total": self.total, "upload_key": self.upload_key}
+                "total": self.total, "upload_key": self.upload_key, "file_id": self.file_id}
 
     def progress(self) -> dict[str, Any]:
         """How far it got (stored as it advances)."""
@@ -194,7 +194,8 @@ class BulkWriteJob:
                    ignore_empty=bool(spec["ignore_empty"]), callback=spec["callback"],
                    character_encoding=spec["character_encoding"],
                    module_as_object=bool(spec["module_as_object"]), base_url=spec["base_url"],
-                   total=int(spec["total"]), upload_key=spec["upload_key"], **progress)
+                   total=int(spec["total"]), upload_key=spec["upload_key"],
+                   file_id=str(spec.get("file_id") or ""), **progress)
 
     def details(self, now: float, delay: float, base_url: str) -> dict[str, Any]:
         """The job-details answer (seed 000 / v7 / v8 shapes) at this point of its life."""

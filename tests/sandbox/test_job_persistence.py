@@ -106,7 +106,8 @@ def _leads_named(server: SandboxServer, prefix: str) -> list[str]:
 def test_jobs_of_each_kind_answer_the_same_after_a_restart(tmp_path: Path) -> None:
     db = str(tmp_path / "jobs.db")
     clock = ManualClock(T0)
-    options: dict[str, Any] = {"clock": clock, "job_delay": 1.0, "job_speed": 100.0}
+    options: dict[str, Any] = {"clock": clock, "job_delay": 1.0, "job_speed": 100.0,
+                               "job_listing": True}
     with start(records=300, db=db, **options) as server:
         api = Api(server)
         done = {"write done": _bulk_insert(api, [["Last_Name", "City"]]
@@ -122,6 +123,8 @@ def test_jobs_of_each_kind_answer_the_same_after_a_restart(tmp_path: Path) -> No
         clock.advance(1.5)  # 250 rows of each running job; the read is queued
         pending_upload = _upload(api.session, server.url, [["Last_Name"], ["Later"]])
         before = _answers(api, {**done, **running})
+        listed = {j["id"]: j["resource"][0]["file_id"]
+                  for j in api.get("write", bulk=True).json()["data"]}
         api.close()
     for name in done:
         assert before[name][0] == 200
@@ -136,6 +139,9 @@ def test_jobs_of_each_kind_answer_the_same_after_a_restart(tmp_path: Path) -> No
         api = Api(again)
         # the same answers, byte for byte for the result files
         assert _answers(api, {**done, **running}) == before
+        assert {j["id"]: j["resource"][0]["file_id"]
+                for j in api.get("write", bulk=True).json()["data"]} == listed
+        assert len(set(listed.values())) == 2
         assert pending_upload in again.app.uploads
         # running jobs continue where they stopped: time moves, they finish
         clock.advance(10)
