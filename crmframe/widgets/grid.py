@@ -41,6 +41,7 @@ Rows are added and deleted only with the opt-ins ``crm.push`` has for them:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import html
 from collections.abc import Mapping
@@ -162,6 +163,8 @@ class EditGrid:
         metadata.
     plan : Plan or None
         The plan of the valid edits, inserts and deletes (None offline or with nothing to do).
+    confirm_deletes : ipywidgets.Checkbox
+        Shown while rows are marked for deletion; Push waits until it is ticked.
     result : PushResult or None
         After Push; ``result.frame`` holds the new records' ids.
     widget : ipywidgets.HBox
@@ -465,7 +468,11 @@ class EditGrid:
                             if str(c) in self._infos and self._infos[str(c)].writable]
                 new = new_records(self.added[writable].reset_index(drop=True), self._infos)
             route = insert_route(len(new.records)) if new is not None else None
-            return with_row_steps(plan, route, new, self.deleted)
+            full = with_row_steps(plan, route, new, self.deleted)
+            if self.deleted and "Modified_Time" in self.original.columns:
+                # the push reads the records to delete once, for conflicts, before deleting
+                full = dataclasses.replace(full, check_calls=full.check_calls + 1)
+            return full
         except CrmframeError as exc:
             self._plan_error = f"{type(exc).__name__}: {exc}"
             return None

@@ -294,6 +294,9 @@ def test_push_inserts_and_deletes_beside_a_colleague(crm: Any, server: Any) -> N
     # The plan lists the update, the two inserts and the two deletes.
     routes = grid.plan.steps.groupby("route")["n_records"].sum().to_dict()
     assert routes == {"put": 1, "insert": 2, "delete": 2}
+    # Checks: the listing of the module's changes, and the read before the deletes.
+    assert grid.plan.check_calls == 2
+    assert grid.plan.calls == grid.plan.write_calls + 2
     assert "2 new records to insert" in grid.diff_panel.value
     assert "2 records to delete in Zoho" in grid.diff_panel.value
     # Deletions wait for the confirmation.

@@ -41,9 +41,12 @@ from crmframe.core.metadata import normalise_fields
 from crmframe.core.plan import DEFAULT_BULK_THRESHOLD, Costs, Objective
 from crmframe.errors import CrmframeError, InputError, TransportError, ZohoAPIError
 from crmframe.facade.write.execute import FATAL_ERRORS, error_body
-from crmframe.facade.write.frames import module_of
+from crmframe.facade.write.frames import by_id, module_of
+from crmframe.facade.write.readback import read_back
 from crmframe.facade.write.result import PushResult, concat_results
+from crmframe.facade.write.rows import status_rows
 from crmframe.facade.write.run import client_counts
+from crmframe.facade.write.settle import AMBIGUOUS_CODE, unknown_message
 
 __all__ = [
     "bulk_insert",
@@ -101,12 +104,14 @@ def send_batches(
     body_of: Callable[[Sequence[Any]], dict[str, Any] | None],
     params_of: Callable[[Sequence[Any]], dict[str, Any] | None] | None = None,
     progress: bool | None = None,
+    settle: Callable[[Sequence[Any], TransportError, int], pd.DataFrame] | None = None,
 ) -> tuple[pd.DataFrame, int]:
     """Send ``items`` in batches of 100; one results row per item, in order, and the calls.
 
     A whole-request error stops the run when it is fatal (authentication, module, rate
     limit, transport) — the batches after it are ``not_sent`` — and is otherwise the result
-    of that batch's items.
+    of that batch's items. A batch whose answer is lost is never re-sent by the client;
+    ``settle(batch, error, call)`` (when given) finds out by reading back what it did.
     """
     frames: list[pd.DataFrame] = []
     calls = 0
@@ -123,8 +128,15 @@ def send_batches(
                 reply = crm.client.request(
                     method, path, json=body_of(batch),
                     params=params_of(batch) if params_of is not None else None,
+                    idempotent=False,  # a lost answer is settled, never replayed blindly
                 )
             except TransportError as exc:
+                if settle is not None:
+                    try:
+                        frames.append(settle(batch, exc, number))
+                        continue
+                    except CrmframeError:
+                        pass  # the read-back failed too: reported as before
                 frames.append(_error_rows(batch, exc, route=route, call=number))
                 stop = exc
                 continue
@@ -477,12 +489,50 @@ def delete(
     if trigger is not None:
         params["wf_trigger"] = "true" if "workflow" in trigger else "false"
     start = client_counts(crm)
+
+    def settle(batch: Sequence[Any], exc: TransportError, call: int) -> pd.DataFrame:
+        return _settle_deletes(crm, module, [str(i) for i in batch], exc, call, params)
+
     results, calls = send_batches(
         crm, "DELETE", module, unique, route=route, body_of=lambda batch: None,
         params_of=lambda batch: {"ids": ",".join(batch), **params}, progress=progress,
+        settle=settle,
     )
     return counted_result(crm, start, _with_repeats(results, given, route), writes=calls,
                           write_credits=float(calls))
+
+
+def _settle_deletes(crm: Any, module: str, batch: list[str], exc: TransportError, call: int,
+                    params: dict[str, Any]) -> pd.DataFrame:
+    """A delete whose answer was lost: the ids a read-back no longer finds were deleted;
+    the others did not go, and are deleted once more (unless the call timed out: Zoho may
+    still be at it, so they are reported ``unknown``)."""
+    present = set(by_id(read_back(crm, module, ["Modified_Time"], batch)).index.tolist())
+    gone = [i for i in batch if i not in present]
+    still = [i for i in batch if i in present]
+    frames = [status_rows(gone, status="success", code="SUCCESS", route="delete", call=call,
+                          message="deleted (its answer was lost; a read-back no longer "
+                                  "finds the record)")]
+    if still and not exc.timed_out:
+        try:
+            reply = crm.client.request("DELETE", module, params={"ids": ",".join(still),
+                                                                  **params}, idempotent=False)
+        except TransportError:
+            pass
+        else:
+            body = reply.body if isinstance(reply.body, dict) else {"data": []}
+            frames.append(write_results(body, still, route="delete", call=call))
+            still = []
+    if still:
+        frames.append(status_rows(still, status="unknown", code=AMBIGUOUS_CODE,
+                                  route="delete", call=call,
+                                  message=unknown_message(exc, "the record is still there, "
+                                                          "but Zoho may still be deleting it")))
+    out = concat_results(frames)
+    order = {rid: n for n, rid in enumerate(batch)}
+    ordered: pd.DataFrame = out.sort_values(
+        "id", key=lambda ids: ids.map(order)).reset_index(drop=True)
+    return ordered
 
 
 def _with_repeats(results: pd.DataFrame, given: list[str], route: str) -> pd.DataFrame:

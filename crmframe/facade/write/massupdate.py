@@ -15,6 +15,7 @@ Examples
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -28,16 +29,16 @@ from crmframe.core.plan import Costs
 from crmframe.errors import (
     CrmframeError,
     InputError,
-    TransportError,
     ValidationError,
     error_from_envelope,
 )
 from crmframe.facade.jobs import Job
 from crmframe.facade.write.frames import by_id
+from crmframe.facade.write.lostview import settle_lost_view
 from crmframe.facade.write.readback import applied_ids, read_back
 from crmframe.facade.write.result import PushResult
-from crmframe.facade.write.run import send_steps
-from crmframe.facade.write.settle import is_ambiguous
+from crmframe.facade.write.run import client_counts, send_steps
+from crmframe.facade.write.settle import is_ambiguous, zoho_now
 from crmframe.facade.write.steps import Step
 
 __all__ = ["MASS_UPDATE_IDS_PER_CALL", "mass_update", "mass_update_failures", "mass_values"]
@@ -96,6 +97,7 @@ def mass_update(
     ids: Sequence[str] | None = None,
     over_write: bool | None = None,
     territory: Mapping[str, Any] | None = None,
+    poll_interval: float = 2.0,
 ) -> Job | PushResult:
     """Set one value on many records: a whole custom view (a job) or given ids.
 
@@ -113,12 +115,17 @@ def mass_update(
         For multi-select picklists: replace (True) or add to (False) the values.
     territory : dict, optional
         ``{"id": ..., "include_child": ...}`` with ``cvid``.
+    poll_interval : float
+        With ``cvid``, when the answer is lost: seconds between the read-backs of the view
+        that settle it (:mod:`~crmframe.facade.write.lostview`).
 
     Returns
     -------
     Job or PushResult
         With ``cvid``: the scheduled :class:`~crmframe.facade.jobs.Job` (watch it with
-        ``crm.wait(job)``; then :meth:`mass_update_failures`). With ``ids``: a
+        ``crm.wait(job)``; then :meth:`mass_update_failures`) — or, when Zoho's answer was
+        lost, a :class:`PushResult` settled by reading the view back (one row per record:
+        applied, updated by ids, or ``unknown``), never a second job. With ``ids``: a
         :class:`PushResult` with one row per id.
 
     Raises
@@ -136,7 +143,7 @@ def mass_update(
     """
     if (cvid is None) == (ids is None):
         raise InputError("give exactly one of cvid= (a whole view, as a job) or ids=")
-    encoded, _ = mass_values(crm, module, values)
+    encoded, infos = mass_values(crm, module, values)
     extra: dict[str, Any] = {}
     if over_write is not None:
         extra["over_write"] = bool(over_write)
@@ -144,37 +151,39 @@ def mass_update(
         body: dict[str, Any] = {"data": [encoded], "cvid": str(cvid), **extra}
         if territory is not None:
             body["territory"] = dict(territory)
-        try:
+        counted_from = client_counts(crm)
+        sent_after = zoho_now(crm.client)
+
+        def send_view() -> Any:
             # Not idempotent (the client never re-sends it after it may have landed).
-            reply = crm.client.request("POST", f"{module}/actions/mass_update", json=body,
-                                       idempotent=False)
+            return crm.client.request("POST", f"{module}/actions/mass_update", json=body,
+                                      idempotent=False)
+
+        try:
+            reply = send_view()
         except CrmframeError as exc:
             if not is_ambiguous(exc):
                 raise
             # Zoho lists no mass-update jobs, and a second job would apply the values twice
-            # (Modified_Time, workflows). While the first runs Zoho refuses another for the
-            # view (ALREADY_SCHEDULED), but once it finished nothing stops a duplicate.
-            raise TransportError(
-                f"the mass update of view {cvid} got no answer ({type(exc).__name__}); the "
-                "job may have been scheduled, so it is not sent again (a second job would "
-                "write every record twice): read the view back to see whether the values "
-                "landed before calling mass_update again"
-            ) from None
-        data = (reply.body or {}).get("data")
-        first = data[0] if isinstance(data, list) and data else None
-        if isinstance(first, Mapping) and first.get("status") == "error":
-            # Refused for the view as a whole (ALREADY_SCHEDULED while a job runs on it,
-            # LIMIT_EXCEEDED...): Zoho wraps it in data[]; it is the request's error.
-            raise error_from_envelope(first, reply.status)
-        # Stamped like every polled status, so progress charts can place it on the time axis.
-        status = job_status(reply.body).with_observed_at(datetime.now(timezone.utc))
-        return Job.from_status(status, module=module)
-    id_list = [str(i) for i in ids or []]
+            # (Modified_Time, workflows): settle by reading the view back instead.
+            return settle_lost_view(
+                crm, module, str(cvid), encoded, infos, cause=exc, sent_after=sent_after,
+                resend_view=lambda: _view_job(send_view(), module),
+                update_ids=lambda left: _by_ids(crm, module, encoded, extra, left),
+                poll_interval=poll_interval, sleep=time.sleep, counted_from=counted_from,
+            )
+        return _view_job(reply, module)
+    return _by_ids(crm, module, encoded, extra, [str(i) for i in ids or []])
+
+
+def _by_ids(crm: Any, module: str, encoded: Mapping[str, Any], extra: Mapping[str, Any],
+            id_list: Sequence[str]) -> PushResult:
+    """A mass update of exactly ``id_list``, 500 ids per call (answered at once)."""
     fields = tuple(encoded)
     costs = Costs()
     steps = [
         Step(n, "mass_update", tuple(chunk), fields,
-             {"data": [encoded], "ids": list(chunk), **extra},
+             {"data": [dict(encoded)], "ids": list(chunk), **extra},
              credits=float(costs.mass_update(len(chunk))))
         for n, chunk in enumerate(
             id_list[start : start + MASS_UPDATE_IDS_PER_CALL]
@@ -182,6 +191,19 @@ def mass_update(
         )
     ]
     return send_steps(crm, module, steps)
+
+
+def _view_job(reply: Any, module: str) -> Job:
+    """The job of a mass update by view, from Zoho's answer."""
+    data = (reply.body or {}).get("data")
+    first = data[0] if isinstance(data, list) and data else None
+    if isinstance(first, Mapping) and first.get("status") == "error":
+        # Refused for the view as a whole (ALREADY_SCHEDULED while a job runs on it,
+        # LIMIT_EXCEEDED...): Zoho wraps it in data[]; it is the request's error.
+        raise error_from_envelope(first, reply.status)
+    # Stamped like every polled status, so progress charts can place it on the time axis.
+    status = job_status(reply.body).with_observed_at(datetime.now(timezone.utc))
+    return Job.from_status(status, module=module)
 
 
 def mass_update_failures(

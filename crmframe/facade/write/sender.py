@@ -45,6 +45,7 @@ from crmframe.facade.write.settle import (
     settle,
     settled_row,
     unknown_message,
+    zoho_now,
 )
 from crmframe.facade.write.steps import ROUTES, Step
 from crmframe.http.datacenters import DATA_CENTERS
@@ -376,12 +377,7 @@ class CrmSender:
         """Zoho's clock now, never ahead of it (from the client's latest ``Date`` header;
         ``None`` before one was seen): a record last modified earlier than this, read back
         after a lost write sent from now on, provably did not receive it."""
-        seen = getattr(self.client, "date_seen", False)
-        server_time = getattr(self.client, "server_time", None)
-        if seen and callable(server_time):
-            clock: pd.Timestamp = pd.Timestamp(float(server_time()), unit="s", tz="UTC")
-            return clock
-        return self._server_now
+        return zoho_now(self.client) or self._server_now
 
     def _until_stable(
         self, step: Step, settled: Settled, sent_after: pd.Timestamp | None

@@ -55,6 +55,7 @@ __all__ = [
     "settled_row",
     "unknown_body",
     "unknown_message",
+    "zoho_now",
 ]
 
 #: Code of a record whose write may or may not have been applied (status ``unknown``).
@@ -117,6 +118,18 @@ def server_time(headers: Mapping[str, str] | None) -> pd.Timestamp | None:
         stamp.tz_convert("UTC") if stamp.tzinfo is not None else stamp.tz_localize("UTC")
     )
     return utc
+
+
+def zoho_now(client: Any) -> pd.Timestamp | None:
+    """Zoho's clock now, never ahead of it (the client's latest ``Date`` header), or
+    ``None`` before one was seen: a record last modified earlier, read back after a write
+    sent from now on, provably did not receive it."""
+    seen = getattr(client, "date_seen", False)
+    server_clock = getattr(client, "server_time", None)
+    if seen and callable(server_clock):
+        now: pd.Timestamp = pd.Timestamp(float(server_clock()), unit="s", tz="UTC")
+        return now
+    return None
 
 
 def _stamp(value: Any) -> pd.Timestamp | None:
