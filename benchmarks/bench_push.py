@@ -23,12 +23,13 @@
 5. Planning and results building against ``diff`` for 10,000 / 100,000 / 1,000,000 changed
    cells (median CPU of ``--repeat`` rounds). Goals at 1M: plan <= 1.0x, results <= 0.5x.
 
-6. Settling lost answers (``--settle-rate``, default 5%): a 10,000-record push (a status on
-   6,000 by mass update, a value per record on 4,000 by PUT batches) against a sandbox
-   that commits each write and then loses its answer at that rate, and against the same
-   sandbox without the fault. The extra calls are what settling costs (read-backs, and
-   re-sends of what provably did not land); the sandbox counts how often each record was
-   written (goal: never twice).
+6. Settling lost answers (``--settle-rate``, default 5% and 30%): a 10,000-record push (a
+   status on 6,000 by mass update, a value per record on 4,000 by PUT batches; then the
+   same 10,000 as 10 bulk-write jobs) against a sandbox that commits each write and then
+   loses its answer at that rate, and against the same sandbox without the fault. The
+   extra calls are what settling costs (read-backs, job look-ups, and re-sends of what
+   provably did not land); the sandbox counts how often each record was written (goal:
+   never twice).
 7. The conflict check of a push of 10,000 edited Leads (``--conflict-records``), in a local
    sandbox: the calls :class:`~crmframe.facade.write.conflicts.Guard` makes (one
    ``If-Modified-Since`` listing of the module's changes since the read, id reads only when
@@ -412,8 +413,13 @@ def bench_inserts(sizes: list[int], single_max: int) -> None:
     print("(crm.insert calls include its bulk-write status polls and result downloads)")
 
 
-def _settling_run(rate: float) -> dict[str, Any]:
+def _settling_run(rate: float, route: str) -> dict[str, Any]:
+    """One 10,000-record push at ``rate`` lost answers: ``route`` "put+mass" (6,000 by mass
+    update, 4,000 by PUT) or "bulk" (10 bulk-write jobs of 1,000 rows)."""
+    import functools
+
     import crmframe.facade.write.run as run_module
+    from crmframe.core import plan as plan_module
     from crmframe.facade.crm import connect
     from crmframe.facade.write.sender import CrmSender
     from crmframe.sandbox import start
@@ -428,57 +434,73 @@ def _settling_run(rate: float) -> dict[str, Any]:
             senders.append(self)
 
     run_module.CrmSender = Counting  # type: ignore[misc]
+    limits = plan_module.Limits
+    if route == "bulk":
+        plan_module.Limits = functools.partial(limits, bulk_write_rows=1000)  # type: ignore
+    try:
+        with start(records=10_000, seed=11, lost_answer_rate=rate, flag_records=False,
+                   job_speed=100_000, job_delay=0.02) as server, \
+                connect(**server.credentials) as crm:
+            original = crm.read_records("Leads", ["Lead_Status", "Custom_Text_3",
+                                                  "Modified_Time"], progress=False)
+            edited = original.copy()
+            if route == "bulk":
+                edited["Custom_Text_3"] = pd.array(
+                    [f"bench {i}" for i in range(len(edited))], dtype="string")
+            else:
+                edited.loc[edited.index[:6000], "Lead_Status"] = "Contacted"
+                edited.loc[edited.index[6000:], "Custom_Text_3"] = pd.array(
+                    [f"bench {i}" for i in range(len(edited) - 6000)], dtype="string")
+            result: Any = None
 
-    with start(records=10_000, seed=11, lost_answer_rate=rate, flag_records=False) as server, \
-            connect(**server.credentials) as crm:
-        original = crm.read_records("Leads", ["Lead_Status", "Custom_Text_3", "Modified_Time"],
-                                    progress=False)
-        edited = original.copy()
-        edited.loc[edited.index[:6000], "Lead_Status"] = "Contacted"
-        edited.loc[edited.index[6000:], "Custom_Text_3"] = pd.array(
-            [f"bench {i}" for i in range(len(edited) - 6000)], dtype="string")
-        result: Any = None
-
-        def push() -> None:
-            nonlocal result
-            result = crm.push(edited, original, trigger=[], progress=False,
-                              bulk_threshold=100_000)
-        calls, credits, took = _counted(server, push)
-        requests = server.requests
-        counts = server.write_counts("Leads")
-        statuses = result.results.groupby("status")["id"].nunique().to_dict()
+            def push() -> None:
+                nonlocal result
+                result = crm.push(edited, original, trigger=[], progress=False,
+                                  bulk_threshold=1000 if route == "bulk" else 100_000,
+                                  poll_interval=0.02)
+            calls, credits, took = _counted(server, push)
+            requests = server.requests
+            counts = server.write_counts("Leads")
+            statuses = result.results.groupby("status")["id"].nunique().to_dict()
+    finally:
         run_module.CrmSender = CrmSender  # type: ignore[misc]
-        return {
-            "ambiguous": sum(x.ambiguous for x in senders),
-            "settle_reads": sum(x.settle_reads for x in senders),
-            "settle_calls": sum(x.settle_calls for x in senders),
-            "calls": calls, "credits": credits, "took": took,
-            "writes": sum(1 for m, p, _ in requests if m != "GET" and "/oauth/" not in p),
-            "reads": sum(1 for m, p, _ in requests if m == "GET" and "/oauth/" not in p),
-            "lost": server.answers_lost, "twice": sum(1 for n in counts.values() if n > 1),
-            "success": statuses.get("success", 0), "unknown": statuses.get("unknown", 0),
-            "error": statuses.get("error", 0),
-        }
+        plan_module.Limits = limits  # type: ignore[misc]
+    return {
+        "ambiguous": sum(x.ambiguous for x in senders),
+        "settle_reads": sum(x.settle_reads for x in senders),
+        "settle_calls": sum(x.settle_calls for x in senders),
+        "calls": calls, "credits": credits, "took": took,
+        "writes": sum(1 for m, p, _ in requests if m != "GET" and "/oauth/" not in p),
+        "reads": sum(1 for m, p, _ in requests if m == "GET" and "/oauth/" not in p),
+        "lost": server.answers_lost, "twice": sum(1 for n in counts.values() if n > 1),
+        "success": statuses.get("success", 0), "unknown": statuses.get("unknown", 0),
+        "error": statuses.get("error", 0),
+    }
 
 
-def bench_settling(rate: float) -> None:
-    print(f"\n6. settling lost answers: 10,000 edited Leads (6,000 by mass update, 4,000 by "
-          f"PUT), {rate:.0%} of write answers lost after the write committed (sandbox counts)")
-    clean = _settling_run(0.0)
-    lossy = _settling_run(rate)
-    rows = []
-    for name, run in (("no lost answers", clean), (f"{rate:.0%} lost answers", lossy)):
-        rows.append([name, run["calls"], run["writes"], run["reads"], run["credits"],
-                     run["lost"], run["twice"], run["success"], run["unknown"], run["error"],
-                     f"{run['took']:.1f} s"])
-    print(table(rows, ["run", "calls", "writes", "reads", "credits", "answers lost",
-                       "records written twice", "success", "unknown", "error", "time"]))
-    extra = lossy["settle_reads"] + lossy["settle_calls"]
-    print(f"settling {lossy['ambiguous']} unanswered writes cost {extra} extra calls "
-          f"({lossy['settle_reads']} read-backs, {lossy['settle_calls']} re-sends of what "
-          f"provably did not land), counted by the push's sender: {extra / lossy['calls']:.1%} "
-          "of its calls. (The two runs' totals also differ by the conflict check's reads, "
-          "which depend on timing.)")
+def bench_settling(rates: list[float]) -> None:
+    for route, what in (("put+mass", "6,000 by mass update, 4,000 by PUT"),
+                        ("bulk", "10 bulk-write jobs of 1,000 rows")):
+        print(f"\n6. settling lost answers: 10,000 edited Leads ({what}), a share of write "
+              "answers lost after the write committed (sandbox counts)")
+        clean = _settling_run(0.0, route)
+        runs = [("no lost answers", clean)] + [
+            (f"{rate:.0%} lost answers", _settling_run(rate, route)) for rate in rates]
+        rows = []
+        for name, run in runs:
+            extra = run["settle_reads"] + run["settle_calls"]
+            rows.append([name, run["calls"], run["writes"], run["reads"], run["credits"],
+                         run["lost"], run["ambiguous"], extra, run["settle_reads"],
+                         run["settle_calls"], f"{extra / run['calls']:.1%}", run["twice"],
+                         run["success"], run["unknown"], run["error"]])
+        print(table(rows, ["run", "calls", "writes", "reads", "credits", "answers lost",
+                           "settled writes", "settling calls", "read-backs", "re-sends",
+                           "share of calls", "records written twice", "success", "unknown",
+                           "error"]))
+    print("settling calls: counted by the push's sender (read-backs and job look-ups, and "
+          "re-sends of what provably did not land); the runs' totals also differ by the "
+          "conflict check's reads and the client's retries of lost idempotent uploads.")
+
 
 def bench_conflicts(n: int) -> None:
     from crmframe.facade.crm import connect
@@ -536,7 +558,7 @@ def main() -> None:
     parser.add_argument("--insert-sizes", type=int, nargs="*", default=[10_000, 100_000])
     parser.add_argument("--single-max", type=int, default=10_000)
     parser.add_argument("--only-inserts", action="store_true")
-    parser.add_argument("--settle-rate", type=float, default=0.05)
+    parser.add_argument("--settle-rate", type=float, nargs="+", default=[0.05, 0.30])
     parser.add_argument("--only-settling", action="store_true")
     parser.add_argument("--conflict-records", type=int, default=10_000)
     parser.add_argument("--only-conflicts", action="store_true")

@@ -28,12 +28,16 @@ Examples
 
 from __future__ import annotations
 
+import gc
+import operator
 from collections.abc import Mapping
+from itertools import repeat
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from crmframe.core.codecs import decode_column, infer_kind, object_series, split_objects
+from crmframe.core.codecs import decode_column, infer_kind, object_series
 from crmframe.core.envelope import load_envelope
 from crmframe.core.fieldtypes import Kind
 from crmframe.errors import EnvelopeError, InputError
@@ -69,12 +73,17 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "Created_By.name",
 )
 
+_STR = frozenset({str})
+_DICT = frozenset({dict})
+
 # Extra detail keys known to hold ids: typed as strings even when they look numeric.
 _ID_DETAILS = frozenset({"job_id", "file_id"})
 
 
 def _sent_ids(records: Any) -> list[str | None]:
     """The ids of the sent records, in order, from any of the accepted forms."""
+    if type(records) is list and set(map(type, records)) <= _STR:
+        return records  # ids already: checked by one C-level pass
     if isinstance(records, pd.DataFrame):
         if records.index.name != "id" and "id" in records.columns:
             values: list[Any] = records["id"].tolist()
@@ -134,8 +143,8 @@ def _items(body: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
     data = body["data"]
     if not isinstance(data, list):
         raise EnvelopeError(f"'data' is {type(data).__name__}, expected a list of results")
-    if all(type(item) is dict and ("code" in item or "status" in item) for item in data):
-        return data
+    if set(map(type, data)) <= _DICT and all(map(operator.contains, data, repeat("code"))):
+        return data  # checked by C-level passes, no Python call per result
     for position, item in enumerate(data):
         if not isinstance(item, Mapping):
             raise EnvelopeError(
@@ -203,6 +212,10 @@ class ResultsBuilder:
     a missing value.
     :meth:`to_frame` gives :func:`results_to_frame`'s columns, then those.
 
+    The answers' result objects are kept as they are (no per-record work when a call is
+    added) and turned into columns once, in :meth:`to_frame`: one C-level pass per key,
+    each distinct value decoded once.
+
     Examples
     --------
     >>> b = ResultsBuilder()
@@ -217,13 +230,12 @@ class ResultsBuilder:
     """
 
     def __init__(self) -> None:
-        self._codes: list[Any] = []
-        self._statuses: list[Any] = []
-        self._messages: list[Any] = []
-        self._details: list[Any] = []
+        # one result object per row: Zoho's own, or one made for a row of add_rows
+        self._items: list[Any] = []
         self._ids: list[Any] = []
-        self._duplicates: list[Any] = []
-        self._extra: dict[str, list[Any]] = {}
+        # rows of add_rows: never a DUPLICATE_DATA answer, whatever their code
+        self._own: list[tuple[int, int]] = []
+        self._extra: dict[str, _Column] = {}
         self._rows = 0
 
     @property
@@ -241,30 +253,14 @@ class ResultsBuilder:
         """
         items = _items(load_envelope(envelope).body)
         sent = None if records is None else _sent_ids(records)
-        details = [item.get("details") for item in items]
-        ids = [d.get("id") if type(d) is dict or isinstance(d, Mapping) else None
-               for d in details]
-        # An int id (a non-Zoho source) is spelled out; one too long for str() stays as it is.
-        ids = [str(i) if type(i) is int and i.bit_length() < 256 else i for i in ids]
-        # DUPLICATE_DATA's details.id is the record already holding the value (seed 003),
-        # not the one sent: the row belongs to the sent record (its id filled in from
-        # ``records``), the other one goes to ``duplicate_id``.
-        duplicate_ids: list[Any] = [None] * len(items)
-        for position, item in enumerate(items):
-            if item.get("code") == "DUPLICATE_DATA":
-                d = details[position] if isinstance(details[position], Mapping) else {}
-                record = d.get("duplicate_record") if isinstance(d, Mapping) else None
-                other = record.get("id") if isinstance(record, Mapping) else None
-                duplicate_ids[position] = other if other is not None else ids[position]
-                ids[position] = None
-        if sent is not None:
-            ids = list(sent) if in_order and len(sent) == len(ids) else _fill_ids(ids, sent)
-        self._codes += [item.get("code") for item in items]
-        self._statuses += [item.get("status") for item in items]
-        self._messages += [item.get("message") for item in items]
-        self._details += details
+        if sent is not None and in_order and len(sent) == len(items):
+            ids: list[Any] = sent
+        else:
+            ids = _answer_ids(items)
+            if sent is not None:
+                ids = _fill_ids(ids, sent)
+        self._items += items
         self._ids += ids
-        self._duplicates += duplicate_ids
         return self._grow(len(items), columns)
 
     def ids_from(self, start: int) -> list[Any]:
@@ -285,96 +281,289 @@ class ResultsBuilder:
         for all or one per id."""
         ids = list(ids)
         n = len(ids)
-        self._ids += [None if i is None else str(i) for i in ids]
-        self._duplicates += [None] * n
-        self._codes += [code] * n
-        self._statuses += [status] * n
-        self._messages += [message] * n if isinstance(message, str) else list(message)
-        self._details += [{} for _ in range(n)] if details is None else [
+        messages = [message] * n if isinstance(message, str) else list(message)
+        detail_maps = [{} for _ in range(n)] if details is None else [
             dict(d) if isinstance(d, Mapping) else d for d in details
+        ]
+        self._own.append((self._rows, self._rows + n))
+        self._ids += [None if i is None else str(i) for i in ids]
+        self._items += [
+            {"code": code, "status": status, "message": m, "details": d}
+            for m, d in zip(messages, detail_maps, strict=True)
         ]
         return self._grow(n, columns)
 
     def _grow(self, n: int, columns: Mapping[str, Any]) -> int:
         for name, value in columns.items():
-            if name not in self._extra:
-                self._extra[name] = [None] * self._rows
+            column = self._extra.get(name)
+            if column is None:
+                column = self._extra[name] = _Column(self._rows)
             if callable(value):
-                values = list(map(value, self._ids[self._rows:]))
+                column.extend(list(map(value, self._ids[self._rows:])))
             elif isinstance(value, list) and len(value) == n:
-                values = value
+                column.extend(value)
             elif isinstance(value, list):
-                values = [list(value) for _ in range(n)]
+                column.extend([list(value) for _ in range(n)])
             else:
-                values = [value] * n
-            self._extra[name] += values
-        for name, column in self._extra.items():
-            if name not in columns:
-                column += [None] * n
+                column.repeat(value, n)
         self._rows += n
+        for column in self._extra.values():
+            column.pad(self._rows)
         return n
 
     def to_frame(self) -> pd.DataFrame:
         """The results frame of every row collected so far."""
-        frame = _results_frame(
-            self._ids, self._codes, self._statuses, self._messages, self._details,
-            self._duplicates,
-        )
-        for name, values in self._extra.items():
-            if name in frame.columns:
-                continue
-            kind = infer_kind(values)
-            frame[name] = (
-                object_series(values) if kind in (None, Kind.LIST, Kind.OBJECT)
-                else decode_column(values, kind)
-            )
+        paused = gc.isenabled()
+        # a million result objects are scanned on every collection triggered by the
+        # columns built here, none of which can be part of a cycle
+        gc.disable()
+        try:
+            frame = _results_frame(self._items, self._ids, self._own)
+            for name, column in self._extra.items():
+                if name not in frame.columns:
+                    frame[name] = column.series()
+        finally:
+            if paused:
+                gc.enable()
         return frame
 
 
-def _results_frame(
-    ids: list[Any], codes: list[Any], statuses: list[Any], messages: list[Any],
-    details: list[Any], duplicate_ids: list[Any],
-) -> pd.DataFrame:
-    detail_maps = [d if type(d) is dict or isinstance(d, Mapping) else _NO_DETAILS
-                   for d in details]
+class _Column:
+    """An extra column, kept as runs of one repeated value or of given values."""
+
+    def __init__(self, missing: int) -> None:
+        self._runs: list[tuple[bool, Any, int]] = []
+        self._length = 0
+        self.repeat(None, missing)
+
+    def repeat(self, value: Any, n: int) -> None:
+        if n:
+            self._runs.append((True, value, n))
+            self._length += n
+
+    def extend(self, values: list[Any]) -> None:
+        if values:
+            self._runs.append((False, values, len(values)))
+            self._length += len(values)
+
+    def pad(self, rows: int) -> None:
+        self.repeat(None, rows - self._length)
+
+    def series(self) -> pd.Series:
+        repeated = [(value, n) for constant, value, n in self._runs if constant]
+        if all(constant for constant, _, _ in self._runs) and all(
+            type(v) in _SCALARS for v, _ in repeated
+        ):
+            # one distinct value per run (route, call...): typed from the distinct values
+            # and repeated, not inferred over every row
+            distinct = list(dict.fromkeys(v for v, _ in repeated))
+            at = {v: i for i, v in enumerate(distinct)}
+            codes = np.repeat([at[v] for v, _ in repeated], [n for _, n in repeated])
+            return _spread(_typed_values(distinct), codes)
+        values: list[Any] = []
+        for constant, value, n in self._runs:
+            values += [value] * n if constant else value
+        return _typed_values(values)
+
+
+# Types whose values are the same key in a dict only when equal and of one type (no
+# 1 == 1.0 == True merging), checked on the distinct values.
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _typed_values(values: list[Any]) -> pd.Series:
+    kind = infer_kind(values)
+    if kind in (None, Kind.LIST, Kind.OBJECT):
+        return object_series(values)
+    return decode_column(values, kind)
+
+
+def _spread(decoded: pd.Series, codes: np.ndarray) -> pd.Series:
+    """``decoded`` (one row per distinct value) taken at ``codes`` (-1: missing)."""
+    array = decoded.array.take(codes, allow_fill=True)
+    spread: pd.Series = pd.Series(array, copy=False)
+    return spread
+
+
+def _answer_ids(items: list[Mapping[str, Any]]) -> list[Any]:
+    """The ids Zoho put in an answer's results (None for DUPLICATE_DATA: not the sent
+    record's, see ``duplicate_id``)."""
+    details = [item.get("details") for item in items]
+    ids = [d.get("id") if type(d) is dict or isinstance(d, Mapping) else None
+           for d in details]
+    # An int id (a non-Zoho source) is spelled out; one too long for str() stays as it is.
+    ids = [str(i) if type(i) is int and i.bit_length() < 256 else i for i in ids]
+    for position, item in enumerate(items):
+        if item.get("code") == "DUPLICATE_DATA":
+            ids[position] = None
+    return ids
+
+
+def _duplicate_id(item: Mapping[str, Any]) -> Any:
+    # DUPLICATE_DATA's details.id is the record already holding the value (seed 003),
+    # not the one sent: the row belongs to the sent record, the other one goes here.
+    d = item.get("details")
+    d = d if isinstance(d, Mapping) else {}
+    record = d.get("duplicate_record")
+    other = record.get("id") if isinstance(record, Mapping) else None
+    if other is None:
+        other = d.get("id")
+    return str(other) if type(other) is int and other.bit_length() < 256 else other
+
+
+def _take_keys(maps: list[Any], keys: list[str]) -> list[np.ndarray]:
+    """``[m.get(k) for m in maps]`` for each key (None where absent): one C pass."""
+    if not keys:
+        return []
+    try:
+        table = _dicts_to_array(maps, keys)
+    except (TypeError, ValueError):  # not all plain dicts: the Python way
+        return [np.fromiter((m.get(k) for m in maps), dtype=object, count=len(maps))
+                for k in keys]
+    # absent keys come back as NaN (None from dict.get): the text columns take NaN as
+    # missing, the others are mended where they are built (see _as_none)
+    return [table[:, j] for j in range(len(keys))]
+
+
+def _as_none(values: np.ndarray) -> np.ndarray:
+    """``values`` with NaN (an absent key, from _take_keys) as None."""
+    values = values.copy()
+    values[pd.isna(values)] = None
+    return values
+
+
+def _dicts_to_array_fallback(maps: list[Any], keys: list[str]) -> np.ndarray:
+    raise TypeError("no C helper")
+
+
+try:  # pandas' own C loop behind DataFrame(list_of_dicts), in every pandas crmframe supports
+    from pandas._libs.lib import (  # type: ignore[attr-defined]
+        dicts_to_array as _dicts_to_array,
+    )
+except ImportError:  # pragma: no cover - a pandas without it takes the Python way
+    _dicts_to_array = _dicts_to_array_fallback
+
+
+def _missing(kind: Kind, n: int) -> pd.Series:
+    """A column of ``n`` missing values of ``kind``'s dtype (a key no result holds)."""
+    return _spread(decode_column([None], kind), np.full(n, -1, dtype=np.intp))
+
+
+def _text_column(values: np.ndarray, kind: Kind) -> pd.Series:
+    """A text (or date/time text) column, each distinct value decoded once (None or NaN:
+    missing)."""
+    if len(values) > 64:
+        codes, uniques = pd.factorize(values)
+        distinct = uniques.tolist()
+        # only strings: 1 == 1.0 == True would have been merged into one value
+        if len(distinct) * 4 < len(values) and set(map(type, distinct)) <= _STR:
+            return _spread(decode_column(distinct or [None], kind), codes)
+    return decode_column(_as_none(values).tolist(), kind)
+
+
+def _results_frame(items: list[Any], ids: list[Any], own: list[tuple[int, int]]) -> pd.DataFrame:
+    n = len(items)
+    codes, statuses, messages, details = _take_keys(
+        items, ["code", "status", "message", "details"])
+    plain = _is_dict(details)
+    if not plain.all():
+        # Mappings of another type become dicts; anything else stays as it is in the
+        # ``details`` column (None where absent) and gives no detail columns
+        others = np.flatnonzero(~plain)
+        details[others] = _as_none(details[others])
+        for i in others.tolist():
+            if isinstance(details[i], Mapping):
+                details[i] = dict(details[i])
+    detail_maps: list[Any] = details.tolist()
+    if not plain.all():
+        detail_maps = [d if type(d) is dict else _NO_DETAILS for d in detail_maps]
+    keys = set().union(*detail_maps) if n else set()
     columns: dict[str, pd.Series] = {
         "id": decode_column(ids, Kind.ID),
-        "code": decode_column(codes, Kind.TEXT),
-        "status": decode_column(statuses, Kind.TEXT),
-        "message": decode_column(messages, Kind.TEXT),
-        "details": object_series([dict(d) if type(d) is dict or isinstance(d, Mapping) else d
-                                  for d in details]),
+        "code": _text_column(codes, Kind.TEXT),
+        "status": _text_column(statuses, Kind.TEXT),
+        "message": _text_column(messages, Kind.TEXT),
+        "details": pd.Series(details, dtype=object, copy=False),
     }
+    wanted = [k for k in _DETAIL_KINDS if k in keys]
+    extra = [k for k in keys if k not in _DETAIL_KINDS and k != "id"]
+    extra = [k for k in _first_seen(detail_maps, extra)
+             if isinstance(k, str) and not k.startswith("$") and k not in columns]
+    taken = dict(zip(wanted + extra, _take_keys(detail_maps, wanted + extra), strict=True))
     for key, kind in _DETAIL_KINDS.items():
-        values = [d.get(key) for d in detail_maps]
+        values = taken.get(key)
         if kind is Kind.LOOKUP:
-            parts = split_objects(values) or {}
+            parts = {} if values is None else _lookup_parts(values)
             for part in ("id", "name"):
-                part_values = parts.get(part, [None] * len(values))
-                columns[f"{key}.{part}"] = decode_column(
-                    part_values, Kind.ID if part == "id" else Kind.TEXT
-                )
+                part_kind = Kind.ID if part == "id" else Kind.TEXT
+                part_values = parts.get(part)
+                columns[f"{key}.{part}"] = (_missing(part_kind, n) if part_values is None
+                                            else _text_column(part_values, part_kind))
         else:
-            columns[key] = decode_column(values, kind)
-    extra: dict[str, None] = {}
-    for d in detail_maps:
-        extra.update(dict.fromkeys(k for k in d if k not in _DETAIL_KINDS and k != "id"))
+            columns[key] = _missing(kind, n) if values is None else _text_column(values, kind)
     for key in extra:
-        if not isinstance(key, str) or key.startswith("$") or key in columns:
-            continue
-        values = [d.get(key) for d in detail_maps]
-        guess = Kind.ID if key in _ID_DETAILS else infer_kind(values)
+        values = _as_none(taken[key])
+        listed = values.tolist()
+        guess = Kind.ID if key in _ID_DETAILS else infer_kind(listed)
         if guess is None or guess in (Kind.OBJECT, Kind.LOOKUP):
-            columns[key] = object_series(values)
+            columns[key] = object_series(listed)
+        elif guess in (Kind.TEXT, Kind.ID, Kind.DATE, Kind.DATETIME):
+            columns[key] = _text_column(values, guess)
         else:
-            columns[key] = decode_column(values, guess)
-    if any(i is not None for i in duplicate_ids):
+            columns[key] = decode_column(listed, guess)
+    duplicates = np.flatnonzero(codes == "DUPLICATE_DATA") if n else np.zeros(0, dtype=int)
+    if len(duplicates) and own:
+        mine = np.zeros(n, dtype=bool)
+        for start, stop in own:
+            mine[start:stop] = True
+        duplicates = duplicates[~mine[duplicates]]
+    if len(duplicates):
+        duplicate_ids: list[Any] = [None] * n
+        for i in duplicates.tolist():
+            duplicate_ids[i] = _duplicate_id(items[i])
         columns["duplicate_id"] = decode_column(
             [None if i is None else str(i) for i in duplicate_ids], Kind.ID)
     frame: pd.DataFrame = pd.DataFrame(columns, copy=False)
-    frame.index = pd.RangeIndex(len(ids), name="position")
+    frame.index = pd.RangeIndex(n, name="position")
     frame.attrs["kind"] = "results"
     return frame
+
+
+def _first_seen(maps: list[Any], keys: list[Any]) -> list[Any]:
+    """``keys`` in the order the results first hold them (the frame's column order)."""
+    if len(keys) < 2:
+        return keys
+    wanted = set(keys)
+    order: dict[Any, None] = {}
+    for d in maps:
+        for k in d:
+            if k in wanted and k not in order:
+                order[k] = None
+        if len(order) == len(wanted):
+            break
+    return list(order)
+
+
+def _is_dict(values: np.ndarray) -> np.ndarray:
+    """Mask of the cells that are exactly dicts (types collected by one C-level map)."""
+    types = np.fromiter(map(type, values), dtype=object, count=len(values))
+    return np.asarray(types == _DICT_TYPE, dtype=bool)
+
+
+_DICT_TYPE: Any = dict
+
+
+def _lookup_parts(values: np.ndarray) -> dict[str, np.ndarray]:
+    """``{"id": ..., "name": ...}`` of a column of ``{"id", "name"}`` objects (or None)."""
+    present = _is_dict(values)
+    if not present.any() or not pd.isna(values[~present]).all():
+        return {}  # a value that is not an object: the column cannot be split
+    if not present.all():
+        values = values.copy()
+        values[~present] = _NO_DETAILS
+    filled = values.tolist()
+    keys = ["id", "name"]
+    return dict(zip(keys, _take_keys(filled, keys), strict=True))
 
 
 _NO_DETAILS: dict[str, Any] = {}

@@ -77,6 +77,7 @@ class SyncRun:
         #: a record deleted after the listing read it is dropped, not written back.
         self.deleted_at: dict[str, datetime] = {}
         self.modified_at: dict[str, datetime] = {}
+        self.recheck: set[str] = set()
         self.deletions_checked = True
         self.deleted_calls = 0
         self.formula_cells = 0
@@ -101,13 +102,16 @@ class SyncRun:
                 stamp = record.get("Modified_Time")
                 rid = str(record.get("id"))
                 if since and stamp == since and rid in seen:
-                    continue  # the cursor is inclusive: this version is already stored
+                    # Stored at the cursor's second, and read again (the cursor is
+                    # inclusive): a second edit within that second keeps the same
+                    # Modified_Time, so it is applied and counted only if it differs.
+                    self.recheck.add(rid)
                 if stamp:
                     when = parse_time(str(stamp))
                     self.modified_at[rid] = when
                     if newest is None or when > newest[0]:
                         newest = (when, str(stamp), [rid])
-                    elif when == newest[0]:
+                    elif when == newest[0] and rid not in newest[2]:
                         newest[2].append(rid)
                 batch.append(record)
             if len(batch) >= GROUP_ROWS:
@@ -172,7 +176,7 @@ class SyncRun:
             last = {rid: n for n, rid in enumerate(ids_list)}
             if len(last) < len(ids_list):
                 changed = changed.take(sorted(last.values()))
-        changed = self._without_deleted(changed)
+        changed = self._without_unchanged(self._without_deleted(changed))
         changed_ids = changed.column("id")
         touched = pa.concat_arrays([changed_ids.combine_chunks() if changed.num_rows
                                     else pa.array([], pa.string()),
@@ -221,6 +225,28 @@ class SyncRun:
             return changed
         return changed.filter(pc.invert(pc.is_in(changed.column("id"),
                                                  value_set=pa.array(gone, pa.string()))))
+
+    def _without_unchanged(self, changed: pa.Table) -> pa.Table:
+        """``changed`` less the records re-read at the cursor's second that equal their
+        stored version (only the row groups that may hold them are read)."""
+        if not changed.num_rows or not self.recheck:
+            return changed
+        wanted = pa.array(sorted(self.recheck), pa.string())
+        fresh = {row["id"]: row for row in changed.filter(
+            pc.is_in(changed.column("id"), value_set=wanted)).to_pylist()}
+        if not fresh:
+            return changed
+        same: list[str] = []
+        for entry in self.manifest.get("files") or []:
+            stored = pq.read_table(self.root / entry["name"],
+                                   filters=[("id", "in", list(fresh))])
+            for row in stored.cast(self.schema).to_pylist():
+                if fresh.get(row["id"]) == row:
+                    same.append(row["id"])
+        if not same:
+            return changed
+        return changed.filter(pc.invert(pc.is_in(changed.column("id"),
+                                                 value_set=pa.array(same, pa.string()))))
 
     def _rewrite(self, path: Path, touched: pa.Array | None, mine: pa.Table,
                  formulas: pd.DataFrame | None) -> bool:

@@ -84,3 +84,41 @@ def test_deletions_older_than_the_export_cost_the_first_sync_nothing(tmp_path: P
                                         "/crm/v8/Leads/deleted"]
     assert [s for _, p, s in calls if p.endswith("/deleted")] == [304]
     assert len(crmframe.read_dataset(path)) == 600
+
+
+def test_a_second_edit_within_the_cursors_second_is_not_lost(tmp_path: Path) -> None:
+    from crmframe.sandbox import ManualClock, start
+    from crmframe.sandbox.store import Record
+
+    path = tmp_path / "leads"
+    clock = ManualClock()
+    with start(records=300, seed=41, job_speed=1e7, job_delay=0, clock=clock) as server, \
+            connection(server) as crm, connection(server) as colleague:
+        crm.sync("Leads", path, fields=["Last_Name", "Phone"])
+        rid = server.ids("Leads")[5]
+        clock.advance(60)
+        # The clock stands still: the sync reads within the second of the first edit
+        # (its cursor is not settled), the second edit has the same Modified_Time.
+        colleague.client.request("PUT", "Leads", json={"data": [{"id": rid, "Phone": "1"}]})
+        first = crm.sync("Leads", path)
+        # A second edit within the same second: Zoho stamps it with the same Modified_Time
+        # (the sandbox moves a record's stamp on by a second, so it is written directly).
+        store = server.app.store
+        old = store.get("Leads", rid)
+        store.put("Leads", [Record(rid, {**old.values, "Phone": "2"}, old.created,
+                                   old.modified, old.locked, old.approved)])
+        second = crm.sync("Leads", path)
+        third = crm.sync("Leads", path)  # re-reads the record once more: it is the same
+        clock.advance(60)
+        server.clear_requests()
+        # The third read was within the second too: one more re-read, now settled...
+        fourth = crm.sync("Leads", path)
+        fifth = crm.sync("Leads", path)  # ... so nothing is read again
+        listing = [s for _, p, s in _calls(server) if p == "/crm/v8/Leads"]
+    assert (first.changed, second.changed) == (1, 1)
+    assert third.unchanged
+    assert third.files_rewritten == 0
+    assert fourth.unchanged
+    assert fifth.unchanged
+    assert listing == [200, 304]
+    assert crmframe.read_dataset(path).loc[rid, "Phone"] == "2"

@@ -42,11 +42,11 @@ from crmframe.core.inserts import (
 from crmframe.core.metadata import FieldInfo
 from crmframe.core.plan import DEFAULT_BULK_THRESHOLD, Objective
 from crmframe.facade.write import creating
-from crmframe.facade.write.conflicts import conflicting_ids
+from crmframe.facade.write.conflicts import Guard, read_time, stamps_of
 from crmframe.facade.write.frames import by_id
-from crmframe.facade.write.readback import read_back
 from crmframe.facade.write.result import PushResult, concat_results
 from crmframe.facade.write.rows import status_rows
+from crmframe.facade.write.run import client_counts
 
 __all__ = ["RowPlan", "prepare_rows", "send_rows"]
 
@@ -128,17 +128,26 @@ def prepare_rows(
                                       bulk_threshold=bulk_threshold)
     if deletes and changes.removed_ids:
         ids = list(changes.removed_ids)
-        conflicts: list[str] = []
-        if original is not None and "Modified_Time" in original.columns:
-            current = read_back(crm, module, ["Modified_Time"], ids)
-            plan.reads += 1
-            conflicts = conflicting_ids(by_id(original), current)
-        if conflicts and not overwrite:
+        found: dict[str, dict[str, Any]] = {}
+        read_at = read_time(original) if original is not None else None
+        if original is not None and ("Modified_Time" in original.columns
+                                     or read_at is not None):
+            # The same check as updates (conflicts.Guard): one listing of the module's
+            # changes since the read when that is cheaper than reading the ids back.
+            guard = Guard(crm, module, stamps_of(by_id(original)), since=read_at,
+                          fallback=read_at)
+            before = client_counts(crm)
+            found = guard.changed(ids)
+            after = client_counts(crm)
+            plan.reads += (after[0] - before[0]) if before and after else 1
+        if found and not overwrite:
+            conflicts = [i for i in ids if i in found]
             plan.skipped.append(status_rows(
                 conflicts, status="skipped", code="CONFLICT", route="delete",
                 message="changed in Zoho since it was read (Modified_Time differs): not "
-                        "deleted; push with overwrite=True to delete anyway"))
-            ids = [i for i in ids if i not in set(conflicts)]
+                        "deleted; push with overwrite=True to delete anyway",
+                details=[{"theirs": dict(found[i])} for i in conflicts]))
+            ids = [i for i in ids if i not in found]
         plan.delete_ids = ids
     return plan
 

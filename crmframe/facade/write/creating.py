@@ -20,7 +20,7 @@ again, so no record is created twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -37,13 +37,16 @@ from crmframe.core.inserts import (
     same_answer,
     write_results,
 )
-from crmframe.core.metadata import normalise_fields
+from crmframe.core.metadata import FieldInfo, normalise_fields
 from crmframe.core.plan import DEFAULT_BULK_THRESHOLD, Costs, Objective
 from crmframe.errors import CrmframeError, InputError, TransportError, ZohoAPIError
 from crmframe.facade.write.execute import FATAL_ERRORS, error_body
-from crmframe.facade.write.frames import module_of
+from crmframe.facade.write.frames import by_id, module_of
+from crmframe.facade.write.readback import applied_ids, read_back
 from crmframe.facade.write.result import PushResult, concat_results
+from crmframe.facade.write.rows import status_rows
 from crmframe.facade.write.run import client_counts
+from crmframe.facade.write.settle import AMBIGUOUS_CODE, unknown_message, zoho_now
 
 __all__ = [
     "bulk_insert",
@@ -101,12 +104,14 @@ def send_batches(
     body_of: Callable[[Sequence[Any]], dict[str, Any] | None],
     params_of: Callable[[Sequence[Any]], dict[str, Any] | None] | None = None,
     progress: bool | None = None,
+    settle: Callable[[Sequence[Any], TransportError, int], pd.DataFrame] | None = None,
 ) -> tuple[pd.DataFrame, int]:
     """Send ``items`` in batches of 100; one results row per item, in order, and the calls.
 
     A whole-request error stops the run when it is fatal (authentication, module, rate
     limit, transport) — the batches after it are ``not_sent`` — and is otherwise the result
-    of that batch's items.
+    of that batch's items. A batch whose answer is lost is never re-sent by the client;
+    ``settle(batch, error, call)`` (when given) finds out by reading back what it did.
     """
     frames: list[pd.DataFrame] = []
     calls = 0
@@ -123,8 +128,15 @@ def send_batches(
                 reply = crm.client.request(
                     method, path, json=body_of(batch),
                     params=params_of(batch) if params_of is not None else None,
+                    idempotent=False,  # a lost answer is settled, never replayed blindly
                 )
             except TransportError as exc:
+                if settle is not None:
+                    try:
+                        frames.append(settle(batch, exc, number))
+                        continue
+                    except CrmframeError:
+                        pass  # the read-back failed too: reported as before
                 frames.append(_error_rows(batch, exc, route=route, call=number))
                 stop = exc
                 continue
@@ -248,14 +260,82 @@ def insert(
                              jobs=bulk.jobs)
         out.frame = with_ids(frame, out.results["id"])
         return out
+    sent_after = zoho_now(crm.client)
+
+    def settle(batch: Sequence[Any], exc: TransportError, call: int) -> pd.DataFrame:
+        return _settle_inserts(crm, name, infos, list(batch), exc, call, sent_after,
+                               lambda left: request_body(left, trigger))
+
     results, calls = send_batches(
         crm, "POST", name, new.records, route="insert",
         body_of=lambda batch: request_body(batch, trigger), progress=progress,
+        settle=settle,
     )
     out = counted_result(crm, start, results, writes=calls,
                          write_credits=post_credits(len(new.records), calls))
     out.frame = with_ids(frame, out.results["id"])
     return out
+
+
+def _settle_inserts(
+    crm: Any,
+    module: str,
+    infos: Mapping[str, FieldInfo],
+    batch: list[dict[str, Any]],
+    exc: TransportError,
+    call: int,
+    sent_after: pd.Timestamp | None,
+    body_of: Callable[[Sequence[Any]], dict[str, Any] | None],
+) -> pd.DataFrame:
+    """An insert whose answer was lost: find the records it created, never insert twice.
+
+    The module's records created since Zoho's clock before the first batch went out are
+    read back; a sent record with a created record holding every one of its values (each
+    created record matched once) was created by it (``success``, with its id). The others
+    were provably not created — unless the call timed out (Zoho may still be creating
+    them: ``unknown``) — and are sent once more. A colleague's identical record created in
+    that window would be taken for ours: never a duplicate, at worst a row not inserted.
+    """
+    if sent_after is None:
+        raise InputError("no Date header seen yet: the creation time cannot be bounded")
+    since = sent_after.floor("s") - pd.Timedelta(seconds=1)
+    fields = [*dict.fromkeys(f for record in batch for f in record if f != "id")]
+    listed = by_id(crm.read_records(module, fields=[*fields, "Created_Time"],
+                                    modified_since=since.to_pydatetime(), progress=False))
+    created = pd.to_datetime(listed["Created_Time"], utc=True, errors="coerce") \
+        if "Created_Time" in listed.columns else pd.Series(pd.NaT, index=listed.index)
+    candidates = [str(i) for i, t in zip(listed.index.tolist(), created.tolist(), strict=True)
+                  if not pd.isna(t) and t >= sent_after.floor("s")]
+    used: set[str] = set()
+    answers: list[dict[str, Any] | None] = []
+    for record in batch:
+        free = [c for c in candidates if c not in used]
+        hits = applied_ids(listed.loc[free] if free else listed.iloc[:0],
+                           [{**record, "id": c} for c in free], infos)
+        if hits:
+            used.add(hits[0])
+            answers.append({"code": "SUCCESS", "status": "success", "details": {"id": hits[0]},
+                            "message": "record added (its answer was lost; a read-back found "
+                                       "the record created since the request)"})
+        else:
+            answers.append(None)
+    left = [r for r, a in zip(batch, answers, strict=True) if a is None]
+    again: list[Any] = []
+    if left and not exc.timed_out:
+        try:
+            reply = crm.client.request("POST", module, json=body_of(left), idempotent=False)
+            again = list((reply.body or {}).get("data") or []) if isinstance(
+                reply.body, Mapping) else []
+        except TransportError:
+            again = []
+    why = unknown_message(exc, "no record created since the request holds its values, but "
+                               "Zoho may still be creating it" if exc.timed_out else
+                               "sent again, and that answer was lost too")
+    fill = iter(again if len(again) == len(left) else [])
+    data = [a if a is not None else next(fill, None) or {
+        "code": AMBIGUOUS_CODE, "status": "unknown", "message": why, "details": {}}
+        for a in answers]
+    return write_results({"data": data}, batch, route="insert", call=call)
 
 
 def _planned(new: NewRecords, frame: pd.DataFrame, how: InsertRoute, *,
@@ -477,12 +557,50 @@ def delete(
     if trigger is not None:
         params["wf_trigger"] = "true" if "workflow" in trigger else "false"
     start = client_counts(crm)
+
+    def settle(batch: Sequence[Any], exc: TransportError, call: int) -> pd.DataFrame:
+        return _settle_deletes(crm, module, [str(i) for i in batch], exc, call, params)
+
     results, calls = send_batches(
         crm, "DELETE", module, unique, route=route, body_of=lambda batch: None,
         params_of=lambda batch: {"ids": ",".join(batch), **params}, progress=progress,
+        settle=settle,
     )
     return counted_result(crm, start, _with_repeats(results, given, route), writes=calls,
                           write_credits=float(calls))
+
+
+def _settle_deletes(crm: Any, module: str, batch: list[str], exc: TransportError, call: int,
+                    params: dict[str, Any]) -> pd.DataFrame:
+    """A delete whose answer was lost: the ids a read-back no longer finds were deleted;
+    the others did not go, and are deleted once more (unless the call timed out: Zoho may
+    still be at it, so they are reported ``unknown``)."""
+    present = set(by_id(read_back(crm, module, ["Modified_Time"], batch)).index.tolist())
+    gone = [i for i in batch if i not in present]
+    still = [i for i in batch if i in present]
+    frames = [status_rows(gone, status="success", code="SUCCESS", route="delete", call=call,
+                          message="deleted (its answer was lost; a read-back no longer "
+                                  "finds the record)")]
+    if still and not exc.timed_out:
+        try:
+            reply = crm.client.request("DELETE", module, params={"ids": ",".join(still),
+                                                                  **params}, idempotent=False)
+        except TransportError:
+            pass
+        else:
+            body = reply.body if isinstance(reply.body, dict) else {"data": []}
+            frames.append(write_results(body, still, route="delete", call=call))
+            still = []
+    if still:
+        frames.append(status_rows(still, status="unknown", code=AMBIGUOUS_CODE,
+                                  route="delete", call=call,
+                                  message=unknown_message(exc, "the record is still there, "
+                                                          "but Zoho may still be deleting it")))
+    out = concat_results(frames)
+    order = {rid: n for n, rid in enumerate(batch)}
+    ordered: pd.DataFrame = out.sort_values(
+        "id", key=lambda ids: ids.map(order)).reset_index(drop=True)
+    return ordered
 
 
 def _with_repeats(results: pd.DataFrame, given: list[str], route: str) -> pd.DataFrame:
