@@ -114,7 +114,7 @@ def read_create(sb: State, request: Request, version: Version) -> Response:
 def read_job(sb: State, request: Request, version: Version, job_id: str) -> Response:
     """``GET /crm/bulk/{ver}/read/{job_id}``."""
     with sb.jobs.lock:
-        job = sb.jobs.reads.get(job_id)
+        job = sb.jobs.read_job(job_id)
         if job is None:
             raise job_not_found(version)
         state = job.state(sb.clock.now(), sb.jobs.delay, sb.jobs.speed)
@@ -127,7 +127,7 @@ def read_job(sb: State, request: Request, version: Version, job_id: str) -> Resp
 def read_result(sb: State, request: Request, version: Version, job_id: str) -> Response:
     """``GET /crm/bulk/{ver}/read/{job_id}/result``: the CSV zip once completed."""
     with sb.jobs.lock:
-        job = sb.jobs.reads.get(job_id)
+        job = sb.jobs.read_job(job_id)
     data = None if job is None else sb.jobs.read_result(job)
     if data is None:
         raise job_not_found(version)

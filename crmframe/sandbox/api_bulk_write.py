@@ -128,7 +128,7 @@ def write_create(sb: State, request: Request, version: Version) -> Response:
 def write_job(sb: State, request: Request, version: Version, job_id: str) -> Response:
     """``GET /crm/bulk/{ver}/write/{job_id}``."""
     with sb.jobs.lock:
-        job = sb.jobs.writes.get(job_id)
+        job = sb.jobs.write_job(job_id)
         if job is None:
             raise job_not_found(version)
         body = job.details(sb.clock.now(), sb.jobs.delay, request.host_url.rstrip("/"))
@@ -138,7 +138,7 @@ def write_job(sb: State, request: Request, version: Version, job_id: str) -> Res
 def write_result(sb: State, request: Request, version: Version, job_id: str) -> Response:
     """``GET /crm/bulk/{ver}/write/{job_id}/result``: the result zip once completed."""
     with sb.jobs.lock:
-        job = sb.jobs.writes.get(job_id)
+        job = sb.jobs.write_job(job_id)
     data = None if job is None else sb.jobs.write_result(job)
     if data is None:
         raise job_not_found(version)

@@ -97,7 +97,7 @@ def mass_status(sb: State, request: Request, version: Version, module: str) -> R
         raise ApiError(400, "INVALID_DATA", "The jobid given seems to be invalid",
                        {"param_name": "job_id"})
     with sb.jobs.lock:
-        job = sb.jobs.mass.get(job_id)
+        job = sb.jobs.mass_job(job_id)
         if job is None or job.module != mod.api_name:
             raise ApiError(404, "NOT_FOUND", "Empty response")
         item = job.status(sb.clock.now(), sb.jobs.delay)

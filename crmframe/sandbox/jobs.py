@@ -47,6 +47,9 @@ log = logging.getLogger("crmframe.sandbox")
 API_USER = {"id": USERS[0]["id"], "name": USERS[0]["name"]}
 #: Records per bulk-read result page (Zoho's figure).
 READ_PAGE = 200_000
+#: Finished jobs kept in memory (the latest); older ones are read back from the database
+#: when asked for, so a server that ran many jobs does not hold them all.
+KEEP_FINISHED = 256
 
 
 @dataclass
@@ -173,7 +176,7 @@ class BulkWriteJob:
                 "ignore_empty": self.ignore_empty, "callback": self.callback,
                 "character_encoding": self.character_encoding,
                 "module_as_object": self.module_as_object, "base_url": self.base_url,
-                "total": self.total, "upload_key": self.upload_key}
+                "total": self.total, "upload_key": self.upload_key, "file_id": self.file_id}
 
     def progress(self) -> dict[str, Any]:
         """How far it got (stored as it advances)."""
@@ -191,7 +194,8 @@ class BulkWriteJob:
                    ignore_empty=bool(spec["ignore_empty"]), callback=spec["callback"],
                    character_encoding=spec["character_encoding"],
                    module_as_object=bool(spec["module_as_object"]), base_url=spec["base_url"],
-                   total=int(spec["total"]), upload_key=spec["upload_key"], **progress)
+                   total=int(spec["total"]), upload_key=spec["upload_key"],
+                   file_id=str(spec.get("file_id") or ""), **progress)
 
     def details(self, now: float, delay: float, base_url: str) -> dict[str, Any]:
         """The job-details answer (seed 000 / v7 / v8 shapes) at this point of its life."""
@@ -454,6 +458,8 @@ class Jobs:
         #: Jobs with work left (running, or a callback to post): the only ones
         #: :meth:`advance` looks at, so finished jobs cost a request nothing.
         self._active: dict[str, MassUpdateJob | BulkWriteJob | BulkReadJob] = {}
+        #: Finished jobs in memory, oldest first (see KEEP_FINISHED).
+        self._finished: dict[str, None] = {}
         self._load()
 
     def new_id(self) -> str:
@@ -482,6 +488,51 @@ class Jobs:
                     busy = self._step_read(job, now)
                 if not busy:
                     del self._active[job.id]
+                    self._retire(job.id)
+
+    def _retire(self, job_id: str) -> None:
+        """Note a finished job; past KEEP_FINISHED, the oldest leave memory."""
+        self._finished[job_id] = None
+        while len(self._finished) > KEEP_FINISHED:
+            oldest = next(iter(self._finished))
+            del self._finished[oldest]
+            for jobs in (self.mass, self.writes, self.reads):
+                jobs.pop(oldest, None)
+
+    def mass_job(self, job_id: str) -> MassUpdateJob | None:
+        """A mass-update job by id (read back from the database when not in memory)."""
+        with self.lock:
+            job = self.mass.get(job_id) or self._stored(job_id, "mass")
+        return job if isinstance(job, MassUpdateJob) else None
+
+    def write_job(self, job_id: str) -> BulkWriteJob | None:
+        """A bulk-write job by id (read back from the database when not in memory)."""
+        with self.lock:
+            job = self.writes.get(job_id) or self._stored(job_id, "write")
+        return job if isinstance(job, BulkWriteJob) else None
+
+    def read_job(self, job_id: str) -> BulkReadJob | None:
+        """A bulk-read job by id (read back from the database when not in memory)."""
+        with self.lock:
+            job = self.reads.get(job_id) or self._stored(job_id, "read")
+        return job if isinstance(job, BulkReadJob) else None
+
+    def _stored(self, job_id: str,
+                kind: str) -> MassUpdateJob | BulkWriteJob | BulkReadJob | None:
+        """A finished job that left memory, from its row (and back in memory a while)."""
+        row = self.table.get(job_id) if job_id.isdigit() else None
+        if row is None or row[1] != kind or row[2]["module"] not in self.writer.modules:
+            return None
+        module = self.writer.modules[row[2]["module"]]
+        job: MassUpdateJob | BulkWriteJob | BulkReadJob
+        if kind == "mass":
+            job = self.mass[job_id] = MassUpdateJob.restore(job_id, row[2], row[3])
+        elif kind == "write":
+            job = self.writes[job_id] = BulkWriteJob.restore(job_id, row[2], row[3], module)
+        else:
+            job = self.reads[job_id] = BulkReadJob.restore(job_id, row[2], row[3], module)
+        self._retire(job_id)
+        return job
 
     def _step_mass(self, job: MassUpdateJob, now: float) -> bool:
         if job.processed < job.total:
@@ -560,6 +611,8 @@ class Jobs:
                 self.uploads[key.removeprefix("upload:")] = name
             elif key not in taken:  # its job finished: the file was about to be dropped
                 self.files.drop(key)
+        for job_id in sorted({*self.mass, *self.writes, *self.reads} - set(self._active)):
+            self._retire(job_id)
 
     # ------------------------------------------------------------------ uploads
     def add_upload(self, name: str, content: bytes, *, keep: int) -> str:

@@ -17,6 +17,9 @@ from crmframe.sandbox.envelopes import ApiError
 
 __all__ = ["Grant", "OAuth", "scope_allows"]
 
+#: Tokens held before the first sweep of expired ones (see :meth:`OAuth.mint`).
+_FIRST_SWEEP = 1024
+
 
 @dataclass(frozen=True)
 class Grant:
@@ -70,6 +73,7 @@ class OAuth:
         self.client_secret = f"{rng.getrandbits(160):040x}"
         self.refresh_token = f"1000.{rng.getrandbits(128):032x}.{rng.getrandbits(128):032x}"
         self._tokens: dict[str, Grant] = {}
+        self._sweep_at = _FIRST_SWEEP
         self._lock = threading.Lock()
         self._rng: random.Random = (
             random.SystemRandom() if seed is None else random.Random(f"tokens-{seed}")
@@ -83,10 +87,23 @@ class OAuth:
         with self._lock:
             token = (f"1000.{self._rng.getrandbits(128):032x}."
                      f"{self._rng.getrandbits(128):032x}")
-            expires = self.clock.now() + (self.ttl if ttl is None else ttl)
-            self._tokens[token] = Grant(expires, scopes, profile)
+            now = self.clock.now()
+            if len(self._tokens) >= self._sweep_at:
+                # Expired tokens answer 401 whether kept or not: forget them, or a server
+                # that clients connect to again and again would keep one entry per token
+                # forever. Amortised: the next sweep waits until the live ones double.
+                self._tokens = {t: g for t, g in self._tokens.items() if g.expires > now}
+                self._sweep_at = max(_FIRST_SWEEP, 2 * len(self._tokens))
+            self._tokens[token] = Grant(now + (self.ttl if ttl is None else ttl), scopes,
+                                        profile)
             self.issued += 1
             return token
+
+    @property
+    def kept(self) -> int:
+        """Access tokens held (live ones, and expired ones not swept yet)."""
+        with self._lock:
+            return len(self._tokens)
 
     def grant(self, form: dict[str, str], api_domain: str) -> dict[str, Any]:
         """Answer ``POST /oauth/v2/token`` (always HTTP 200, like Zoho Accounts)."""

@@ -23,9 +23,10 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
-from crmframe.sandbox import ManualClock, SandboxServer, start
+from crmframe.sandbox import ManualClock, SandboxServer, jobs, start
 
 from .helpers import T0, Api
 
@@ -105,7 +106,8 @@ def _leads_named(server: SandboxServer, prefix: str) -> list[str]:
 def test_jobs_of_each_kind_answer_the_same_after_a_restart(tmp_path: Path) -> None:
     db = str(tmp_path / "jobs.db")
     clock = ManualClock(T0)
-    options: dict[str, Any] = {"clock": clock, "job_delay": 1.0, "job_speed": 100.0}
+    options: dict[str, Any] = {"clock": clock, "job_delay": 1.0, "job_speed": 100.0,
+                               "job_listing": True}
     with start(records=300, db=db, **options) as server:
         api = Api(server)
         done = {"write done": _bulk_insert(api, [["Last_Name", "City"]]
@@ -121,6 +123,8 @@ def test_jobs_of_each_kind_answer_the_same_after_a_restart(tmp_path: Path) -> No
         clock.advance(1.5)  # 250 rows of each running job; the read is queued
         pending_upload = _upload(api.session, server.url, [["Last_Name"], ["Later"]])
         before = _answers(api, {**done, **running})
+        listed = {j["id"]: j["resource"][0]["file_id"]
+                  for j in api.get("write", bulk=True).json()["data"]}
         api.close()
     for name in done:
         assert before[name][0] == 200
@@ -135,6 +139,9 @@ def test_jobs_of_each_kind_answer_the_same_after_a_restart(tmp_path: Path) -> No
         api = Api(again)
         # the same answers, byte for byte for the result files
         assert _answers(api, {**done, **running}) == before
+        assert {j["id"]: j["resource"][0]["file_id"]
+                for j in api.get("write", bulk=True).json()["data"]} == listed
+        assert len(set(listed.values())) == 2
         assert pending_upload in again.app.uploads
         # running jobs continue where they stopped: time moves, they finish
         clock.advance(10)
@@ -265,3 +272,28 @@ def test_memory_does_not_grow_with_uploads_and_bulk_jobs() -> None:
         assert held[-1] - held[2] < 500_000, held
         assert max(held) < 2_000_000, held
         assert len(server.app.uploads) == 13
+
+
+def test_finished_jobs_leave_memory_and_still_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the latest finished jobs stay in memory; older ones are read back from the
+    database when asked for, with the same answers."""
+    monkeypatch.setattr(jobs, "KEEP_FINISHED", 2)
+    clock = ManualClock(T0)
+    with start(records=100, clock=clock, job_delay=1.0, job_speed=100.0) as server:
+        api = Api(server)
+        reads = {f"read {n}": _bulk_read(api) for n in range(4)}
+        mass = {"mass 0": _mass_by_view(api)}
+        clock.advance(1)
+        reads["read 4"] = _bulk_read(api)
+        clock.advance(30)
+        first = _answers(api, {**reads, **mass})
+        kept = server.app.jobs
+        assert len(kept.reads) + len(kept.mass) <= 3  # 2 finished (+ 1 read back)
+        assert _answers(api, {**reads, **mass}) == first
+        assert len(kept.reads) + len(kept.mass) <= 3
+        assert first["mass 0"][1]["data"][0]["Status"] == "COMPLETED"
+        for name in reads:
+            assert first[name][1]["data"][0]["state"] == "COMPLETED"
+            assert first[name + " result"][0] == 200
+        assert api.get("read/4876876000000099999", bulk=True).status_code == 404
+        api.close()

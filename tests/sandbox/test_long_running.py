@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 
 from crmframe.sandbox import ManualClock, SandboxServer, start
+from crmframe.sandbox.envelopes import ApiError
 from crmframe.sandbox.faults import Faults
 from crmframe.sandbox.listing import PageToken, TokenBook
+from crmframe.sandbox.oauth import OAuth
 
 from .helpers import Api
 
@@ -143,3 +145,23 @@ def test_credit_window_holds_one_entry_per_second() -> None:
     assert faults.spend(1)
     assert faults.window_entries() == 1
     assert faults.remaining() == 10_000 - 1
+
+
+def test_expired_access_tokens_are_forgotten() -> None:
+    """Each connect mints a token; a server connected to again and again for days must not
+    keep every one it ever minted (it kept 10,000 here before)."""
+    clock = ManualClock(1000.0)
+    oauth = OAuth(clock, ttl=60.0, seed=1)
+    live = []
+    for n in range(10_000):
+        token = oauth.mint()
+        if n % 100 == 0:
+            live.append(token)  # a token in use as its successors are minted
+        clock.advance(1.0)
+    assert oauth.issued == 10_000
+    assert oauth.kept <= 2048
+    assert oauth.grant_of(f"Zoho-oauthtoken {token}").expires == clock.now() + 59.0
+    for old in live[:-1]:
+        with pytest.raises(ApiError) as refused:
+            oauth.grant_of(f"Zoho-oauthtoken {old}")
+        assert refused.value.status == 401
