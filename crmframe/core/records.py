@@ -363,21 +363,31 @@ class RecordsBuilder:
         self._python_rows += count
         return count
 
-    def to_frame(self) -> pd.DataFrame:
-        """The typed frame of every record added so far (the builder can keep going)."""
-        with _gc_paused():
-            return self._to_frame()
+    def to_frame(self, *, release: bool = False) -> pd.DataFrame:
+        """The typed frame of every record added so far.
 
-    def _to_frame(self) -> pd.DataFrame:
+        The builder can keep going, unless ``release=True``: then each column's pages are
+        let go as soon as its column is built, so the pages and the frame are never held
+        whole at the same time, and the builder is left empty (``rows`` 0).
+        """
+        with _gc_paused():
+            return self._to_frame(release)
+
+    def _to_frame(self, release: bool = False) -> pd.DataFrame:
         rows = self._rows
         index = _id_index(self._cols.get("id", [rows]))
         out: dict[str, pd.Series] = {}
         taken = set(self._cols)
-        for name, chunks in self._cols.items():
+        cols = self._cols
+        if release:
+            self._cols, self._rows, self._python_rows = {}, 0, 0
+        for name in list(cols):
+            chunks = cols.pop(name) if release else cols[name]
             if name != "id" and not self._emit_arrow(name, chunks, out, taken):
                 self._emit(name, _joined(chunks), out, taken)
+            del chunks
         for name in self._requested:
-            if name == "id" or name in self._cols:
+            if name == "id" or name in taken:
                 continue
             if name.startswith("$") and not self._keep_system:
                 continue
@@ -674,4 +684,4 @@ def records_to_frame(
         dtype_backend=dtype_backend,
     )
     builder.add(envelope)
-    return builder.to_frame()
+    return builder.to_frame(release=True)

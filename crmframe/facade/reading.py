@@ -418,6 +418,8 @@ class ReadingMixin:
             ``"pyarrow"`` gives ``pd.ArrowDtype`` columns (``string[pyarrow]``,
             ``int64[pyarrow]``, ``timestamp[s, tz=UTC][pyarrow]``, lists as Arrow lists
             where Arrow holds them exactly), wrapping the parsed pages without a copy.
+            Read with the default to edit and push: ``diff`` does not compare Arrow
+            timestamp columns yet.
 
         Returns
         -------
@@ -544,7 +546,7 @@ class ReadingMixin:
                         # Decoded pages hold Python values: type this batch now, while
                         # the prefetcher downloads the next pages. (Pages read into
                         # Arrow columns are typed once at the end: no batches to stack.)
-                        parts.append(current.to_frame())
+                        parts.append(current.to_frame(release=True))
                         current = builder()
                 if position + 1 < len(chunks):
                     # The next pass downloads while this one's last columns are typed.
@@ -552,7 +554,7 @@ class ReadingMixin:
                     bar.close()
                     bar = bar_for(position + 1)
                 if current.rows or not parts:
-                    parts.append(current.to_frame())
+                    parts.append(current.to_frame(release=True))
                 frames.append(_concat_batches(parts, columns))
         finally:
             pages.close()
@@ -589,7 +591,7 @@ class ReadingMixin:
                     break
         finally:
             bar.close()
-        frame = names.fill(builder.to_frame())
+        frame = names.fill(builder.to_frame(release=True))
         # An export cannot sort: sort here like a page read (Zoho's default: id, descending).
         ascending = (read.sort_order or "desc").lower() == "asc"
         if not sort_by or sort_by == "id":
@@ -643,7 +645,7 @@ class ReadingMixin:
                 bar.update(builder.add(page))
         finally:
             bar.close()
-        frame = builder.to_frame()
+        frame = builder.to_frame(release=True)
         # COQL returns lookups as {"id"} only: an all-null "X.name" would claim "no name".
         empty_names = [c for c in frame.columns if c.endswith(".name")
                        and c.rsplit(".", 1)[0] in columns and frame[c].isna().all()]
@@ -676,7 +678,7 @@ class ReadingMixin:
                 bar.update(builder.add(page))
         finally:
             bar.close()
-        return builder.to_frame()
+        return builder.to_frame(release=True)
 
 
 def subform_fields(meta: pd.DataFrame, names: Sequence[str]) -> list[str]:

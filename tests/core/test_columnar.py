@@ -190,3 +190,17 @@ def test_dates_read_from_bytes_match_the_python_path_across_the_calendar() -> No
     pd.testing.assert_frame_equal(frame, build([json.loads(p) for p in raw], columns=["Born"]))
     assert str(frame["Born"].dtype) == "datetime64[s]"
     assert frame["Born"].iloc[1] == pd.Timestamp("1600-02-29")
+
+
+@pytest.mark.parametrize("backend", ["numpy_nullable", "pyarrow"])
+def test_to_frame_release_gives_the_same_frame_and_lets_the_pages_go(backend: str) -> None:
+    raw = pages([record(i) for i in range(10)])
+    builder = RecordsBuilder(META, dtype_backend=backend)
+    for page in [*raw[:2], json.loads(raw[2]), *raw[3:]]:
+        builder.add(page)
+    kept = builder.to_frame()
+    released = builder.to_frame(release=True)
+    pd.testing.assert_frame_equal(released, kept)
+    assert builder.rows == 0
+    assert builder.python_rows == 0
+    assert len(builder.to_frame()) == 0
