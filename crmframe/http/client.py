@@ -276,6 +276,8 @@ class ZohoClient:
         if callable(use_session):
             use_session(self.session)
         self._slots = threading.BoundedSemaphore(max_concurrency)
+        # (url, stream, session settings) -> requests' merged environment settings
+        self._environment: dict[tuple[Any, ...], dict[str, Any]] = {}
         self._counter_lock = threading.Lock()
         #: Requests sent (attempts included) — diagnostics and tests.
         self.request_count = 0
@@ -494,9 +496,9 @@ class ZohoClient:
             retry_after: str | None = None
             try:
                 with self._slots:
-                    response = self.session.request(
+                    response = self._transport(
                         method, url, params=params, json=json, data=data, files=files,
-                        headers=all_headers, timeout=self.timeout, stream=stream,
+                        headers=all_headers, stream=stream,
                     )
             except _dropped() as exc:
                 elapsed = (time.perf_counter() - t0) * 1000
@@ -550,6 +552,57 @@ class ZohoClient:
                 method, shown, failure, attempt, policy.max_attempts, delay,
             )
             policy.sleep(delay)
+
+    def _transport(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        data: Any,
+        files: Any,
+        headers: Mapping[str, str],
+        stream: bool,
+    ) -> requests.Response:
+        """``session.request(...)``, with the environment's settings looked up once per URL.
+
+        ``requests`` reads every environment variable on each call (proxies, ``no_proxy``,
+        CA bundles) — on a read of many pages, more CPU than this client's own work per
+        call. For a plain ``requests.Session`` the merged settings are kept per URL (the
+        query apart: proxies depend on the host only) and the session's own settings; a
+        session whose ``request`` is overridden is called as it is.
+        """
+        import requests
+
+        session = self.session
+        kind = type(session)
+        if not (
+            isinstance(session, requests.Session)
+            and kind.request is requests.Session.request
+            and kind.merge_environment_settings is requests.Session.merge_environment_settings
+        ):
+            return session.request(
+                method, url, params=params, json=json, data=data, files=files,
+                headers=headers, timeout=self.timeout, stream=stream,
+            )
+        prepared = session.prepare_request(requests.Request(
+            method=method, url=url, headers=headers, files=files, data=data or {},
+            json=json, params=params or {},
+        ))
+        key = (url, stream, session.trust_env, repr(session.verify), repr(session.cert),
+               tuple(sorted(session.proxies.items())))
+        settings = self._environment.get(key)
+        if settings is None:
+            if len(self._environment) >= 64:  # a client reading many URLs: start again
+                self._environment.clear()
+            settings = dict(session.merge_environment_settings(url, {}, stream, None, None))
+            self._environment[key] = settings
+        return session.send(
+            prepared, timeout=self.timeout, allow_redirects=True,
+            proxies=dict(settings["proxies"]), stream=settings["stream"],
+            verify=settings["verify"], cert=settings["cert"],
+        )
 
     @staticmethod
     def _exhausted_error(response: requests.Response, attempt: int) -> ZohoAPIError:
