@@ -55,6 +55,7 @@ __all__ = [
     "faithful",
     "list_series",
     "parse_page",
+    "parse_pages",
     "python_lists_series",
     "schema_for",
     "text_type",
@@ -232,6 +233,129 @@ def parse_page(data: bytes, schema: pa.Schema) -> ArrowPage | None:
     if "code" in columns and "status" in columns:
         return None  # perhaps action results in place of records: the JSON path says
     return ArrowPage(count, columns, info)
+
+
+def parse_pages(datas: Sequence[bytes], schema: pa.Schema) -> list[ArrowPage] | None:
+    """Several envelopes' JSON bytes parsed in ONE ``read_json`` call (the reader's fixed
+    cost per call, paid once), or ``None`` when any page might read differently alone —
+    the caller then parses them one by one with :func:`parse_page`, so a bad page fails
+    (or takes the ``json`` path) exactly as it would have.
+
+    A batch is kept only where each page alone would give the same columns of the same
+    types: every field Arrow inferred (and every inferred part of a typed object) holds a
+    value in every page, no inferred number is fractional (a page of whole numbers alone
+    would read as integers) and no inferred text looks like a date (a page of dates alone
+    would read as timestamps).
+
+    Examples
+    --------
+    >>> schema = schema_for({}, pa.string())
+    >>> one, two = b'{"data": [{"id": "1", "n": 2}]}', b'{"data": [{"id": "2", "n": 3}]}'
+    >>> pages = parse_pages([one, two], schema)
+    >>> [(p.count, p.columns["n"].to_pylist()) for p in pages]
+    [(1, [2]), (1, [3])]
+    >>> parse_pages([one, b'{"data": [{"id": "2", "n": 0.5}]}'], schema) is None
+    True
+    """
+    if len(datas) < 2 or not all(
+        _first_byte(d) == b"{" and _last_byte(d) == b"}" for d in datas
+    ):
+        return None
+    joined = b"\n".join(datas)
+    options = pj.ParseOptions(
+        explicit_schema=schema, unexpected_field_behavior="infer", newlines_in_values=True
+    )
+    try:
+        table = pj.read_json(
+            pa.py_buffer(joined),
+            read_options=pj.ReadOptions(use_threads=False,
+                                        block_size=max(len(joined) + 64, 1 << 16)),
+            parse_options=options,
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return None
+    if table.num_rows != len(datas) or set(table.column_names) - {"data", "info"}:
+        return None
+    data_column = _one_chunk(table.column("data"))
+    if data_column.null_count:
+        return None
+    records = data_column.flatten()
+    if records.null_count:
+        return None
+    infos: list[dict[str, Any] | None] = [None] * len(datas)
+    if "info" in table.column_names:
+        info_array = _one_chunk(table.column("info"))
+        if info_array.null_count or not pa.types.is_struct(info_array.type):
+            return None
+        seen = {f.name for f in info_array.type}
+        infos = [_info(d, seen) for d in datas]
+        if any(i is None for i in infos):
+            return None
+    record_type = records.type
+    if "code" in record_type.names and "status" in record_type.names:
+        return None
+    inferred = _inferred_paths(record_type, schema.field("data").type.value_type)
+    whole = [_at(records, path) for path in inferred]
+    if not all(_same_alone(part) for part in whole):
+        return None
+    offsets = data_column.offsets.to_pylist()
+    base = offsets[0]
+    pages = []
+    for position in range(len(datas)):
+        start, stop = offsets[position] - base, offsets[position + 1] - base
+        page = records.slice(start, stop - start)
+        if not all(_grounded(_at(page, path)) for path in inferred):
+            return None
+        columns = {f.name: page.field(i) for i, f in enumerate(record_type)}
+        pages.append(ArrowPage(stop - start, columns, infos[position]))
+    return pages
+
+
+def _inferred_paths(found: pa.DataType, declared: pa.DataType) -> list[tuple[int, ...]]:
+    """Child positions (a path into structs) of the parts ``found`` has and ``declared``
+    lacks: what Arrow inferred."""
+    names = set(declared.names)
+    paths: list[tuple[int, ...]] = []
+    for i, f in enumerate(found):
+        if f.name not in names:
+            paths.append((i,))
+        elif pa.types.is_struct(f.type):
+            inner = declared.field(f.name).type
+            if pa.types.is_struct(inner):
+                paths.extend((i, *p) for p in _inferred_paths(f.type, inner))
+    return paths
+
+
+def _at(array: pa.Array, path: tuple[int, ...]) -> pa.Array:
+    for i in path:
+        array = array.field(i)
+    return array
+
+
+def _same_alone(array: pa.Array) -> bool:
+    """Whether no part of an inferred column could be typed otherwise on a page alone."""
+    kind = array.type
+    if kind in _TEXT_TYPES:
+        return not pc.any(pc.match_substring_regex(array, "^[0-9]{4}-")).as_py()
+    if kind in (pa.int64(), pa.bool_()):
+        return True
+    if pa.types.is_list(kind):
+        return _same_alone(array.flatten())
+    if pa.types.is_struct(kind):
+        return all(_same_alone(array.field(i)) for i in range(kind.num_fields))
+    return False  # fractions, timestamps, nulls only: a page alone may differ
+
+
+def _grounded(array: pa.Array) -> bool:
+    """Whether every part of ``array`` holds a value (so a page alone infers it too)."""
+    if len(array) == 0 or array.null_count == len(array):
+        return False
+    kind = array.type
+    if pa.types.is_list(kind):
+        return _grounded(array.flatten())
+    if pa.types.is_struct(kind):
+        return all(_grounded(array.field(i)) for i in range(kind.num_fields))
+    return True
 
 
 def _one_chunk(column: pa.ChunkedArray) -> pa.Array:

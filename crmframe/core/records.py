@@ -59,11 +59,13 @@ from crmframe.core.codecs import (
 )
 from crmframe.core.columnar import (
     BACKENDS,
+    ArrowPage,
     arrow_series,
     chunked,
     faithful,
     list_series,
     parse_page,
+    parse_pages,
     python_lists_series,
     schema_for,
     text_type,
@@ -276,11 +278,71 @@ class RecordsBuilder:
             return added
         return self._add_records(records, http_status)
 
+    def add_pages(self, pages: Iterable[Any], *, batch: int = 8) -> int:
+        """Add pages one after the other, as :meth:`add` would, and return the number of
+        records they held.
+
+        Consecutive JSON pages are parsed ``batch`` at a time in one call of Arrow's
+        reader (its fixed cost per call, paid once). A batch that does not read exactly as
+        its pages would one by one — a bad page, a page for the ``json`` path, a column
+        Arrow could type otherwise on one page — is added page by page with :meth:`add`:
+        the pages before a bad one are added and the bad one raises, as in a loop of
+        :meth:`add`.
+
+        Examples
+        --------
+        >>> builder = RecordsBuilder()
+        >>> builder.add_pages([b'{"data": [{"id": "1"}]}', b'{"data": [{"id": "2"}]}'])
+        2
+        >>> builder.to_frame().index.tolist()
+        ['1', '2']
+        """
+        total = 0
+        pending: list[tuple[Any, bytes]] = []
+
+        def flush() -> None:
+            nonlocal total
+            if len(pending) > 1 and self._schema is not None:
+                with _gc_paused():
+                    parsed = parse_pages([raw for _, raw in pending], self._schema)
+                    kept = [] if parsed is None else [self._kept(p) for p in parsed]
+                    if parsed is not None and all(k is not None for k in kept):
+                        for page, columns in zip(parsed, kept, strict=True):
+                            assert columns is not None
+                            self._append_arrow(page, columns)
+                            total += page.count
+                        pending.clear()
+                        return
+            for page, _ in pending:
+                total += self.add(page)
+            pending.clear()
+
+        for page in pages:
+            raw = _raw_bytes(page) if self._schema is not None and batch > 1 else None
+            if raw is None:
+                flush()
+                total += self.add(page)
+                continue
+            pending.append((page, raw))
+            if len(pending) >= batch:
+                flush()
+        flush()
+        return total
+
     def _add_arrow(self, raw: bytes) -> bool:
         """The columnar path; False (nothing added) when the page must go through ``json``."""
         parsed = parse_page(raw, self._schema)
         if parsed is None:
             return False
+        kept = self._kept(parsed)
+        if kept is None:
+            return False
+        self._append_arrow(parsed, kept)
+        return True
+
+    def _kept(self, parsed: ArrowPage) -> dict[str, pa.Array] | None:
+        """The page's columns this builder keeps, or None when the page must go through
+        ``json`` (a column Arrow read that would not give back its JSON values)."""
         kept: dict[str, pa.Array] = {}
         for key, array in parsed.columns.items():
             if key.startswith("$") and not self._keep_system:
@@ -289,19 +351,22 @@ class RecordsBuilder:
                 if key in self._typed_objects and not all(
                     faithful(part) for part in array.flatten()
                 ):
-                    return False
+                    return None
             # a requested subform or list has no explicit Arrow type either: Arrow's
             # inference (dates in rows read as timestamps) must not reach the cells
             elif not faithful(array):
-                return False
+                return None
             kept[key] = array
+        return kept
+
+    def _append_arrow(self, parsed: ArrowPage, kept: dict[str, pa.Array]) -> None:
         count = parsed.count
         self._last_count = count
         if count == 0:
             if parsed.info is not None:
                 self._info = parsed.info
             self._pages += 1
-            return True
+            return
         cols = self._cols
         for key in kept:
             if key not in cols:
@@ -312,7 +377,6 @@ class RecordsBuilder:
         if parsed.info is not None:
             self._info = parsed.info
         self._pages += 1
-        return True
 
     def _add_records(self, records: list[Any], http_status: int | None) -> int:
         count = len(records)
