@@ -377,7 +377,7 @@ def _lead_contacts(rng: random.Random, leads: list[SeedRecord],
             rows.append(_row(next(next_id), parent, rid, {
                 "Contact_Name": f"{first} {last}",
                 "Role": _pick(rng, CONTACT_ROLES),
-                "Email": _maybe(rng, f"{first.lower()}.{rid[-5:]}.{i}@example.net", 0.3),
+                "Email": _maybe(rng, f"contact{i + 1}.{rid[-6:]}@example.net", 0.3),
                 "Phone": _maybe(rng, f"+1-555-{_ri(rng, 1000000, 9999999)}", 0.5),
                 "Primary": i == 0,
             }))
