@@ -194,7 +194,7 @@ def bench(target: Target, threads: int, seconds: float) -> list[Row]:
     rows = []
     for name, fn in [("GET count (tiny answer)", count),
                      ("GET v8 page of 200 (20 fields)", get_v8),
-                     ("GET v2 page of 200 (all 84 fields)", get_v2_all_fields),
+                     ("GET v2 page of 200 (all 85 fields)", get_v2_all_fields),
                      ("PUT batch of 100 (2 fields)", put_100)]:
         cpu0 = process_cpu(target.pid) if target.pid else 0.0
         calls, records, elapsed = _run(threads, seconds, fn)
