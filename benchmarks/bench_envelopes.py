@@ -8,6 +8,8 @@ multi-select lists, tags, some nulls) as JSON bytes, then measures the CPU time 
 * ``json.loads`` of every page (the baseline: 1.00);
 * ``orjson.loads`` of every page (when orjson is installed);
 * ``pandas.json_normalize`` of the parsed records (flattened, untyped; its parse excluded);
+* ``pyarrow.json.read_json`` of every page with the metadata's schema (untyped tables,
+  not flattened: the floor of the columnar parse);
 * ``records_to_frame`` over the pages from the **bytes** (its own parse included), with
   the metadata, for ``dtype_backend="numpy_nullable"`` (the default) and ``"pyarrow"``.
 
@@ -25,6 +27,7 @@ import argparse
 import cProfile
 import gc
 import json
+import os
 import pstats
 import random
 import statistics
@@ -34,6 +37,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.json as pj
 
 from crmframe.core.records import RecordsBuilder
 
@@ -161,7 +166,7 @@ def main() -> int:
     print(f"corpus: {args.records:,} records, {len(pages)} pages, {len(FIELDS)} fields, "
           f"{size / 1e6:.1f} MB JSON (built in {time.perf_counter() - built:.1f} s)")
     print(f"garbage collector: on for every side; {args.rounds} rounds interleaved, "
-          "median CPU seconds")
+          f"median CPU seconds (process time); load {os.getloadavg()[0]:.1f}")
 
     def frame(backend: str) -> Callable[[], pd.DataFrame]:
         def run() -> pd.DataFrame:
@@ -186,6 +191,13 @@ def main() -> int:
     if orjson is not None:
         cases["orjson.loads"] = lambda: [orjson.loads(p) for p in pages]
     cases["json_normalize (parsed records)"] = normalise
+    schema = RecordsBuilder(meta, dtype_backend="pyarrow")._schema
+    options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer")
+    cases["pyarrow read_json (tables only)"] = lambda: [
+        pj.read_json(pa.py_buffer(p), parse_options=options,
+                     read_options=pj.ReadOptions(use_threads=False, block_size=len(p) + 64))
+        for p in pages
+    ]
     cases["records_to_frame, default backend"] = frame("numpy_nullable")
     cases["records_to_frame, pyarrow backend"] = frame("pyarrow")
 

@@ -42,6 +42,8 @@ Flags:
 ``--repeat N`` (default 3)
     Timed rounds, bare loop and ``read_records`` alternating, each on a fresh sandbox;
     the medians are reported.
+``--dtype-backend B`` (default ``numpy_nullable``)
+    ``read_records``' ``dtype_backend`` (``pyarrow``: Arrow-backed columns).
 ``--latency S`` (default 0)
     Seconds the sandbox waits before answering each call (real Zoho: ~0.1-0.3 s), so
     wall time includes round trips as it would over a network.
@@ -154,6 +156,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fields", type=int, default=20, help="fields read (> 49: passes)")
     parser.add_argument("--version", default="v8")
     parser.add_argument("--repeat", type=int, default=3, help="alternating timed runs")
+    parser.add_argument("--dtype-backend", default="numpy_nullable",
+                        choices=["numpy_nullable", "pyarrow"], help="read_records' backend")
     parser.add_argument("--latency", type=float, default=0.0,
                         help="seconds the sandbox adds to each call (Zoho: ~0.1-0.3)")
     args = parser.parse_args(argv)
@@ -179,7 +183,8 @@ def main(argv: list[str] | None = None) -> None:
             ) as crm:
                 crm.read_fields("Leads")
                 wall, cpu, frame = timed(lambda: crm.read_records(
-                    "Leads", names, progress=False, method="pages"))
+                    "Leads", names, progress=False, method="pages",
+                    dtype_backend=args.dtype_backend))
                 read.append((wall, cpu))
                 rows = len(frame)
                 frame_bytes = int(frame.memory_usage(deep=True).sum())
@@ -195,14 +200,19 @@ def main(argv: list[str] | None = None) -> None:
             pa.set_memory_pool(pool)
             try:
                 tracemalloc.start()
-                again = crm.read_records("Leads", names, progress=False, method="pages")
+                again = crm.read_records("Leads", names, progress=False, method="pages",
+                                         dtype_backend=args.dtype_backend)
                 _, python_peak = tracemalloc.get_traced_memory()
                 tracemalloc.stop()
+                again_rows = len(again)
+                # Arrow frees these buffers through the proxy pool: before the pool goes.
+                del again
+                gc.collect()
             finally:
                 pa.set_memory_pool(previous)
             arrow_peak = pool.max_memory()
             peak = python_peak + arrow_peak
-            assert len(again) == rows == bare_rows // len(chunks)
+            assert again_rows == rows == bare_rows // len(chunks)
 
     bare_wall = statistics.median(w for w, _ in bare)
     bare_cpu = statistics.median(c for _, c in bare)
@@ -210,6 +220,7 @@ def main(argv: list[str] | None = None) -> None:
     read_cpu = statistics.median(c for _, c in read)
     print(f"records: {rows:,} x {len(names)} fields ({len(chunks)} pass(es)), "
           f"API {args.version}, latency {args.latency}s, median of {args.repeat}, "
+          f"dtype_backend {args.dtype_backend}, "
           f"load {os.getloadavg()[0]:.1f}")
     print(f"bare requests loop : wall {bare_wall:7.2f} s ({rows / bare_wall:9,.0f} rec/s)  "
           f"client CPU {bare_cpu:6.2f} s")

@@ -24,7 +24,6 @@ Examples
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Sequence
 from importlib import resources
@@ -90,6 +89,8 @@ def sample_frame(name: str) -> pd.DataFrame:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Print every sample as a frame (``crmframe samples`` or ``python -m crmframe.samples``)."""
+    import argparse  # here: ``import crmframe`` has no use for it
+
     argparse.ArgumentParser(
         prog="crmframe samples",
         description="Print the bundled Zoho sample envelopes as typed DataFrames.",

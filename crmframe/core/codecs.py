@@ -57,6 +57,7 @@ __all__ = [
     "empty_frame",
     "encode_series",
     "encode_value",
+    "fits_template",
     "infer_kind",
     "is_missing",
     "object_series",
@@ -278,7 +279,22 @@ def _fits_template(texts: list[str], template: str) -> bool:
         return False  # also keeps NumPy from cutting longer strings to the width
     # Each character as its code point, one row per string (fixed-width UTF-32).
     codes = np.array(texts, dtype=f"U{width}").view(np.uint32).reshape(len(texts), width)
+    return fits_template(codes, template)
+
+
+def fits_template(codes: Any, template: str) -> bool:
+    """Whether each row of ``codes`` (an unsigned NumPy array, one row per value, one
+    column per character: code points, or the bytes of ASCII text) spells ``template``:
+    ``"9"`` a digit, ``"±"`` a sign, any other character itself.
+
+    Examples
+    --------
+    >>> rows = np.frombuffer(b"2024-02-291999-1-011", dtype=np.uint8).reshape(2, 10)
+    >>> fits_template(rows[:1], "9999-99-99"), fits_template(rows, "9999-99-99")
+    (True, False)
+    """
     low, span = _template_bounds(template)
+    low, span = low.astype(codes.dtype), span.astype(codes.dtype)
     # One broadcast comparison for all positions: unsigned, so a code below its position's
     # lowest allowed one wraps round to a huge number and fails the same test.
     if not bool(((codes - low) <= span).all()):

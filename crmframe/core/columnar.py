@@ -34,16 +34,31 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
+from crmframe.core.codecs import fits_template
 from crmframe.core.envelope import peek_info
 from crmframe.core.fieldtypes import Kind
 from crmframe.core.metadata import FieldInfo
 
-__all__ = ["BACKENDS", "ArrowPage", "arrow_series", "faithful", "parse_page", "schema_for"]
+__all__ = [
+    "BACKENDS",
+    "ArrowPage",
+    "arrow_series",
+    "chunked",
+    "combined",
+    "exact_type",
+    "faithful",
+    "list_series",
+    "parse_page",
+    "python_lists_series",
+    "schema_for",
+    "text_type",
+]
 
 #: The values ``dtype_backend`` takes (pandas' own convention).
 BACKENDS = ("numpy_nullable", "pyarrow")
@@ -63,11 +78,14 @@ _ARROW_TYPES: dict[Kind, pa.DataType] = {
 
 # Zoho's exact formats (fieldtypes.DATE_RE / DATETIME_RE), for RE2: ASCII digits only, as
 # the NumPy check of the Python path.
+_TEMPLATES = {
+    Kind.DATE: "9999-99-99",
+    Kind.DATETIME: "9999-99-99T99:99:99±99:99",
+}
 _SHAPES = {
-    Kind.DATE: (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "%Y-%m-%d"),
+    Kind.DATE: r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
     Kind.DATETIME: (
-        r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[+-][0-9]{2}:[0-9]{2}$",
-        "%Y-%m-%dT%H:%M:%S%z",
+        r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[+-][0-9]{2}:[0-9]{2}$"
     ),
 }
 
@@ -79,7 +97,8 @@ _NULLABLE: dict[pa.DataType, Any] = {
     pa.bool_(): pd.BooleanDtype(),
 }
 
-_PLAIN = (pa.string(), pa.int64(), pa.float64(), pa.bool_(), pa.null())
+_PLAIN = (pa.string(), pa.large_string(), pa.int64(), pa.float64(), pa.bool_(), pa.null())
+_TEXT_TYPES = frozenset({pa.string(), pa.large_string()})
 
 
 @dataclass(frozen=True)
@@ -91,8 +110,24 @@ class ArrowPage:
     info: dict[str, Any] | None
 
 
-def schema_for(fields: Mapping[str, FieldInfo]) -> pa.Schema:
-    """The ``pyarrow.json`` schema of an envelope whose records carry ``fields``.
+def text_type(backend: str) -> pa.DataType:
+    """The Arrow type text is read as for ``backend``: what its string dtype holds, so no
+    column is converted afterwards (pandas' own ``string`` dtype, when backed by Arrow,
+    holds ``large_string``; ``string[pyarrow]`` holds ``string``).
+
+    Examples
+    --------
+    >>> text_type("pyarrow")
+    DataType(string)
+    """
+    if backend != "pyarrow" and pd.StringDtype().storage == "pyarrow":
+        return pa.large_string()
+    return pa.string()
+
+
+def schema_for(fields: Mapping[str, FieldInfo], text: pa.DataType | None = None) -> pa.Schema:
+    """The ``pyarrow.json`` schema of an envelope whose records carry ``fields``; text
+    (ids, dates and lookups' parts too) is read as ``text`` (default ``string``).
 
     Examples
     --------
@@ -105,35 +140,49 @@ def schema_for(fields: Mapping[str, FieldInfo]) -> pa.Schema:
               child 0, id: string
               child 1, name: string
     """
-    record = [pa.field("id", pa.string())]
+    text = text or pa.string()
+
+    def typed(arrow_type: pa.DataType) -> pa.DataType:
+        if arrow_type == pa.string():
+            return text
+        if pa.types.is_struct(arrow_type):
+            return pa.struct([pa.field(f.name, typed(f.type)) for f in arrow_type])
+        return arrow_type
+
+    record = [pa.field("id", text)]
     for name, info in fields.items():
         arrow_type = _ARROW_TYPES.get(info.kind)
         if arrow_type is not None and name != "id":
-            record.append(pa.field(name, arrow_type))
+            record.append(pa.field(name, typed(arrow_type)))
     return pa.schema([pa.field("data", pa.list_(pa.struct(record)))])
 
 
-def faithful(array: pa.Array) -> bool:
+def faithful(array: pa.Array, *, in_list: bool = False) -> bool:
     """Whether ``array.to_pylist()`` gives back exactly the JSON values Arrow read.
 
-    Arrow's inference turns date-like strings into timestamps and fills the keys an object
-    lacked with nulls; such columns are refused.
+    Arrow's inference turns date-like strings into timestamps, fills the keys an object
+    lacked with nulls, and makes the integers of a list holding fractions floats; such
+    columns are refused. (A column of numbers is typed ``Float64`` on both paths.)
 
     Examples
     --------
     >>> faithful(pa.array([["a"], [], None])), faithful(pa.array([{"a": 1}, {"b": 2}]))
     (True, False)
+    >>> faithful(pa.array([1, 2.5])), faithful(pa.array([[1, 2.5]]))
+    (True, False)
     """
     kind = array.type
     if kind in _PLAIN:
-        return True
+        return not (in_list and kind == pa.float64())
     if pa.types.is_list(kind):
-        return faithful(array.flatten())
+        return faithful(array.flatten(), in_list=True)
     if pa.types.is_struct(kind):
         # flatten() merges the struct's own validity: a child may only be null where its
         # parent is, otherwise a key was absent (or null) in some object.
         nulls = array.null_count
-        return all(c.null_count == nulls and faithful(c) for c in array.flatten())
+        return all(
+            c.null_count == nulls and faithful(c, in_list=in_list) for c in array.flatten()
+        )
     return False
 
 
@@ -143,10 +192,11 @@ def parse_page(data: bytes, schema: pa.Schema) -> ArrowPage | None:
 
     ``schema`` comes from :func:`schema_for`.
     """
-    body = data.strip()
-    # Only an object that may hold records goes to Arrow: the JSON reader crashes the
-    # process on a top-level ``null`` (pyarrow 26), and anything else is json's to judge.
-    if not (body.startswith(b"{") and body.endswith(b"}") and b'"data"' in body):
+    # Only an object goes to Arrow: the JSON reader crashes the process on a top-level
+    # ``null`` (pyarrow 26), and anything else is json's to judge. Only the ends are looked
+    # at (a page is a megabyte: no stripped copy); an object without ``data`` is refused
+    # below, its ``data`` column being null.
+    if not (_first_byte(data) == b"{" and _last_byte(data) == b"}"):
         return None
     options = pj.ParseOptions(
         explicit_schema=schema, unexpected_field_behavior="infer", newlines_in_values=True
@@ -161,7 +211,7 @@ def parse_page(data: bytes, schema: pa.Schema) -> ArrowPage | None:
         return None
     if table.num_rows != 1 or set(table.column_names) - {"data", "info"}:
         return None
-    data_column = table.column("data").combine_chunks()
+    data_column = _one_chunk(table.column("data"))
     if data_column.null_count:
         return None
     records = data_column.flatten()
@@ -170,7 +220,7 @@ def parse_page(data: bytes, schema: pa.Schema) -> ArrowPage | None:
     count = len(records)
     info: dict[str, Any] | None = None
     if "info" in table.column_names:
-        info_array = table.column("info").combine_chunks()
+        info_array = _one_chunk(table.column("info"))
         if info_array.null_count or not pa.types.is_struct(info_array.type):
             return None
         info = _info(data, info_array.to_pylist()[0])
@@ -183,6 +233,21 @@ def parse_page(data: bytes, schema: pa.Schema) -> ArrowPage | None:
     return ArrowPage(count, columns, info)
 
 
+def _one_chunk(column: pa.ChunkedArray) -> pa.Array:
+    # combine_chunks() copies even a single chunk: a whole page's values, every page
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+
+
+def _first_byte(data: bytes) -> bytes:
+    head = data[:64].lstrip()
+    return head[:1] if head or len(data) <= 64 else data.lstrip()[:1]
+
+
+def _last_byte(data: bytes) -> bytes:
+    tail = data[-64:].rstrip()
+    return tail[-1:] if tail or len(data) <= 64 else data.rstrip()[-1:]
+
+
 def _info(data: bytes, seen: dict[str, Any]) -> dict[str, Any] | None:
     """The ``info`` object exactly as sent: Arrow fills absent keys with nulls and reads
     date-like strings (``page_token_expiry``) as timestamps, so its own JSON is used, when
@@ -193,9 +258,26 @@ def _info(data: bytes, seen: dict[str, Any]) -> dict[str, Any] | None:
     return info
 
 
-def _concat(chunks: Sequence[pa.Array | int], arrow_type: pa.DataType) -> pa.ChunkedArray:
+def combined(chunks: Sequence[pa.Array | int], arrow_type: pa.DataType) -> pa.Array:
+    """The chunks as one contiguous array (an int chunk: that many nulls).
+
+    One array, not a chunked array of a thousand page-sized pieces: pandas and Arrow's
+    kernels then work on one buffer, and the pages' own buffers are freed.
+    """
+    parts = _typed_parts(chunks, arrow_type)
+    if not parts:
+        return pa.array([], type=arrow_type)
+    return parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
+
+
+def chunked(chunks: Sequence[pa.Array | int], arrow_type: pa.DataType) -> pa.ChunkedArray:
+    """The chunks as one chunked array, without copying them (an int: that many nulls)."""
+    return pa.chunked_array(_typed_parts(chunks, arrow_type), type=arrow_type)
+
+
+def _typed_parts(chunks: Sequence[pa.Array | int], arrow_type: pa.DataType) -> list[pa.Array]:
     parts = [pa.nulls(c, arrow_type) if isinstance(c, int) else c for c in chunks]
-    return pa.chunked_array(parts, type=arrow_type)
+    return [p if p.type == arrow_type else p.cast(arrow_type) for p in parts]
 
 
 def arrow_series(
@@ -204,6 +286,9 @@ def arrow_series(
     """A field's chunks (Arrow arrays, or an int: that many missing values) → a typed
     Series, or ``None`` when the values do not fit ``kind`` (the caller then takes the
     Python path, which keeps them in an ``object`` column).
+
+    The ``pyarrow`` backend wraps the pages' arrays as they are (one chunk per page, no
+    copy); the default one joins them once into the dtypes of the Python path.
 
     Examples
     --------
@@ -216,13 +301,25 @@ def arrow_series(
     if arrow_type is None or pa.types.is_struct(arrow_type):
         return None
     types = {c.type for c in chunks if not isinstance(c, int)} - {pa.null()}
-    if types - {arrow_type}:
-        return None
-    column = _concat(chunks, arrow_type)
+    if arrow_type == pa.string():
+        # the text type of the schema (string, or large_string for pandas' own strings)
+        if types - _TEXT_TYPES:
+            return None
+        want_large = backend != "pyarrow" and pd.StringDtype().storage == "pyarrow"
+        target = pa.large_string() if want_large else pa.string()
+    else:
+        target = arrow_type
+        if types - {arrow_type}:
+            return None
+    column: pa.Array | pa.ChunkedArray
     if kind in _SHAPES:
-        column = _parse_times(column, kind)
+        column = _parse_times(combined(chunks, target), kind)
         if column is None:
             return None
+    elif backend == "pyarrow":
+        column = chunked(chunks, target)
+    else:
+        column = combined(chunks, target)
     series: pd.Series
     if backend == "pyarrow":
         series = pd.Series(pd.arrays.ArrowExtensionArray(column), copy=False)
@@ -230,24 +327,115 @@ def arrow_series(
         # Arrow keeps the unit: datetime64[s] / datetime64[s, UTC], the Python path's dtypes
         series = pd.Series(column.to_pandas(), copy=False)
     else:
-        series = pd.Series(column.to_pandas(types_mapper=_NULLABLE.get), copy=False)
+        dtype = _NULLABLE[column.type]
+        series = pd.Series(dtype.__from_arrow__(column), copy=False)
     return series
 
 
-def _parse_times(column: pa.ChunkedArray, kind: Kind) -> pa.ChunkedArray | None:
-    pattern, spelled = _SHAPES[kind]
-    if pc.all(pc.match_substring_regex(column, pattern)).as_py() is False:
+def _parse_times(column: pa.Array, kind: Kind) -> pa.Array | None:
+    """Date or datetime strings → ``timestamp[s]`` (UTC for datetimes), or ``None`` when
+    one is not in Zoho's exact format or names no real moment (Arrow's cast refuses
+    2023-02-30 and offsets past 23:59, as the Python path does)."""
+    fits = _fits_template(column, _TEMPLATES[kind])
+    if fits is None:  # not laid out for the byte check: the regex says
+        fits = pc.all(pc.match_substring_regex(column, _SHAPES[kind])).as_py() is not False
+    if not fits:
         return None
+    target = pa.timestamp("s", tz="UTC") if kind is Kind.DATETIME else pa.timestamp("s")
     try:
-        parsed: pa.ChunkedArray = pc.strptime(column, format=spelled, unit="s")
-        # strptime rolls an impossible date over (2023-02-30 → 03-02): the wall-clock part
-        # must print back as it was written, or the Python path keeps the strings.
-        wall = pc.utf8_slice_codeunits(column, 0, 19) if kind is Kind.DATETIME else column
-        local = pc.strptime(wall, format=spelled[:17], unit="s") if kind is Kind.DATETIME \
-            else parsed
-        printed = pc.strftime(local, format=spelled[:17] if kind is Kind.DATETIME else spelled)
+        parsed: pa.Array = pc.cast(column, target)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    if pc.all(pc.equal(printed, wall)).as_py() is False:
-        return None
     return parsed
+
+
+def _fits_template(column: pa.Array, template: str) -> bool | None:
+    """Whether every string of ``column`` has ``template``'s shape (as
+    :func:`crmframe.core.codecs.template_bounds` reads it), checked on the bytes at once.
+
+    Every value of the right width, and nulls taking no bytes (as Arrow's readers write
+    them), make the values one ``(n, width)`` block of bytes, compared position by
+    position with NumPy. ``None`` when nulls hold bytes: the caller asks the regex then.
+    """
+    valid = len(column) - column.null_count
+    if valid == 0:
+        return True
+    width = len(template)
+    lengths = pc.min_max(pc.binary_length(column)).as_py()
+    if lengths["min"] != width or lengths["max"] != width:
+        return False
+    large = pa.types.is_large_string(column.type)
+    offset_type = np.dtype(np.int64 if large else np.int32)
+    offsets = np.frombuffer(
+        column.buffers()[1], dtype=offset_type, count=len(column) + 1,
+        offset=column.offset * offset_type.itemsize,
+    )
+    first, last = int(offsets[0]), int(offsets[-1])
+    if last - first != valid * width:
+        return None
+    data = np.frombuffer(column.buffers()[2], dtype=np.uint8, count=last - first, offset=first)
+    return fits_template(data.reshape(valid, width), template)
+
+
+def list_series(chunks: Sequence[pa.Array | int]) -> pd.Series | None:
+    """A list field's chunks as a ``pd.ArrowDtype`` list column (the ``pyarrow`` backend),
+    without copying them; ``None`` when they are not lists of one exact type.
+
+    Pages whose lists were all empty (``list<null>``) or all null take the others' type.
+    Lists holding numbers with a fraction stay Python objects: Arrow would have turned
+    the integers beside them into floats.
+
+    Examples
+    --------
+    >>> str(list_series([pa.array([["en"], []]), pa.array([[]]), 1]).dtype)
+    'list<item: string>[pyarrow]'
+    >>> list_series([pa.array([[1.5, 2.0]])]) is None
+    True
+    """
+    types = {c.type for c in chunks if not isinstance(c, int)}
+    if not all(pa.types.is_list(t) or t == pa.null() for t in types):
+        return None
+    found = {t for t in types if t not in (pa.null(), _EMPTY_LISTS)}
+    if len(found) > 1 or not types:
+        return None
+    target = found.pop() if found else _EMPTY_LISTS
+    if not exact_type(target):
+        return None
+    try:
+        column = chunked(chunks, target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    series: pd.Series = pd.Series(pd.arrays.ArrowExtensionArray(column), copy=False)
+    return series
+
+
+def python_lists_series(values: list[Any]) -> pd.Series | None:
+    """Python lists (``None`` where missing) as the ``pd.ArrowDtype`` list column
+    :func:`list_series` gives for the same JSON, or ``None`` when Arrow cannot hold them
+    exactly (mixed types, objects with different keys, numbers with a fraction)."""
+    if not values or not all(v is None or type(v) is list for v in values):
+        return None
+    if all(v is None for v in values):
+        return None
+    try:
+        array = pa.array(values)
+    except (pa.ArrowException, OverflowError, TypeError, ValueError):
+        return None
+    if not (pa.types.is_list(array.type) and exact_type(array.type) and faithful(array)):
+        return None
+    series: pd.Series = pd.Series(pd.arrays.ArrowExtensionArray(array), copy=False)
+    return series
+
+
+_EMPTY_LISTS = pa.list_(pa.null())
+_EXACT_LEAVES = (pa.string(), pa.large_string(), pa.int64(), pa.bool_(), pa.null())
+
+
+def exact_type(arrow_type: pa.DataType) -> bool:
+    """Whether values of ``arrow_type`` read back exactly as the JSON values they came
+    from: text, integers, booleans, and lists and objects of those."""
+    if pa.types.is_list(arrow_type):
+        return exact_type(arrow_type.value_type)
+    if pa.types.is_struct(arrow_type):
+        return all(exact_type(f.type) for f in arrow_type)
+    return arrow_type in _EXACT_LEAVES

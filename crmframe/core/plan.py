@@ -580,18 +580,22 @@ class _Cells:
         self._codes = codes
         self._fcodes = fcodes
         self._encoded = encoded
-        # a record's cells are contiguous once sorted by (record, field): its dict keeps
-        # the fields in their first-seen order, a repeated cell the later value
-        by_record = np.lexsort((fcodes, codes))
-        self._bounds: list[int] = np.searchsorted(
-            codes[by_record], np.arange(len(rids) + 1)).tolist()
-        self._fields: list[str] = np.asarray(names, dtype=object)[fcodes[by_record]].tolist()
-        self._values: list[Any] = encoded[by_record].tolist()
+        self._by_record: tuple[list[int], list[str], list[Any]] | None = None
 
     def record(self, r: int) -> dict[str, Any]:
         """``{field: encoded new value}`` of the record at position ``r``."""
-        start, stop = self._bounds[r], self._bounds[r + 1]
-        return dict(zip(self._fields[start:stop], self._values[start:stop], strict=True))
+        if self._by_record is None:
+            # a record's cells are contiguous once sorted by (record, field): its dict
+            # keeps the fields in their first-seen order, a repeated cell the later value;
+            # sorted on first use (a plan all by bulk write never needs it)
+            order = np.lexsort((self._fcodes, self._codes))
+            bounds = np.searchsorted(self._codes[order], np.arange(len(self.rids) + 1))
+            names = np.asarray(self._names, dtype=object)
+            self._by_record = (bounds.tolist(), names[self._fcodes[order]].tolist(),
+                               self._encoded[order].tolist())
+        starts, fields, values = self._by_record
+        start, stop = starts[r], starts[r + 1]
+        return dict(zip(fields[start:stop], values[start:stop], strict=True))
 
     def eligible(self, mass_fields: set[str]) -> np.ndarray:
         """Positions of the records whose every change mass update can carry (no clear)."""

@@ -48,6 +48,7 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from crmframe.core.codecs import (
     decode_column,
@@ -56,7 +57,17 @@ from crmframe.core.codecs import (
     short_repr,
     split_objects,
 )
-from crmframe.core.columnar import BACKENDS, arrow_series, faithful, parse_page, schema_for
+from crmframe.core.columnar import (
+    BACKENDS,
+    arrow_series,
+    chunked,
+    faithful,
+    list_series,
+    parse_page,
+    python_lists_series,
+    schema_for,
+    text_type,
+)
 from crmframe.core.envelope import load_envelope
 from crmframe.core.fieldtypes import LOOKUP_KINDS, Kind
 from crmframe.core.metadata import FieldInfo, normalise_fields
@@ -179,7 +190,12 @@ class RecordsBuilder:
         # where an unrequested field must appear only when a record carries it.
         wanted = {n: self._fields[n] for n in self._requested if n in self._fields}
         self._arrow_fields = wanted
-        self._schema = schema_for(wanted) if wanted else None
+        self._schema = schema_for(wanted, text_type(dtype_backend)) if wanted else None
+        # Fields read with the schema's own type; any other column (a list, a field Arrow
+        # inferred) must read back exactly, page by page, or the page takes the json path.
+        self._typed = (
+            set(self._schema.field("data").type.value_type.names) if self._schema else set()
+        )
         self._last_count = 0
         # Each column is a list of per-page chunks: an Arrow array (the columnar path), a
         # tuple of the page's raw values (the ``json`` path; a tuple of strings and numbers
@@ -187,6 +203,7 @@ class RecordsBuilder:
         # full collection walk millions of references), or an int: that many missing values.
         self._cols: dict[str, list[Any]] = {}
         self._rows = 0
+        self._python_rows = 0
         self._pages = 0
         self._info: dict[str, Any] = {}
 
@@ -194,6 +211,13 @@ class RecordsBuilder:
     def rows(self) -> int:
         """Number of records added so far."""
         return self._rows
+
+    @property
+    def python_rows(self) -> int:
+        """Records added so far through ``json`` (decoded pages, dicts): their values are
+        held as Python objects until :meth:`to_frame`, where bytes read into Arrow columns
+        hold next to nothing more than the frame will."""
+        return self._python_rows
 
     def add(self, page: Any) -> int:
         """Add one page: an envelope (dict, JSON text/bytes, response) or a list of records.
@@ -257,8 +281,10 @@ class RecordsBuilder:
         for key, array in parsed.columns.items():
             if key.startswith("$") and not self._keep_system:
                 continue
-            if (key in self._arrow_fields or key == "id") and pa.types.is_struct(array.type):
-                if not all(faithful(part) for part in array.flatten()):
+            if key in self._typed:
+                if pa.types.is_struct(array.type) and not all(
+                    faithful(part) for part in array.flatten()
+                ):
                     return False
             # a requested subform or list has no explicit Arrow type either: Arrow's
             # inference (dates in rows read as timestamps) must not reach the cells
@@ -334,30 +360,44 @@ class RecordsBuilder:
             else:
                 column.append(count)
         self._rows += count
+        self._python_rows += count
         return count
 
-    def to_frame(self) -> pd.DataFrame:
-        """The typed frame of every record added so far (the builder can keep going)."""
-        with _gc_paused():
-            return self._to_frame()
+    def to_frame(self, *, release: bool = False) -> pd.DataFrame:
+        """The typed frame of every record added so far.
 
-    def _to_frame(self) -> pd.DataFrame:
+        The builder can keep going, unless ``release=True``: then each column's pages are
+        let go as soon as its column is built, so the pages and the frame are never held
+        whole at the same time, and the builder is left empty (``rows`` 0).
+        """
+        with _gc_paused():
+            return self._to_frame(release)
+
+    def _to_frame(self, release: bool = False) -> pd.DataFrame:
         rows = self._rows
         index = _id_index(self._cols.get("id", [rows]))
         out: dict[str, pd.Series] = {}
         taken = set(self._cols)
-        for name, chunks in self._cols.items():
+        cols = self._cols
+        if release:
+            self._cols, self._rows, self._python_rows = {}, 0, 0
+        for name in list(cols):
+            chunks = cols.pop(name) if release else cols[name]
             if name != "id" and not self._emit_arrow(name, chunks, out, taken):
                 self._emit(name, _joined(chunks), out, taken)
+            del chunks
         for name in self._requested:
-            if name == "id" or name in self._cols:
+            if name == "id" or name in taken:
                 continue
             if name.startswith("$") and not self._keep_system:
                 continue
             if not self._emit_arrow(name, [rows], out, taken):
                 self._emit(name, [None] * rows, out, taken)
         if self._backend == "pyarrow":
-            out = {name: _to_arrow_dtype(series) for name, series in out.items()}
+            out = {
+                name: _to_arrow_dtype(series, lists=self._maybe_lists(name))
+                for name, series in out.items()
+            }
         if self._requested:
             out = self._ordered(out)
         frame: pd.DataFrame = (
@@ -383,8 +423,15 @@ class RecordsBuilder:
         self, name: str, chunks: list[Any], out: dict[str, pd.Series], taken: set[str]
     ) -> bool:
         """The columnar path of one field; False when it must take the Python path."""
+        if any(type(c) is tuple for c in chunks):
+            return False
+        if self._backend == "pyarrow" and self._maybe_lists(name):
+            lists = list_series(chunks)  # the pages' lists as they are, no copy
+            if lists is not None:
+                out[name] = lists
+                return True
         info = self._arrow_fields.get(name)
-        if info is None or any(type(c) is tuple for c in chunks):
+        if info is None:
             return False
         if info.kind is Kind.LOOKUP:
             return self._emit_lookup(name, chunks, out, taken)
@@ -394,12 +441,27 @@ class RecordsBuilder:
         out[name] = series
         return True
 
+    def _maybe_lists(self, name: str) -> bool:
+        info = self._fields.get(name)
+        return info is None or info.kind in (Kind.LIST, Kind.SUBFORM)
+
     def _emit_lookup(
         self, name: str, chunks: list[Any], out: dict[str, pd.Series], taken: set[str]
     ) -> bool:
+        parts: dict[str, list[Any]] = {"id": [], "name": []}
+        types = {c.type for c in chunks if not isinstance(c, int)}
+        if len(types) == 1 and pa.types.is_struct(next(iter(types))):
+            # Every page's struct has the same parts (the usual case): one array, one split.
+            struct = chunked(chunks, types.pop())
+            for i, field in enumerate(struct.type):
+                # struct_field takes the struct's own nulls into the part, per page, in C
+                parts[field.name] = pc.struct_field(struct, [i]).chunks
+            for part in ("id", "name"):
+                if not parts[part]:
+                    parts[part] = [len(struct)]
+            return self._emit_parts(name, parts, out, taken)
         # Each page's struct may hold other parts (``email`` in one page only): a part
         # absent from a page is missing in its rows, as in the Python path.
-        parts: dict[str, list[Any]] = {"id": [], "name": []}
         for chunk in chunks:
             if isinstance(chunk, pa.Array) and pa.types.is_struct(chunk.type):
                 for i in range(chunk.type.num_fields):
@@ -415,6 +477,14 @@ class RecordsBuilder:
                 return False  # not a struct: only an all-null page can be anything else
             for part, values in parts.items():
                 values.append(present.get(part, size))
+        return self._emit_parts(name, parts, out, taken)
+
+    def _emit_parts(
+        self, name: str, parts: dict[str, list[Any]], out: dict[str, pd.Series], taken: set[str]
+    ) -> bool:
+        """A lookup's parts (each a list of chunks) as ``name.id``, ``name.name``...
+        columns; False when such a column exists already (a key ``"Owner.id"`` sent as it
+        is), so the Python path decides."""
         flat = {f"{name}.{part}": part for part in sorted(parts, key=_lookup_order)}
         if set(flat) & taken:
             return False
@@ -513,10 +583,14 @@ def _raw_bytes(page: Any) -> bytes | None:
     return None
 
 
-def _to_arrow_dtype(series: pd.Series) -> pd.Series:
-    """A Python-path column in its ``pd.ArrowDtype`` form (lists and objects stay)."""
-    if isinstance(series.dtype, pd.ArrowDtype) or series.dtype == object:
+def _to_arrow_dtype(series: pd.Series, *, lists: bool) -> pd.Series:
+    """A Python-path column in its ``pd.ArrowDtype`` form: lists as Arrow lists where
+    Arrow holds them exactly (``lists``: the field may hold lists), other objects stay."""
+    if isinstance(series.dtype, pd.ArrowDtype):
         return series
+    if series.dtype == object:
+        arrow_lists = python_lists_series(series.tolist()) if lists else None
+        return series if arrow_lists is None else arrow_lists
     converted: pd.Series = series.convert_dtypes(dtype_backend="pyarrow")
     return converted
 
@@ -610,4 +684,4 @@ def records_to_frame(
         dtype_backend=dtype_backend,
     )
     builder.add(envelope)
-    return builder.to_frame()
+    return builder.to_frame(release=True)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from crmframe.core.bulkcsv import iter_csv_batches
+from crmframe.core.columnar import BACKENDS
 from crmframe.core.metadata import fields_to_frame
 from crmframe.core.names import did_you_mean
 from crmframe.core.records import RecordsBuilder
@@ -179,6 +180,7 @@ class _Read:
     progress: bool | None
     total: int | None
     keep_system_keys: bool
+    dtype_backend: str = "numpy_nullable"
 
 
 class _Prefetch:
@@ -365,6 +367,7 @@ class ReadingMixin:
         progress: bool | None = None,
         method: str = "auto",
         keep_system_keys: bool = False,
+        dtype_backend: str = "numpy_nullable",
     ) -> pd.DataFrame:
         """Records of ``module`` as a typed DataFrame indexed by ``id``.
 
@@ -412,6 +415,14 @@ class ReadingMixin:
             left out (``attrs["left_out"]``, a logged warning).
         keep_system_keys : bool
             Keep ``$``-prefixed keys (``$approved``...). Default False.
+        dtype_backend : {"numpy_nullable", "pyarrow"}
+            pandas' convention. The default gives ``string``, ``Int64``, ``Float64``,
+            ``boolean``, ``datetime64[s, UTC]`` and lists as Python objects;
+            ``"pyarrow"`` gives ``pd.ArrowDtype`` columns (``string[pyarrow]``,
+            ``int64[pyarrow]``, ``timestamp[s, tz=UTC][pyarrow]``, lists as Arrow lists
+            where Arrow holds them exactly), wrapping the parsed pages without a copy.
+            Read with the default to edit and push: ``diff`` does not compare Arrow
+            timestamp columns yet.
 
         Returns
         -------
@@ -426,6 +437,11 @@ class ReadingMixin:
         """
         if method not in ("auto", "pages", "bulk"):
             raise InputError(f"method must be 'auto', 'pages' or 'bulk', got {method!r}")
+        if dtype_backend not in BACKENDS:
+            raise InputError(
+                f"dtype_backend must be one of {', '.join(map(repr, BACKENDS))}, "
+                f"got {dtype_backend!r}"
+            )
         started = time.time()
         if limit is not None and (not isinstance(limit, int) or limit < 0):
             raise InputError(f"limit must be a non-negative integer, got {limit!r}")
@@ -449,7 +465,7 @@ class ReadingMixin:
         read = _Read(module, names, meta, all_fields=fields is None, cvid=cvid, ids=id_list,
                      modified_since=modified_since, sort_by=sort_by, sort_order=sort_order,
                      limit=limit, progress=progress, total=total,
-                     keep_system_keys=keep_system_keys)
+                     keep_system_keys=keep_system_keys, dtype_backend=dtype_backend)
         if use_bulk:
             return self._stamp_read(self._read_bulk(read), started)
 
@@ -514,13 +530,16 @@ class ReadingMixin:
             for position, chunk in enumerate(chunks):
                 columns = names if all_in_one else chunk
                 builder = partial(RecordsBuilder, meta, columns=columns,
-                                  keep_system_keys=read.keep_system_keys, module=module)
+                                  keep_system_keys=read.keep_system_keys, module=module,
+                                  dtype_backend=read.dtype_backend)
                 current, parts = builder(), []
                 for page in pages:
                     bar.update(current.add(page))
-                    if current.rows >= TYPE_EVERY:
-                        # Type this batch now, while the prefetcher downloads the next pages.
-                        parts.append(current.to_frame())
+                    if current.python_rows >= TYPE_EVERY:
+                        # Decoded pages hold Python values: type this batch now, while
+                        # the prefetcher downloads the next pages. (Pages read into
+                        # Arrow columns are typed once at the end: no batches to stack.)
+                        parts.append(current.to_frame(release=True))
                         current = builder()
                 if position + 1 < len(chunks):
                     # The next pass downloads while this one's last columns are typed.
@@ -528,7 +547,7 @@ class ReadingMixin:
                     bar.close()
                     bar = bar_for(position + 1)
                 if current.rows or not parts:
-                    parts.append(current.to_frame())
+                    parts.append(current.to_frame(release=True))
                 frames.append(_concat_batches(parts, columns))
         finally:
             pages.close()
@@ -546,7 +565,8 @@ class ReadingMixin:
         wanted = [n for n in read.names if n not in subforms]
         names = LookupNames(self.client, module, meta, wanted)
         builder = RecordsBuilder(meta, columns=wanted,
-                                 keep_system_keys=read.keep_system_keys, module=module)
+                                 keep_system_keys=read.keep_system_keys, module=module,
+                                 dtype_backend=read.dtype_backend)
         bar = _Progress(read.progress, read.total, f"{module} (bulk)")
         jobs = 0
         try:
@@ -561,7 +581,7 @@ class ReadingMixin:
                     break
         finally:
             bar.close()
-        frame = names.fill(builder.to_frame())
+        frame = names.fill(builder.to_frame(release=True))
         left_out: list[str] = []
         subform_calls = 0
         if subforms:
@@ -626,7 +646,7 @@ class ReadingMixin:
                 bar.update(builder.add(page))
         finally:
             bar.close()
-        frame = builder.to_frame()
+        frame = builder.to_frame(release=True)
         # COQL returns lookups as {"id"} only: an all-null "X.name" would claim "no name".
         empty_names = [c for c in frame.columns if c.endswith(".name")
                        and c.rsplit(".", 1)[0] in columns and frame[c].isna().all()]
@@ -659,7 +679,7 @@ class ReadingMixin:
                 bar.update(builder.add(page))
         finally:
             bar.close()
-        return builder.to_frame()
+        return builder.to_frame(release=True)
 
 
 def subform_fields(meta: pd.DataFrame, names: Sequence[str]) -> list[str]:
@@ -720,14 +740,18 @@ def _merge_on_id(frames: list[pd.DataFrame]) -> pd.DataFrame:
     if len(frames) == 1:
         return first
     attrs = dict(first.attrs)
-    parts = [first]
+    # Column by column into one frame: each pass's arrays are taken as they are (no copy
+    # of the first pass, nor of a later one whose records came in the same order).
+    columns: dict[Any, Any] = {name: first[name].array for name in first.columns}
     for other in frames[1:]:
         if other.index.has_duplicates:
             other = other[~other.index.duplicated()]
         if not other.index.equals(first.index):
             other = other.reindex(first.index)
-        parts.append(other.drop(columns=[c for c in other.columns if c in first.columns]))
-    merged: pd.DataFrame = pd.concat(parts, axis=1)
+        for name in other.columns:
+            if name not in columns:
+                columns[name] = other[name].array
+    merged: pd.DataFrame = pd.DataFrame(columns, index=first.index, copy=False)
     attrs["pages"] = sum(int(f.attrs.get("pages", 0)) for f in frames)
     merged.attrs = attrs
     return merged

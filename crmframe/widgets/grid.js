@@ -119,11 +119,20 @@ function render({ model, el }) {
     }
   }
 
+  function file(msg) {
+    msg.rows.forEach((cells, i) => cache.set(msg.start + i, { id: msg.ids[i], cells }));
+  }
+
   model.on("msg:custom", (msg) => {
     if (!msg || msg.type !== "rows") return;
-    msg.rows.forEach((cells, i) => cache.set(msg.start + i, { id: msg.ids[i], cells }));
+    file(msg);
     draw();
   });
+  const head = model.get("head");
+  if (head && head.rows) { // the first window came with the state
+    file(head);
+    asked.add(0);
+  }
 
   function rowId(row) {
     if (isNew(row)) return model.get("new_ids")[String(row)] || `new-${row - nRead + 1}`;

@@ -90,6 +90,8 @@ def _view_class() -> Any:
         columns: Any = traitlets.List().tag(sync=True)
         n_rows = traitlets.Int(0).tag(sync=True)
         window_rows = traitlets.Int(WINDOW_ROWS).tag(sync=True)
+        # The first window, in the state: the grid draws its first rows without a round trip.
+        head = traitlets.Dict().tag(sync=True)
         edits = traitlets.Dict().tag(sync=True)
         problems = traitlets.Dict().tag(sync=True)
         added = traitlets.Int(0).tag(sync=True)
@@ -227,6 +229,7 @@ class EditGrid:
         self.view = _view_class()(
             columns=[s.to_json() for s in self.specs], n_rows=self._n, height=height,
             can_insert=self.inserts, can_delete=self.deletes,
+            head=window(self.original, self._names, 0, WINDOW_ROWS),
         )
         self.view.observe(self._on_state, names=["edits", "added", "deleted"])
         self.view.on_msg(self._on_msg)

@@ -15,7 +15,12 @@ import requests
 from clienthelpers import no_wait_retry, request_log
 
 from crmframe.core.records import records_to_frame
-from crmframe.errors import InvalidModuleError, InvalidRequestError, PaginationLimitError
+from crmframe.errors import (
+    InputError,
+    InvalidModuleError,
+    InvalidRequestError,
+    PaginationLimitError,
+)
 from crmframe.facade.crm import CRM, connect
 from crmframe.http.paging import iter_record_pages
 from crmframe.http.retry import RetryPolicy
@@ -372,3 +377,45 @@ def test_batch_typing_gives_the_frame_one_builder_gives(
     assert len(names) > 50
     pd.testing.assert_frame_equal(batched, whole)
     assert batched.attrs["pages"] == whole.attrs["pages"]
+
+
+def _plain(value: Any) -> Any:
+    """A cell as a plain Python value, missing as None (to compare backends' frames)."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, datetime):
+        return pd.Timestamp(value)
+    return value
+
+
+def test_read_records_pyarrow_backend_holds_the_default_frame_s_values(crm: CRM) -> None:
+    names = [n for n in crm.read_fields("Leads").index if n != "id"]
+    assert len(names) > 50  # two passes, joined on id
+    default = crm.read_records("Leads", names, method="pages")
+    arrow = crm.read_records("Leads", names, method="pages", dtype_backend="pyarrow")
+    assert list(arrow.columns) == list(default.columns)
+    assert arrow.index.equals(default.index)
+    assert str(arrow["Last_Name"].dtype) == "string[pyarrow]"
+    assert str(arrow["Created_Time"].dtype) == "timestamp[s, tz=UTC][pyarrow]"
+    assert str(arrow["Owner.id"].dtype) == "string[pyarrow]"
+    typed = [c for c in arrow.columns if isinstance(arrow[c].dtype, pd.ArrowDtype)]
+    assert len(typed) > 0.8 * len(arrow.columns)
+    for column in arrow.columns:
+        assert [_plain(v) for v in arrow[column].tolist()] == [
+            _plain(v) for v in default[column].tolist()], column
+    assert arrow.attrs["pages"] == default.attrs["pages"]
+
+
+def test_read_records_refuses_an_unknown_dtype_backend_before_any_call(
+    server: Any, crm: CRM
+) -> None:
+    before = len(request_log(server))
+    with pytest.raises(InputError, match="dtype_backend"):
+        crm.read_records("Leads", ["Last_Name"], dtype_backend="numpy")
+    assert len(request_log(server)) == before

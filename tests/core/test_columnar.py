@@ -112,7 +112,7 @@ def test_pyarrow_backend() -> None:
     assert dtypes["Employees"] == "int64[pyarrow]"
     assert dtypes["Last_Name"] == "string[pyarrow]"
     assert dtypes["Created_Time"] == "timestamp[s, tz=UTC][pyarrow]"
-    assert dtypes["Languages"] == "object"
+    assert dtypes["Languages"] == "list<item: string>[pyarrow]"
     default = build(raw)
     assert frame["Employees"].isna().tolist() == default["Employees"].isna().tolist()
     assert frame["Employees"].dropna().tolist() == default["Employees"].dropna().tolist()
@@ -131,3 +131,76 @@ def test_odd_bytes_with_metadata_are_json_path_answers(raw: bytes) -> None:
     except EnvelopeError:
         return
     assert len(frame) == 0
+
+
+@pytest.mark.parametrize("columns", [None, ["Last_Name", "Owner", "Languages", "Tag"]])
+def test_pyarrow_backend_bytes_and_dicts_give_the_same_frame(columns: list[str] | None) -> None:
+    raw = pages([record(i) for i in range(10)])
+    from_bytes = build(raw, columns=columns, dtype_backend="pyarrow")
+    from_dicts = build([json.loads(p) for p in raw], columns=columns, dtype_backend="pyarrow")
+    pd.testing.assert_frame_equal(from_bytes, from_dicts)
+    assert str(from_bytes["Tag"].dtype) == "list<item: struct<name: string, id: string>>[pyarrow]"
+    assert from_bytes["Tag"].iloc[0] == [{"name": "VIP", "id": "1"}]
+    assert from_bytes["Languages"].tolist()[:2] == [[], ["English"]]
+    # the pages' arrays are wrapped as they are: one chunk per page, nothing copied
+    assert from_bytes["Last_Name"].array._pa_array.num_chunks == len(raw)
+
+
+@pytest.mark.parametrize("backend", ["numpy_nullable", "pyarrow"])
+def test_lists_arrow_cannot_hold_exactly_stay_python_objects(backend: str) -> None:
+    records = [record(i) for i in range(4)]
+    records[1]["Languages"] = [1, 2.5]              # Arrow would make 1 a float
+    records[2]["Tag"] = [{"name": "x"}, {"id": "2"}]  # objects with different keys
+    raw = pages(records, size=2)
+    for items in (raw, [json.loads(p) for p in raw]):
+        frame = build(items, dtype_backend=backend)
+        assert frame["Languages"].dtype == object
+        assert frame["Languages"].iloc[1] == [1, 2.5]
+        assert frame["Tag"].dtype == object
+        assert frame["Tag"].iloc[2] == [{"name": "x"}, {"id": "2"}]
+        assert type(frame["Languages"].iloc[1][0]) is int
+
+
+@pytest.mark.parametrize("created", [
+    "2021-05-11 18:22:29+05:30",   # a space for the T
+    "2021-05-11T18:22:29,05:30",   # a comma for the sign
+    "2021-05-11T18:22:29+0530",    # no colon in the offset
+    "2021-05-11T18:22:29Z",
+    "2021-05-11T18:22:29+24:00",   # no such offset
+    "２021-05-11T18:22:29+05:30",  # a full-width digit
+    "1700-02-29T00:00:00+00:00",   # not a leap year
+])
+def test_datetimes_off_zoho_format_stay_strings_on_both_paths(created: str) -> None:
+    records = [record(i) for i in range(4)]
+    records[2]["Created_Time"] = created
+    raw = pages(records, size=2)
+    from_bytes = build(raw)
+    pd.testing.assert_frame_equal(from_bytes, build([json.loads(p) for p in raw]))
+    if created.endswith("+24:00"):
+        return  # the Python path reads it (NumPy takes any offset): the frames agree above
+    assert from_bytes["Created_Time"].dtype == object
+    assert from_bytes["Created_Time"].iloc[2] == created
+
+
+def test_dates_read_from_bytes_match_the_python_path_across_the_calendar() -> None:
+    days = ["0001-01-01", "1600-02-29", "1970-01-01", "2024-02-29", "9999-12-31", None]
+    records = [{"id": str(i), "Born": day} for i, day in enumerate(days)]
+    raw = pages(records)
+    frame = build(raw, columns=["Born"])
+    pd.testing.assert_frame_equal(frame, build([json.loads(p) for p in raw], columns=["Born"]))
+    assert str(frame["Born"].dtype) == "datetime64[s]"
+    assert frame["Born"].iloc[1] == pd.Timestamp("1600-02-29")
+
+
+@pytest.mark.parametrize("backend", ["numpy_nullable", "pyarrow"])
+def test_to_frame_release_gives_the_same_frame_and_lets_the_pages_go(backend: str) -> None:
+    raw = pages([record(i) for i in range(10)])
+    builder = RecordsBuilder(META, dtype_backend=backend)
+    for page in [*raw[:2], json.loads(raw[2]), *raw[3:]]:
+        builder.add(page)
+    kept = builder.to_frame()
+    released = builder.to_frame(release=True)
+    pd.testing.assert_frame_equal(released, kept)
+    assert builder.rows == 0
+    assert builder.python_rows == 0
+    assert len(builder.to_frame()) == 0

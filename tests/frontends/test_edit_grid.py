@@ -199,6 +199,9 @@ def test_the_browser_gets_rows_a_window_at_a_time(crm: Any, server: Any) -> None
     assert set(state) >= {"columns", "n_rows", "edits", "added", "deleted"}
     assert "payload" not in state
     assert state["n_rows"] == len(leads)
+    # Only the first window of cells travels with the state (drawn without a round trip).
+    assert state["head"]["ids"] == [str(i) for i in leads.index[:state["window_rows"]]]
+    assert len(state["head"]["rows"]) == state["window_rows"] < len(leads)
     window = grid.window(100, 150)
     assert window["start"] == 100
     assert window["ids"] == [str(i) for i in leads.index[100:150]]

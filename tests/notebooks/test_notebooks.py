@@ -229,7 +229,10 @@ def check_05(nb: nbformat.NotebookNode, text: str) -> None:
     assert 1 <= deleted <= 8  # the sandbox seeds a few locked leads, which refuse deletion
     assert calls <= 6
     assert "mirror equals a fresh read: True" in text
-    assert "unchanged sync: 3 calls, unchanged=True" in text
+    # 4 when the previous sync's cursor was within its own second: its records are re-read
+    quiet = re.search(r"unchanged sync: (\d+) calls, unchanged=True", text)
+    assert quiet
+    assert int(quiet.group(1)) in (3, 4)
     assert any("image/png" in out.get("data", {}) for out in _outputs(nb))
 
 

@@ -215,16 +215,21 @@ def _between_batches(crm: Any, method: str, after: int, action: Callable[[], Non
     crm.client.session.hooks["response"].append(hook)
 
 
+def _two_put_batches(server: Any, analyst: Any, tag: str
+                     ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """150 records with a new City each: two PUT batches; the second batch's ids."""
+    original = _read(analyst, _ids(server, 150))
+    edited = original.copy()
+    edited["City"] = pd.array([f"{tag} {n}" for n in range(150)], dtype="string")
+    plan = analyst.plan(edited, original)
+    assert plan.steps["route"].tolist() == ["put", "put"]
+    return original, edited, list(plan.steps["ids"].iloc[1])
+
+
 def test_a_colleague_writing_during_the_push_is_not_overwritten(
     server: Any, analyst: Any, colleague: Any
 ) -> None:
-    ids = _ids(server, 150)
-    original = _read(analyst, ids)
-    edited = original.copy()
-    edited["City"] = pd.array([f"batch {n}" for n in range(150)], dtype="string")
-    plan = analyst.plan(edited, original)
-    assert plan.steps["route"].tolist() == ["put", "put"]
-    later = list(plan.steps["ids"].iloc[1])
+    original, edited, later = _two_put_batches(server, analyst, "batch")
     ledger = Ledger(server)
     _between_batches(analyst, "PUT", 1, lambda: (
         ledger.colleague_sets(colleague, later[:10], "City", "meanwhile"),
@@ -419,13 +424,7 @@ def _whole_request_412(crm: Any) -> list[int]:
 def test_a_whole_request_412_makes_every_record_of_the_batch_a_conflict(
     server: Any, analyst: Any, colleague: Any
 ) -> None:
-    ids = _ids(server, 150)
-    original = _read(analyst, ids)
-    edited = original.copy()
-    edited["City"] = pd.array([f"whole {n}" for n in range(150)], dtype="string")
-    plan = analyst.plan(edited, original)
-    assert plan.steps["route"].tolist() == ["put", "put"]
-    later = list(plan.steps["ids"].iloc[1])
+    original, edited, later = _two_put_batches(server, analyst, "whole")
     ledger = Ledger(server)
     # during: the colleague edits every record of the second batch (City on half, Phone on
     # the other half) once the first batch is answered

@@ -9,7 +9,9 @@ own count), every record's outcome is reported and the end state is exact. Betwe
 file's upload being on disk and the job's id being on disk the job may exist unseen (the
 sandbox, like Zoho, lists no bulk-write jobs here): the resume reads the records back until
 they stop moving — the orphan's rows are found applied, and a job that never existed is
-created once.
+created once. Between each kill and its resume a colleague (a second connection) edits
+another field of one of the records: their edit stands, and that record alone may come
+back a conflict or undecidable, never written twice.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import pytest
 
 from crmframe.core.plan import Costs
 from crmframe.facade.write.rows import VERIFIED_MESSAGE
+from crmframe.facade.write.settle import AMBIGUOUS_CODE
 
 from .helpers import writing_crm
 
@@ -150,6 +153,7 @@ def test_a_bulk_write_push_killed_at_ten_moments_resumes_exactly(tmp_path: Path)
     with start(records=PER_MOMENT * len(MOMENTS) + 50, seed=21, flag_records=False,
                job_speed=20_000, job_delay=0.05) as server:
         crm = writing_crm(server.credentials)
+        colleague = writing_crm(server.credentials)
         try:
             every = crm.read_records("Leads", ["Custom_Text_6", "Modified_Time"],
                                      progress=False)
@@ -167,6 +171,12 @@ def test_a_bulk_write_push_killed_at_ten_moments_resumes_exactly(tmp_path: Path)
                 assert before == (0 if moment in {"sending", "before_upload", "uploaded",
                                                   "upload_recorded"} else 1), moment
 
+                # after the kill, before the resume: a colleague (a second connection)
+                # edits another field of one record of the push
+                theirs = str(original.index[0])
+                colleague.client.request("PUT", "Leads", json={"data": [
+                    {"id": theirs, "City": f"theirs {moment}"}]})
+
                 result = crm.push(edited, original, journal=journal, bulk_threshold=10,
                                   poll_interval=0.02, costs=COSTS, progress=False)
                 ids = set(original.index)
@@ -174,15 +184,26 @@ def test_a_bulk_write_push_killed_at_ten_moments_resumes_exactly(tmp_path: Path)
                 assert not result.results["id"].duplicated().any()
                 # exactly one job over the kill and the resume: never a second one
                 assert len(_job_posts(server)) == 1, moment
-                assert result.failed.empty, (moment, result.failed.head())
+                # only the colleague's record may be held back: a conflict (not sent), or
+                # undecidable (sent unanswered, modified since) — never re-sent over them
+                assert set(result.failed["id"]) <= {theirs}, (moment, result.failed.head())
+                assert set(result.failed["code"]) <= {"CONFLICT", AMBIGUOUS_CODE}, moment
                 if moment in JOB_MAY_EXIST and before:
                     # the job ran unseen: found applied by reading back, not created again
                     assert (result.results["message"] == VERIFIED_MESSAGE).all(), moment
                 counts = server.write_counts("Leads")
-                assert {counts.get(i, 0) for i in ids} == {1}, moment  # each record once
-                back = crm.read_records("Leads", ["Custom_Text_6"], ids=list(original.index),
-                                        progress=False)
-                pd.testing.assert_series_equal(back.loc[original.index, "Custom_Text_6"],
-                                               edited["Custom_Text_6"], check_names=False)
+                ours = {i: counts.get(i, 0) - (i == theirs) for i in ids}
+                assert set(ours.values()) <= {0, 1}, moment  # no record written twice
+                done = set(result.succeeded["id"])
+                assert {ours[i] for i in done} == {1}, moment  # each applied record once
+                assert ids - done <= {theirs}
+                back = crm.read_records("Leads", ["Custom_Text_6", "City"],
+                                        ids=list(original.index), progress=False)
+                assert back.loc[theirs, "City"] == f"theirs {moment}"  # never overwritten
+                mine = sorted(done)
+                pd.testing.assert_series_equal(back.loc[mine, "Custom_Text_6"],
+                                               edited.loc[mine, "Custom_Text_6"],
+                                               check_names=False)
         finally:
             crm.close()
+            colleague.close()

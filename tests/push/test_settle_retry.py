@@ -94,3 +94,58 @@ def test_retry_settles_unknown_records_by_reading_back_and_never_resends_them() 
         finally:
             crm.close()
             colleague.close()
+
+
+def test_a_resumed_journal_with_overwrite_never_resends_over_a_colleague(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The kernel dies after Zoho applied the PUT batch but before its answer reached the
+    # journal. A colleague then edits record 0 (our field) and record 1 (another field).
+    # Resuming with overwrite=True must not send record 0 again: our write landed (or not)
+    # and theirs came after — no read can tell, so it is reported unknown.
+    from crmframe.facade.write import sender as sm
+    from crmframe.sandbox import start
+
+    with start(records=40, seed=32, flag_records=False) as server:
+        crm = writing_crm(server.credentials)
+        colleague = writing_crm(server.credentials)
+        try:
+            original = crm.read_records("Leads", ["Custom_Text_5", "City", "Modified_Time"],
+                                        progress=False).iloc[:6]
+            ids = list(original.index)
+            edited = original.copy()
+            edited["Custom_Text_5"] = pd.array([f"resumed {i}" for i in range(6)],
+                                               dtype="string")
+            write = sm.CrmSender.write
+
+            def dies_after_zoho_applied(self: Any, *args: Any, **kwargs: Any) -> Any:
+                write(self, *args, **kwargs)
+                raise KeyboardInterrupt("the kernel died before the answer was journaled")
+
+            monkeypatch.setattr(sm.CrmSender, "write", dies_after_zoho_applied)
+            journal = tmp_path / "push.jsonl"
+            with pytest.raises(KeyboardInterrupt):
+                crm.push(edited, original, journal=journal, overwrite=True, trigger=[],
+                         progress=False)
+            monkeypatch.setattr(sm.CrmSender, "write", write)
+            colleague.client.request("PUT", "Leads", json={"data": [
+                {"id": ids[0], "Custom_Text_5": "colleague"}, {"id": ids[1], "City": "Theirs"}]})
+            counts_before = server.write_counts("Leads")
+
+            result = crm.push(edited, original, journal=journal, overwrite=True, trigger=[],
+                              progress=False)
+
+            assert server.write_counts("Leads") == counts_before  # the resume wrote nothing
+            status = result.results.set_index("id")
+            assert (status.loc[ids[0], "status"], status.loc[ids[0], "code"]) == (
+                "unknown", AMBIGUOUS_CODE)
+            assert (status.loc[ids[1:], "status"] == "success").all()  # found applied
+            back = crm.read_records("Leads", ["Custom_Text_5", "City"], ids=ids,
+                                    progress=False).loc[ids]
+            assert back.loc[ids[0], "Custom_Text_5"] == "colleague"  # theirs stands
+            assert back.loc[ids[1], "City"] == "Theirs"
+            assert (back.loc[ids[1:], "Custom_Text_5"] == edited.loc[ids[1:],
+                                                                  "Custom_Text_5"]).all()
+        finally:
+            crm.close()
+            colleague.close()
