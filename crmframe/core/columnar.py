@@ -223,11 +223,12 @@ def parse_page(data: bytes, schema: pa.Schema) -> ArrowPage | None:
         info_array = _one_chunk(table.column("info"))
         if info_array.null_count or not pa.types.is_struct(info_array.type):
             return None
-        info = _info(data, info_array.to_pylist()[0])
+        info = _info(data, {f.name for f in info_array.type})
         if info is None:
             return None
-    names = [records.type.field(i).name for i in range(records.type.num_fields)]
-    columns = dict(zip(names, records.flatten(), strict=True))
+    # The records have no nulls (checked above), so each field's own array is exactly
+    # what flatten() would give, without merging validity bitmaps field by field.
+    columns = {f.name: records.field(i) for i, f in enumerate(records.type)}
     if "code" in columns and "status" in columns:
         return None  # perhaps action results in place of records: the JSON path says
     return ArrowPage(count, columns, info)
@@ -248,12 +249,12 @@ def _last_byte(data: bytes) -> bytes:
     return tail[-1:] if tail or len(data) <= 64 else data.rstrip()[-1:]
 
 
-def _info(data: bytes, seen: dict[str, Any]) -> dict[str, Any] | None:
+def _info(data: bytes, seen: set[str]) -> dict[str, Any] | None:
     """The ``info`` object exactly as sent: Arrow fills absent keys with nulls and reads
     date-like strings (``page_token_expiry``) as timestamps, so its own JSON is used, when
     it has the keys Arrow saw."""
     info = peek_info(data)
-    if info is None or set(info) != set(seen):
+    if info is None or set(info) != seen:
         return None
     return info
 

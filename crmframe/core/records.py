@@ -193,8 +193,12 @@ class RecordsBuilder:
         self._schema = schema_for(wanted, text_type(dtype_backend)) if wanted else None
         # Fields read with the schema's own type; any other column (a list, a field Arrow
         # inferred) must read back exactly, page by page, or the page takes the json path.
-        self._typed = (
-            set(self._schema.field("data").type.value_type.names) if self._schema else set()
+        record_type = self._schema.field("data").type.value_type if self._schema else None
+        self._typed = set(record_type.names) if record_type is not None else set()
+        # Of those, the objects (lookups): only their parts Arrow inferred need a look.
+        self._typed_objects = (
+            {f.name for f in record_type if pa.types.is_struct(f.type)}
+            if record_type is not None else set()
         )
         self._last_count = 0
         # Each column is a list of per-page chunks: an Arrow array (the columnar path), a
@@ -282,7 +286,7 @@ class RecordsBuilder:
             if key.startswith("$") and not self._keep_system:
                 continue
             if key in self._typed:
-                if pa.types.is_struct(array.type) and not all(
+                if key in self._typed_objects and not all(
                     faithful(part) for part in array.flatten()
                 ):
                     return False

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
 import gc
 import json
 import signal
@@ -12,7 +14,7 @@ from types import FrameType
 
 from crmframe.sandbox.server import SandboxServer
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "keep_freed_memory", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,6 +47,32 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+#: glibc's ``mallopt`` parameters (malloc.h).
+_M_TRIM_THRESHOLD, _M_TOP_PAD = -1, -2
+
+
+def keep_freed_memory(trim_threshold: int = 64 << 20, top_pad: int = 16 << 20) -> bool:
+    """Let glibc keep up to ``trim_threshold`` bytes it frees instead of handing them back
+    to the system after each answer; True when set (glibc only, else nothing happens).
+
+    A page of 200 full records is half a megabyte of text; with glibc's default
+    (dynamic) thresholds, freeing it at the end of an answer could shrink a thread's heap
+    (``madvise``) only for the next answer to fault the same pages back in: that doubled
+    the server's CPU per v2 page in ``bench_sandbox.py``, as system time. Only the CLI,
+    whose process is the sandbox's own, calls this; an embedded sandbox leaves its
+    host's allocator alone.
+    """
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # not glibc
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    return bool(mallopt(_M_TRIM_THRESHOLD, trim_threshold)) and bool(
+        mallopt(_M_TOP_PAD, top_pad))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Start the server, print its URL and credentials, serve until interrupted."""
     args = build_parser().parse_args(argv)
@@ -60,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     # This process is ours: move the seeded records out of the collector's way (they are
     # acyclic and freed by reference counting), which keeps full collections short.
     gc.freeze()
+    keep_freed_memory()
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:

@@ -219,3 +219,15 @@ def test_a_killed_server_loses_no_acknowledged_write(tmp_path: Path) -> None:
     with start(db=str(db)) as again:
         assert [again.get_record("Leads", i)["Last_Name"] for i in new_ids] == [
             f"Durable {n}" for n in range(20)]
+
+
+def test_the_cli_keeps_freed_memory_instead_of_trimming_after_each_answer() -> None:
+    """The CLI's process is the sandbox's own: glibc keeps what it frees (a page of full
+    records is half a megabyte) instead of returning it and faulting it back in at the
+    next answer. Checked in a child process: an embedded sandbox leaves its host alone."""
+    code = ("from crmframe.sandbox.cli import keep_freed_memory; "
+            "import crmframe.sandbox.server; print(keep_freed_memory())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=True)
+    assert out.stdout.strip() == ("True" if sys.platform == "linux" else "False")
+    assert "keep_freed_memory()" in (SANDBOX_DIR / "cli.py").read_text(encoding="utf-8")
