@@ -591,6 +591,7 @@ class ReadingMixin:
                 log.warning("%s: a bulk read leaves out the subform field(s) %s", module,
                             ", ".join(left_out))
             frame = frame[in_field_order(list(frame.columns), read.names)]
+        frame = builder.in_backend(frame)  # the filled columns, typed like the rest
         # An export cannot sort: sort here like a page read (Zoho's default: id, descending).
         ascending = (read.sort_order or "desc").lower() == "asc"
         if not sort_by or sort_by == "id":
