@@ -210,7 +210,7 @@ def scenarios(target: Target) -> list[Scenario]:
 
     return [("GET count (tiny answer)", count),
             ("GET v8 page of 200 (20 fields)", get_v8),
-            ("GET v2 page of 200 (all 84 fields)", get_v2_all_fields),
+            ("GET v2 page of 200 (all Leads fields)", get_v2_all_fields),
             ("PUT batch of 100 (2 fields)", put_100)]
 
 

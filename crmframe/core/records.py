@@ -509,6 +509,28 @@ class RecordsBuilder:
         out[name] = series
         return True
 
+    def in_backend(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` with the columns filled in after :meth:`to_frame` (lookup names, tags,
+        subform rows from other calls) in this builder's ``dtype_backend``, by the rules
+        its own columns follow, so a bulk read's frame equals a page read's.
+
+        >>> builder = RecordsBuilder(None, dtype_backend="pyarrow")
+        >>> filled = pd.DataFrame({"Owner.name": pd.array(["Ann", None], dtype="string")})
+        >>> str(builder.in_backend(filled)["Owner.name"].dtype)
+        'string[pyarrow]'
+        """
+        if self._backend != "pyarrow":
+            return frame
+        out = {
+            name: _to_arrow_dtype(series.reset_index(drop=True),
+                                  lists=self._maybe_lists(str(name)))
+            for name, series in frame.items()
+        }
+        typed: pd.DataFrame = pd.DataFrame(out, copy=False)
+        typed.index = frame.index
+        typed.attrs = dict(frame.attrs)
+        return typed
+
     def _maybe_lists(self, name: str) -> bool:
         info = self._fields.get(name)
         return info is None or info.kind in (Kind.LIST, Kind.SUBFORM)

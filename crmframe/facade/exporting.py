@@ -137,7 +137,9 @@ class ExportMixin:
         path : str or Path
             A new or empty directory, or one a killed export left (it resumes).
         fields : list of str, optional
-            Default: every field.
+            Default: every field but subform and line-item fields (``Lead_Contacts``,
+            ``Quoted_Items``: list-of-dict cells, which Zoho's bulk read does not export;
+            read them with ``read_records`` and :func:`crmframe.subform_frame`).
         criteria : dict, optional
             Bulk-read criteria (``{"field": {"api_name": "Lead_Status"}, "comparator":
             "equal", "value": "Contacted"}``); implies the bulk path.
@@ -180,6 +182,10 @@ class ExportMixin:
         names = self._field_names(module, fields)
         calls0 = self.client.request_count
         meta = self.read_fields(module)
+        if fields is None:
+            # the dataset holds no subform column (see ``fields``)
+            left_out = set(subform_fields(meta, names))
+            names = [n for n in names if n not in left_out]
         manifest = load_manifest(root) if root.exists() else None
         resumed = False
         if manifest is not None:

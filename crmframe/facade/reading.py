@@ -37,6 +37,7 @@ from crmframe.errors import (
     ZohoAPIError,
 )
 from crmframe.facade.lookupnames import LookupNames
+from crmframe.facade.subformrows import fill_subforms, in_field_order
 from crmframe.http.bulk import iter_bulk_read
 from crmframe.http.paging import (
     PAGE_NUMBER_LIMIT,
@@ -406,10 +407,12 @@ class ReadingMixin:
             :class:`~crmframe.errors.PaginationLimitError` instead); ``"bulk"`` always
             exports (sorted locally when ``sort_by`` is given).
             Subform and line-item fields (list-of-dict cells) cannot be exported: Zoho's
-            bulk read leaves them out. ``"auto"`` therefore pages a module whose read
-            includes one (unless paging cannot reach every record); ``"bulk"`` leaves them
-            out (``attrs["left_out"]``, a logged warning), or raises
-            :class:`~crmframe.errors.InputError` when ``fields`` names one.
+            bulk read leaves them out. The bulk path fills them from the subform module's
+            listing (``GET /<subform module>``, rows of every parent; UNCONFIRMED against
+            Zoho, emulated by the sandbox): one call per 200 subform rows plus the subform
+            module's field metadata, so both paths still give the same frame
+            (:mod:`crmframe.facade.subformrows`). Where that listing is refused they are
+            left out (``attrs["left_out"]``, a logged warning).
         keep_system_keys : bool
             Keep ``$``-prefixed keys (``$approved``...). Default False.
         dtype_backend : {"numpy_nullable", "pyarrow"}
@@ -458,16 +461,6 @@ class ReadingMixin:
             total > BULK_THRESHOLD or (unsliceable and total > PAGE_NUMBER_LIMIT)
             or _bulk_is_cheaper(total, len(names), self.version, read_all=fields is None)
         )
-        subforms = subform_fields(meta, names)
-        if subforms and method == "bulk" and fields is not None:
-            raise InputError(
-                f"a bulk read cannot export the subform field(s) {', '.join(subforms)} of "
-                f"{module} (Zoho exports subform rows from the subform module); read them "
-                f"with method='pages' (or 'auto')")
-        # a bulk read would leave the subform cells out: page unless paging cannot reach
-        too_many = too_many and not (
-            subforms and total is not None and total <= BULK_THRESHOLD
-            and not (unsliceable and total > PAGE_NUMBER_LIMIT))
         use_bulk = id_list is None and (method == "bulk" or (method == "auto" and too_many))
         read = _Read(module, names, meta, all_fields=fields is None, cvid=cvid, ids=id_list,
                      modified_since=modified_since, sort_by=sort_by, sort_order=sort_order,
@@ -567,12 +560,9 @@ class ReadingMixin:
         if read.modified_since is not None:
             criteria = {"field": {"api_name": "Modified_Time"}, "comparator": "greater_equal",
                         "value": format_modified_since(read.modified_since)}
-        # Zoho's bulk read exports no subform field (its rows come from the subform module)
-        left_out = subform_fields(meta, read.names)
-        if left_out:
-            log.warning("%s: a bulk read leaves out the subform field(s) %s", module,
-                        ", ".join(left_out))
-        wanted = [n for n in read.names if n not in left_out]
+        # Zoho's bulk read exports no subform field: filled from the subform module below
+        subforms = subform_fields(meta, read.names)
+        wanted = [n for n in read.names if n not in subforms]
         names = LookupNames(self.client, module, meta, wanted)
         builder = RecordsBuilder(meta, columns=wanted,
                                  keep_system_keys=read.keep_system_keys, module=module,
@@ -592,6 +582,16 @@ class ReadingMixin:
         finally:
             bar.close()
         frame = names.fill(builder.to_frame(release=True))
+        left_out: list[str] = []
+        subform_calls = 0
+        if subforms:
+            frame, left_out, subform_calls = fill_subforms(
+                self.client, self.read_fields, frame, meta, subforms)
+            if left_out:
+                log.warning("%s: a bulk read leaves out the subform field(s) %s", module,
+                            ", ".join(left_out))
+            frame = frame[in_field_order(list(frame.columns), read.names)]
+        frame = builder.in_backend(frame)  # the filled columns, typed like the rest
         # An export cannot sort: sort here like a page read (Zoho's default: id, descending).
         ascending = (read.sort_order or "desc").lower() == "asc"
         if not sort_by or sort_by == "id":
@@ -605,6 +605,8 @@ class ReadingMixin:
             frame.attrs["left_out"] = left_out
         frame.attrs["bulk_jobs"] = jobs
         frame.attrs["lookup_calls"] = names.calls
+        if subforms:
+            frame.attrs["subform_calls"] = subform_calls
         return frame
 
     # -- queries ------------------------------------------------------------------------

@@ -19,12 +19,14 @@ from crmframe.sandbox.params import (
     invalid_param,
     json_body,
     path_module,
+    subform_module,
     view_cond,
 )
 from crmframe.sandbox.responses import empty, json_response, page_info, raw_json_response
 from crmframe.sandbox.schema import Module
 from crmframe.sandbox.state import State, Version
 from crmframe.sandbox.store import Record
+from crmframe.sandbox.subformrows import list_rows
 from crmframe.sandbox.writes import write_status
 
 __all__ = ["count", "get_record", "insert", "list_records", "update", "update_one", "upsert"]
@@ -36,7 +38,11 @@ TOKEN_LIMIT = 100_000
 
 # ---------------------------------------------------------------------- GET list
 def list_records(sb: State, request: Request, version: Version, module: str) -> Response:
-    """``GET /crm/{ver}/{module}``: a page by number, or after a v8 ``page_token``."""
+    """``GET /crm/{ver}/{module}``: a page by number, or after a v8 ``page_token``; for a
+    subform module, its rows (EMULATED, UNCONFIRMED: :mod:`~crmframe.sandbox.subformrows`)."""
+    sub = subform_module(sb, module) if module not in sb.modules else None
+    if sub is not None:
+        return list_rows(sb, request, version, sub)
     mod = path_module(sb, version, module)
     fields = fields_param(request, version, mod, required=True)
     per_page = int_param(request, "per_page", MAX_PER_PAGE, 1, MAX_PER_PAGE)

@@ -20,7 +20,7 @@ from crmframe.sandbox.state import State, Version
 __all__ = ["MAX_FIELDS_V8", "MAX_WRITE", "all_modules", "bulk_module", "callback_param",
            "data_array", "fields_param", "find_module", "header_time", "int_param", "invalid_param",
            "job_not_found", "json_body", "module_param", "path_module", "settings_module",
-           "view_cond"]
+           "subform_module", "view_cond"]
 
 MAX_FIELDS_V8 = 50
 MAX_WRITE = 100
@@ -43,16 +43,21 @@ def find_module(sb: State, name: str) -> Module | None:
     return next((m for m in sb.modules.values() if m.api_name.casefold() == folded), None)
 
 
-def settings_module(sb: State, request: Request, version: Version) -> Module:
-    """The ``module`` query parameter of a metadata call, which may also name a subform
-    module (``/settings/fields?module=Quoted_Items``: its rows' fields, part 2 §4)."""
-    name = request.args.get("module") or ""
+def subform_module(sb: State, name: str) -> Module | None:
+    """The subform module (``Lead_Contacts``, ``Quoted_Items``...) of this API name, if one."""
     folded = name.casefold()
     for mod in sb.modules.values():
         for sub in mod.subforms.values():
             if sub.api_name.casefold() == folded:
                 return sub
-    return module_param(sb, request, version)
+    return None
+
+
+def settings_module(sb: State, request: Request, version: Version) -> Module:
+    """The ``module`` query parameter of a metadata call, which may also name a subform
+    module (``/settings/fields?module=Quoted_Items``: its rows' fields, part 2 §4)."""
+    sub = subform_module(sb, request.args.get("module") or "")
+    return sub if sub is not None else module_param(sb, request, version)
 
 
 def all_modules(sb: State) -> list[Module]:

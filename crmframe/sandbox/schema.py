@@ -1,5 +1,6 @@
-"""Module and field metadata of the sandbox org: Leads, Contacts, Accounts, Deals, Products,
-Quotes (line items ``Quoted_Items``) and the custom module Projects (subform ``Milestones``).
+"""Module and field metadata of the sandbox org: Leads (subform ``Lead_Contacts``), Contacts,
+Accounts, Deals, Products, Quotes (line items ``Quoted_Items``) and the custom module Projects
+(subform ``Milestones``).
 
 Field items are shaped like Zoho's ``/settings/fields`` answer (api_name, data_type,
 json_type, field_label, display_label, id, length, decimal_place, read_only,
@@ -22,6 +23,7 @@ from crmframe.core.fieldtypes import (
 )
 
 __all__ = [
+    "CONTACT_ROLES",
     "LAYOUTS",
     "LEAD_STATUSES",
     "ORG",
@@ -82,6 +84,7 @@ LAYOUTS: dict[str, dict[str, str]] = {
     "Projects": {"name": "Standard", "id": make_id(27)},
     "Quoted_Items": {"name": "Standard", "id": make_id(28)},
     "Milestones": {"name": "Standard", "id": make_id(29)},
+    "Lead_Contacts": {"name": "Standard", "id": make_id(30)},
 }
 
 LEAD_STATUSES = [
@@ -123,6 +126,8 @@ PRODUCT_CATEGORIES = ["-None-", "Hardware", "Software", "CRM Applications", "Ser
 QUOTE_STAGES = ["Draft", "Negotiation", "Delivered", "On Hold", "Confirmed", "Closed Won",
                 "Closed Lost"]
 PROJECT_STATUSES = ["-None-", "Planned", "Active", "On Hold", "Done"]
+CONTACT_ROLES = ["-None-", "Decision Maker", "Evaluator", "Influencer", "Technical Buyer",
+                 "Assistant"]
 
 _JSON_TYPES = {
     "text": "string", "textarea": "string", "email": "string", "phone": "string",
@@ -292,6 +297,7 @@ _MODULE_IDS = {
     "Projects": make_id(38),
     "Quoted_Items": make_id(39),
     "Milestones": make_id(40),
+    "Lead_Contacts": make_id(43),
 }
 
 
@@ -541,6 +547,18 @@ def _project_fields(ids: _Ids) -> list[dict[str, Any]]:
     ]
 
 
+def _lead_contact_fields(ids: _Ids) -> list[dict[str, Any]]:
+    f = _field
+    return [
+        *_row_fields(ids, "Leads"),
+        f(ids, "Contact_Name", "text", length=120, system_mandatory=True, custom=True),
+        f(ids, "Role", "picklist", values=CONTACT_ROLES, custom=True),
+        f(ids, "Email", "email", mass_update=False, custom=True),
+        f(ids, "Phone", "phone", custom=True),
+        f(ids, "Primary", "boolean", custom=True),
+    ]
+
+
 def _milestone_fields(ids: _Ids) -> list[dict[str, Any]]:
     f = _field
     return [
@@ -700,8 +718,9 @@ class Module:
 def build_modules() -> dict[str, Module]:
     """The sandbox's record modules, keyed by API name (deterministic ids).
 
-    Subform modules (``Quoted_Items``, ``Milestones``) are not among them: they hang off
-    their parent's :attr:`Module.subforms`, as their rows live in the parent record.
+    Subform modules (``Lead_Contacts``, ``Quoted_Items``, ``Milestones``) are not among
+    them: they hang off their parent's :attr:`Module.subforms`, as their rows live in the
+    parent record.
 
     >>> modules = build_modules()
     >>> list(modules)
@@ -710,8 +729,13 @@ def build_modules() -> dict[str, Module]:
     'Quotes'
     """
     ids = _Ids(1000)
+    # The Leads subform came last: its ids come from their own range, so every other
+    # field, view and picklist id stays as it was.
+    sub_ids = _Ids(9000)
     leads = Module(
-        "Leads", "Lead", _MODULE_IDS["Leads"], _lead_fields(ids),
+        "Leads", "Lead", _MODULE_IDS["Leads"],
+        [*_lead_fields(ids), _subform_field(sub_ids, "Lead_Contacts", "Lead_Contacts",
+                                            label="Lead Contacts", custom=True)],
         [
             CustomView(ids.next(), "All Leads", "Leads", (), "ALLVIEWS"),
             CustomView(ids.next(), "Leads in Paris", "Leads", (("City", "equal", "Paris"),)),
@@ -719,6 +743,10 @@ def build_modules() -> dict[str, Module]:
             CustomView(ids.next(), "Not Contacted Leads", "Leads",
                        (("Lead_Status", "equal", "Not Contacted"),)),
         ],
+        subforms={"Lead_Contacts": Module(
+            "Lead_Contacts", "Lead Contact", _MODULE_IDS["Lead_Contacts"],
+            _lead_contact_fields(sub_ids), [], generated_type="subform",
+            module_name="LinkingModule2", parent="Leads")},
     )
     contacts = Module(
         "Contacts", "Contact", _MODULE_IDS["Contacts"], _contact_fields(ids),

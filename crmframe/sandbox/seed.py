@@ -1,9 +1,12 @@
-"""Deterministic seed data: realistic Accounts, Contacts, Leads, Deals, Products, Quotes
-(with line items) and Projects (with subform rows) from one seed.
+"""Deterministic seed data: realistic Accounts, Contacts, Leads (some with ``Lead_Contacts``
+subform rows), Deals, Products, Quotes (with line items) and Projects (with subform rows)
+from one seed.
 
 The same ``seed`` and counts give the same records, ids and timestamps on every machine.
 Products, Quotes and Projects come last and draw from their own generator, so adding them
-left every value and id of the first four modules as it was.
+left every value and id of the first four modules as it was. The Leads' subform rows were
+added later still the same way: their own generator, ids drawn after every other record's,
+so every other value and id of a seed stayed as it was.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any, TypeVar
 from crmframe.sandbox.clock import format_datetime
 from crmframe.sandbox.schema import (
     ACCOUNT_TYPES,
+    CONTACT_ROLES,
     INDUSTRIES,
     LANGUAGES,
     LAYOUTS,
@@ -30,6 +34,7 @@ from crmframe.sandbox.schema import (
     STAGES,
     USERS,
 )
+from crmframe.sandbox.subforms import display_name
 
 __all__ = ["BASE_EPOCH", "SeedRecord", "counts_for", "generate"]
 
@@ -244,6 +249,8 @@ def generate(
         yield "Contacts", (rid, values, created, modified)
 
     pools = _custom_pools(rng)
+    # Held back until the other modules are drawn: their subform rows take ids after all.
+    leads: list[SeedRecord] = []
     for n in range(counts["Leads"]):
         rid = next(next_id)
         created, modified = stamps()
@@ -302,7 +309,8 @@ def generate(
         rnd = rng.random
         for name, pool in pools:
             values[name] = pool[int(rnd() * POOL)]
-        yield "Leads", (rid, values, created, modified)
+        values["Lead_Contacts"] = []
+        leads.append((rid, values, created, modified))
 
     for n in range(counts["Deals"]):
         rid = next(next_id)
@@ -332,6 +340,9 @@ def generate(
 
     yield from _inventory_and_projects(random.Random(f"{seed}:inventory"), counts, next_id,
                                        accounts, t)
+    _lead_contacts(random.Random(f"{seed}:lead_contacts"), leads, next_id)
+    for lead in leads:
+        yield "Leads", lead
 
 
 PRODUCT_WORDS = ["Router", "Licence", "Support Plan", "Sensor", "Gateway", "Training",
@@ -343,6 +354,34 @@ def _row(rid: str, parent_name: str, parent_id: str,
          fields: dict[str, Any]) -> dict[str, Any]:
     """A subform row as stored: its id, its parent, its fields."""
     return {"id": rid, "Parent_Id": {"name": parent_name, "id": parent_id}, **fields}
+
+
+#: The share of seeded Leads with ``Lead_Contacts`` rows (1 to 3 each).
+LEAD_CONTACTS_SHARE = 0.25
+
+
+def _lead_contacts(rng: random.Random, leads: list[SeedRecord],
+                   next_id: Iterator[str]) -> None:
+    """Give about a quarter of ``leads`` 1–3 ``Lead_Contacts`` rows, in place.
+
+    Drawn from their own generator, after every other record: the Leads' other values and
+    every id of the seed stay what they were before the subform existed.
+    """
+    for rid, values, _created, _modified in leads:
+        if rng.random() >= LEAD_CONTACTS_SHARE:
+            continue
+        parent = display_name(values, rid)
+        rows = []
+        for i in range(_ri(rng, 1, 3)):
+            first, last = _ch(rng, FIRST), _ch(rng, LAST)
+            rows.append(_row(next(next_id), parent, rid, {
+                "Contact_Name": f"{first} {last}",
+                "Role": _pick(rng, CONTACT_ROLES),
+                "Email": _maybe(rng, f"contact{i + 1}.{rid[-6:]}@example.net", 0.3),
+                "Phone": _maybe(rng, f"+1-555-{_ri(rng, 1000000, 9999999)}", 0.5),
+                "Primary": i == 0,
+            }))
+        values["Lead_Contacts"] = rows
 
 
 def _inventory_and_projects(

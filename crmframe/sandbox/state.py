@@ -7,6 +7,7 @@ never import the application (``app.py``), which imports them to build its route
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from crmframe.sandbox.clock import Clock
 from crmframe.sandbox.faults import Faults
@@ -68,6 +69,9 @@ class State:
         #: EMULATED, UNCONFIRMED upstream: answer GET /crm/bulk/{v}/write with the jobs
         #: (api_bulk_write_list); off by default, as Zoho documents no such listing.
         self.job_listing = False
+        #: rows of every parent per subform module, as of a parent module's version
+        #: (api_subform_rows: its pages would otherwise scan the parent module each)
+        self.subform_rows: dict[str, tuple[int, list[dict[str, Any]]]] = {}
 
     @property
     def uploads(self) -> dict[str, str]:

@@ -89,3 +89,16 @@ def test_the_sandbox_exports_dotted_fields_zoho_can_export_and_refuses_others(
     for bad in (["Owner.salary"], ["Referred_Account.No_Such_Field"], ["City.name"]):
         with pytest.raises(InvalidRequestError):
             create_bulk_read(crm.client, bulk_query("Leads", "v8", fields=["id", *bad]))
+
+
+@pytest.mark.parametrize("module", ["Leads", "Contacts"])
+def test_bulk_and_page_reads_are_one_frame_with_the_pyarrow_backend_too(
+    crm: CRM, module: str
+) -> None:
+    # The names, tags and subform rows a bulk read fills in after the export are typed
+    # like the builder's own columns: before, they stayed numpy-nullable strings/objects.
+    paged = crm.read_records(module, method="pages", dtype_backend="pyarrow")
+    bulk = crm.read_records(module, method="bulk", dtype_backend="pyarrow")
+    assert bulk.dtypes.astype(str).to_dict() == paged.dtypes.astype(str).to_dict()
+    assert isinstance(bulk["Owner.name"].dtype, pd.ArrowDtype)
+    pd.testing.assert_frame_equal(bulk, paged)

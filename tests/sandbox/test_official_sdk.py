@@ -141,7 +141,10 @@ def test_fields() -> None:
     params.add(GetFieldsParam.module, "Leads")
     fields = _ok(FieldsOperations().get_fields(params)).get_fields()
     by_name = {f.get_api_name(): f for f in fields}
-    assert len(by_name) == 84
+    # 84 fields, then the subform Lead_Contacts (added last)
+    assert len(by_name) == 85
+    assert list(by_name)[-1] == "Lead_Contacts"
+    assert by_name["Lead_Contacts"].get_data_type() == "subform"
     assert by_name["Last_Name"].get_system_mandatory() is True
     assert by_name["Lead_Status"].get_data_type() == "picklist"
     assert by_name["Referred_Account"].get_lookup().get_module().get_api_name() == "Accounts"
@@ -428,6 +431,29 @@ def test_custom_module_record_with_subform_rows(server: SandboxServer) -> None:
     assert [(r["Milestone"], r["Hours"]) for r in stored] == [("Kick-off", 12.5),
                                                               ("Review", None)]
     assert stored[0]["id"] == str(read_rows[0].get_id())
+
+
+def test_lead_with_subform_rows(server: SandboxServer) -> None:
+    flagged = set(server.flagged("Leads"))
+    rid = next(i for i in server.ids("Leads")
+               if i not in flagged and server.get_record("Leads", i)["Lead_Contacts"])
+    stored = server.get_record("Leads", rid)["Lead_Contacts"]
+    got = _ok(rec.RecordOperations("Leads").get_record(int(rid))).get_data()[0]
+    rows = got.get_key_value("Lead_Contacts")
+    assert [str(r.get_id()) for r in rows] == [r["id"] for r in stored]
+    assert [r.get_key_value("Contact_Name") for r in rows] == [r["Contact_Name"]
+                                                              for r in stored]
+    assert {str(r.get_key_value("Parent_Id").get_id()) for r in rows} == {rid}
+    # update: every row re-sent by id (kept), one added without an id
+    change = _record(id=int(rid), Lead_Contacts=[
+        *[_record(id=r.get_id()) for r in rows],
+        _record(Contact_Name="SDK Contact", Primary=False)])
+    answer = _write("Leads", [change], 200, update=True)[0]
+    assert answer.get_code().get_value() == "SUCCESS"
+    after = server.get_record("Leads", rid)["Lead_Contacts"]
+    assert after[:-1] == stored
+    assert (after[-1]["Contact_Name"], after[-1]["Parent_Id"]["id"]) == ("SDK Contact", rid)
+    assert after[-1]["id"] not in {r["id"] for r in stored}
 
 
 def test_quote_with_line_items(server: SandboxServer) -> None:

@@ -120,6 +120,20 @@ def _scenario(server: SandboxServer, clock: ManualClock) -> list[Answer]:
         {"id": row["id"], "Hours": 4.0}, {"Milestone": "Go-live"}]}]}))
     add("record", u(base + "Projects", json={"data": [{"id": pid, "Milestones": [
         {"id": "1", "Hours": 4.0}]}]}))  # 400: not a row of this record
+    # ---- a Lead with subform rows (Lead_Contacts), and the subform module's listing
+    with_rows = next(i for i in ids[8:] if server.get_record("Leads", i)["Lead_Contacts"])
+    lead_rows = add("record", g(base + f"Leads/{with_rows}")).json()["data"][0]["Lead_Contacts"]
+    add("record", g(base + "Leads", params={"fields": "Last_Name,Lead_Contacts",
+                                            "per_page": 5}))
+    add("record", u(base + "Leads", json={"data": [{"id": with_rows, "Lead_Contacts": [
+        {"id": lead_rows[0]["id"], "_delete": None},
+        *({"id": r["id"]} for r in lead_rows[1:]),
+        {"Contact_Name": "OAS contact", "Role": "Evaluator"}]}]}))
+    after = server.get_record("Leads", with_rows)["Lead_Contacts"]
+    assert [r["id"] for r in after[:-1]] == [r["id"] for r in lead_rows[1:]]
+    assert after[-1]["Contact_Name"] == "OAS contact"
+    add("record", g(base + "Lead_Contacts", params={"fields": "Contact_Name,Role",
+                                                    "per_page": 5}))  # UNCONFIRMED listing
     quote = add("record", p(base + "Quotes", json={"data": [{
         "Subject": "OAS quote", "Account_Name": {"id": account}, "Quoted_Items": [
             {"Product_Name": {"id": product}, "Quantity": 2, "List_Price": 9.5,

@@ -291,9 +291,9 @@ def test_search_by_email_phone_word(server: SandboxServer, api: Api) -> None:
 
 def test_metadata_endpoints(server: SandboxServer, api: Api, api2: Api) -> None:
     modules = api.get("settings/modules").json()["modules"]
-    assert [m["api_name"] for m in modules] == ["Leads", "Contacts", "Accounts", "Deals",
-                                               "Products", "Quotes", "Quoted_Items",
-                                               "Projects", "Milestones"]
+    assert [m["api_name"] for m in modules] == ["Leads", "Lead_Contacts", "Contacts",
+                                               "Accounts", "Deals", "Products", "Quotes",
+                                               "Quoted_Items", "Projects", "Milestones"]
     fields = api.get("settings/fields", params={"module": "Leads"}).json()["fields"]
     assert len(fields) >= 60
     by = {f["api_name"]: f for f in fields}

@@ -266,3 +266,61 @@ def test_bulk_write_inserts_projects(server: SandboxServer, api: Api,
     assert names["Bulk P1"]["Account"]["id"] == account
     assert names["Bulk P1"]["Milestones"] == []
     assert names["Bulk P2"]["Budget"] is None
+
+
+#: sha256 of every seeded record of seed 7 × 300 Leads (module, id, values, timestamps),
+#: computed before Leads had the subform ``Lead_Contacts``: adding it changed nothing else.
+SEED_7_300_WITHOUT_LEAD_CONTACTS = (
+    "8c9655db69747575dcd81e2dbc24e25df8bfe2dd876d52b2ec613c8cdcb95654")
+
+
+def test_the_leads_subform_left_every_other_seeded_value_and_id_as_it_was() -> None:
+    import hashlib
+    import itertools
+    import json
+
+    from crmframe.sandbox.schema import make_id
+    from crmframe.sandbox.seed import generate
+
+    counter = itertools.count(100_001)
+    records = sorted(generate(7, 300, (make_id(next(counter)) for _ in itertools.count())),
+                     key=lambda item: (item[0], item[1][0]))
+    digest = hashlib.sha256()
+    for module, (rid, values, created, modified) in records:
+        rest = {k: v for k, v in values.items() if k != "Lead_Contacts"}
+        digest.update(json.dumps([module, rid, rest, created, modified],
+                                 sort_keys=True).encode())
+    assert digest.hexdigest() == SEED_7_300_WITHOUT_LEAD_CONTACTS
+    leads = [values for module, (_, values, _, _) in records if module == "Leads"]
+    assert all(list(values)[-1] == "Lead_Contacts" for values in leads)
+    with_rows = [values for values in leads if values["Lead_Contacts"]]
+    assert 0 < len(with_rows) < len(leads) / 2  # on some leads only
+    rows = [row for values in with_rows for row in values["Lead_Contacts"]]
+    assert all(1 <= len(values["Lead_Contacts"]) <= 3 for values in with_rows)
+    # the rows' ids were drawn after every record's
+    assert min(row["id"] for row in rows) > max(item[1][0] for item in records)
+
+
+def test_subform_module_listing_gives_the_rows_of_every_parent(server: SandboxServer,
+                                                               api: Api) -> None:
+    # EMULATED, UNCONFIRMED upstream (crmframe/sandbox/subformrows.py)
+    expected = [(row["id"], rid) for rid in server.ids("Leads")
+                for row in server.get_record("Leads", rid)["Lead_Contacts"]]
+    assert expected
+    got: list[tuple[str, str]] = []
+    page = 1
+    while True:
+        r = api.get("Lead_Contacts", params={"fields": "Contact_Name,Role", "per_page": 7,
+                                             "page": page})
+        if r.status_code == 204:
+            break
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert all(set(row) == {"id", "Parent_Id", "Contact_Name", "Role"}
+                   for row in body["data"])
+        got += [(row["id"], row["Parent_Id"]["id"]) for row in body["data"]]
+        if not body["info"]["more_records"]:
+            break
+        page += 1
+    assert got == expected
+    assert api.get("Lead_Contacts").status_code == 400  # fields are required, as in a listing
