@@ -147,9 +147,15 @@ def with_parent(mod: Module, rid: str, values: dict[str, Any]) -> None:
 
     Rows are replaced, never mutated: a stored record's rows may be shared.
     """
-    parent = {"name": display_name(values, rid), "id": rid}
+    parent: dict[str, str] | None = None
     for name in mod.subforms:
         rows = values.get(name)
-        if isinstance(rows, list):
+        if not rows or not isinstance(rows, list):
+            continue  # most records have no rows: no name to work out
+        if parent is None:
+            parent = {"name": display_name(values, rid), "id": rid}
+        # An update that touches neither the rows nor the name keeps them as stored.
+        if not all(
+                isinstance(row, Mapping) and row.get("Parent_Id") == parent for row in rows):
             values[name] = [{**row, "Parent_Id": dict(parent)} for row in rows
                             if isinstance(row, Mapping)]

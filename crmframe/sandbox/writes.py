@@ -294,9 +294,9 @@ class Writer:
         values.update(changes)
         values["Modified_By"] = dict(by)
         values["Modified_Time"] = format_datetime(modified, USER_OFFSET_MINUTES)
-        if mod.subforms:
-            with_parent(mod, rid, values)
         recompute(mod.api_name, values)
+        if mod.subforms:  # after recompute: a parent's name may be computed (Full_Name)
+            with_parent(mod, rid, values)
         return Record(rid, values, created, modified, locked, approved)
 
     def delete(self, module: str, ids: list[str], *, modern: bool) -> list[dict[str, Any]]:

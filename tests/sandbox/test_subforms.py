@@ -324,3 +324,21 @@ def test_subform_module_listing_gives_the_rows_of_every_parent(server: SandboxSe
         page += 1
     assert got == expected
     assert api.get("Lead_Contacts").status_code == 400  # fields are required, as in a listing
+
+
+def test_renaming_a_parent_renames_its_rows_parent_and_other_edits_keep_them(
+        server: SandboxServer, api: Api) -> None:
+    rid = next(i for i in server.ids("Leads") if server.get_record("Leads", i)["Lead_Contacts"]
+               and i not in server.flagged("Leads"))
+    rows = server.get_record("Leads", rid)["Lead_Contacts"]
+    # an edit that touches neither the rows nor the name leaves the rows as they were
+    assert api.put("Leads", json={"data": [{"id": rid, "Custom_Text_1": "x"}]}).status_code == 200
+    assert _get(api, "Leads", rid)["Lead_Contacts"] == rows
+    # a Lead is named by its computed Full_Name: the rows follow the new one, not the old
+    r = api.put("Leads", json={"data": [{"id": rid, "First_Name": "Ada", "Last_Name": "Byron"}]})
+    assert r.status_code == 200, r.text
+    after = _get(api, "Leads", rid)
+    assert after["Full_Name"] == "Ada Byron"
+    assert [row["Parent_Id"] for row in after["Lead_Contacts"]] == \
+        [{"name": "Ada Byron", "id": rid}] * len(rows)
+    assert [row["id"] for row in after["Lead_Contacts"]] == [row["id"] for row in rows]
