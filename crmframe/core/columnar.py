@@ -199,6 +199,30 @@ def parse_page(data: bytes, schema: pa.Schema) -> ArrowPage | None:
     # below, its ``data`` column being null.
     if not (_first_byte(data) == b"{" and _last_byte(data) == b"}"):
         return None
+    read = _read_envelopes(data, schema, 1)
+    if read is None:
+        return None
+    _, records, info_array = read
+    count = len(records)
+    info: dict[str, Any] | None = None
+    if info_array is not None:
+        info = _info(data, {f.name for f in info_array.type})
+        if info is None:
+            return None
+    # The records have no nulls (checked above), so each field's own array is exactly
+    # what flatten() would give, without merging validity bitmaps field by field.
+    columns = {f.name: records.field(i) for i, f in enumerate(records.type)}
+    if "code" in columns and "status" in columns:
+        return None  # perhaps action results in place of records: the JSON path says
+    return ArrowPage(count, columns, info)
+
+
+def _read_envelopes(
+    data: bytes, schema: pa.Schema, envelopes: int
+) -> tuple[pa.ListArray, pa.StructArray, pa.StructArray | None] | None:
+    """``envelopes`` JSON objects (one per line) read by Arrow: their ``data`` lists, the
+    records of all of them, and their ``info`` objects; ``None`` where they are not plain
+    record pages (other keys, a missing ``data``, a null record or ``info``)."""
     options = pj.ParseOptions(
         explicit_schema=schema, unexpected_field_behavior="infer", newlines_in_values=True
     )
@@ -210,7 +234,7 @@ def parse_page(data: bytes, schema: pa.Schema) -> ArrowPage | None:
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return None
-    if table.num_rows != 1 or set(table.column_names) - {"data", "info"}:
+    if table.num_rows != envelopes or set(table.column_names) - {"data", "info"}:
         return None
     data_column = _one_chunk(table.column("data"))
     if data_column.null_count:
@@ -218,21 +242,12 @@ def parse_page(data: bytes, schema: pa.Schema) -> ArrowPage | None:
     records = data_column.flatten()
     if records.null_count:
         return None
-    count = len(records)
-    info: dict[str, Any] | None = None
+    info_array = None
     if "info" in table.column_names:
         info_array = _one_chunk(table.column("info"))
         if info_array.null_count or not pa.types.is_struct(info_array.type):
             return None
-        info = _info(data, {f.name for f in info_array.type})
-        if info is None:
-            return None
-    # The records have no nulls (checked above), so each field's own array is exactly
-    # what flatten() would give, without merging validity bitmaps field by field.
-    columns = {f.name: records.field(i) for i, f in enumerate(records.type)}
-    if "code" in columns and "status" in columns:
-        return None  # perhaps action results in place of records: the JSON path says
-    return ArrowPage(count, columns, info)
+    return data_column, records, info_array
 
 
 def parse_pages(datas: Sequence[bytes], schema: pa.Schema) -> list[ArrowPage] | None:
@@ -261,32 +276,12 @@ def parse_pages(datas: Sequence[bytes], schema: pa.Schema) -> list[ArrowPage] | 
         _first_byte(d) == b"{" and _last_byte(d) == b"}" for d in datas
     ):
         return None
-    joined = b"\n".join(datas)
-    options = pj.ParseOptions(
-        explicit_schema=schema, unexpected_field_behavior="infer", newlines_in_values=True
-    )
-    try:
-        table = pj.read_json(
-            pa.py_buffer(joined),
-            read_options=pj.ReadOptions(use_threads=False,
-                                        block_size=max(len(joined) + 64, 1 << 16)),
-            parse_options=options,
-        )
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+    read = _read_envelopes(b"\n".join(datas), schema, len(datas))
+    if read is None:
         return None
-    if table.num_rows != len(datas) or set(table.column_names) - {"data", "info"}:
-        return None
-    data_column = _one_chunk(table.column("data"))
-    if data_column.null_count:
-        return None
-    records = data_column.flatten()
-    if records.null_count:
-        return None
+    data_column, records, info_array = read
     infos: list[dict[str, Any] | None] = [None] * len(datas)
-    if "info" in table.column_names:
-        info_array = _one_chunk(table.column("info"))
-        if info_array.null_count or not pa.types.is_struct(info_array.type):
-            return None
+    if info_array is not None:
         seen = {f.name for f in info_array.type}
         infos = [_info(d, seen) for d in datas]
         if any(i is None for i in infos):
