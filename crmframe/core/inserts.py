@@ -535,8 +535,11 @@ def write_results(
                                                                        Mapping) else {}
         details = item.get("details") if isinstance(item.get("details"), Mapping) else {}
         assert isinstance(details, Mapping)
-        code = item.get("code") or "NO_ANSWER"
-        status = item.get("status") or ("unknown" if not item else "error")
+        code = item.get("code")
+        code = code if isinstance(code, str) and code else "NO_ANSWER"
+        status = item.get("status")
+        status = status if isinstance(status, str) and status else (
+            "unknown" if not item else "error")
         deleting = isinstance(record, str)
         fields = [] if deleting else [str(k) for k in record if k != "id"]
         own = details.get("id")

@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from crmframe.core.codecs import decode_column, infer_kind, object_series
 from crmframe.core.envelope import load_envelope
@@ -394,7 +395,9 @@ def _answer_ids(items: list[Mapping[str, Any]]) -> list[Any]:
     # An int id (a non-Zoho source) is spelled out; one too long for str() stays as it is.
     ids = [str(i) if type(i) is int and i.bit_length() < 256 else i for i in ids]
     for position, item in enumerate(items):
-        if item.get("code") == "DUPLICATE_DATA":
+        code = item.get("code")
+        # a str test first: a code that is pd.NA would make == ambiguous
+        if isinstance(code, str) and code == "DUPLICATE_DATA":
             ids[position] = None
     return ids
 
@@ -433,7 +436,14 @@ def _as_none(values: np.ndarray) -> np.ndarray:
 
 
 def _dicts_to_array_fallback(maps: list[Any], keys: list[str]) -> np.ndarray:
-    raise TypeError("no C helper")
+    """What pandas' C helper does, in Python: TypeError unless every map is a dict."""
+    table = np.empty((len(maps), len(keys)), dtype=object)
+    for i, m in enumerate(maps):
+        if type(m) is not dict:
+            raise TypeError(f"Expected dict, got {type(m).__name__}")
+        for j, k in enumerate(keys):
+            table[i, j] = m.get(k, np.nan)
+    return table
 
 
 try:  # pandas' own C loop behind DataFrame(list_of_dicts), in every pandas crmframe supports
@@ -450,8 +460,19 @@ def _missing(kind: Kind, n: int) -> pd.Series:
 
 
 def _text_column(values: np.ndarray, kind: Kind) -> pd.Series:
-    """A text (or date/time text) column, each distinct value decoded once (None or NaN:
-    missing)."""
+    """A text (or date/time text) column (None or NaN: missing).
+
+    Arrow-backed strings are built by one Arrow conversion, with no hashing; otherwise
+    each distinct value is decoded once and spread.
+    """
+    if kind in (Kind.TEXT, Kind.ID) and not _PYTHON_STRINGS:
+        try:
+            arrow = pa.array(values, type=pa.string(), from_pandas=True)
+        except (pa.ArrowException, TypeError, ValueError):
+            pass  # not only strings (an int id...): decoded below, value by value
+        else:
+            strings: pd.Series = pd.Series(_STRING.__from_arrow__(arrow), copy=False)
+            return strings
     if len(values) > 64:
         codes, uniques = pd.factorize(values)
         distinct = uniques.tolist()
@@ -461,22 +482,57 @@ def _text_column(values: np.ndarray, kind: Kind) -> pd.Series:
     return decode_column(_as_none(values).tolist(), kind)
 
 
+_STRING: Any = pd.StringDtype()  # Any: the stubs do not know __from_arrow__
+_PYTHON_STRINGS = _STRING.storage == "python"
+
+
+def _absent(values: list[Any]) -> np.ndarray:
+    """Mask of the cells that are None or NaN (an absent key, from :func:`_take_keys`).
+
+    Tested by identity: the cells are never opened, which matters when they are a
+    million dicts scattered in memory.
+    """
+    n = len(values)
+    absent = np.fromiter(map(operator.is_, values, repeat(np.nan)), dtype=bool, count=n)
+    absent |= np.fromiter(map(operator.is_, values, repeat(None)), dtype=bool, count=n)
+    return absent
+
+
+def _detail_maps(details: np.ndarray) -> tuple[list[Any], np.ndarray]:
+    """The ``details`` column (None where absent) and one dict per row to read detail
+    keys from (empty where there is no dict).
+
+    Mappings of another type become dicts; anything else stays as it is in the column
+    and gives no detail columns.
+    """
+    maps: list[Any] = details.tolist()
+    absent = _absent(maps)
+    if absent.any():
+        details = details.copy()
+        details[absent] = None
+        for i in np.flatnonzero(absent).tolist():
+            maps[i] = _NO_DETAILS
+    try:
+        _dicts_to_array(maps, [])  # no keys: only checks that every row is a dict, in C
+    except (TypeError, ValueError):
+        details = details.copy()
+        for i, value in enumerate(maps):
+            if type(value) is dict:
+                continue
+            if isinstance(value, Mapping):
+                details[i] = maps[i] = dict(value)
+            else:
+                if isinstance(value, float) and value != value:
+                    details[i] = None
+                maps[i] = _NO_DETAILS
+    return maps, details
+
+
 def _results_frame(items: list[Any], ids: list[Any], own: list[tuple[int, int]]) -> pd.DataFrame:
     n = len(items)
     codes, statuses, messages, details = _take_keys(
         items, ["code", "status", "message", "details"])
-    plain = _is_dict(details)
-    if not plain.all():
-        # Mappings of another type become dicts; anything else stays as it is in the
-        # ``details`` column (None where absent) and gives no detail columns
-        others = np.flatnonzero(~plain)
-        details[others] = _as_none(details[others])
-        for i in others.tolist():
-            if isinstance(details[i], Mapping):
-                details[i] = dict(details[i])
-    detail_maps: list[Any] = details.tolist()
-    if not plain.all():
-        detail_maps = [d if type(d) is dict else _NO_DETAILS for d in detail_maps]
+    detail_maps, details = _detail_maps(details)
     keys = set().union(*detail_maps) if n else set()
     columns: dict[str, pd.Series] = {
         "id": decode_column(ids, Kind.ID),
@@ -511,7 +567,8 @@ def _results_frame(items: list[Any], ids: list[Any], own: list[tuple[int, int]])
             columns[key] = _text_column(values, guess)
         else:
             columns[key] = decode_column(listed, guess)
-    duplicates = np.flatnonzero(codes == "DUPLICATE_DATA") if n else np.zeros(0, dtype=int)
+    duplicates = np.flatnonzero(
+        columns["code"].eq("DUPLICATE_DATA").fillna(False).to_numpy(dtype=bool))
     if len(duplicates) and own:
         mine = np.zeros(n, dtype=bool)
         for start, stop in own:
@@ -544,24 +601,16 @@ def _first_seen(maps: list[Any], keys: list[Any]) -> list[Any]:
     return list(order)
 
 
-def _is_dict(values: np.ndarray) -> np.ndarray:
-    """Mask of the cells that are exactly dicts (types collected by one C-level map)."""
-    types = np.fromiter(map(type, values), dtype=object, count=len(values))
-    return np.asarray(types == _DICT_TYPE, dtype=bool)
-
-
-_DICT_TYPE: Any = dict
-
-
 def _lookup_parts(values: np.ndarray) -> dict[str, np.ndarray]:
     """``{"id": ..., "name": ...}`` of a column of ``{"id", "name"}`` objects (or None)."""
-    present = _is_dict(values)
-    if not present.any() or not pd.isna(values[~present]).all():
-        return {}  # a value that is not an object: the column cannot be split
-    if not present.all():
-        values = values.copy()
-        values[~present] = _NO_DETAILS
     filled = values.tolist()
+    absent = _absent(filled)
+    for i in np.flatnonzero(absent).tolist():
+        filled[i] = _NO_DETAILS
+    try:
+        _dicts_to_array(filled, [])  # every value an object, or the column cannot be split
+    except (TypeError, ValueError):
+        return {}
     keys = ["id", "name"]
     return dict(zip(keys, _take_keys(filled, keys), strict=True))
 

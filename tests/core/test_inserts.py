@@ -171,3 +171,10 @@ def test_dates_that_do_not_exist_are_refused() -> None:
         (0, "Call_Time"), (0, "Date_3"), (1, "Date_3")]
     assert new_records(rows.iloc[2:], meta).records == [
         {"Last_Name": "C", "Date_3": "2024-02-29", "Call_Time": "2026-01-01T10:00:00-05:30"}]
+
+
+def test_write_results_reads_a_code_given_as_pandas_na_as_no_code() -> None:
+    out = write_results({"data": [{"code": pd.NA, "status": pd.NA, "details": {}}]},
+                        [{"Email": "a@b.co"}], route="insert", call=0)
+    assert out["code"].tolist() == ["NO_ANSWER"]
+    assert out["status"].tolist() == ["error"]

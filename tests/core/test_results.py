@@ -161,3 +161,13 @@ def test_duplicate_data_row_is_on_the_sent_record_not_the_existing_one() -> None
     bare = results_to_frame(envelope)  # nothing sent to pair with: no id, never the other's
     assert pd.isna(bare.loc[0, "id"])
     assert bare.loc[0, "duplicate_id"] == existing
+
+
+def test_a_missing_code_written_as_pandas_na_is_a_missing_value() -> None:
+    # found by the fuzz test: pd.NA made `code == "DUPLICATE_DATA"` raise TypeError
+    df = results_to_frame({"data": [{"code": pd.NA, "status": "error"},
+                                    {"code": "DUPLICATE_DATA", "status": "error",
+                                     "details": {"id": "9"}}]}, records=["1", "2"])
+    assert df["id"].tolist() == ["1", "2"]
+    assert df["code"].isna().tolist() == [True, False]
+    assert df["duplicate_id"].tolist()[1] == "9"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import random
+from types import MappingProxyType
 from typing import Any
 
 import pandas as pd
 import pytest
 
+from crmframe.core import results
 from crmframe.core.results import ResultsBuilder
 from crmframe.errors import EnvelopeError
 
@@ -37,8 +39,16 @@ def value(x: Any) -> Any:
     return None if x is None or x is pd.NA or x is pd.NaT else x
 
 
+@pytest.fixture(params=["C helper", "Python fallback"])
+def helper(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run with pandas' C loop over dicts, and with the Python way used without it."""
+    if request.param == "Python fallback":
+        monkeypatch.setattr(results, "_dicts_to_array", results._dicts_to_array_fallback)
+    return str(request.param)
+
+
 @pytest.mark.parametrize("seed", range(3))
-def test_rows_say_what_each_answer_says(seed: int) -> None:
+def test_rows_say_what_each_answer_says(seed: int, helper: str) -> None:
     rng = random.Random(seed)
     builder = ResultsBuilder()
     expected: list[dict[str, Any]] = []
@@ -79,7 +89,7 @@ def test_rows_say_what_each_answer_says(seed: int) -> None:
             assert value(got[column]) == want, (position, column)
 
 
-def test_an_answer_that_is_not_results_is_refused_when_added() -> None:
+def test_an_answer_that_is_not_results_is_refused_when_added(helper: str) -> None:
     builder = ResultsBuilder()
     records = [{"id": str(i), "Last_Name": "x"} for i in range(100)]
     with pytest.raises(EnvelopeError, match="a record, not an action result"):
@@ -87,3 +97,39 @@ def test_an_answer_that_is_not_results_is_refused_when_added() -> None:
     with pytest.raises(EnvelopeError, match="expected an object"):
         builder.add({"data": [{"code": "SUCCESS", "status": "success"}, "oops"]})
     assert builder.rows == 0
+
+
+def test_details_that_are_not_plain_dicts(helper: str) -> None:
+    ids = [str(i) for i in range(100)]
+    items: list[Any] = [{"code": "SUCCESS", "status": "success", "message": "ok",
+                         "details": {"id": i, "Modified_By": {"id": "5", "name": "Al"}}}
+                        for i in ids]
+    items[1]["details"] = MappingProxyType({"api_name": "Phone"})  # a Mapping: made a dict
+    items[2]["details"] = "not an object"  # kept as it is, no detail columns
+    items[3]["details"] = None
+    items[4]["details"] = float("nan")
+    del items[5]["details"]
+    items[6]["details"] = {"id": "6", "Modified_By": None}
+    builder = ResultsBuilder()
+    builder.add({"data": items}, records=ids, in_order=True)
+    frame = builder.to_frame()
+    assert frame.loc[1, "details"] == {"api_name": "Phone"}
+    assert type(frame.loc[1, "details"]) is dict
+    assert frame.loc[1, "api_name"] == "Phone"
+    assert frame.loc[2, "details"] == "not an object"
+    assert frame.loc[[3, 4, 5], "details"].tolist() == [None, None, None]
+    assert frame["Modified_By.name"].isna().tolist()[:8] == [False, True, True, True, True,
+                                                            True, True, False]
+    assert frame["api_name"].notna().sum() == 1
+
+
+def test_a_lookup_that_is_not_an_object_leaves_its_columns_missing(helper: str) -> None:
+    items = [{"code": "SUCCESS", "status": "success", "message": "ok",
+              "details": {"id": str(i), "Modified_By": {"id": "5", "name": "Al"}}}
+             for i in range(100)]
+    items[7]["details"]["Modified_By"] = "Al"
+    builder = ResultsBuilder()
+    builder.add({"data": items})
+    frame = builder.to_frame()
+    assert frame["Modified_By.id"].isna().all()
+    assert frame.loc[7, "details"]["Modified_By"] == "Al"
