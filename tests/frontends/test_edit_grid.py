@@ -180,7 +180,7 @@ def test_a_frame_with_duplicated_ids_is_refused() -> None:
     frame = pd.DataFrame({"N": pd.array([1, 2, 1], dtype="Int64")},
                          index=pd.Index(["1", "2", "1"], dtype="string", name="id"))
     fields = {"fields": [{"api_name": "N", "data_type": "integer", "json_type": "integer"}]}
-    with pytest.raises(InputError, match="duplicated id.*'1'.*drop_duplicates"):
+    with pytest.raises(InputError, match=r"duplicated id.*'1'.*drop_duplicates"):
         EditGrid(None, frame, fields=fields)
     with pytest.raises(InputError, match="duplicated id"):
         EditGrid(None, frame.reset_index(), fields=fields)
