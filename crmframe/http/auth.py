@@ -61,6 +61,10 @@ class StaticToken:
     """
 
     def __init__(self, access_token: str) -> None:
+        remember_secret(access_token)
+        # A token holds no whitespace: one read from a file or pasted keeps its newline,
+        # which requests would refuse (quoting the header, token included).
+        access_token = access_token.strip() if isinstance(access_token, str) else access_token
         if not access_token:
             raise TokenRefreshError("MISSING_TOKEN", "an access token is required")
         remember_secret(access_token)

@@ -97,6 +97,22 @@ def _dropped() -> tuple[type[BaseException], ...]:
     return (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
 
+def _unsendable() -> tuple[type[BaseException], ...]:
+    """Requests refused by ``requests`` before anything went out (a header holding a line
+    break, a malformed URL): their text can quote the ``Authorization`` header."""
+    import requests
+
+    errors = requests.exceptions
+    return (errors.InvalidHeader, errors.InvalidURL, errors.MissingSchema,
+            errors.InvalidSchema, errors.URLRequired)
+
+
+def _request_error() -> type[BaseException]:
+    import requests
+
+    return requests.RequestException
+
+
 def _connect_timeout(exc: BaseException) -> bool:
     import requests
 
@@ -520,6 +536,22 @@ class ZohoClient:
                 )
                 dropped.timed_out = timed_out
                 last_error: CrmframeError = dropped
+            except _unsendable() as exc:
+                # Not sent. requests' message quotes the offending value, which may be the
+                # Authorization header: only the exception's name is shown.
+                raise ConfigurationError(
+                    f"{method} {shown}: requests refused to send it ({type(exc).__name__}): "
+                    "a header or URL holds a line break or an invalid character — an access "
+                    "token pasted with a stray character? Its value is not shown"
+                ) from None
+            except _request_error() as exc:
+                # Any other failure of requests (a body that could not be decoded...): the
+                # request may have reached Zoho, so it is not sent again; the text is not
+                # shown (it may quote a header).
+                other = TransportError(
+                    f"{method} {shown} failed ({type(exc).__name__}); not retried"
+                )
+                raise other from None
             else:
                 status = response.status_code
                 self._observe_date(response)

@@ -3,6 +3,8 @@ re-sent blindly (a blind re-send is answered "not found" for records it did dele
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from .conftest import writing_crm
@@ -73,3 +75,100 @@ def test_a_lost_insert_is_found_by_reading_back_and_never_created_twice() -> Non
         by_row = dict(zip(result.results["id"], new["Last_Name"], strict=True))
         assert all(server.get_record("Leads", rid)["Last_Name"] == name
                    for rid, name in by_row.items())  # each row got its own record's id
+
+
+class _GatewayErrorAfterCommit:
+    """A ``requests.Session`` whose first write to ``path`` (by ``method``) reaches the
+    sandbox, which commits it, and comes back as a 502 from a gateway: Zoho may have acted."""
+
+    def __new__(cls, method: str, path: str) -> Any:
+        import requests
+
+        class Session(requests.Session):
+            armed = True
+
+            def request(self, verb: str, url: str, *args: Any, **kwargs: Any) -> Any:
+                response = super().request(verb, url, *args, **kwargs)
+                if self.armed and verb == method and url.split("?")[0].endswith(path):
+                    self.armed = False
+                    response.status_code = 502
+                    response._content = (b'{"code":"INTERNAL_ERROR","status":"error",'
+                                         b'"message":"bad gateway","details":{}}')
+                return response
+
+        return Session()
+
+
+def test_an_insert_answered_502_after_zoho_created_it_is_settled_not_reported_failed() -> None:
+    import pandas as pd
+
+    from crmframe.facade.crm import connect
+    from crmframe.http.retry import RetryPolicy
+    from crmframe.sandbox import start
+
+    with start(records=100, seed=19, flag_records=False) as server:
+        crm = connect(**server.credentials, session=_GatewayErrorAfterCommit("POST", "/Leads"),
+                      retry=RetryPolicy(max_attempts=12, max_delay=3600, sleep=lambda s: None))
+        colleague = writing_crm(server.credentials)
+        try:
+            crm.read_records("Leads", ["Last_Name"], progress=False)  # a Date header seen
+            colleague.client.request("POST", "Leads", json={"data": [
+                {"Last_Name": "Gateway 1", "Company": "Gw Co"}]})  # a look-alike of theirs
+            before = set(server.ids("Leads"))
+            new = pd.DataFrame({"Last_Name": [f"Gateway {i}" for i in range(3)],
+                                "Company": ["Gw Co"] * 3})
+            result = crm.insert(new, module="Leads", trigger=[])
+            # What an analyst does with failed rows: insert them again.
+            failed = new[result.results["status"].ne("success").to_numpy()]
+            if len(failed):
+                crm.insert(failed, module="Leads", trigger=[])
+        finally:
+            crm.close()
+            colleague.close()
+        created = set(server.ids("Leads")) - before
+        assert len(created) == 3  # each row created once (was 6: reported failed, re-inserted)
+        assert result.ok
+        assert set(result.results["id"]) == created
+        assert result.results["message"].str.contains("answer was lost").all()
+
+
+def test_a_delete_answered_502_after_zoho_deleted_is_reported_deleted() -> None:
+    from crmframe.facade.crm import connect
+    from crmframe.http.retry import RetryPolicy
+    from crmframe.sandbox import start
+
+    with start(records=100, seed=20, flag_records=False) as server:
+        crm = connect(**server.credentials, session=_GatewayErrorAfterCommit("DELETE", "/Leads"),
+                      retry=RetryPolicy(max_attempts=12, max_delay=3600, sleep=lambda s: None))
+        try:
+            doomed = sorted(server.ids("Leads"))[:5]
+            server.clear_requests()
+            result = crm.delete(doomed, module="Leads", trigger=[])
+        finally:
+            crm.close()
+        assert not set(doomed) & set(server.ids("Leads"))
+        assert len([r for r in server.requests if r[0] == "DELETE"]) == 1
+        assert result.ok  # was: every id "error" INTERNAL_ERROR although all were deleted
+        assert result.results["id"].tolist() == doomed
+
+
+def test_an_upsert_answered_502_is_unknown_not_failed() -> None:
+    import pandas as pd
+
+    from crmframe.facade.crm import connect
+    from crmframe.http.retry import RetryPolicy
+    from crmframe.sandbox import start
+
+    with start(records=50, seed=21, flag_records=False) as server:
+        crm = connect(**server.credentials,
+                      session=_GatewayErrorAfterCommit("POST", "/Leads/upsert"),
+                      retry=RetryPolicy(max_attempts=12, max_delay=3600, sleep=lambda s: None))
+        try:
+            new = pd.DataFrame({"Last_Name": ["Up"], "Company": ["Up Co"],
+                                "Email": ["up.gateway@example.com"]})
+            result = crm.upsert(new, module="Leads", duplicate_check_fields=["Email"],
+                                trigger=[])
+        finally:
+            crm.close()
+        assert len(server.ids("Leads")) == 51  # it landed
+        assert result.results["status"].tolist() == ["unknown"]  # not "error": retry-able

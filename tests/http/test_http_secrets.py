@@ -107,3 +107,37 @@ def test_a_logged_traceback_is_scrubbed(caplog: pytest.LogCaptureFixture) -> Non
 def test_redact_json_and_repr_forms() -> None:
     assert redact('{"refresh_token": "abc-def"}') == '{"refresh_token": "***"}'
     assert redact(r'{\"client_secret\": \"abcd\"}') == r'{\"client_secret\": \"***\"}'
+
+
+def test_an_access_token_pasted_with_its_newline_is_sent_without_it() -> None:
+    token = "1000.4c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f.0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d"
+    seen: list[str] = []
+
+    def handler(request):
+        seen.append(request.headers["Authorization"])
+        return 200, {"data": [{"id": "1"}], "info": {"more_records": False}}
+
+    session, _ = fake_session(handler)
+    client = ZohoClient("https://www.zohoapis.com", StaticToken(token + "\n"), session=session)
+    assert client.request("GET", "Leads").status == 200  # was requests' InvalidHeader
+    assert seen == [f"Zoho-oauthtoken {token}"]
+
+
+def test_a_header_requests_refuses_raises_a_typed_error_without_the_token() -> None:
+    # A token with a line break inside: requests refuses the header and quotes it whole in
+    # its InvalidHeader message (a traceback in the notebook showed the token).
+    token = "1000.7d6c5b4a39281706f5e4d3c2b1a09f8e\r\n.2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e"
+
+    def handler(request):
+        raise AssertionError("nothing may be sent")
+
+    session, _ = fake_session(handler)
+    client = ZohoClient("https://www.zohoapis.com", StaticToken(token), session=session)
+    with pytest.raises(ConfigurationError) as caught:
+        client.request("PUT", "Leads", json={"data": [{"id": "1"}]})
+    text = f"{caught.value}\n{caught.value!r}\n{caught.value.__cause__!r}"
+    for part in ("7d6c5b4a39281706", "2b3c4d5e6f7a8b9c"):
+        assert part not in text
+    assert "InvalidHeader" in str(caught.value)
+    assert caught.value.__cause__ is None
+    assert caught.value.__suppress_context__

@@ -13,8 +13,9 @@ answers become one results row per input row, in row order, whatever the HTTP st
 (``duplicate_id``) and the field that matched (``duplicate_field``).
 
 An insert is not idempotent: a batch whose answer is lost (:class:`TransportError` after
-the client's retries) is reported ``unknown`` (code ``TRANSPORT_ERROR``) rather than sent
-again, so no record is created twice.
+the client's retries, or a 5xx other than 503: Zoho may have acted) is settled by reading
+back (inserts, deletes) or reported ``unknown`` (upserts) rather than sent again blindly,
+so no record is created twice.
 
 """
 
@@ -46,7 +47,7 @@ from crmframe.facade.write.readback import applied_ids, read_back
 from crmframe.facade.write.result import PushResult, concat_results
 from crmframe.facade.write.rows import status_rows
 from crmframe.facade.write.run import client_counts
-from crmframe.facade.write.settle import AMBIGUOUS_CODE, unknown_message, zoho_now
+from crmframe.facade.write.settle import AMBIGUOUS_CODE, is_ambiguous, unknown_message, zoho_now
 
 __all__ = [
     "bulk_insert",
@@ -74,7 +75,7 @@ def request_body(records: Sequence[Any], trigger: Sequence[str] | None,
 def _error_rows(sent: Sequence[Any], exc: CrmframeError, *, route: str, call: int,
                 status: str | None = None) -> pd.DataFrame:
     err = error_body(exc)["error"]
-    unknown = isinstance(exc, TransportError)
+    unknown = is_ambiguous(exc)  # a lost answer, or a 5xx after Zoho may have acted
     return same_answer(sent, code=err["code"], status=status or ("unknown" if unknown else "error"),
                        message=err["message"], details=err["details"], route=route, call=call)
 
@@ -104,7 +105,7 @@ def send_batches(
     body_of: Callable[[Sequence[Any]], dict[str, Any] | None],
     params_of: Callable[[Sequence[Any]], dict[str, Any] | None] | None = None,
     progress: bool | None = None,
-    settle: Callable[[Sequence[Any], TransportError, int], pd.DataFrame] | None = None,
+    settle: Callable[[Sequence[Any], CrmframeError, int], pd.DataFrame] | None = None,
 ) -> tuple[pd.DataFrame, int]:
     """Send ``items`` in batches of 100; one results row per item, in order, and the calls.
 
@@ -130,17 +131,14 @@ def send_batches(
                     params=params_of(batch) if params_of is not None else None,
                     idempotent=False,  # a lost answer is settled, never replayed blindly
                 )
-            except TransportError as exc:
-                if settle is not None:
+            except (TransportError, ZohoAPIError) as exc:
+                # A 5xx other than 503 may come after Zoho acted, like a lost answer.
+                if settle is not None and is_ambiguous(exc):
                     try:
                         frames.append(settle(batch, exc, number))
                         continue
                     except CrmframeError:
                         pass  # the read-back failed too: reported as before
-                frames.append(_error_rows(batch, exc, route=route, call=number))
-                stop = exc
-                continue
-            except ZohoAPIError as exc:
                 frames.append(_error_rows(batch, exc, route=route, call=number))
                 if isinstance(exc, FATAL_ERRORS):
                     stop = exc
@@ -262,7 +260,7 @@ def insert(
         return out
     sent_after = zoho_now(crm.client)
 
-    def settle(batch: Sequence[Any], exc: TransportError, call: int) -> pd.DataFrame:
+    def settle(batch: Sequence[Any], exc: CrmframeError, call: int) -> pd.DataFrame:
         return _settle_inserts(crm, name, infos, list(batch), exc, call, sent_after,
                                lambda left: request_body(left, trigger))
 
@@ -282,7 +280,7 @@ def _settle_inserts(
     module: str,
     infos: Mapping[str, FieldInfo],
     batch: list[dict[str, Any]],
-    exc: TransportError,
+    exc: CrmframeError,
     call: int,
     sent_after: pd.Timestamp | None,
     body_of: Callable[[Sequence[Any]], dict[str, Any] | None],
@@ -321,15 +319,18 @@ def _settle_inserts(
             answers.append(None)
     left = [r for r, a in zip(batch, answers, strict=True) if a is None]
     again: list[Any] = []
-    if left and not exc.timed_out:
+    timed_out = bool(getattr(exc, "timed_out", False))
+    if left and not timed_out:
         try:
             reply = crm.client.request("POST", module, json=body_of(left), idempotent=False)
             again = list((reply.body or {}).get("data") or []) if isinstance(
                 reply.body, Mapping) else []
-        except TransportError:
+        except CrmframeError as resent:
+            if not is_ambiguous(resent):
+                raise
             again = []
     why = unknown_message(exc, "no record created since the request holds its values, but "
-                               "Zoho may still be creating it" if exc.timed_out else
+                               "Zoho may still be creating it" if timed_out else
                                "sent again, and that answer was lost too")
     fill = iter(again if len(again) == len(left) else [])
     data = [a if a is not None else next(fill, None) or {
@@ -558,7 +559,7 @@ def delete(
         params["wf_trigger"] = "true" if "workflow" in trigger else "false"
     start = client_counts(crm)
 
-    def settle(batch: Sequence[Any], exc: TransportError, call: int) -> pd.DataFrame:
+    def settle(batch: Sequence[Any], exc: CrmframeError, call: int) -> pd.DataFrame:
         return _settle_deletes(crm, module, [str(i) for i in batch], exc, call, params)
 
     results, calls = send_batches(
@@ -570,7 +571,7 @@ def delete(
                           write_credits=float(calls))
 
 
-def _settle_deletes(crm: Any, module: str, batch: list[str], exc: TransportError, call: int,
+def _settle_deletes(crm: Any, module: str, batch: list[str], exc: CrmframeError, call: int,
                     params: dict[str, Any]) -> pd.DataFrame:
     """A delete whose answer was lost: the ids a read-back no longer finds were deleted;
     the others did not go, and are deleted once more (unless the call timed out: Zoho may
@@ -581,12 +582,13 @@ def _settle_deletes(crm: Any, module: str, batch: list[str], exc: TransportError
     frames = [status_rows(gone, status="success", code="SUCCESS", route="delete", call=call,
                           message="deleted (its answer was lost; a read-back no longer "
                                   "finds the record)")]
-    if still and not exc.timed_out:
+    if still and not getattr(exc, "timed_out", False):
         try:
             reply = crm.client.request("DELETE", module, params={"ids": ",".join(still),
                                                                   **params}, idempotent=False)
-        except TransportError:
-            pass
+        except CrmframeError as resent:
+            if not is_ambiguous(resent):
+                raise
         else:
             body = reply.body if isinstance(reply.body, dict) else {"data": []}
             frames.append(write_results(body, still, route="delete", call=call))
