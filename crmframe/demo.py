@@ -972,6 +972,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.records < MIN_RECORDS:
         # Below this the status segment is too small for a mass update to save a call.
         parser.error(f"--records must be at least {MIN_RECORDS}")
+    try:
+        # before the sandbox starts: a bad folder is an option error, not a traceback
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        parser.error(f"--out {args.out}: cannot make the report folder "
+                     f"({exc.strerror or exc})")
     printer = Printer(sys.stdout, args.quiet)
     try:
         outcome = run(records=args.records, out=Path(args.out), seed=args.seed,

@@ -75,11 +75,23 @@ def read_snapshot(path: str | os.PathLike[str]) -> pd.DataFrame:
     Raises
     ------
     InputError
-        When the file is not a crmframe snapshot.
+        When the file is not a crmframe snapshot (not even a Parquet file), or ``path`` is
+        a folder.
     """
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pq.read_table(Path(path))
+    source = Path(path)
+    if source.is_dir():
+        # pyarrow would read every file in it as one dataset
+        raise InputError(f"{os.fspath(path)!r} is a folder: give the snapshot's file "
+                         "(written by crmframe.to_snapshot)")
+    try:
+        table = pq.read_table(source)
+    except pa.ArrowInvalid as exc:
+        raise InputError(f"{os.fspath(path)!r} is not a crmframe snapshot: not a Parquet "
+                         f"file ({exc}); read a CSV with pandas.read_csv and "
+                         "crmframe.retype") from None
     raw = (table.schema.metadata or {}).get(_KEY)
     if raw is None:
         raise InputError(f"{os.fspath(path)!r} is not a crmframe snapshot (written by "

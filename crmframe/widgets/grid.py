@@ -108,11 +108,22 @@ def _view_class() -> Any:
 
 def _id_index(frame: pd.DataFrame) -> pd.DataFrame:
     if frame.index.name == "id":
-        return frame
-    if "id" in frame.columns:
-        indexed: pd.DataFrame = frame.set_index("id")
-        return indexed
-    raise InputError("EditGrid needs a frame read with crmframe: index 'id' or an 'id' column")
+        indexed: pd.DataFrame = frame
+    elif "id" in frame.columns:
+        indexed = frame.set_index("id")
+    else:
+        raise InputError(
+            "EditGrid needs a frame read with crmframe: index 'id' or an 'id' column")
+    # The grid finds a row by its id and the diff leaves duplicated ids out: an edit of
+    # such a row would show as no edit and never be pushed.
+    repeated = indexed.index[indexed.index.duplicated()].unique()
+    if len(repeated):
+        few = ", ".join(repr(str(i)) for i in repeated[:3])
+        raise InputError(
+            f"EditGrid: {len(repeated):,} duplicated id(s) in the frame ({few}"
+            f"{', ...' if len(repeated) > 3 else ''}); keep one row per record, e.g. "
+            "frame[~frame.index.duplicated(keep='last')] or drop_duplicates('id')")
+    return indexed
 
 
 class EditGrid:

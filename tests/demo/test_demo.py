@@ -253,6 +253,20 @@ def test_demo_refuses_too_few_records(capsys: pytest.CaptureFixture[str]) -> Non
     assert "--records must be at least" in capsys.readouterr().err
 
 
+def test_demo_says_when_its_report_folder_cannot_be_made(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # --out naming a file (or a folder under one) was a FileExistsError traceback
+    taken = tmp_path / "report.html"
+    taken.write_text("", encoding="utf-8")
+    for out in (taken, taken / "demo"):
+        with pytest.raises(SystemExit) as exc:
+            demo.main(["--out", str(out), "--quiet"])
+        assert exc.value.code == 2
+        err = capsys.readouterr().err
+        assert f"--out {out}: cannot make the report folder" in err
+        assert "Traceback" not in err
+
+
 def test_progress_line_shows_counts_and_state() -> None:
     class Stream(io.StringIO):
         def isatty(self) -> bool:

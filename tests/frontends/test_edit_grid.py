@@ -174,6 +174,18 @@ def test_a_frame_without_ids_is_refused() -> None:
         EditGrid(None, pd.DataFrame({"A": [1]}), fields={"fields": []})
 
 
+def test_a_frame_with_duplicated_ids_is_refused() -> None:
+    # Two rows with one id (a frame concatenated from two reads): the grid's edit of either
+    # row was left out of the diff ("No edits yet") and never pushed, silently.
+    frame = pd.DataFrame({"N": pd.array([1, 2, 1], dtype="Int64")},
+                         index=pd.Index(["1", "2", "1"], dtype="string", name="id"))
+    fields = {"fields": [{"api_name": "N", "data_type": "integer", "json_type": "integer"}]}
+    with pytest.raises(InputError, match=r"duplicated id.*'1'.*drop_duplicates"):
+        EditGrid(None, frame, fields=fields)
+    with pytest.raises(InputError, match="duplicated id"):
+        EditGrid(None, frame.reset_index(), fields=fields)
+
+
 # -- rows: the browser asks for windows; added and deleted rows follow push's opt-ins ------
 
 

@@ -173,6 +173,30 @@ def test_cli_main_parses_options() -> None:
     assert args.no_flags
 
 
+def test_cli_says_what_is_wrong_with_its_options(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A --db that cannot be opened was a sqlite3 traceback; a share above 1 or a negative
+    record count started a server that failed every call or seeded nothing, silently."""
+    from crmframe.sandbox.cli import main
+
+    missing = tmp_path / "no such folder" / "sandbox.db"
+    assert main(["--db", str(missing), "--port", "0", "--records", "5"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert f"--db {missing}" in err
+    assert "unable to open database file" in err
+    not_sqlite = tmp_path / "notes.db"
+    not_sqlite.write_text("not a database", encoding="utf-8")
+    assert main(["--db", str(not_sqlite), "--port", "0", "--records", "5"]) == 2
+    assert "file is not a database" in capsys.readouterr().err
+    for option, value in (("--failure-rate", "2"), ("--drop-rate", "-0.1"),
+                          ("--records", "-5"), ("--latency", "-1")):
+        with pytest.raises(SystemExit) as exit_:
+            main([option, value, "--port", "0"])
+        assert exit_.value.code == 2
+        assert f"argument {option}" in capsys.readouterr().err
+
+
 def test_sandbox_imports_only_what_it_may() -> None:
     allowed_crmframe = {"crmframe.core.fieldtypes"}
     for path in SANDBOX_DIR.glob("*.py"):

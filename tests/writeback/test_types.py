@@ -79,6 +79,18 @@ def test_snapshot_round_trip_keeps_everything(tmp_path: Path) -> None:
         crmframe.read_snapshot(tmp_path / "plain.parquet")
 
 
+def test_read_snapshot_of_a_csv_or_a_folder_is_an_input_error(tmp_path: Path) -> None:
+    # The snapshot's usual mix-up: the CSV saved beside it. pyarrow's ArrowInvalid
+    # ("Parquet magic bytes not found") reached the analyst untyped; a folder was read as
+    # a dataset of every file in it.
+    leads_frame(3).to_csv(tmp_path / "leads.csv")
+    crmframe.to_snapshot(leads_frame(3), tmp_path / "leads.parquet")
+    with pytest.raises(InputError, match=r"leads\.csv.*not a crmframe snapshot.*Parquet"):
+        crmframe.read_snapshot(tmp_path / "leads.csv")
+    with pytest.raises(InputError, match="is a folder"):
+        crmframe.read_snapshot(tmp_path)
+
+
 def test_null_becoming_empty_string_is_not_an_edit() -> None:
     original = leads_frame(12)
     edited = original.copy()
