@@ -438,13 +438,19 @@ def _stamp_like(value: Any, dtype: Any) -> Any:
 
 
 def _python_values(series: pd.Series, positions: np.ndarray) -> list[Any]:
-    """Cells at ``positions`` as plain Python values; every missing spelling → ``None``."""
+    """Cells at ``positions`` as plain Python values; every missing spelling → ``None``.
+
+    ``""`` too: it is empty to the comparison, so a cell cleared with ``""`` is a change to
+    ``None`` — validation sees a clear, and the plan sends it by PUT as null (a bulk write
+    ignores empty cells, so ``""`` there would be no edit at all).
+    """
     part = series.iloc[positions]
     values = part.tolist()
     missing = part.isna().to_numpy(dtype=bool) if part.dtype != object else None
     if missing is not None:
-        return [None if m else v for v, m in zip(values, missing, strict=True)]
-    return [None if is_missing(v) else v for v in values]
+        return [None if m or (isinstance(v, str) and v == "") else v
+                for v, m in zip(values, missing, strict=True)]
+    return [None if is_missing(v) or (isinstance(v, str) and v == "") else v for v in values]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -522,6 +522,10 @@ def _encode_column(values: list[Any], kind: Kind) -> tuple[list[Any], list[int]]
     array = np.empty(len(values), dtype=object)
     array[:] = values
     missing_mask = pd.isna(array)
+    if kind is Kind.TEXT or kind is Kind.ID:
+        # "" is a clear (as diff has it): sent as null, by PUT (a bulk write ignores it)
+        missing_mask |= np.fromiter((type(v) is str and not v for v in values), dtype=bool,
+                                    count=len(values))
     missing = np.flatnonzero(missing_mask).tolist()
     plain = _PLAIN_TYPES.get(kind)
     present_types = set(map(type, array[~missing_mask] if missing else values))
@@ -533,7 +537,10 @@ def _encode_column(values: list[Any], kind: Kind) -> tuple[list[Any], list[int]]
         if kind is Kind.FLOAT and int in present_types:
             out = [None if v is None else float(v) for v in out]
         return out, missing
-    return [encode_value(v, kind) for v in values], missing
+    if not missing:
+        return [encode_value(v, kind) for v in values], missing
+    return [None if m else encode_value(v, kind)
+            for v, m in zip(values, missing_mask.tolist(), strict=True)], missing
 
 
 class _Cells:
@@ -570,6 +577,11 @@ class _Cells:
             encoded[pos] = np.fromiter(values, dtype=object, count=len(values))
             if missing:
                 cleared[codes[pos[missing]]] = True
+            if kind is Kind.LIST:
+                # an emptied multi-select is a clear too: a bulk-write cell of "" is ignored
+                emptied = [k for k, v in enumerate(values)
+                           if isinstance(v, list) and all(x is None or x == "" for x in v)]
+                cleared[codes[pos[emptied]]] = True
             if kind is Kind.SUBFORM:
                 # a bulk-write CSV has no column for a subform's rows: these go by PUT
                 cleared[codes[pos]] = True

@@ -155,7 +155,8 @@ def _fast_problems(info: FieldInfo, values: list[Any]) -> list[str | None] | Non
     plain ``int`` in an integer field, no uniqueness to track); None when not applicable."""
     if info.unique or not values:
         return None
-    if info.kind is Kind.TEXT and all(type(v) is str for v in values):
+    # "" is a clear (as diff has it): the per-value path checks it against ``mandatory``
+    if info.kind is Kind.TEXT and all(type(v) is str for v in values) and "" not in values:
         texts = pd.Series(values, dtype=object)
         out: list[str | None] = [None] * len(values)
         checks: list[tuple[np.ndarray, str]] = []
@@ -230,7 +231,7 @@ def find_problems(changes: ChangeSet | pd.DataFrame, fields: Any) -> pd.DataFram
         type_problem = _TYPE_PROBLEM[info.kind]
         seen: dict[Any, int] = {}
         for r, i, v in zip(rows, ids, values, strict=True):
-            if is_missing(v):
+            if is_missing(v) or (isinstance(v, str) and v == ""):
                 if info.mandatory:
                     found.append((r, i, fname, None, "mandatory field cleared"))
                 continue

@@ -5,7 +5,8 @@ Modified records (zoho-api-part2.md §2), oldest change first:
 * ``GET /{module}`` with ``If-Modified-Since: <cursor>`` sorted by ``Modified_Time``
   ascending, with page tokens — Zoho's cheapest answer to "nothing changed" is one
   ``304``;
-* past the 100,000 records page tokens reach, **COQL keyset paging** on
+* past the 100,000 records page tokens reach — or when a record changed while the pages
+  were read, which can make offset pages skip an unchanged record —, **COQL keyset paging** on
   ``(Modified_Time, id)``:
   ``select id from M where Modified_Time >= 't' and (Modified_Time > 't' or id > last)
   order by Modified_Time asc, id asc limit 2000`` names the next ids, fetched with
@@ -47,6 +48,7 @@ __all__ = [
 log = logging.getLogger("crmframe.http")
 
 _KEYSET_ROWS = 2000
+_EPOCH = "1970-01-01T00:00:00+00:00"
 
 
 def server_time(headers: Mapping[str, str] | None) -> str | None:
@@ -120,19 +122,33 @@ def iter_changed_pages(
     """Envelopes of the records modified at or after ``since`` (all records if None),
     oldest change first; ``fields`` should hold ``Modified_Time``.
 
-    Yields nothing (after one call answered 304) when nothing changed.
+    Yields nothing (after one call answered 304) when nothing changed. A record may come
+    twice (the newer one last): pages go by position in ``Modified_Time`` order, so a
+    record changed while they are read moves to the end and every later one moves up one
+    — the one crossing a page boundary would never be served, and the cursor would pass
+    it for good. A listing of several pages that served a record changed after it began is
+    therefore read again from ``since`` by keyset, which skips no record that did not move.
     """
-    last: tuple[str, str] | None = None
+    last: tuple[str, str | None] | None = None
     wanted = list(dict.fromkeys(["id", "Modified_Time", *fields]))
+    started = client.server_time() - 1.0  # Zoho's clock, less the header's rounding
+    pages = 0
+    moved = False
     try:
         for body in iter_record_pages(client, module, fields=wanted, sort_by="Modified_Time",
                                       sort_order="asc", modified_since=since):
             rows = body.get("data") or []
+            pages += 1
+            moved = moved or any(_changed_after(row, started) for row in rows)
             if rows:
                 tail = rows[-1]
                 last = (str(tail.get("Modified_Time")), str(tail.get("id")))
             yield body
-        return
+        if not (moved and pages > 1):
+            return
+        log.info("%s: records changed while the listing paged; reading the changes again "
+                 "by COQL keyset paging", module)
+        last = (since or _EPOCH, None)
     except PaginationLimitError:
         if last is None:
             raise
@@ -141,8 +157,16 @@ def iter_changed_pages(
     yield from _keyset(client, module, wanted, last)
 
 
+def _changed_after(row: Any, started: float) -> bool:
+    stamp = row.get("Modified_Time") if isinstance(row, Mapping) else None
+    try:
+        return bool(stamp) and _parse(str(stamp)).timestamp() >= started
+    except ValueError:
+        return True  # unreadable: assume the worst, read again
+
+
 def _keyset(client: ZohoClient, module: str, fields: list[str],
-            last: tuple[str, str]) -> Iterator[dict[str, Any]]:
+            last: tuple[str, str | None]) -> Iterator[dict[str, Any]]:
     since, after = format_modified_since(last[0]), last[1]
     while True:
         reply = client.request("POST", "coql", json={"select_query": keyset_query(

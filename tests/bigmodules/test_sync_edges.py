@@ -122,3 +122,56 @@ def test_a_second_edit_within_the_cursors_second_is_not_lost(tmp_path: Path) -> 
     assert fifth.unchanged
     assert listing == [200, 304]
     assert crmframe.read_dataset(path).loc[rid, "Phone"] == "2"
+
+
+def test_a_record_changed_while_the_listing_pages_does_not_hide_another(tmp_path: Path) -> None:
+    """The listing of changes goes by page number in Modified_Time order: a record a
+    colleague changes between two pages moves to the end and the rest move up one, so the
+    record crossing the page boundary was never served — and the cursor passed it: no
+    later sync fetched it again."""
+    from urllib.parse import parse_qs, urlparse
+
+    from crmframe.sandbox import start
+    from crmframe.sandbox.clock import ManualClock
+
+    clock = ManualClock()
+    path = tmp_path / "leads"
+    with start(records=600, seed=43, flag_records=False, clock=clock) as server, \
+            connection(server) as crm, connection(server) as colleague:
+        crm.sync("Leads", path, formula_every=None)
+        ids = sorted(server.ids("Leads"))
+
+        def colleague_puts(rids: list[str], city: str) -> None:
+            for at in range(0, len(rids), 100):
+                colleague.client.request("PUT", "Leads", json={"trigger": [], "data": [
+                    {"id": r, "City": city} for r in rids[at:at + 100]]})
+
+        clock.advance(10)
+        colleague_puts(ids[:200], "First")    # the listing's page 1
+        clock.advance(10)
+        colleague_puts([ids[400]], "Second")  # its page 2
+        clock.advance(10)
+        fired: list[bool] = []
+
+        def during(response: Any, *args: Any, **kwargs: Any) -> None:
+            query = parse_qs(urlparse(response.request.url).query)
+            if (not fired and "If-Modified-Since" in response.request.headers
+                    and query.get("sort_by") == ["Modified_Time"] and query.get("page") == ["1"]):
+                fired.append(True)
+                clock.advance(5)
+                colleague_puts([ids[0]], "Moved")  # from page 1 to the end
+
+        crm.client.session.hooks["response"].append(during)
+        crm.client.request("GET", "org")  # its Date: the analyst's clock follows Zoho's
+        crm.sync("Leads", path, formula_every=None)
+        crm.client.session.hooks["response"].remove(during)
+        clock.advance(10)
+        crm.client.request("GET", "org")
+        crm.sync("Leads", path, formula_every=None)
+        fresh = like_an_export(crm.read_records("Leads", method="pages"))
+    assert fired
+    mirror = crmframe.read_dataset(path)
+    assert mirror.loc[ids[400], "City"] == "Second"  # was the value before the change
+    assert mirror.loc[ids[0], "City"] == "Moved"
+    assert mirror.index.is_unique
+    pd.testing.assert_frame_equal(mirror, fresh)

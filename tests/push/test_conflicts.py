@@ -449,3 +449,64 @@ def test_a_whole_request_412_makes_every_record_of_the_batch_a_conflict(
     again = result.retry()
     assert again.writes == 0
     assert ledger.overwritten() == 0
+
+
+def test_a_record_changed_while_the_conflict_listing_pages_does_not_hide_another(
+) -> None:
+    """The listing of changes since the read goes by page numbers in Modified_Time order. A
+    record a colleague changes between two pages moves to the end and the rest move up one:
+    the record crossing the page boundary was never served. It was an edited record the
+    colleague had changed since the read, and the mass update wrote over it."""
+    from urllib.parse import parse_qs, urlparse
+
+    from crmframe.sandbox import start
+    from crmframe.sandbox.clock import ManualClock
+
+    clock = ManualClock()
+    with start(records=1200, seed=41, flag_records=False, clock=clock) as server:
+        analyst, colleague = writing_crm(server.credentials), writing_crm(server.credentials)
+        try:
+            ids = sorted(server.ids("Leads"))
+            mine, others = ids[:300], ids[600:800]
+            original = analyst.read_records("Leads", ["Lead_Status", "Modified_Time"],
+                                            ids=mine, progress=False)
+            ledger = Ledger(server)
+
+            def colleague_puts(rids: list[str], field: str, value: str) -> None:
+                for start_at in range(0, len(rids), 100):
+                    colleague.client.request("PUT", "Leads", json={"trigger": [], "data": [
+                        {"id": r, field: value} for r in rids[start_at:start_at + 100]]})
+
+            clock.advance(10)
+            colleague_puts(others, "City", "Theirs")  # 200 changes: the listing's page 1
+            clock.advance(10)
+            colleague_puts([mine[150]], "Lead_Status", "Junk Lead")  # the listing's page 2
+            ledger.theirs[mine[150]] = {"Lead_Status": "Junk Lead"}
+            clock.advance(10)
+
+            def during(response: Any, *args: Any, **kwargs: Any) -> None:
+                query = parse_qs(urlparse(response.request.url).query)
+                if (response.request.method == "GET"
+                        and "If-Modified-Since" in response.request.headers
+                        and query.get("sort_by") == ["Modified_Time"]
+                        and query.get("page") == ["1"] and not fired):
+                    fired.append(True)
+                    clock.advance(5)
+                    colleague_puts([others[0]], "City", "Theirs again")  # moves to the end
+
+            fired: list[bool] = []
+            analyst.client.session.hooks["response"].append(during)
+            clock.advance(10)
+            analyst.client.request("GET", "org")  # its Date: the analyst's clock follows
+            edited = original.copy()
+            edited["Lead_Status"] = "Contacted"
+            routes = analyst.plan(edited, original).steps["route"].tolist()
+            assert routes == ["mass_update"]  # no If-Unmodified-Since to fall back on
+            result = analyst.push(edited, original, trigger=[])
+        finally:
+            analyst.close()
+            colleague.close()
+        assert fired  # the colleague's change did land between the listing's pages
+        assert ledger.overwritten() == 0  # was 1: "Junk Lead" became "Contacted"
+        assert _conflicts(result)["id"].tolist() == [mine[150]]
+        assert server.get_record("Leads", mine[150])["Lead_Status"] == "Junk Lead"

@@ -165,6 +165,22 @@ def test_cleared_cell_is_an_explicit_change_to_none() -> None:
     assert cs.changes.loc[0, "old"] == a.loc[IDS[1], "Email"]
 
 
+def test_a_cell_cleared_with_an_empty_string_is_a_change_to_none() -> None:
+    # "" is empty (fillna("") is not an edit), so b["City"] = "" clears: the change must
+    # say None, or validation misses a mandatory clear and the plan sends "" as a value
+    # (a bulk write with ignore_empty drops it, a mass update carries it)
+    a = leads_frame()
+    b = a.copy()
+    b["Last_Name"] = b["Last_Name"].astype(object)
+    b.loc[IDS[0], "Last_Name"] = ""
+    b.loc[IDS[1], "Email"] = ""
+    cs = diff(a, b, fields=LEADS_FIELDS)
+    assert cs.records() == {IDS[0]: {"Last_Name": None}, IDS[1]: {"Email": None}}
+    c = a.copy()
+    c.loc[IDS[2], "Owner.id"] = ""
+    assert diff(a, c, fields=LEADS_FIELDS).records() == {IDS[2]: {"Owner": None}}
+
+
 def test_added_and_removed_rows_and_columns_are_reported_not_dropped() -> None:
     a = leads_frame()
     b = a.drop(index=[IDS[5]])

@@ -251,3 +251,39 @@ def test_clears_are_never_mass_updated() -> None:
     plan = make_plan(change_set(rows), LEADS_FIELDS, "Leads")
     assert set(plan.steps["route"]) == {"put"}
     assert plan.payloads[0]["data"][0] == {"id": lead_ids(1)[0], "City": None}
+
+
+def test_clears_from_a_diff_never_travel_by_bulk_write_or_mass_update() -> None:
+    # a bulk write ignores empty cells: a text cleared with "" or a multi-select emptied to
+    # [] written there as "" is silently not cleared; mass update is documented with values
+    from crmframe.core.diff import diff
+
+    from .leads import leads_frame
+
+    original = leads_frame(3_000)
+    edited = original.copy()
+    ids = edited.index.tolist()
+    edited["Email"] = [f"n{i}@corp.example" for i in range(len(ids))]
+    edited.loc[ids[1], "Email"] = ""  # p1@corp.example before
+    edited.at[ids[2], "Languages"] = []
+    edited.loc[ids[3:5], "Lead_Status"] = ""
+    cs = diff(original, edited, fields=LEADS_FIELDS)
+    plan = make_plan(cs, LEADS_FIELDS, "Leads", bulk_threshold=1_000)
+    assert "bulk_write" in set(plan.steps["route"])
+    cleared = set(ids[1:5])
+    for route, step_ids in zip(plan.steps["route"], plan.steps["ids"], strict=True):
+        if route != "put":
+            assert not cleared & set(step_ids), route
+    sent = {row["id"]: row for body in plan.payloads if isinstance(body, dict)
+            and "ids" not in body for row in body["data"]}
+    assert sent[ids[1]]["Email"] is None
+    assert sent[ids[2]]["Languages"] == []
+    assert sent[ids[3]]["Lead_Status"] is None
+
+
+def test_an_empty_string_in_a_changes_frame_is_sent_as_a_clear() -> None:
+    rows: list[tuple[str, str, object]] = [(rid, "City", "") for rid in lead_ids(600)]
+    plan = make_plan(change_set(rows), LEADS_FIELDS, "Leads", bulk_threshold=100,
+                     limits=Limits(put_batch=10))
+    assert set(plan.steps["route"]) == {"put"}
+    assert plan.payloads[0]["data"][0] == {"id": lead_ids(1)[0], "City": None}

@@ -97,6 +97,18 @@ def test_duplicate_values_in_a_unique_field() -> None:
         [IDS[1], "duplicate value in a unique field"]]
 
 
+def test_a_mandatory_field_cleared_with_an_empty_string_is_caught() -> None:
+    # "" is an empty cell to diff, and to Zoho: it must not pass as a value
+    assert problems_of([(IDS[0], "Last_Name", "")]) == [("Last_Name", "mandatory field cleared")]
+    assert problems_of([(IDS[0], "Last_Name", ""), (IDS[1], "Last_Name", "Li")]) == [
+        ("Last_Name", "mandatory field cleared")]
+    a = leads_frame()
+    b = a.copy()
+    b.loc[IDS[0], "Last_Name"] = ""
+    found = find_problems(diff(a, b, fields=LEADS_FIELDS), LEADS_FIELDS)
+    assert found[["id", "problem"]].values.tolist() == [[IDS[0], "mandatory field cleared"]]
+
+
 def test_all_problems_come_back_at_once_in_one_error() -> None:
     rows = [
         (IDS[0], "Created_Time", "2024-01-01T00:00:00+00:00"),

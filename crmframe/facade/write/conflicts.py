@@ -159,7 +159,7 @@ class Guard:
         current = None
         if self.since is not None:
             budget = math.ceil(len(wanted) / READ_IDS_PER_CALL)
-            current = self._listing(self.since, set(wanted), budget)
+            current = self._listing(self.since, set(wanted), budget, started)
         if current is None:
             current = self._by_ids(wanted)
             listed = False
@@ -180,12 +180,22 @@ class Guard:
         return out
 
     def _listing(
-        self, since: float, wanted: set[str], budget: int
+        self, since: float, wanted: set[str], budget: int, started: float
     ) -> dict[str, tuple[float | None, dict[str, Any]]] | None:
         """Records of ``wanted`` modified since ``since``, by listing the module's changes;
-        ``None`` when that would take more than ``budget`` pages (or cannot be done)."""
+        ``None`` when that would take more than ``budget`` pages (or cannot be done), or
+        when a record changed while the pages were read (``started``: Zoho's clock before
+        the listing, less a second).
+
+        Pages follow ``Modified_Time`` by position: a record changed between two pages
+        leaves its place for the end of the listing, every later record moves up one, and
+        the one that crosses the page boundary is never served. That one can be an edited
+        record a colleague changed since the read, which no later check (they list from
+        this one's start) would see again: so such a listing is not trusted.
+        """
         out: dict[str, tuple[float | None, dict[str, Any]]] = {}
         pages = 0
+        moved = False
         try:
             for body in iter_record_pages(
                 self.crm.client, self.module, fields=["Modified_Time", "Modified_By"],
@@ -196,13 +206,17 @@ class Guard:
                 pages += 1
                 for row in body.get("data") or []:
                     rid = str(row.get("id"))
+                    when = _epoch(row.get("Modified_Time"))
+                    moved = moved or (when is not None and when >= started)
                     if rid in wanted:
-                        out[rid] = (_epoch(row.get("Modified_Time")), _who(row))
+                        out[rid] = (when, _who(row))
                 info = body.get("info") or {}
                 if pages >= budget and info.get("more_records"):
                     return None  # more changes in the module than edited ids: read those
         except PaginationLimitError:
             return None
+        if moved and pages > 1:
+            return None  # positions may have shifted under the pages: read the ids
         return out
 
     def _by_ids(self, ids: Sequence[str]) -> dict[str, tuple[float | None, dict[str, Any]]]:
