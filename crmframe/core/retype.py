@@ -70,7 +70,8 @@ def _holds_text(series: pd.Series) -> bool:
     object column mixing a few strings with typed values is edited cells: validation and
     the diff's element rules judge those.)"""
     if series.dtype == object:
-        values = series.dropna().tolist()
+        # "" is an empty cell (fillna("") of a column with nothing in it), not text
+        values = [v for v in series.dropna().tolist() if not (isinstance(v, str) and v == "")]
         return bool(values) and all(isinstance(v, str) for v in values)
     if isinstance(series.dtype, pd.StringDtype) or pd.api.types.is_string_dtype(series.dtype):
         return bool(series.notna().any())
@@ -240,8 +241,14 @@ def _convert(series: pd.Series, kind: Kind) -> pd.Series:
     target = dtype_for(kind)
     if str(series.dtype) == target and kind not in (Kind.LIST, Kind.SUBFORM):
         return series
-    missing = series.isna().to_numpy(dtype=bool) if series.dtype != object else np.array(
-        [is_missing(v) for v in series.tolist()], dtype=bool)
+    # "" is an empty cell too (read_csv(dtype=str).fillna(""), keep_default_na=False)
+    if series.dtype == object:
+        missing = np.array([is_missing(v) or (isinstance(v, str) and v == "")
+                            for v in series.tolist()], dtype=bool)
+    else:
+        missing = series.isna().to_numpy(dtype=bool)
+        if pd.api.types.is_string_dtype(series.dtype):
+            missing = missing | (series == "").fillna(False).to_numpy(dtype=bool)
     if kind in _TEXT_KINDS:
         if kind is Kind.ID and pd.api.types.is_integer_dtype(series.dtype):
             # ids up to 2**63 survive as integers: their text is exact

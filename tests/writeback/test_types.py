@@ -52,6 +52,33 @@ def test_retype_restores_a_csv_frame_losslessly(tmp_path: Path) -> None:
     assert str(back.index.dtype) == "string"
 
 
+def test_retype_takes_empty_strings_as_empty_cells(tmp_path: Path) -> None:
+    # read_csv(dtype=str).fillna("") and keep_default_na=False give "" for empty cells:
+    # a boolean or multi-select column with one was refused ("'' is not a boolean",
+    # "invalid syntax") while numbers, dates and texts took "" as empty
+    original = leads_frame(6)
+    original.loc[original.index[1], "Email_Opt_Out"] = pd.NA
+    original.loc[original.index[2], "Languages"] = None
+    path = tmp_path / "leads.csv"
+    for reloaded in (_csv_round_trip(original, path, dtype=str).fillna(""),
+                     _csv_round_trip(original, path, dtype=str, keep_default_na=False)):
+        back = retype(reloaded, LEADS_FIELDS)
+        assert len(diff(original, back, fields=LEADS_FIELDS)) == 0
+        assert str(back["Email_Opt_Out"].dtype) == "boolean"
+        assert back["Languages"].tolist() == original["Languages"].tolist()
+
+
+def test_an_empty_column_filled_with_empty_strings_is_not_text_from_a_file() -> None:
+    # astype(object).fillna("") leaves "" in every cell of an all-empty datetime column:
+    # nothing there is text read from a file, and diff takes "" as empty
+    original = leads_frame(4)
+    original["Created_Time"] = pd.Series(pd.NaT, index=original.index,
+                                         dtype="datetime64[s, UTC]")
+    edited = original.astype(object).fillna("")
+    assert "Created_Time" not in dtype_problems(edited, LEADS_FIELDS)
+    assert len(diff(original, edited, fields=LEADS_FIELDS)) == 0
+
+
 def test_retype_says_which_columns_it_cannot_convert() -> None:
     frame = pd.DataFrame({"Mobile": [4915112345678, 4915112345679],
                           "City": ["Pune", "Goa"]},
