@@ -239,15 +239,17 @@ def report(result: Any, path: str | Path | None = None, *, title: str = "Push re
     >>> "data-label='records failed' data-value='1'" in page
     True
     """
+    from crmframe.facade.write.result import record_count
+
     summary = result.summary()
     results = result.results
-    n_records = int(results["id"].nunique()) if len(results) else 0
     failed = result.failed
     page = Report(title, f"written {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
+    # counted as summary() counts: a new record without an id is a record of its own
     page.figures({
-        "records": n_records,
-        "records written": int(result.succeeded["id"].nunique()) if len(results) else 0,
-        "records failed": int(failed["id"].nunique()) if len(failed) else 0,
+        "records": record_count(results["id"]),
+        "records written": record_count(result.succeeded["id"]),
+        "records failed": record_count(failed["id"]),
         "write calls": int(result.writes),
         "read calls": int(result.reads),
         "credits": float(result.credits),

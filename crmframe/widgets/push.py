@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from crmframe.errors import CrmframeError, InputError
+from crmframe.facade.write.result import record_count
 from crmframe.widgets.gridpanel import short_id
 from crmframe.widgets.jobs import JobMonitor, cost_text, ipywidgets_module
 
@@ -227,12 +228,12 @@ def _written(result: Any) -> int:
     if frame is None or not len(frame):
         return 0
     ok = frame[(frame["status"] == "success").fillna(False).to_numpy(dtype=bool)]
-    return int(ok["id"].nunique())
+    return record_count(ok["id"])
 
 
 def _failed_records(result: Any) -> int:
     failed = getattr(result, "failed", None)
-    return int(failed["id"].nunique(dropna=False)) if failed is not None and len(failed) else 0
+    return record_count(failed["id"]) if failed is not None and len(failed) else 0
 
 
 def result_message_html(result: Any) -> str:

@@ -36,6 +36,22 @@ def test_report_of_a_push_takes_every_figure_from_the_result(tmp_path: Path) -> 
     assert "<b>now</b>" not in page
 
 
+def test_report_counts_failed_inserts_that_have_no_id() -> None:
+    # Zoho refused two of four new records: they have no id, and the headline said
+    # "records failed 0" ("records 2") while its own table listed both.
+    result = PushResult(pd.DataFrame({
+        "id": [None, "4876876000000100136", "4876876000000100137", None],
+        "route": "insert", "call": 0, "fields": [["Mobile"]] * 4,
+        "code": ["DUPLICATE_DATA", "SUCCESS", "SUCCESS", "DUPLICATE_DATA"],
+        "status": ["error", "success", "success", "error"],
+        "message": ["duplicate data", "record added", "record added", "duplicate data"],
+    }), calls=1, credits=1.0)
+    figures = dict(re.findall(r"data-label='([^']*)' data-value='([^']*)'",
+                              crmframe.report(result)))
+    assert (figures["records"], figures["records written"], figures["records failed"]) == (
+        "4", "2", "2")
+
+
 def test_tables_are_formatted_for_people() -> None:
     frame = pd.DataFrame({"step": ["read", "bulk write"],
                           "calls": pd.array([31, None], dtype="Int64"),

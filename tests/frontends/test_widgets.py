@@ -16,6 +16,7 @@ from crmframe.facade.jobs import Job
 from crmframe.facade.write.result import PushResult
 from crmframe.polling import WaitPolicy, stop_after_attempt, wait_fixed
 from crmframe.widgets import JobMonitor, PushPreview
+from crmframe.widgets.push import result_message_html, result_summary_html
 
 from .conftest import MASS_UPDATE_JOB_ID, FakeTime
 
@@ -512,6 +513,18 @@ def test_records_not_written_are_a_warning_whatever_the_kind() -> None:
     styles = [monitor.panels[s.job_id or ""].progress.bar_style
               for s in (skipped, failed, clean)]
     assert styles == ["warning", "warning", "success"]
+
+
+def test_push_message_counts_failed_inserts_that_have_no_id() -> None:
+    result = PushResult(pd.DataFrame({
+        "id": [None, "4876876000000100136", None, None], "route": "insert",
+        "status": ["error", "success", "error", "error"],
+        "code": ["DUPLICATE_DATA", "SUCCESS", "DUPLICATE_DATA", "INVALID_DATA"],
+        "message": ["duplicate data", "record added", "duplicate data", "invalid data"],
+    }), calls=1, credits=1.0)
+    assert "pushed: 1 record written, 3 failed" in result_message_html(result)
+    assert "<td>error</td><td>DUPLICATE_DATA</td><td style='text-align:right'>2</td>" in (
+        result_summary_html(result))
 
 
 def test_push_results_are_a_summary_by_status_and_code_not_a_dump() -> None:

@@ -55,6 +55,29 @@ def test_summary_and_reprs() -> None:
     assert "nothing to push" in repr(empty)
 
 
+def _failed_inserts() -> PushResult:
+    """An insert of four rows: Zoho refused two (no id: each is its own new record)."""
+    return PushResult(pd.DataFrame({
+        "id": [None, "4876876000000100136", "4876876000000100137", None],
+        "route": "insert", "call": 0, "fields": [["Last_Name", "Mobile"]] * 4,
+        "code": ["DUPLICATE_DATA", "SUCCESS", "SUCCESS", "DUPLICATE_DATA"],
+        "status": ["error", "success", "success", "error"],
+        "message": ["duplicate data", "record added", "record added", "duplicate data"],
+    }), calls=1, credits=1.0)
+
+
+def test_failed_inserts_without_ids_are_counted_one_record_each() -> None:
+    # nunique(dropna=False) made every id-less row one record: "3 records ... error 1"
+    result = _failed_inserts()
+    summary = result.summary().set_index(["status", "code"])["records"]
+    assert summary.to_dict() == {("error", "DUPLICATE_DATA"): 2, ("success", "SUCCESS"): 2}
+    assert repr(result).startswith("<PushResult: 4 records, 1 call, 1 credit")
+    assert "error 2 (DUPLICATE_DATA 2)" in repr(result)
+    # a record with an id is still counted once however many rows it has
+    twice = PushResult(pd.concat([result.results, result.results.iloc[[1]]]))
+    assert twice.summary()["records"].sum() == 4
+
+
 def test_retry_needs_a_crm_and_passes_overwrite() -> None:
     with pytest.raises(InputError, match="nothing to retry"):
         _result().retry()

@@ -54,6 +54,7 @@ __all__ = [
     "concat_results",
     "empty_results",
     "normalise_results",
+    "record_count",
 ]
 
 #: Columns every results frame has, in this order (more may follow): where the row came
@@ -150,6 +151,16 @@ def concat_results(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
     if not kept:
         return empty_results()
     return normalise_results(pd.concat([normalise_results(f) for f in kept], ignore_index=True))
+
+
+def record_count(ids: pd.Series) -> int:
+    """How many records the rows of ``ids`` stand for: one per id, and one per row
+    without an id (a new record Zoho refused or that was not sent is a record of its own).
+
+    >>> record_count(pd.Series(["1", "1", None, None], dtype="string"))
+    3
+    """
+    return int(ids.nunique()) + int(ids.isna().sum())
 
 
 def _plural(n: int | float, word: str) -> str:
@@ -289,7 +300,8 @@ class PushResult:
             return empty
         counted: pd.DataFrame = (
             self.results.groupby(["status", "code"], dropna=False, sort=True)["id"]
-            .nunique(dropna=False)
+            .agg(record_count)
+            .astype("int64")
             .rename("records")
             .reset_index()
         )
@@ -370,17 +382,17 @@ class PushResult:
             return "nothing to push"
         parts = []
         for status, group in self.results.groupby("status", sort=False, dropna=False):
-            n = int(group["id"].nunique(dropna=False))
+            n = record_count(group["id"])
             text = f"{status} {n}"
             if status != "success" and status != "planned":
-                codes = group.groupby("code", dropna=False)["id"].nunique(dropna=False)
+                codes = group.groupby("code", dropna=False)["id"].agg(record_count)
                 shown = ", ".join(f"{code} {int(k)}" for code, k in codes.items())
                 text += f" ({shown})"
             parts.append(text)
         return ", ".join(parts)
 
     def __repr__(self) -> str:
-        n = int(self.results["id"].nunique(dropna=False)) if not self.results.empty else 0
+        n = record_count(self.results["id"]) if not self.results.empty else 0
         head = "<PushResult (dry run)" if self.dry_run else "<PushResult"
         return (
             f"{head}: {_plural(n, 'record')}, {_plural(self.calls, 'call')}, "
