@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from crmframe.core.envelope import load_envelope
@@ -199,7 +200,9 @@ def _info_from_raw(raw: Mapping[str, Any], position: int) -> FieldInfo:
 def _info_from_row(api_name: str, row: Mapping[str, Any]) -> FieldInfo:
     def get(key: str) -> Any:
         value = row.get(key)
-        if value is None or (not isinstance(value, (list, tuple)) and pd.isna(value)):
+        # pd.read_parquet gives list cells back as NumPy arrays
+        if value is None or (not isinstance(value, (list, tuple, np.ndarray))
+                             and pd.isna(value)):
             return None
         return value
 
@@ -221,7 +224,7 @@ def _info_from_row(api_name: str, row: Mapping[str, Any]) -> FieldInfo:
         length=_int_or_none(get("length")),
         decimal_place=_int_or_none(get("decimal_place")),
         mass_update=bool(get("mass_update")),
-        picklist_values=tuple(picklist) if picklist is not None else None,
+        picklist_values=tuple(map(str, picklist)) if picklist is not None else None,
         lookup_module=get("lookup_module"),
         formula_return_type=get("formula_return_type"),
         id=get("id"),

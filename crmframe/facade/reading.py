@@ -8,6 +8,7 @@ for the same records, whichever path (pages, id slices, bulk CSV) fetched them.
 from __future__ import annotations
 
 import logging
+import numbers
 import queue
 import re
 import sys
@@ -22,7 +23,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from crmframe.core.bulkcsv import iter_csv_batches
+from crmframe.core.codecs import is_missing
 from crmframe.core.columnar import BACKENDS
+from crmframe.core.inserts import is_id_text
 from crmframe.core.metadata import fields_to_frame
 from crmframe.core.names import did_you_mean
 from crmframe.core.records import RecordsBuilder
@@ -239,6 +242,44 @@ class _Prefetch:
         self._thread.join()
 
 
+
+def _id_list(ids: Iterable[Any] | str) -> list[str]:
+    """``ids=`` of a read as id strings; missing values left out, anything that cannot be an
+    id refused at once (a float has lost digits: it would find nothing, silently).
+
+    Examples
+    --------
+    >>> _id_list("3652397000009851001"), _id_list([3652397000009851001, None])
+    (['3652397000009851001'], ['3652397000009851001'])
+    >>> _id_list([3.652397000009851e18])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    crmframe.errors.InputError: ids= holds values that are not Zoho record ids ...
+    """
+    values: list[Any] = [ids] if isinstance(ids, str) else list(ids)
+    out: list[str] = []
+    bad: list[int] = []
+    for position, value in enumerate(values):
+        if is_missing(value):
+            continue
+        if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+            value = str(int(value))  # exact, unlike a float
+        if not is_id_text(value):
+            bad.append(position)
+            continue
+        out.append(value)
+    if bad:
+        listed = "; ".join(f"position {p}: {values[p]!r} ({type(values[p]).__name__})"
+                           for p in bad[:5]) + (f"; ... and {len(bad) - 5} more"
+                                                if len(bad) > 5 else "")
+        raise InputError(
+            "ids= holds values that are not Zoho record ids (strings of up to 19 digits such "
+            f"as '3652397000009851001'): {listed} — ids read as numbers lose digits as "
+            "floats: read them as text, e.g. pd.read_csv(..., dtype={'id': str})"
+        )
+    return out
+
+
 class ReadingMixin:
     """Reading methods of :class:`~crmframe.facade.crm.CRM` (needs ``client``, ``version``)."""
 
@@ -445,7 +486,7 @@ class ReadingMixin:
         started = time.time()
         if limit is not None and (not isinstance(limit, int) or limit < 0):
             raise InputError(f"limit must be a non-negative integer, got {limit!r}")
-        id_list = None if ids is None else [str(i) for i in ids]
+        id_list = None if ids is None else _id_list(ids)
         names = self._field_names(module, fields)
         meta = self.read_fields(module)
         total: int | None = None

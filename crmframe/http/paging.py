@@ -26,6 +26,7 @@ from typing import Any
 from crmframe.core.envelope import load_envelope, peek_info
 from crmframe.errors import ConfigurationError, PaginationLimitError
 from crmframe.http.client import Reply, ZohoClient
+from crmframe.http.redact import shown
 
 __all__ = [
     "COQL_LIMITS",
@@ -67,7 +68,13 @@ def format_modified_since(value: datetime | str) -> str:
     '2024-05-01T10:30:00+02:00'
     """
     if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ConfigurationError(
+                f"modified_since must be a datetime or an ISO 8601 text such as "
+                f"'2024-05-01T10:00:00+00:00', got {shown(value)}"
+            ) from None
     if not isinstance(value, datetime):
         raise ConfigurationError(
             f"modified_since must be a datetime or ISO string, got {type(value).__name__}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 import threading
@@ -87,6 +88,27 @@ def test_ids_and_limit(server: Any, crm: CRM) -> None:
     frame = crm.read_records("Leads", ["Last_Name"], ids=wanted)
     assert list(frame.index) == wanted
     assert len(crm.read_records("Leads", ["Last_Name"], limit=17)) == 17
+
+
+def test_ids_read_from_a_csv_as_numbers_are_refused_or_read_exactly(
+    server: Any, crm: CRM
+) -> None:
+    wanted = sorted(server.ids("Leads"))[:3]
+    # As floats the ids have lost digits: they found nothing, silently (an empty frame).
+    with pytest.raises(InputError, match=r"dtype=\{'id': str\}") as caught:
+        crm.read_records("Leads", ["Last_Name"], ids=[float(i) for i in wanted])
+    assert "position 0" in str(caught.value)
+    as_csv = pd.read_csv(io.StringIO("id\n" + "\n".join(wanted)))  # int64: exact, kept
+    assert list(crm.read_records("Leads", ["Last_Name"], ids=as_csv["id"]).index) == wanted
+    # One id as a string is that id, not its 19 characters (which found nothing).
+    assert list(crm.read_records("Leads", ["Last_Name"], ids=wanted[0]).index) == wanted[:1]
+    with pytest.raises(InputError, match="not Zoho record ids"):
+        crm.read_records("Leads", ["Last_Name"], ids=["4876876000000100218 ", "Leads"])
+
+
+def test_modified_since_that_is_no_time_is_a_typed_error(crm: CRM) -> None:
+    with pytest.raises(InputError, match="modified_since must be a datetime or an ISO 8601"):
+        crm.read_records("Leads", ["Last_Name"], modified_since="yesterday")
 
 
 def test_nothing_modified_gives_typed_empty_frame(crm: CRM) -> None:

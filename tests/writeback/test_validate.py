@@ -170,6 +170,20 @@ def test_metadata_frame_form_is_accepted() -> None:
     assert found["problem"].tolist() == ["not in the picklist"]
 
 
+def test_a_metadata_frame_saved_to_parquet_and_read_back_is_accepted(tmp_path: Any) -> None:
+    # pd.read_parquet gives the picklist cells back as NumPy arrays: pd.isna of one raised
+    # "truth value of an array is ambiguous" (a ValueError) in every function taking fields
+    from crmframe.core.metadata import fields_to_frame, normalise_fields
+
+    meta = fields_to_frame({"fields": LEADS_FIELDS})
+    meta.to_parquet(tmp_path / "fields.parquet")
+    back = pd.read_parquet(tmp_path / "fields.parquet")
+    assert normalise_fields(back) == normalise_fields(meta)
+    found = find_problems(changes([(IDS[0], "Lead_Status", "Hot"),
+                                   (IDS[1], "Lead_Status", "Contacted")]), back)
+    assert found[["id", "problem"]].values.tolist() == [[IDS[0], "not in the picklist"]]
+
+
 def test_many_changes_are_checked_per_field() -> None:
     n = 20_000
     rows = [(str(3652397000000000000 + i), "Lead_Status", "Contacted" if i % 1000 else "Hot")
