@@ -12,7 +12,7 @@ from crmframe.sandbox.envelopes import ApiError
 from crmframe.sandbox.jobs import API_USER, BulkReadJob, read_condition
 from crmframe.sandbox.params import bulk_module, callback_param, job_not_found, json_body
 from crmframe.sandbox.responses import json_response, zip_response
-from crmframe.sandbox.schema import USER_OFFSET_MINUTES, Module
+from crmframe.sandbox.schema import USER_OFFSET_MINUTES, USER_PARTS, Module
 from crmframe.sandbox.state import State, Version
 
 __all__ = ["read_create", "read_job", "read_result"]
@@ -32,10 +32,6 @@ def _echo_criteria(mod: Module, spec: Any) -> Any:
     return spec
 
 
-#: Parts of a user lookup a bulk read can export (``Owner.email``...).
-_USER_PARTS = frozenset({"id", "name", "email", "first_name", "last_name", "full_name"})
-
-
 def _exportable(sb: State, mod: Module, name: str) -> bool:
     """A field of ``mod``, or ``Lookup.Field`` naming a field of the lookup's module."""
     head, dot, tail = name.partition(".")
@@ -47,7 +43,7 @@ def _exportable(sb: State, mod: Module, name: str) -> bool:
     if target is None:  # not a lookup (Layout and its name are served as stored)
         return tail in ("id", "name") and head == "Layout"
     if target == "users":
-        return tail in _USER_PARTS
+        return tail in USER_PARTS
     other = sb.modules.get(target)
     return other is not None and (tail == "id" or tail in other.by_name)
 

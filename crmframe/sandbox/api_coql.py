@@ -11,7 +11,7 @@ from crmframe.sandbox.envelopes import ApiError
 from crmframe.sandbox.listing import sort_key
 from crmframe.sandbox.params import json_body
 from crmframe.sandbox.responses import empty, json_response
-from crmframe.sandbox.schema import Module
+from crmframe.sandbox.schema import USER_PARTS, Module, user_part
 from crmframe.sandbox.state import State, Version
 from crmframe.sandbox.store import Record
 
@@ -45,7 +45,7 @@ def coql(sb: State, request: Request, version: Version) -> Response:
             raise CoqlError("LIMIT_EXCEEDED", "Max records limit exceeded",
                             {"limit": max_total})
         for name in q.fields:
-            _check_column(mod, name)
+            _check_column(sb, mod, name)
         for name, _desc in q.order:
             if name != "id" and name not in mod.by_name:
                 raise CoqlError("INVALID_QUERY", "invalid column given", {"column_name": name})
@@ -65,13 +65,18 @@ def coql(sb: State, request: Request, version: Version) -> Response:
     return json_response({"data": data, "info": {"count": len(data), "more_records": more}})
 
 
-def _check_column(mod: Module, name: str) -> None:
+def _check_column(sb: State, mod: Module, name: str) -> None:
     head, _, tail = name.partition(".")
     if head == "id" and not tail:
         return
     if head not in mod.by_name:
         raise CoqlError("INVALID_QUERY", "invalid column given", {"column_name": name})
-    if tail and head not in mod.lookups:
+    if not tail:
+        return
+    target = mod.lookups.get(head)
+    other = sb.modules.get(str(target))
+    if target is None or (target == "users" and tail not in USER_PARTS) or (
+            other is not None and tail != "id" and tail not in other.by_name):
         raise CoqlError("INVALID_QUERY", "invalid column given", {"column_name": name})
 
 
@@ -83,7 +88,10 @@ def _coql_row(sb: State, mod: Module, rec: Record, fields: list[str]) -> dict[st
         if tail:
             out[name] = None
             target = mod.lookups.get(head)
-            if isinstance(value, dict) and target in sb.modules:
+            if isinstance(value, dict) and target == "users":
+                # the lookup holds name, id and email; the user has the other parts
+                out[name] = user_part(value.get("id"), tail)
+            elif isinstance(value, dict) and target in sb.modules:
                 other = sb.store.get(str(target), str(value.get("id")))
                 if other is not None:
                     out[name] = other.values.get(tail)

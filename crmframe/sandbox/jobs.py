@@ -35,7 +35,7 @@ from crmframe.sandbox.criteria import Cond, CriteriaError, all_of, any_of, condi
 from crmframe.sandbox.csvformats import convert_date, convert_datetime
 from crmframe.sandbox.jobfiles import JobFiles
 from crmframe.sandbox.jobstore import JobTable
-from crmframe.sandbox.schema import USER_OFFSET_MINUTES, USERS, Module
+from crmframe.sandbox.schema import USER_OFFSET_MINUTES, USERS, Module, user_part
 from crmframe.sandbox.store import Record, Store
 from crmframe.sandbox.writes import Writer
 
@@ -882,11 +882,7 @@ class Jobs:
             return csv_cell(ref.get(tail), Kind.TEXT)
         target = mod.lookups.get(head)
         if target == "users":
-            user = next((u for u in USERS if u["id"] == ref.get("id")), None)
-            if user is None:
-                return ""
-            first, _, last = user["name"].partition(" ")
-            return {"first_name": first, "last_name": last}.get(tail, user.get(tail, ""))
+            return user_part(ref.get("id"), tail) or ""
         if target in self.writer.modules:
             other = self.store.get(target, str(ref.get("id")))
             if other is not None:

@@ -31,10 +31,12 @@ __all__ = [
     "PROJECT_STATUSES",
     "QUOTE_STAGES",
     "USERS",
+    "USER_PARTS",
     "CustomView",
     "Module",
     "build_modules",
     "make_id",
+    "user_part",
 ]
 
 #: All sandbox ids are 19 digits: this 9-digit org prefix and a 10-digit counter.
@@ -70,6 +72,24 @@ USERS: list[dict[str, str]] = [
     {"name": "Aiko Tanaka", "id": make_id(13), "email": "aiko.tanaka@sandbox.crmframe.test"},
     {"name": "Rahul Iyer", "id": make_id(14), "email": "rahul.iyer@sandbox.crmframe.test"},
 ]
+
+#: Parts of a user lookup a query may name (``Owner.last_name``...).
+USER_PARTS = frozenset({"id", "name", "email", "first_name", "last_name", "full_name"})
+
+
+def user_part(user_id: Any, part: str) -> str | None:
+    """One part of the user ``user_id`` (:data:`USER_PARTS`); ``None`` for no such user.
+
+    >>> user_part(USERS[1]["id"], "last_name"), user_part("1", "email")
+    ('Martin', None)
+    """
+    user = next((u for u in USERS if u["id"] == user_id), None)
+    if user is None:
+        return None
+    first, _, last = user["name"].partition(" ")
+    return {"first_name": first, "last_name": last, "full_name": user["name"]}.get(
+        part, user.get(part))
+
 
 #: The API user's offset (Asia/Kolkata): system times are written in it.
 USER_OFFSET_MINUTES = 330

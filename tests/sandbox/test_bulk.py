@@ -207,7 +207,8 @@ def test_bulk_write_errors(server: SandboxServer, api: Api) -> None:
 def test_bulk_read_flow(server: SandboxServer, api: Api, clock: ManualClock) -> None:
     body = {"query": {"module": {"api_name": "Leads"},
                       "fields": ["Last_Name", "City", "Owner", "Owner.last_name",
-                                 "Languages_Known", "Email_Opt_Out", "Created_Time"],
+                                 "Owner.full_name", "Languages_Known", "Email_Opt_Out",
+                                 "Created_Time"],
                       "criteria": {"group_operator": "or", "group": [
                           {"field": {"api_name": "City"}, "comparator": "equal",
                            "value": "Paris"},
@@ -242,6 +243,7 @@ def test_bulk_read_flow(server: SandboxServer, api: Api, clock: ManualClock) -> 
     first = server.get_record("Leads", expected[0])
     assert rows[0]["Owner"] == first["Owner"]["id"]
     assert rows[0]["Owner.last_name"] == first["Owner"]["name"].split(" ", 1)[1]
+    assert rows[0]["Owner.full_name"] == first["Owner"]["name"]  # was empty
     assert rows[0]["Languages_Known"] == ";".join(first["Languages_Known"])
     assert rows[0]["Email_Opt_Out"] in ("true", "false")
     assert rows[0]["Created_Time"] == first["Created_Time"]

@@ -91,6 +91,25 @@ def test_like_null_dates_and_lookups(server: SandboxServer, api: Api) -> None:
     assert r.status_code == 204
 
 
+def test_user_lookup_parts(server: SandboxServer, api: Api) -> None:
+    # Owner.last_name came back null on every row (the Owner object holds name, id and
+    # email only), where Zoho and the sandbox's own bulk read give the owner's last name.
+    r = _q(api, "select Last_Name, Owner.first_name, Owner.last_name, Owner.email "
+                "from Leads where Owner is not null limit 20")
+    assert r.status_code == 200
+    for row in r.json()["data"]:
+        owner = server.get_record("Leads", row["id"])["Owner"]
+        first, _, last = owner["name"].partition(" ")
+        assert (row["Owner.first_name"], row["Owner.last_name"], row["Owner.email"]) == (
+            first, last, owner["email"])
+    # a part no user has, or a field the lookup's module lacks, is an invalid column
+    for column in ("Owner.shoe_size", "Referred_Account.No_Such_Field"):
+        r = _q(api, f"select {column} from Leads where id is not null limit 5")
+        assert r.status_code == 400, column
+        assert r.json()["code"] == "INVALID_QUERY", column
+        assert r.json()["details"] == {"column_name": column}
+
+
 def test_limits_and_errors(api: Api, api2: Api) -> None:
     r = _q(api, "select Last_Name from Leads where id is not null limit 0, 2001")
     assert r.status_code == 400
