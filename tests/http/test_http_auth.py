@@ -180,10 +180,13 @@ def test_an_accounts_url_that_cannot_be_used_is_a_configuration_error(accounts_u
     import crmframe
     from crmframe.errors import ConfigurationError
 
-    with pytest.raises(ConfigurationError, match="accounts_url") as caught:
+    def first_request() -> None:
         crm = crmframe.connect(client_id="1000.X", client_secret="s" * 20,
                                refresh_token="1000.aa.bb", accounts_url=accounts_url,
                                api_domain="https://www.zohoapis.eu")
         crm.client.auth.header()
+
+    with pytest.raises(ConfigurationError, match="accounts_url") as caught:
+        first_request()
     assert "s" * 20 not in str(caught.value)
     assert caught.value.__cause__ is None
