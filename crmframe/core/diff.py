@@ -368,8 +368,22 @@ def _utc_naive(series: pd.Series) -> pd.Series:
     return series
 
 
+def _numpy_times(series: pd.Series) -> pd.Series:
+    """An Arrow timestamp column (``dtype_backend="pyarrow"``) as NumPy datetimes, same
+    unit and zone: the datetime masks below work on NumPy's ``datetime64``."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.ArrowDtype) and pa.types.is_timestamp(dtype.pyarrow_dtype):
+        arrow = dtype.pyarrow_dtype
+        target: Any = (pd.DatetimeTZDtype(unit=arrow.unit, tz=arrow.tz) if arrow.tz
+                       else np.dtype(f"datetime64[{arrow.unit}]"))
+        out: pd.Series = series.astype(target)
+        return out
+    return series
+
+
 def _changed(a: pd.Series, b: pd.Series, kind: Kind, decimals: int | None) -> np.ndarray:
     """Mask of positions where ``a`` and ``b`` (aligned, same length) differ."""
+    a, b = _numpy_times(a), _numpy_times(b)
     da, db = a.dtype, b.dtype
     num = pd.api.types.is_numeric_dtype
     if num(da) and num(db) and not pd.api.types.is_bool_dtype(da) and not (

@@ -172,3 +172,48 @@ def test_an_upsert_answered_502_is_unknown_not_failed() -> None:
             crm.close()
         assert len(server.ids("Leads")) == 51  # it landed
         assert result.results["status"].tolist() == ["unknown"]  # not "error": retry-able
+
+
+def test_a_lost_insert_does_not_take_an_earlier_batchs_identical_record_for_its_own() -> None:
+    """Two rows alike (same name, same company) in different batches; the second batch's
+    connection breaks before Zoho got it. Settling read back every record created since the
+    first batch, and took the first row's record for the second row: reported inserted,
+    with the first row's id, and never created."""
+    import pandas as pd
+    import requests
+
+    from crmframe.facade.crm import connect
+    from crmframe.http.retry import RetryPolicy
+    from crmframe.sandbox import start
+
+    class SecondInsertNeverArrives(requests.Session):
+        posts = 0
+
+        def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            if method == "POST" and url.split("?")[0].endswith("/Leads"):
+                self.posts += 1
+                if self.posts == 2:
+                    raise requests.ConnectionError("reset: the request may have been sent")
+            return super().request(method, url, *args, **kwargs)
+
+    with start(records=50, seed=22, flag_records=False) as server:
+        crm = connect(**server.credentials, session=SecondInsertNeverArrives(),
+                      retry=RetryPolicy(max_attempts=12, max_delay=3600, sleep=lambda s: None))
+        colleague = writing_crm(server.credentials)
+        try:
+            crm.read_records("Leads", ["Last_Name"], progress=False)  # a Date header seen
+            colleague.client.request("POST", "Leads", json={"data": [
+                {"Last_Name": "Alike 7", "Company": "Alike Co"}]})  # theirs, alike too
+            names = [f"Alike {i}" for i in range(150)]
+            names[120] = names[20]
+            new = pd.DataFrame({"Last_Name": names, "Company": ["Alike Co"] * 150})
+            before = set(server.ids("Leads"))
+            result = crm.insert(new, module="Leads", trigger=[])
+        finally:
+            crm.close()
+            colleague.close()
+        created = set(server.ids("Leads")) - before
+        assert result.ok
+        assert len(created) == 150  # was 149: row 120 reported inserted, never created
+        assert result.results["id"].is_unique  # was row 20's id twice
+        assert set(result.results["id"]) == created

@@ -181,6 +181,32 @@ def test_a_cell_cleared_with_an_empty_string_is_a_change_to_none() -> None:
     assert diff(a, c, fields=LEADS_FIELDS).records() == {IDS[2]: {"Owner": None}}
 
 
+def test_arrow_backed_frames_compare_their_timestamps() -> None:
+    # read_records(dtype_backend="pyarrow") gives timestamp[s, tz=UTC][pyarrow] columns:
+    # diff raised "column 'Created_Time' holds values diff cannot compare" even for a
+    # frame against its own copy
+    import pyarrow as pa
+
+    a = leads_frame()
+    arrow = {"Created_Time": pd.ArrowDtype(pa.timestamp("s", tz="UTC")),
+             "Date_3": pd.ArrowDtype(pa.timestamp("s")),
+             "No_of_Employees": pd.ArrowDtype(pa.int64()),
+             "Last_Name": pd.ArrowDtype(pa.string())}
+    a = a.astype(arrow)
+    assert len(diff(a, a.copy(), fields=LEADS_FIELDS)) == 0
+    b = a.copy()
+    b.loc[IDS[0], "Date_3"] = pd.Timestamp("2020-01-02")
+    b.loc[IDS[1], "Created_Time"] = pd.NaT
+    b.loc[IDS[2], "No_of_Employees"] = 77
+    cs = diff(a, b, fields=LEADS_FIELDS)
+    assert cs.records() == {IDS[0]: {"Date_3": pd.Timestamp("2020-01-02")},
+                            IDS[1]: {"Created_Time": None},
+                            IDS[2]: {"No_of_Employees": 77}}
+    numpy_backed = leads_frame()
+    assert len(diff(numpy_backed, a, fields=LEADS_FIELDS)) == 0
+    assert len(diff(a, numpy_backed, fields=LEADS_FIELDS)) == 0
+
+
 def test_added_and_removed_rows_and_columns_are_reported_not_dropped() -> None:
     a = leads_frame()
     b = a.drop(index=[IDS[5]])

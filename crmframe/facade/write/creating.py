@@ -106,13 +106,15 @@ def send_batches(
     params_of: Callable[[Sequence[Any]], dict[str, Any] | None] | None = None,
     progress: bool | None = None,
     settle: Callable[[Sequence[Any], CrmframeError, int], pd.DataFrame] | None = None,
+    claimed: set[str] | None = None,
 ) -> tuple[pd.DataFrame, int]:
     """Send ``items`` in batches of 100; one results row per item, in order, and the calls.
 
     A whole-request error stops the run when it is fatal (authentication, module, rate
     limit, transport) — the batches after it are ``not_sent`` — and is otherwise the result
     of that batch's items. A batch whose answer is lost is never re-sent by the client;
-    ``settle(batch, error, call)`` (when given) finds out by reading back what it did.
+    ``settle(batch, error, call)`` (when given) finds out by reading back what it did;
+    ``claimed`` (when given) collects the ids the answers so far named, for it.
     """
     frames: list[pd.DataFrame] = []
     calls = 0
@@ -136,6 +138,7 @@ def send_batches(
                 if settle is not None and is_ambiguous(exc):
                     try:
                         frames.append(settle(batch, exc, number))
+                        _claim(claimed, frames[-1])
                         continue
                     except CrmframeError:
                         pass  # the read-back failed too: reported as before
@@ -145,12 +148,18 @@ def send_batches(
                 continue
             body = reply.body if isinstance(reply.body, dict) else {"data": []}
             frames.append(write_results(body, batch, route=route, call=number))
+            _claim(claimed, frames[-1])
             if bar is not None:
                 bar.update(len(batch))
     finally:
         if bar is not None:
             bar.close()
     return concat_results(frames), calls
+
+
+def _claim(claimed: set[str] | None, rows: pd.DataFrame) -> None:
+    if claimed is not None and "id" in rows.columns:
+        claimed.update(str(i) for i in rows["id"].dropna().tolist())
 
 
 def _check_trigger(trigger: Sequence[str] | None) -> None:
@@ -259,15 +268,18 @@ def insert(
         out.frame = with_ids(frame, out.results["id"])
         return out
     sent_after = zoho_now(crm.client)
+    # Records earlier batches created hold rows' values too: a lost batch's identical row
+    # must not take one of them for its own (it would be reported inserted, and was not).
+    claimed: set[str] = set()
 
     def settle(batch: Sequence[Any], exc: CrmframeError, call: int) -> pd.DataFrame:
         return _settle_inserts(crm, name, infos, list(batch), exc, call, sent_after,
-                               lambda left: request_body(left, trigger))
+                               lambda left: request_body(left, trigger), claimed=claimed)
 
     results, calls = send_batches(
         crm, "POST", name, new.records, route="insert",
         body_of=lambda batch: request_body(batch, trigger), progress=progress,
-        settle=settle,
+        settle=settle, claimed=claimed,
     )
     out = counted_result(crm, start, results, writes=calls,
                          write_credits=post_credits(len(new.records), calls))
@@ -284,6 +296,8 @@ def _settle_inserts(
     call: int,
     sent_after: pd.Timestamp | None,
     body_of: Callable[[Sequence[Any]], dict[str, Any] | None],
+    *,
+    claimed: set[str] | None = None,
 ) -> pd.DataFrame:
     """An insert whose answer was lost: find the records it created, never insert twice.
 
@@ -304,7 +318,7 @@ def _settle_inserts(
         if "Created_Time" in listed.columns else pd.Series(pd.NaT, index=listed.index)
     candidates = [str(i) for i, t in zip(listed.index.tolist(), created.tolist(), strict=True)
                   if not pd.isna(t) and t >= sent_after.floor("s")]
-    used: set[str] = set()
+    used: set[str] = set(claimed or ())  # ids earlier batches' answers gave their rows
     answers: list[dict[str, Any] | None] = []
     for record in batch:
         free = [c for c in candidates if c not in used]
