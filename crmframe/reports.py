@@ -79,7 +79,8 @@ def _unit_number(value: Any, unit: str) -> str:
 
 
 def _text(value: Any) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+    if value is None or value is pd.NA or value is pd.NaT or (
+            isinstance(value, float) and value != value):
         return ""
     if isinstance(value, (list, tuple)):
         return ", ".join(map(str, value))

@@ -59,7 +59,11 @@ from crmframe.widgets.gridcolumns import ColumnSpec, cell_from_json, column_spec
 from crmframe.widgets.gridpanel import diff_html, plan_html, problems_html
 from crmframe.widgets.gridrows import added_frame, insert_problems, new_label, window
 from crmframe.widgets.jobs import JobMonitor, ipywidgets_module
-from crmframe.widgets.push import result_message_html, result_summary_html
+from crmframe.widgets.push import (
+    result_message_html,
+    result_summary_html,
+    unexpected_error_html,
+)
 
 __all__ = ["EditGrid"]
 
@@ -553,6 +557,9 @@ class EditGrid:
                 f"{html.escape(str(exc))}</span>")
             self.push_button.disabled = False
             return None
+        except Exception as exc:
+            self.message.value = unexpected_error_html(exc)  # not "pushing…" for good
+            raise
         self.result = result
         self.view.new_ids = self._new_ids(result)
         self.view.pushed = True

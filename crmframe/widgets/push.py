@@ -26,7 +26,8 @@ from crmframe.facade.write.result import record_count
 from crmframe.widgets.gridpanel import short_id
 from crmframe.widgets.jobs import JobMonitor, cost_text, ipywidgets_module
 
-__all__ = ["PushPreview", "result_message_html", "result_summary_html"]
+__all__ = ["PushPreview", "result_message_html", "result_summary_html",
+           "unexpected_error_html"]
 
 
 class PushPreview:
@@ -206,6 +207,11 @@ class PushPreview:
                 f"{html.escape(str(exc))}</span>"
             )
             return None
+        except Exception as exc:
+            # Not crmframe's: raised on for its traceback, but "pushing…" must not stay on
+            # screen (from a background thread the traceback reaches no one who looks).
+            self.message.value = unexpected_error_html(exc)
+            raise
         self.result = result
         self._show_result(result)
         return result
@@ -234,6 +240,13 @@ def _written(result: Any) -> int:
 def _failed_records(result: Any) -> int:
     failed = getattr(result, "failed", None)
     return record_count(failed["id"]) if failed is not None and len(failed) else 0
+
+
+def unexpected_error_html(exc: BaseException) -> str:
+    """The message line after a push raised something that is not a CrmframeError."""
+    return (f"<span style='color:#d62728'>push stopped by an unexpected error: "
+            f"{html.escape(type(exc).__name__)}: {html.escape(str(exc))} (some records may "
+            "have been written: read them back before pushing again)</span>")
 
 
 def result_message_html(result: Any) -> str:

@@ -169,6 +169,25 @@ def test_values_are_checked_as_typed() -> None:
         grid.push()
 
 
+def test_an_unexpected_push_error_is_shown_then_raised() -> None:
+    frame = pd.DataFrame({"N": pd.array([1], dtype="Int64")},
+                         index=pd.Index(["1"], dtype="string", name="id"))
+    fields = {"fields": [{"api_name": "N", "data_type": "integer", "json_type": "integer"}]}
+
+    class Broken:
+        def plan(self, *args: Any, **kwargs: Any) -> Any:
+            return None
+
+        def push(self, *args: Any, **kwargs: Any) -> Any:
+            raise ConnectionResetError("connection reset by peer")
+
+    grid = EditGrid(Broken(), frame, fields=fields)
+    grid.edit("1", "N", 2)
+    with pytest.raises(ConnectionResetError):
+        grid.push()
+    assert "push stopped by an unexpected error: ConnectionResetError" in grid.message.value
+
+
 def test_a_frame_without_ids_is_refused() -> None:
     with pytest.raises(InputError, match="index 'id'"):
         EditGrid(None, pd.DataFrame({"A": [1]}), fields={"fields": []})

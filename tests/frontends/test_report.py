@@ -68,6 +68,14 @@ def test_tables_are_formatted_for_people() -> None:
     assert re.search(r'class="[^"]*text[^"]*"[^>]*>bulk write', table)
 
 
+def test_missing_times_are_blank_like_other_missing_text() -> None:
+    # a job not observed yet: its time is NaT, which the table printed as "NaT"
+    frame = pd.DataFrame({"job": ["a", "b"],
+                          "observed": pd.to_datetime(["2026-12-05 03:00", None], utc=True)})
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", format_table(frame, "jobs"))
+    assert cells == ["a", "2026-12-05 03:00:00+00:00", "b", ""]
+
+
 def test_report_builder_keeps_its_figures(tmp_path: Path) -> None:
     page = Report("Title", "sub")
     page.figures({"calls": 1204, "credits": 72.5}, units={"credits": "credits"})

@@ -415,6 +415,21 @@ def test_push_errors_are_shown_not_raised() -> None:
     assert preview.monitor is None
 
 
+def test_an_unexpected_push_error_is_shown_then_raised() -> None:
+    # Anything but a CrmframeError left "pushing…" on screen for good (in a background
+    # thread the traceback went to the server's log only).
+    plan = FakePlan(error=ConnectionResetError("connection reset by peer"))
+    preview = PushPreview(plan)
+    with pytest.raises(ConnectionResetError):
+        preview.run()
+    assert "push stopped by an unexpected error: ConnectionResetError: connection reset" in (
+        preview.message.value)
+    assert "pushing…" not in preview.message.value
+    assert preview.button.disabled  # it may have written part: no second push from here
+    assert preview.run() is None
+    assert plan.pushes == 1
+
+
 def test_push_callable_and_crm_push_fallbacks() -> None:
     result = FakeResult([])
     calls: list[str] = []
