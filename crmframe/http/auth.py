@@ -19,8 +19,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from crmframe.errors import TokenRefreshError, TransportError
-from crmframe.http.redact import MASK, redact, remember_secret
+from crmframe.errors import ConfigurationError, TokenRefreshError, TransportError
+from crmframe.http.redact import MASK, redact, remember_secret, shown
 from crmframe.http.retry import RetryPolicy
 
 if TYPE_CHECKING:  # imported on first use: ``import crmframe`` stays light
@@ -154,6 +154,14 @@ client_secret='***', refresh_token='***', access_token=None)
         retry: RetryPolicy | None = None,
         timeout: float | tuple[float, float] = (10.0, 60.0),
     ) -> None:
+        for secret in (client_secret, refresh_token):
+            remember_secret(secret)
+        if not isinstance(accounts_url, str) or not accounts_url.startswith(
+                ("http://", "https://")):
+            raise ConfigurationError(
+                "accounts_url must be an http(s) URL such as https://accounts.zoho.eu (or "
+                f"give data_center=), got {shown(accounts_url)}"
+            )
         self.client_id = client_id
         self._client_secret = client_secret
         self._refresh_token = refresh_token
@@ -171,8 +179,6 @@ client_secret='***', refresh_token='***', access_token=None)
         self.api_domain: str | None = None
         #: How many tokens this object obtained (tests and diagnostics).
         self.refresh_count = 0
-        for secret in (client_secret, refresh_token):
-            remember_secret(secret)
 
     def __repr__(self) -> str:
         held = None if self._header is None else f"'{MASK}'"
@@ -242,6 +248,12 @@ client_secret='***', refresh_token='***', access_token=None)
                 response = self._session.post(self.token_url, data=data, timeout=self._timeout)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 failure = type(exc).__name__
+            except requests.RequestException as exc:
+                # Not sent (a malformed URL, say): nothing to retry. Only the type is shown.
+                raise ConfigurationError(
+                    f"the token request to {shown(self.accounts_url)} could not be sent "
+                    f"({type(exc).__name__}): check accounts_url (or data_center)"
+                ) from None
             else:
                 if response.status_code < 500:
                     return response

@@ -172,3 +172,21 @@ def test_auth_opens_and_closes_its_own_session_when_none_given() -> None:
     assert auth._own_session
     auth.close()
     assert auth._session is None
+
+
+@pytest.mark.parametrize("accounts_url", ["accounts.zoho.eu", "https://accounts.zoho.eu:99999"])
+def test_an_accounts_url_that_cannot_be_used_is_a_configuration_error(accounts_url: str) -> None:
+    # Was requests' MissingSchema / InvalidURL (untyped), at the first request.
+    import crmframe
+    from crmframe.errors import ConfigurationError
+
+    def first_request() -> None:
+        crm = crmframe.connect(client_id="1000.X", client_secret="s" * 20,
+                               refresh_token="1000.aa.bb", accounts_url=accounts_url,
+                               api_domain="https://www.zohoapis.eu")
+        crm.client.auth.header()
+
+    with pytest.raises(ConfigurationError, match="accounts_url") as caught:
+        first_request()
+    assert "s" * 20 not in str(caught.value)
+    assert caught.value.__cause__ is None
