@@ -127,8 +127,13 @@ def _parse_zoho_time(value: Any) -> Any:
     return value
 
 
-def values_equal(a: Any, b: Any, kind: Kind | None = None, decimals: int | None = None) -> bool:
+def values_equal(
+    a: Any, b: Any, kind: Kind | None = None, decimals: int | None = None, *, days: bool = True
+) -> bool:
     """Type-aware equality of two cell values (the rules of :func:`diff`).
+
+    Of ``kind`` DATE, two values on the same day are equal (a date field holds a day, and
+    a day is what is sent); ``days=False`` compares their times as well.
 
     Examples
     --------
@@ -169,6 +174,8 @@ def values_equal(a: Any, b: Any, kind: Kind | None = None, decimals: int | None 
             # dates are wall-clock days: drop any zone rather than convert
             na: pd.Timestamp = ta.tz_localize(None) if ta.tzinfo else ta
             nb: pd.Timestamp = tb.tz_localize(None) if tb.tzinfo else tb
+            if days:
+                return bool(na.normalize() == nb.normalize())
             return bool(na == nb)
         return bool(_as_utc(ta) == _as_utc(tb))
     if isinstance(a, (list, tuple, np.ndarray)) and isinstance(b, (list, tuple, np.ndarray)):
@@ -238,7 +245,9 @@ def _surely_equal(xa: np.ndarray, xb: np.ndarray) -> np.ndarray | None:
     return sure
 
 
-def _changed_generic(a: pd.Series, b: pd.Series, kind: Kind, decimals: int | None) -> np.ndarray:
+def _changed_generic(
+    a: pd.Series, b: pd.Series, kind: Kind, decimals: int | None, days: bool = False
+) -> np.ndarray:
     xa = a.to_numpy(dtype=object)
     xb = b.to_numpy(dtype=object)
     sure = _surely_equal(xa, xb) if len(xa) > _LIST_KERNEL_FROM else None
@@ -252,7 +261,7 @@ def _changed_generic(a: pd.Series, b: pd.Series, kind: Kind, decimals: int | Non
             changed[todo] = lists
             return changed
     for i in todo:
-        changed[i] = not values_equal(xa[i], xb[i], kind, decimals)
+        changed[i] = not values_equal(xa[i], xb[i], kind, decimals, days=days)
     return changed
 
 
@@ -381,8 +390,11 @@ def _numpy_times(series: pd.Series) -> pd.Series:
     return series
 
 
-def _changed(a: pd.Series, b: pd.Series, kind: Kind, decimals: int | None) -> np.ndarray:
-    """Mask of positions where ``a`` and ``b`` (aligned, same length) differ."""
+def _changed(
+    a: pd.Series, b: pd.Series, kind: Kind, decimals: int | None, days: bool = False
+) -> np.ndarray:
+    """Mask of positions where ``a`` and ``b`` (aligned, same length) differ; ``days``:
+    values of a date field, compared by their day."""
     a, b = _numpy_times(a), _numpy_times(b)
     da, db = a.dtype, b.dtype
     num = pd.api.types.is_numeric_dtype
@@ -413,6 +425,9 @@ def _changed(a: pd.Series, b: pd.Series, kind: Kind, decimals: int | None) -> np
         else:
             ta, tb = _utc_naive(a), _utc_naive(b)
         xa, xb = ta.to_numpy(), tb.to_numpy()
+        if days and kind is Kind.DATE:
+            # the day is what is sent (yyyy-MM-dd): a time of day is no change
+            xa, xb = xa.astype("datetime64[D]"), xb.astype("datetime64[D]")
         na_a, na_b = np.isnat(xa), np.isnat(xb)
         result = (na_a != na_b) | (~na_a & ~na_b & (xa != xb))
         return result
@@ -434,7 +449,7 @@ def _changed(a: pd.Series, b: pd.Series, kind: Kind, decimals: int | None) -> np
         # -1 stands for missing: equal only to itself
         result = a.to_numpy(dtype="int8", na_value=-1) != b.to_numpy(dtype="int8", na_value=-1)
         return result
-    return _changed_generic(a, b, kind, decimals)
+    return _changed_generic(a, b, kind, decimals, days)
 
 
 def _stamp_like(value: Any, dtype: Any) -> Any:
@@ -887,7 +902,9 @@ def diff(original: pd.DataFrame, edited: pd.DataFrame, *, fields: Any = None) ->
         kind = info.kind if info is not None else _series_kind(a)
         decimals = info.decimal_place if info is not None else None
         with _comparing(name):
-            mask = _changed(a, b, kind, decimals)
+            # by day only when the metadata says date: a naive datetime column without
+            # it may hold times of day
+            mask = _changed(a, b, kind, decimals, days=info is not None)
         if mask.any():
             pos = np.flatnonzero(mask)
             kinds[name] = kind

@@ -207,6 +207,25 @@ def test_arrow_backed_frames_compare_their_timestamps() -> None:
     assert len(diff(a, numpy_backed, fields=LEADS_FIELDS)) == 0
 
 
+def test_a_date_field_compares_days_not_times_of_day() -> None:
+    # A date field holds a day and the plan sends the day (yyyy-MM-dd): a timestamp on the
+    # day already held was a change, and its record rewritten with the date it had
+    a = leads_frame()
+    b = a.copy()
+    days = a["Date_3"].tolist()
+    b["Date_3"] = pd.Series([days[0] + pd.Timedelta(hours=15, minutes=30),
+                             pd.Timestamp("2024-03-05 15:30"), *days[2:]], index=a.index)
+    assert str(b["Date_3"].dtype) != str(a["Date_3"].dtype)  # a datetime64 of finer unit
+    cs = diff(a, b, fields=LEADS_FIELDS)
+    assert cs.changes[["id", "field"]].values.tolist() == [[IDS[1], "Date_3"]]
+    c = a.copy()
+    c["Date_3"] = b["Date_3"].astype(object)  # the cell-by-cell path
+    assert diff(a, c, fields=LEADS_FIELDS).changes["id"].tolist() == [IDS[1]]
+    assert values_equal(pd.Timestamp("2024-03-01"), pd.Timestamp("2024-03-01 23:59"), Kind.DATE)
+    # without metadata a naive datetime column may hold times: those are still compared
+    assert sorted(diff(a, b).changes["id"].tolist()) == [IDS[0], IDS[1]]
+
+
 def test_added_and_removed_rows_and_columns_are_reported_not_dropped() -> None:
     a = leads_frame()
     b = a.drop(index=[IDS[5]])
