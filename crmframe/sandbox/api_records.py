@@ -6,7 +6,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from crmframe.sandbox.criteria import Cond
+from crmframe.sandbox.criteria import Cond, all_of
 from crmframe.sandbox.envelopes import ApiError
 from crmframe.sandbox.listing import PageToken, View, page_text, project, sort_key
 from crmframe.sandbox.params import (
@@ -19,6 +19,7 @@ from crmframe.sandbox.params import (
     invalid_param,
     json_body,
     path_module,
+    search_condition,
     subform_module,
     view_cond,
 )
@@ -251,14 +252,22 @@ def upsert(sb: State, request: Request, version: Version, module: str) -> Respon
 
 # ---------------------------------------------------------------------- count
 def count(sb: State, request: Request, version: Version, module: str) -> Response:
-    """``GET /crm/{ver}/{module}/actions/count``."""
+    """``GET /crm/{ver}/{module}/actions/count``: of a custom view (``cvid``), or of what a
+    search with the same ``criteria``/``email``/``phone``/``word`` finds (v8's spec)."""
     mod = path_module(sb, version, module)
     cvid = request.args.get("cvid")
+    found = search_condition(mod, request)
     if cvid:
         view_def = mod.view(cvid)
         if view_def is None:
             raise invalid_param("cvid")
-        view = sb.views.get(mod.api_name, "id", filter_key=cvid,
-                            cond=view_cond(mod, view_def.criteria))
+        cond = view_cond(mod, view_def.criteria)
+        if found is not None:
+            cond = found[0] if cond is None else all_of([cond, found[0]])
+        key: Any = cvid if found is None else (cvid, found[1])  # cvid alone: the listing's
+        view = sb.views.get(mod.api_name, "id", filter_key=key, cond=cond)
+        return json_response({"count": len(view.records)})
+    if found is not None:
+        view = sb.views.get(mod.api_name, "id", filter_key=found[1], cond=found[0])
         return json_response({"count": len(view.records)})
     return json_response({"count": sb.store.count(mod.api_name)})

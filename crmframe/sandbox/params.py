@@ -12,15 +12,16 @@ from typing import Any
 from werkzeug.wrappers import Request
 
 from crmframe.sandbox.clock import parse_datetime
-from crmframe.sandbox.criteria import Cond, all_of, condition
+from crmframe.sandbox.criteria import Cond, CriteriaError, all_of, any_of, condition
 from crmframe.sandbox.envelopes import ApiError
 from crmframe.sandbox.schema import Module
+from crmframe.sandbox.search import parse_criteria, split_values, unescape
 from crmframe.sandbox.state import State, Version
 
 __all__ = ["MAX_FIELDS_V8", "MAX_WRITE", "all_modules", "bulk_module", "callback_param",
            "data_array", "fields_param", "find_module", "header_time", "int_param", "invalid_param",
-           "job_not_found", "json_body", "module_param", "path_module", "settings_module",
-           "subform_module", "view_cond"]
+           "job_not_found", "json_body", "module_param", "path_module", "search_condition",
+           "settings_module", "subform_module", "view_cond"]
 
 MAX_FIELDS_V8 = 50
 MAX_WRITE = 100
@@ -162,6 +163,48 @@ def view_cond(mod: Module, criteria: tuple[tuple[str, str, Any], ...]) -> Cond |
     if not criteria:
         return None
     return all_of([condition(mod, f, op, v) for f, op, v in criteria])
+
+
+def _search_cond(mod: Module, tree: Any) -> Cond:
+    if tree[0] in ("and", "or") and isinstance(tree[1], list):
+        parts = [_search_cond(mod, t) for t in tree[1]]
+        return all_of(parts) if tree[0] == "and" else any_of(parts)
+    name, op, raw = tree
+    if op in ("in", "between"):
+        value: Any = split_values(raw)
+    else:
+        value = unescape(raw)
+    if value == "${EMPTY}":
+        return condition(mod, name, "is_null" if op == "equals" else "is_not_null", None)
+    return condition(mod, name, {"equals": "equal"}.get(op, op), value)
+
+
+def search_condition(mod: Module, request: Request) -> tuple[Cond, tuple[Any, ...]] | None:
+    """The condition of the ``criteria``, ``email``, ``phone`` or ``word`` parameter (the
+    first given; search and count take them alike) and its key for the view cache;
+    ``None`` when none is given. A malformed one is Zoho's ``INVALID_QUERY``."""
+    args = request.args
+    try:
+        if args.get("criteria"):
+            cond = _search_cond(mod, parse_criteria(args["criteria"]))
+        elif args.get("email"):
+            names = [f["api_name"] for f in mod.fields if f["data_type"] == "email"]
+            cond = any_of([condition(mod, n, "equal", args["email"]) for n in names])
+        elif args.get("phone"):
+            names = [f["api_name"] for f in mod.fields if f["data_type"] == "phone"]
+            cond = any_of([condition(mod, n, "equal", args["phone"]) for n in names])
+        elif args.get("word"):
+            word = args["word"].casefold()
+            cond = lambda v: any(  # noqa: E731
+                isinstance(x, str) and word in x.casefold() for x in v.values())
+        else:
+            return None
+    except (ValueError, CriteriaError) as exc:
+        raise ApiError(400, "INVALID_QUERY", "invalid query formed",
+                       {"reason": str(exc)}) from None
+    key = ("search", args.get("criteria"), args.get("email"), args.get("phone"),
+           args.get("word"))
+    return cond, key
 
 
 def bulk_module(sb: State, version: Version, spec: Any, path: str) -> tuple[Module, bool]:

@@ -242,6 +242,29 @@ def test_search_criteria(server: SandboxServer, api: Api) -> None:
     assert r.json()["code"] == "LIMIT_REACHED"
 
 
+def test_count_takes_the_search_parameters(server: SandboxServer, api: Api) -> None:
+    # v8's spec gives /actions/count criteria, email, phone and word; they were ignored and
+    # every count was the module's total.
+    records = [server.get_record("Leads", i) for i in server.ids("Leads")]
+    paris = sum(1 for rec in records if rec["City"] == "Paris")
+    assert 0 < paris < len(records)
+
+    def count(**params: str) -> Any:
+        return api.get("Leads/actions/count", params=params)
+
+    assert count(criteria="(City:equals:Paris)").json() == {"count": paris}
+    rec = records[7]
+    assert count(email=rec["Email"]).json() == {"count": 1}
+    searched = api.get("Leads/search", params={"word": "Mar", "per_page": 200}).json()
+    assert not searched["info"]["more_records"]
+    assert count(word="Mar").json() == {"count": len(searched["data"])}
+    assert count(criteria="(Last_Name:equals:Nobody At All)").json() == {"count": 0}
+    bad = count(criteria="(Nope:equals:1)")
+    assert bad.status_code == 400
+    assert bad.json()["code"] == "INVALID_QUERY"
+    assert count().json() == {"count": len(records)}
+
+
 def test_field_values_have_zoho_forms(server: SandboxServer, api: Api) -> None:
     r = api.get("Leads", params={"fields": "Owner,Layout,Created_Time,Last_Contacted,Tag,"
                                            "Languages_Known,External_Ref,Annual_Revenue",
