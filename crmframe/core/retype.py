@@ -174,7 +174,9 @@ def retype(frame: pd.DataFrame, fields: Any, *, errors: str = "raise") -> pd.Dat
     Parameters
     ----------
     frame : DataFrame
-        A frame loaded from CSV, Excel, SQL...
+        A frame loaded from CSV, Excel, SQL... (``pd.read_csv(path, dtype=str,
+        keep_default_na=False)``: by default ``read_csv`` reads text such as ``NA`` or
+        ``null`` as missing; ``""`` is read as empty here).
     fields : field metadata
         ``crm.read_fields(module)`` (or anything ``normalise_fields`` accepts).
     errors : {"raise", "keep"}
@@ -224,7 +226,8 @@ def retype(frame: pd.DataFrame, fields: Any, *, errors: str = "raise") -> pd.Dat
                 "retype: these columns cannot be converted without loss: "
                 + "; ".join(f"{c} ({why})" for c, why in failed.items())
                 + ". Read the file again with dtype=str for them (e.g. pd.read_csv(path, "
-                "dtype={'Phone': str})), or pass errors='keep' to leave them as they are"
+                "dtype={'Phone': str}, keep_default_na=False)), or pass errors='keep' to "
+                "leave them as they are"
             )
         out.attrs["not_retyped"] = failed
     return out

@@ -88,7 +88,13 @@ class CRM(ReadingMixin, WritingMixin, JobsMixin, ExportMixin):
         self.client.close()
 
 
-def _version(value: str | None) -> str:
+def _version(value: str | float | None) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)  # version=8 or version=2.1
+    if value is not None and not isinstance(value, str):
+        raise ConfigurationError(
+            f"version must be text such as 'v8', got {type(value).__name__}"
+        )
     text = (value or _DEFAULT_VERSION).strip().lower()
     if not text.startswith("v"):
         text = "v" + text
@@ -248,13 +254,18 @@ def connect(
     if max_concurrency is None:
         max_concurrency = 10
         if edition is not None:
-            key = edition.strip().lower().replace(" ", "_")
+            key = edition.strip().lower().replace(" ", "_") if isinstance(edition, str) else ""
             if key not in EDITION_CONCURRENCY:
                 raise ConfigurationError(
                     f"unknown Zoho edition {shown(edition)}: expected one of "
                     + ", ".join(sorted(EDITION_CONCURRENCY))
                 )
             max_concurrency = EDITION_CONCURRENCY[key]
+    if retry is not None and not isinstance(retry, RetryPolicy):
+        raise ConfigurationError(
+            f"retry must be a crmframe.http.retry.RetryPolicy, got {type(retry).__name__} "
+            "(e.g. RetryPolicy(max_attempts=3))"
+        )
     kwargs: dict[str, Any] = {}
     if timeout is not None:
         kwargs["timeout"] = timeout

@@ -269,13 +269,25 @@ class ZohoClient:
                 f"unsupported API version {shown(version)}: expected one of "
                 + ", ".join(SUPPORTED_VERSIONS)
             )
-        if not api_domain or not api_domain.startswith(("http://", "https://")):
+        if not isinstance(api_domain, str) or not api_domain.startswith(("http://", "https://")):
             raise ConfigurationError(
                 f"api_domain must be an http(s) URL such as https://www.zohoapis.com, "
                 f"got {shown(api_domain)}"
             )
-        if max_concurrency < 1:
-            raise ConfigurationError("max_concurrency must be at least 1")
+        if not isinstance(max_concurrency, int) or isinstance(max_concurrency, bool) or (
+                max_concurrency < 1):
+            raise ConfigurationError(
+                "max_concurrency must be a whole number of at least 1, got "
+                f"{shown(max_concurrency)}"
+            )
+        parts = timeout if isinstance(timeout, tuple) else (timeout,)
+        if len(parts) not in (1, 2) or not all(
+                isinstance(t, (int, float)) and not isinstance(t, bool) and t > 0
+                for t in parts):
+            raise ConfigurationError(
+                "timeout must be seconds above 0, or (connect, read) seconds, got "
+                f"{shown(timeout)}"
+            )
         self.api_domain = api_domain.rstrip("/")
         self.auth = auth
         self.version = version

@@ -106,3 +106,23 @@ def test_concurrency_cap_from_edition_or_explicit() -> None:
         assert crm.client.max_concurrency == 2
     with pytest.raises(ConfigurationError, match="professional"):
         connect("1000.a.b", data_center="us", edition="platinum")
+
+
+@pytest.mark.parametrize(("version", "expected"), [(8, "v8"), (2.1, "v2.1"), (2, "v2")])
+def test_a_version_given_as_a_number_is_read_as_that_version(version: float,
+                                                             expected: str) -> None:
+    # Was AttributeError: 'int' object has no attribute 'strip'.
+    with connect("1000.abc.def", "https://www.zohoapis.eu", version=version) as crm:
+        assert crm.version == expected
+
+
+@pytest.mark.parametrize("setting", [
+    {"max_concurrency": "10"}, {"max_concurrency": 0}, {"timeout": "30"}, {"timeout": -1},
+    {"timeout": (10, 0)}, {"edition": 5}, {"api_domain": 5}, {"retry": 3},
+])
+def test_settings_of_the_wrong_kind_are_configuration_errors(setting: dict[str, object]
+                                                              ) -> None:
+    # Each was an untyped TypeError/ValueError/AttributeError (some at the first request).
+    options: dict[str, object] = {"api_domain": "https://www.zohoapis.eu", **setting}
+    with pytest.raises(ConfigurationError, match=next(iter(setting))):
+        connect("1000.abc.def", **options)  # type: ignore[arg-type]

@@ -68,6 +68,27 @@ def test_retype_takes_empty_strings_as_empty_cells(tmp_path: Path) -> None:
         assert back["Languages"].tolist() == original["Languages"].tolist()
 
 
+def test_the_readme_csv_recipe_keeps_text_that_read_csv_takes_for_missing(
+    tmp_path: Path,
+) -> None:
+    # read_csv(dtype=str) alone reads "NA", "null", "N/A" as missing: a push would clear
+    # them in Zoho; the README's recipe adds keep_default_na=False
+    original = leads_frame(6)
+    original.loc[original.index[0], "Last_Name"] = "NA"
+    original.loc[original.index[1], "Email"] = "null@x.example"
+    original.loc[original.index[2], "Lead_Status"] = "N/A"
+    original.loc[original.index[3], "Email_Opt_Out"] = pd.NA
+    original.to_csv(tmp_path / "leads.csv")
+    lossy = retype(pd.read_csv(tmp_path / "leads.csv", index_col="id", dtype=str),
+                   LEADS_FIELDS)
+    assert diff(original, lossy, fields=LEADS_FIELDS).records() == {
+        original.index[0]: {"Last_Name": None}, original.index[2]: {"Lead_Status": None}}
+    old = retype(pd.read_csv(tmp_path / "leads.csv", index_col="id", dtype=str,
+                             keep_default_na=False), LEADS_FIELDS)
+    assert len(diff(original, old, fields=LEADS_FIELDS)) == 0
+    assert old.loc[original.index[0], "Last_Name"] == "NA"
+
+
 def test_an_empty_column_filled_with_empty_strings_is_not_text_from_a_file() -> None:
     # astype(object).fillna("") leaves "" in every cell of an all-empty datetime column:
     # nothing there is text read from a file, and diff takes "" as empty
