@@ -101,3 +101,53 @@ def test_bulk_write_without_waiting_returns_the_job(crm: Any, server: Any) -> No
     assert {server.get_record("Leads", i)["City"] for i in plain} == {"Later"}
     with pytest.raises(InputError, match="operation"):
         crm.bulk_write(frame, "Leads", operation="merge")
+
+
+def test_a_bulk_write_whose_watch_breaks_off_names_its_job_so_it_is_not_written_twice(
+) -> None:
+    """The network goes down while bulk_write watches its job. The error said only that a
+    GET failed: re-running bulk_write (what an analyst does) made a second job writing every
+    record again. It now names the job, says it may still run, and how to watch it."""
+    import re
+
+    import requests
+
+    from crmframe.errors import TransportError
+    from crmframe.sandbox import start
+
+    from .helpers import fast_retry, writing_crm
+
+    class Outage(requests.Session):
+        polls = 0
+
+        def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            if method == "GET" and "/crm/bulk/" in url and "/write/" in url:
+                self.polls += 1
+                if self.polls >= 2:
+                    raise requests.ConnectionError("network unreachable")
+            return super().request(method, url, *args, **kwargs)
+
+    with start(records=60, seed=48, flag_records=False, job_delay=0.5) as server:
+        crm = writing_crm(server.credentials, session=Outage(), retry=fast_retry(2))
+        watcher = writing_crm(server.credentials)
+        try:
+            leads = crm.read_records("Leads", ["Phone"], progress=False)
+            edited = leads.copy()
+            edited["Phone"] = "+1 555 0100"
+            with pytest.raises(TransportError) as caught:
+                crm.bulk_write(edited, "Leads", operation="update", poll_interval=0.01)
+            message = str(caught.value)
+            found = re.search(r"crm\.wait\(Job\('(\d+)', 'bulk_write', module='Leads'\)\)",
+                              message)
+            assert found, message
+            assert "may still be running" in message
+            # What the message says works, from another connection: the job ends, once.
+            job = Job(found.group(1), "bulk_write", module="Leads")
+            watcher.wait(job, interval=0.05)
+            result = watcher.bulk_write_result(job)
+        finally:
+            crm.close()
+            watcher.close()
+        assert len(result) == 60
+        assert set(result["STATUS"]) == {"updated"}
+        assert set(server.write_counts("Leads").values()) == {1}

@@ -126,6 +126,18 @@ def test_not_a_journal_is_refused(tmp_path: Path) -> None:
         Journal.open(path, "abc")
 
 
+def test_a_journal_in_a_new_folder_is_made_and_a_folder_is_refused(tmp_path: Path) -> None:
+    # Were FileNotFoundError and IsADirectoryError (untyped), after the conflict check.
+    path = tmp_path / "journals" / "push-leads.jsonl"
+    assert Journal.peek(path) is None
+    Journal.open(path, "abc").close()
+    assert Journal.peek(path) is not None
+    with pytest.raises(JournalMismatchError, match="is a folder: give a file path"):
+        Journal.peek(tmp_path)
+    with pytest.raises(JournalMismatchError, match="is a folder"):
+        Journal.open(tmp_path, "abc")
+
+
 def test_torn_last_line_is_ignored(tmp_path: Path) -> None:
     path = tmp_path / "j.jsonl"
     steps = [_put(0, ["1"])]

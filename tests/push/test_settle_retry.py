@@ -149,3 +149,56 @@ def test_a_resumed_journal_with_overwrite_never_resends_over_a_colleague(
         finally:
             crm.close()
             colleague.close()
+
+
+def test_retry_waits_for_a_bulk_write_job_whose_watch_broke_off_before_sending_again() -> None:
+    """The network goes down while the push watches its bulk-write job: its rows are
+    ``unknown`` and the job, scheduled, has not written yet. ``retry()`` read the records
+    back, found them untouched, and sent them in a second job: both jobs wrote every
+    record. The retry now waits for the first job and finds its records applied."""
+    import requests
+
+    from crmframe.http.retry import RetryPolicy
+    from crmframe.sandbox import start
+    from crmframe.sandbox.clock import ManualClock
+
+    clock = ManualClock()
+
+    class Outage(requests.Session):
+        polls = 0
+        retrying = False
+
+        def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            if method == "GET" and "/crm/bulk/" in url and "/write/" in url:
+                self.polls += 1
+                if self.polls == 2:  # the second poll of the push: the network is down
+                    raise requests.ConnectionError("network unreachable")
+                if self.retrying:
+                    clock.advance(60)  # time passes while the retry watches: jobs run
+            return super().request(method, url, *args, **kwargs)
+
+    with start(records=700, seed=47, flag_records=False, clock=clock, job_delay=5,
+               job_speed=1000) as server:
+        session = Outage()
+        crm = writing_crm(server.credentials, session=session,
+                          retry=RetryPolicy(max_attempts=1, sleep=lambda s: None))
+        try:
+            original = crm.read_records("Leads", ["Phone", "Modified_Time"], progress=False)
+            edited = original.copy()
+            ids = list(edited.index[:600])
+            edited.loc[ids, "Phone"] = [f"+1 555 {n:04d}" for n in range(600)]
+            before = dict(server.write_counts("Leads"))
+            result = crm.push(edited, original, trigger=[], poll_interval=0.01,
+                              bulk_threshold=10)
+            assert [j.kind for j in result.jobs] == ["bulk_write"]
+            assert set(result.results["status"]) == {"unknown"}  # the job not seen ending
+            session.retrying = True
+            again = result.retry()
+        finally:
+            crm.close()
+        counts = server.write_counts("Leads")
+        twice = [k for k, n in counts.items() if n - before.get(k, 0) > 1]
+        assert twice == []  # was 600: a second job for the same records
+        assert len(again.succeeded) == 600
+        assert all(server.get_record("Leads", i)["Phone"] == edited.loc[i, "Phone"]
+                   for i in ids[:20])

@@ -200,7 +200,8 @@ def combine(main: PushResult, extra: list[PushResult], plan: RowPlan,
 
     def again(result: PushResult, overwrite: bool) -> PushResult:
         mine = result.results["route"].isin(["insert", "bulk_insert", "delete"]).fillna(False)
-        part = PushResult(result.results[~mine], overwrite=result.overwrite)
+        part = PushResult(result.results[~mine], overwrite=result.overwrite,
+                          jobs=result.jobs)
         assert retry is not None
         return retry(part, overwrite)
 

@@ -149,6 +149,17 @@ class StepState:
                     or self.file_id)
 
 
+def _file_path(path: str | os.PathLike[str]) -> str:
+    """``path`` as text; a folder is refused (the journal is one file)."""
+    text = os.fspath(path)
+    if os.path.isdir(text):
+        raise JournalMismatchError(
+            f"journal={text!r} is a folder: give a file path such as "
+            f"{os.path.join(text, 'push-leads.jsonl')!r}"
+        )
+    return text
+
+
 def _b64(obj: Any) -> Any:
     # A reply body is JSON already; bytes can only come from a caller's mistake, keep them.
     if isinstance(obj, (bytes, bytearray)):
@@ -235,7 +246,10 @@ class Journal:
         ...     print("another plan" in str(exc))
         True
         """
-        path = os.fspath(path)
+        path = _file_path(path)
+        parent = os.path.dirname(path)
+        if parent:
+            os.makedirs(parent, exist_ok=True)  # journal="journals/push-leads.jsonl"
         exists = os.path.exists(path) and os.path.getsize(path) > 0
         if exists:
             states = cls._read(path, fingerprint)
@@ -268,7 +282,7 @@ class Journal:
         JournalMismatchError
             When the file is not a crmframe journal.
         """
-        path = os.fspath(path)
+        path = _file_path(path)
         if not os.path.exists(path) or os.path.getsize(path) == 0:
             return None
         with open(path, encoding="utf-8") as handle:

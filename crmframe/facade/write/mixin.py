@@ -19,6 +19,7 @@ named for the pipeline (see its docstring).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import weakref
 from collections.abc import Sequence
@@ -28,7 +29,7 @@ from typing import Any
 import pandas as pd
 
 from crmframe.core.plan import DEFAULT_BULK_THRESHOLD, Objective, Plan
-from crmframe.errors import InputError
+from crmframe.errors import InputError, JobFailed
 from crmframe.facade.write import addremove, bulkwriting, creating, massupdate
 from crmframe.facade.write.conflicts import decide_conflicts, fresh_copy
 from crmframe.facade.write.prepare import Prepared, prepare_push
@@ -357,8 +358,17 @@ class WritingMixin:
             "poll_interval": poll_interval, "progress": progress,
         }
         baseline = prepared.baseline
+        jobs_of: Any = self  # CRM composes JobsMixin (wait) beside this mixin
 
         def again(result: PushResult, overwrite_now: bool) -> PushResult:
+            # A bulk-write job whose watch broke off (the network, a timeout) may still be
+            # writing: until it ends, a record it has not reached looks untouched, and
+            # sending it again would write it twice. It is awaited first.
+            for job in result.jobs:
+                if getattr(job, "kind", None) == "bulk_write" and not job.done:
+                    # A failed job wrote nothing crmframe vouches for: the read-back tells.
+                    with contextlib.suppress(JobFailed):
+                        jobs_of.wait(job, interval=poll_interval)
             part_edited, part_original = retry_frames(
                 result, edited, baseline, overwrite=overwrite_now
             )

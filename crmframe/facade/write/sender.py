@@ -529,7 +529,19 @@ class CrmSender:
                 on_job(job_id)
         job = Job(job_id, "bulk_write", module=self.module)
         self.jobs.append(job)
-        status = self._wait(job)
+        try:
+            status = self._wait(job)
+        except TransportError as exc:
+            # The job exists and may still be writing: writing these records again now
+            # (a second bulk_write) would write them twice. Say so, with its id.
+            lost = TransportError(
+                f"{exc} — bulk-write job {job_id} was created and may still be running: "
+                f"do not write these records again before it ends; watch it with "
+                f"crm.wait(Job({job_id!r}, 'bulk_write', module={self.module!r})), then "
+                "crm.bulk_write_result(job)"
+            )
+            lost.timed_out = exc.timed_out
+            raise lost from None
         url = getattr(status, "download_url", None)
         if not url:
             raise EnvelopeError(f"bulk-write job {job_id} completed without a download_url")
