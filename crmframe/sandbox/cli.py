@@ -42,6 +42,14 @@ def _count(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    """A TCP port (0: any free one); 70000 used to serve on 70000 - 65536."""
+    value = int(_number(text, int))
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text} is not a port (0 to 65535)")
+    return value
+
+
 def _seconds(text: str) -> float:
     """A duration (0 or more seconds)."""
     value = _number(text, float)
@@ -57,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run a local Zoho-CRM-compatible server backed by SQLite.",
     )
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on (loopback)")
-    p.add_argument("--port", type=int, default=8790, help="port (0 = any free port)")
+    p.add_argument("--port", type=_port, default=8790, help="port (0 = any free port)")
     p.add_argument("--db", default=None, help="SQLite file to keep data in (default: memory)")
     p.add_argument("--records", type=_count, default=5000, help="Leads to seed in an empty db")
     p.add_argument("--seed", type=int, default=42, help="seed of the data and of the faults")

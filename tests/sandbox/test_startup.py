@@ -190,9 +190,10 @@ def test_cli_says_what_is_wrong_with_its_options(
     assert main(["--db", str(not_sqlite), "--port", "0", "--records", "5"]) == 2
     assert "file is not a database" in capsys.readouterr().err
     for option, value in (("--failure-rate", "2"), ("--drop-rate", "-0.1"),
-                          ("--records", "-5"), ("--latency", "-1")):
+                          ("--records", "-5"), ("--latency", "-1"), ("--port", "70000"),
+                          ("--port", "-1")):
         with pytest.raises(SystemExit) as exit_:
-            main([option, value, "--port", "0"])
+            main(["--port", "0", option, value])
         assert exit_.value.code == 2
         assert f"argument {option}" in capsys.readouterr().err
 
