@@ -41,16 +41,18 @@ _INDEX = "__crmframe_index__"
 
 
 def _json_default(value: Any) -> Any:
-    if isinstance(value, (pd.Timestamp, datetime, date)):
+    if is_missing(value):  # pd.NA, NaT: JSON has only null for them
+        return None
+    if isinstance(value, (pd.Timestamp, datetime, date, np.datetime64)):
         return {"__timestamp__": pd.Timestamp(value).isoformat()}
+    if isinstance(value, np.bool_):  # a value of a "boolean" column; str() would make "True"
+        return bool(value)
     if isinstance(value, np.integer):
         return int(value)
     if isinstance(value, np.floating):
         return float(value)
     if isinstance(value, np.ndarray):
         return value.tolist()
-    if is_missing(value):
-        return None
     return str(value)
 
 

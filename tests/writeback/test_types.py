@@ -127,6 +127,28 @@ def test_snapshot_round_trip_keeps_everything(tmp_path: Path) -> None:
         crmframe.read_snapshot(tmp_path / "plain.parquet")
 
 
+def test_snapshot_keeps_numpy_scalars_in_cells_as_their_values(tmp_path: Path) -> None:
+    # A subform row edited with values taken from subform_frame's typed columns holds
+    # NumPy scalars (a "boolean" column gives numpy.bool_): the snapshot wrote them with
+    # str(), so the reloaded edits held the text "True" and a NumPy datetime as text
+    import numpy as np
+
+    lines = pd.DataFrame({"Primary": pd.array([True], dtype="boolean"),
+                          "Quantity": pd.array([3], dtype="Int64")})
+    row = {"id": "11", "Primary": lines["Primary"].iloc[0],
+           "Quantity": lines["Quantity"].iloc[0], "Due": np.datetime64("2024-03-01T10:00:00")}
+    edited = leads_frame(2)
+    edited["Lead_Contacts"] = pd.Series([[row], []], index=edited.index, dtype=object)
+    edited.attrs["flag"] = np.bool_(False)
+    back = crmframe.read_snapshot(crmframe.to_snapshot(edited, tmp_path / "e.parquet"))
+    stored = back["Lead_Contacts"].iloc[0][0]
+    assert stored["Primary"] is True
+    assert stored["Quantity"] == 3
+    assert stored["Due"] == pd.Timestamp("2024-03-01 10:00:00")
+    assert back.attrs["flag"] is False
+    assert len(diff(edited, back)) == 0
+
+
 def test_read_snapshot_of_a_csv_or_a_folder_is_an_input_error(tmp_path: Path) -> None:
     # The snapshot's usual mix-up: the CSV saved beside it. pyarrow's ArrowInvalid
     # ("Parquet magic bytes not found") reached the analyst untyped; a folder was read as
