@@ -99,12 +99,13 @@ def _dropped() -> tuple[type[BaseException], ...]:
 
 def _unsendable() -> tuple[type[BaseException], ...]:
     """Requests refused by ``requests`` before anything went out (a header holding a line
-    break, a malformed URL): their text can quote the ``Authorization`` header."""
+    break, a malformed URL, a body with NaN): their text can quote the ``Authorization``
+    header."""
     import requests
 
     errors = requests.exceptions
     return (errors.InvalidHeader, errors.InvalidURL, errors.MissingSchema,
-            errors.InvalidSchema, errors.URLRequired)
+            errors.InvalidSchema, errors.URLRequired, errors.InvalidJSONError)
 
 
 def _request_error() -> type[BaseException]:
@@ -552,9 +553,10 @@ class ZohoClient:
                 # Not sent. requests' message quotes the offending value, which may be the
                 # Authorization header: only the exception's name is shown.
                 raise ConfigurationError(
-                    f"{method} {shown}: requests refused to send it ({type(exc).__name__}): "
-                    "a header or URL holds a line break or an invalid character — an access "
-                    "token pasted with a stray character? Its value is not shown"
+                    f"{method} {shown}: not sent, requests refused it ({type(exc).__name__}): "
+                    "a header or the URL holds a line break or an invalid character (an "
+                    "access token pasted with a stray character?), or the body a NaN or an "
+                    "infinity. The value is not shown"
                 ) from None
             except _request_error() as exc:
                 # Any other failure of requests (a body that could not be decoded...): the

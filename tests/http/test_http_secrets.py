@@ -141,3 +141,15 @@ def test_a_header_requests_refuses_raises_a_typed_error_without_the_token() -> N
     assert "InvalidHeader" in str(caught.value)
     assert caught.value.__cause__ is None
     assert caught.value.__suppress_context__
+
+
+def test_a_body_requests_cannot_encode_is_not_sent_and_not_taken_for_a_lost_answer() -> None:
+    def handler(request):
+        raise AssertionError("nothing may be sent")
+
+    session, _ = fake_session(handler)
+    client = ZohoClient("https://www.zohoapis.com", StaticToken("1000.ee.ff"), session=session)
+    body = {"data": [{"id": "1", "Annual_Revenue": float("nan")}]}
+    # Was a TransportError "may have reached Zoho": a write then settled as a lost answer.
+    with pytest.raises(ConfigurationError, match=r"not sent.*InvalidJSONError"):
+        client.request("PUT", "Leads", json=body)
