@@ -29,7 +29,8 @@ brute-force optimum on crafted change sets.
 updates, at least ``bulk_threshold`` records would still go by PUT (default
 :data:`DEFAULT_BULK_THRESHOLD`, the point where PUT costs as many credits as one job), the
 plan also prices sending them — or everything — as bulk-write jobs and keeps the cheapest
-of the three for the objective. Changes *to empty* always go by PUT: a bulk write is created
+of the three for the objective. Changes *to empty* (null, ``""``, an emptied multi-select)
+always go by PUT, as null (``[]`` for a multi-select): a bulk write is created
 with ``ignore_empty: true``, and Zoho documents mass update with a value, not with null
 (UNCONFIRMED that null works there, so it is not tried).
 
