@@ -31,6 +31,8 @@ from typing import Any
 
 import pandas as pd
 
+from crmframe.errors import InputError
+
 __all__ = ["Report", "format_table", "report"]
 
 _CSS = """
@@ -102,6 +104,12 @@ def format_table(
     first column (never a second header row). Past ``rows`` rows the table says how many
     more there are.
 
+    Raises
+    ------
+    InputError
+        When a name is used twice among the columns (and, with ``index=True``, the
+        index's names).
+
     Examples
     --------
     >>> t = format_table(pd.DataFrame({"field": ["Phone"], "cells": [1134]}), "Edits",
@@ -110,6 +118,15 @@ def format_table(
     True
     """
     units = dict(units or {})
+    names = [str(n) for n in frame.columns]
+    if index:
+        names += [str(n) for n in frame.index.names if n is not None]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise InputError(
+            f"format_table: {', '.join(repr(n) for n in twice)} twice among the "
+            f"{'columns and the index' if index else 'columns'}; a table for people needs "
+            "one name per column: rename one (frame.rename(columns=...) or rename_axis)")
     shown = frame.reset_index() if index else frame.reset_index(drop=True)
     more = len(shown) - rows
     shown = shown.head(rows)

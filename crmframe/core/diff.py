@@ -899,7 +899,7 @@ def diff(original: pd.DataFrame, edited: pd.DataFrame, *, fields: Any = None) ->
     for name in plain:
         a, b = aligned(name)
         info = infos.get(name)
-        kind = info.kind if info is not None else _series_kind(a)
+        kind = info.kind if info is not None else _series_kind(_numpy_times(a))
         decimals = info.decimal_place if info is not None else None
         with _comparing(name):
             # by day only when the metadata says date: a naive datetime column without

@@ -55,7 +55,7 @@ from crmframe.core.inserts import insert_route, new_records, with_row_steps
 from crmframe.core.metadata import normalise_fields
 from crmframe.core.validate import find_problems
 from crmframe.errors import ConfigurationError, CrmframeError, InputError, ValidationError
-from crmframe.widgets.gridcolumns import ColumnSpec, cell_from_json, column_specs
+from crmframe.widgets.gridcolumns import ColumnSpec, cell_from_json, column_specs, is_missing
 from crmframe.widgets.gridpanel import diff_html, plan_html, problems_html
 from crmframe.widgets.gridrows import added_frame, insert_problems, new_label, window
 from crmframe.widgets.jobs import JobMonitor, ipywidgets_module
@@ -335,7 +335,7 @@ class EditGrid:
         col = self._names.index(column)
         cell_from_json(value, self.specs[col])  # refuse what the grid's editor would
         edits = dict(self.view.edits)
-        edits[f"{row}:{col}"] = value if not isinstance(value, pd.Timestamp) else str(value)
+        edits[f"{row}:{col}"] = _for_view(value)
         self.view.edits = edits
 
     def add_row(self, values: Mapping[str, Any] | None = None) -> str:
@@ -357,7 +357,7 @@ class EditGrid:
         with self.view.hold_trait_notifications():
             self.view.added = self.view.added + 1
             self.view.edits = {**self.view.edits, **{
-                f"{row}:{self._names.index(c)}": (str(v) if isinstance(v, pd.Timestamp) else v)
+                f"{row}:{self._names.index(c)}": _for_view(v)
                 for c, v in (values or {}).items()}}
         return new_label(row - self._n)
 
@@ -588,6 +588,13 @@ class EditGrid:
                 if new_id != label:
                     out[str(rows[str(label)])] = new_id
         return out
+
+
+def _for_view(value: Any) -> Any:
+    """A cell typed from code as the view's JSON state holds it (as the browser sends it)."""
+    if is_missing(value):
+        return None
+    return str(value) if isinstance(value, pd.Timestamp) else value
 
 
 def _position(frame: pd.DataFrame, column: str) -> int:

@@ -40,7 +40,7 @@ from crmframe.core.fieldtypes import Kind
 from crmframe.core.metadata import FieldInfo, normalise_fields
 from crmframe.errors import InputError
 
-__all__ = ["ColumnSpec", "cell_from_json", "column_json", "column_specs"]
+__all__ = ["ColumnSpec", "cell_from_json", "column_json", "column_specs", "is_missing"]
 
 _EDITORS = {
     Kind.TEXT: "text",
@@ -151,13 +151,25 @@ def column_json(series: pd.Series) -> list[Any]:
     return cells
 
 
+def is_missing(value: Any) -> bool:
+    """None, or pandas' and numpy's missing scalars (``pd.NA``, ``NaN``, ``NaT``).
+
+    >>> is_missing(pd.NA), is_missing(float("nan")), is_missing(0), is_missing([None])
+    (True, True, False, False)
+    """
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float) and math.isnan(value)
+
+
 def cell_from_json(value: Any, spec: ColumnSpec) -> Any:
     """The browser's value for one cell, typed for the column; InputError when it does not fit.
 
-    ``None`` or ``""`` clears the cell. Text is checked against the field's length, a
-    picklist value against its options, numbers and dates against their forms.
+    ``None`` (or ``pd.NA``, ``NaN``, ``NaT`` from code) or ``""`` clears the cell. Text is
+    checked against the field's length, a picklist value against its options, numbers and
+    dates against their forms.
     """
-    if value is None or (isinstance(value, str) and value.strip() == ""):
+    if is_missing(value) or (isinstance(value, str) and value.strip() == ""):
         return None
     editor = spec.editor
     if not editor:
@@ -169,6 +181,8 @@ def cell_from_json(value: Any, spec: ColumnSpec) -> Any:
                              f"({', '.join(spec.options)})")
         return text
     if editor == "integer":
+        if isinstance(value, float) and value.is_integer():
+            return int(value)  # 7.0 from code: a whole number
         if isinstance(value, bool) or not _INTEGER.match(text):
             raise InputError(f"{spec.name}: {text!r} is not a whole number")
         return int(text)

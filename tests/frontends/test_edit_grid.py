@@ -188,6 +188,23 @@ def test_an_unexpected_push_error_is_shown_then_raised() -> None:
     assert "push stopped by an unexpected error: ConnectionResetError" in grid.message.value
 
 
+def test_pandas_missing_values_clear_a_cell_from_code() -> None:
+    # grid.edit(id, col, frame.at[id, col]) with a missing value raised "'<NA>' is not a
+    # whole number"; None cleared the cell, pandas' own missing values did not
+    frame = pd.DataFrame({"N": pd.array([1, 2, 3], dtype="Int64")},
+                         index=pd.Index(["1", "2", "3"], dtype="string", name="id"))
+    fields = {"fields": [{"api_name": "N", "data_type": "integer", "json_type": "integer"}]}
+    grid = EditGrid(None, frame, fields=fields)
+    for record_id, missing in (("1", pd.NA), ("2", float("nan"))):
+        grid.edit(record_id, "N", missing)
+    grid.edit("3", "N", 7.0)  # a whole number that arrived as a float
+    assert grid.changes[["id", "new"]].values.tolist() == [["1", None], ["2", None],
+                                                           ["3", 7]]
+    assert [grid.view.edits[k] for k in ("0:0", "1:0")] == [None, None]  # JSON for the view
+    with pytest.raises(InputError, match="not a whole number"):
+        grid.edit("3", "N", 7.5)
+
+
 def test_a_frame_without_ids_is_refused() -> None:
     with pytest.raises(InputError, match="index 'id'"):
         EditGrid(None, pd.DataFrame({"A": [1]}), fields={"fields": []})

@@ -6,8 +6,10 @@ import re
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 import crmframe
+from crmframe.errors import InputError
 from crmframe.facade.write.result import PushResult
 from crmframe.reports import Report, format_table
 
@@ -74,6 +76,18 @@ def test_missing_times_are_blank_like_other_missing_text() -> None:
                           "observed": pd.to_datetime(["2026-12-05 03:00", None], utc=True)})
     cells = re.findall(r"<td[^>]*>(.*?)</td>", format_table(frame, "jobs"))
     assert cells == ["a", "2026-12-05 03:00:00+00:00", "b", ""]
+
+
+def test_a_table_with_a_name_twice_is_an_input_error() -> None:
+    # counts by a column kept as both index and column: pandas' "cannot insert
+    # Lead_Status, already exists" (ValueError), or Styler's AttributeError for two columns
+    # of one name, reached the analyst untyped
+    counts = pd.DataFrame({"Lead_Status": [2, 1]},
+                          index=pd.Index(["Contacted", "Lost Lead"], name="Lead_Status"))
+    with pytest.raises(InputError, match=r"'Lead_Status' twice.*rename"):
+        format_table(counts, "by status", index=True)
+    with pytest.raises(InputError, match="'a' twice"):
+        Report("t").table(pd.DataFrame([[1, 2]], columns=["a", "a"]), "twice")
 
 
 def test_report_builder_keeps_its_figures(tmp_path: Path) -> None:

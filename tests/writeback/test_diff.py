@@ -205,6 +205,10 @@ def test_arrow_backed_frames_compare_their_timestamps() -> None:
     numpy_backed = leads_frame()
     assert len(diff(numpy_backed, a, fields=LEADS_FIELDS)) == 0
     assert len(diff(a, numpy_backed, fields=LEADS_FIELDS)) == 0
+    # without metadata the kinds come from the dtypes: Arrow timestamps are datetimes/dates
+    # (a Timestamp planned as text was refused: "cannot send Timestamp to a text field")
+    kinds = diff(a, b).kinds
+    assert (kinds["Created_Time"], kinds["Date_3"]) == (Kind.DATETIME, Kind.DATE)
 
 
 def test_a_date_field_compares_days_not_times_of_day() -> None:
