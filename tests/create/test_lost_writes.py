@@ -217,3 +217,38 @@ def test_a_lost_insert_does_not_take_an_earlier_batchs_identical_record_for_its_
         assert len(created) == 150  # was 149: row 120 reported inserted, never created
         assert result.results["id"].is_unique  # was row 20's id twice
         assert set(result.results["id"]) == created
+
+
+def test_a_push_whose_insert_answer_is_lost_finds_the_records_it_created() -> None:
+    """push(inserts=True) sent its inserts without settling: a lost answer made its rows
+    'unknown' (their records created, their ids unknown) and every later insert batch
+    'not_sent'. It now settles them as crm.insert does."""
+    import pandas as pd
+
+    from crmframe.sandbox import start
+
+    with start(records=60, seed=23, flag_records=False) as server:
+        crm = writing_crm(server.credentials)
+        colleague = writing_crm(server.credentials)
+        try:
+            original = crm.read_records("Leads", ["Last_Name", "City", "Modified_Time"],
+                                        ids=sorted(server.ids("Leads"))[:5], progress=False)
+            edited = pd.concat([original, pd.DataFrame({
+                "Last_Name": [f"Pushed {n}" for n in range(150)], "City": ["Lille"] * 150})])
+            colleague.client.request("POST", "Leads", json={"data": [
+                {"Last_Name": "Pushed 3", "City": "Lille"}]})  # theirs, alike
+            before = set(server.ids("Leads"))
+            server.faults.lost_answer_rate = 1.0  # every write commits, its answer is lost
+            result = crm.push(edited, original, inserts=True, trigger=[])
+            server.faults.lost_answer_rate = 0.0
+        finally:
+            crm.close()
+            colleague.close()
+        created = set(server.ids("Leads")) - before
+        inserted = result.results[result.results["route"] == "insert"]
+        assert len(created) == 150  # each row once
+        assert inserted["status"].tolist() == ["success"] * 150  # was unknown / not_sent
+        assert set(inserted["id"]) == created
+        frame = result.frame
+        assert frame is not None
+        assert frame.index[5:].tolist() == inserted["id"].tolist()

@@ -39,14 +39,16 @@ from crmframe.core.inserts import (
     same_answer,
     with_row_steps,
 )
-from crmframe.core.metadata import FieldInfo
+from crmframe.core.metadata import FieldInfo, normalise_fields
 from crmframe.core.plan import DEFAULT_BULK_THRESHOLD, Objective
+from crmframe.errors import CrmframeError
 from crmframe.facade.write import creating
 from crmframe.facade.write.conflicts import Guard, read_time, stamps_of
 from crmframe.facade.write.frames import by_id
 from crmframe.facade.write.result import PushResult, concat_results
 from crmframe.facade.write.rows import status_rows
 from crmframe.facade.write.run import client_counts
+from crmframe.facade.write.settle import zoho_now
 
 __all__ = ["RowPlan", "prepare_rows", "send_rows"]
 
@@ -175,10 +177,21 @@ def send_rows(crm: Any, module: str, plan: RowPlan, *, trigger: Sequence[str] | 
             out.append(creating.bulk_insert(crm, plan.insert_frame, module, plan.new,
                                             poll_interval=poll_interval))
         else:
+            # As crm.insert: a batch whose answer is lost is settled by reading back (the
+            # records it created found by their values), never re-sent blindly.
+            infos = normalise_fields(crm.read_fields(module))
+            sent_after = zoho_now(crm.client)
+            claimed: set[str] = set()
+
+            def settle(batch: Sequence[Any], exc: CrmframeError, call: int) -> pd.DataFrame:
+                return creating.settle_inserts(
+                    crm, module, infos, list(batch), exc, call, sent_after,
+                    lambda left: creating.request_body(left, trigger), claimed=claimed)
+
             results, calls = creating.send_batches(
                 crm, "POST", module, plan.new.records, route="insert",
                 body_of=lambda batch: creating.request_body(batch, trigger),
-                progress=progress)
+                progress=progress, settle=settle, claimed=claimed)
             out.append(PushResult(results, calls=calls,
                                   credits=post_credits(len(plan.new.records), calls)))
     if plan.delete_ids:

@@ -56,6 +56,7 @@ __all__ = [
     "insert",
     "request_body",
     "send_batches",
+    "settle_inserts",
     "upsert",
     "with_ids",
 ]
@@ -273,7 +274,7 @@ def insert(
     claimed: set[str] = set()
 
     def settle(batch: Sequence[Any], exc: CrmframeError, call: int) -> pd.DataFrame:
-        return _settle_inserts(crm, name, infos, list(batch), exc, call, sent_after,
+        return settle_inserts(crm, name, infos, list(batch), exc, call, sent_after,
                                lambda left: request_body(left, trigger), claimed=claimed)
 
     results, calls = send_batches(
@@ -287,7 +288,7 @@ def insert(
     return out
 
 
-def _settle_inserts(
+def settle_inserts(
     crm: Any,
     module: str,
     infos: Mapping[str, FieldInfo],
