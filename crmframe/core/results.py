@@ -567,8 +567,7 @@ def _results_frame(items: list[Any], ids: list[Any], own: list[tuple[int, int]])
             columns[key] = _text_column(values, guess)
         else:
             columns[key] = decode_column(listed, guess)
-    duplicates = np.flatnonzero(
-        columns["code"].eq("DUPLICATE_DATA").fillna(False).to_numpy(dtype=bool))
+    duplicates = np.flatnonzero(_is_duplicate_data(columns["code"]))
     if len(duplicates) and own:
         mine = np.zeros(n, dtype=bool)
         for start, stop in own:
@@ -584,6 +583,14 @@ def _results_frame(items: list[Any], ids: list[Any], own: list[tuple[int, int]])
     frame.index = pd.RangeIndex(n, name="position")
     frame.attrs["kind"] = "results"
     return frame
+
+
+def _is_duplicate_data(codes: pd.Series) -> np.ndarray:
+    """Mask of the rows whose code is DUPLICATE_DATA."""
+    if isinstance(codes.dtype, pd.StringDtype):
+        return np.asarray(codes.eq("DUPLICATE_DATA").fillna(False), dtype=bool)
+    # codes that are not all text (an object column): == on an array cell would not be a bool
+    return np.array([type(c) is str and c == "DUPLICATE_DATA" for c in codes], dtype=bool)
 
 
 def _first_seen(maps: list[Any], keys: list[Any]) -> list[Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -171,3 +172,12 @@ def test_a_missing_code_written_as_pandas_na_is_a_missing_value() -> None:
     assert df["id"].tolist() == ["1", "2"]
     assert df["code"].isna().tolist() == [True, False]
     assert df["duplicate_id"].tolist()[1] == "9"
+
+
+def test_a_code_that_is_an_array_is_kept_not_compared() -> None:
+    # found by the fuzz test: == on an array cell is an array, not a bool
+    df = results_to_frame({"data": [{"id": None, "code": np.array([])},
+                                    {"code": "DUPLICATE_DATA", "details": {"id": "9"}}]})
+    assert len(df["code"][0]) == 0
+    assert df["duplicate_id"].isna().tolist() == [True, False]
+    assert df.loc[1, "duplicate_id"] == "9"
