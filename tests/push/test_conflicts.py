@@ -510,3 +510,46 @@ def test_a_record_changed_while_the_conflict_listing_pages_does_not_hide_another
         assert ledger.overwritten() == 0  # was 1: "Junk Lead" became "Contacted"
         assert _conflicts(result)["id"].tolist() == [mine[150]]
         assert server.get_record("Leads", mine[150])["Lead_Status"] == "Junk Lead"
+
+
+def test_a_formula_zoho_recomputed_after_a_colleague_s_edit_is_a_conflict_not_a_refused_push(
+    server: Any, analyst: Any, colleague: Any
+) -> None:
+    ids = _ids(server, 30)
+    columns = ["City", "Annual_Revenue", "No_of_Employees", "Revenue_per_Employee",
+               "Modified_Time"]
+    frame = analyst.read_records("Leads", columns, ids=ids, progress=False)
+    edited = frame.copy()
+    edited["City"] = pd.array([f"town {n}" for n in range(30)], dtype="string")
+    theirs = colleague.read_records("Leads", ["Annual_Revenue", "No_of_Employees"],
+                                    ids=ids[:10], progress=False)
+    theirs["Annual_Revenue"] = pd.array([1_000_000.0] * 10, dtype="Float64")
+    theirs["No_of_Employees"] = pd.array(list(range(501, 511)), dtype="Int64")
+    assert colleague.push(theirs, overwrite=True, trigger=[]).failed.empty
+    # Zoho recomputed the formula of the colleague's records: the frame's is now stale
+    before = frame.loc[ids[:10], "Revenue_per_Employee"].astype(object).tolist()
+    after = [server.get_record("Leads", i)["Revenue_per_Employee"] for i in ids[:10]]
+    assert all(a is not None and (b is pd.NA or a != b)
+               for a, b in zip(after, before, strict=True))
+    ledger = Ledger(server)
+    ledger.keep(ids[:10])
+    result = analyst.push(edited, trigger=[])  # no original: was a ValidationError (read-only)
+    assert sorted(_conflicts(result)["id"].unique()) == sorted(ids[:10])
+    assert set(result.succeeded["id"]) == set(ids[10:])
+    assert [server.get_record("Leads", i)["No_of_Employees"] for i in ids[:10]] == list(
+        range(501, 511))  # the colleague's values kept
+    assert ledger.rewritten() == 0
+    # the same frame again: every record changed since it was read (the colleague's, and
+    # this push's own): nothing refused, nothing rewritten
+    ledger.keep(ids)
+    again = analyst.push(edited, trigger=[])
+    assert sorted(_conflicts(again)["id"].unique()) == sorted(ids[:10])
+    assert again.succeeded.empty
+    assert ledger.rewritten() == 0
+    # overwrite=True writes the analyst's values; a formula cannot be: VALIDATION rows
+    over = analyst.push(edited, trigger=[], overwrite=True)
+    invalid = over.results[over.results["code"] == "VALIDATION"]
+    assert sorted(invalid["id"].unique()) == sorted(ids[:10])
+    assert {f for fields in invalid["fields"] for f in fields} == {"Revenue_per_Employee"}
+    assert [server.get_record("Leads", i)["City"] for i in ids[:10]] == [
+        f"town {n}" for n in range(10)]

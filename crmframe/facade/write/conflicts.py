@@ -49,7 +49,7 @@ from crmframe.core.plan import make_plan
 from crmframe.errors import InputError, PaginationLimitError
 from crmframe.facade.write.journal import Journal
 from crmframe.facade.write.readback import READ_IDS_PER_CALL, read_back
-from crmframe.facade.write.rows import status_rows
+from crmframe.facade.write.rows import problem_rows, status_rows
 from crmframe.http.paging import iter_record_pages
 
 if TYPE_CHECKING:
@@ -436,9 +436,14 @@ def decide_conflicts(
     guard = prepared.guard
     if guard is None:
         return prepared
+    problems = prepared.stale_problems[0] if prepared.stale_problems else None
     if overwrite:
         guard.enabled = False
-        return replace(prepared, conflicts=[], plan=replace(prepared.plan, check_calls=0))
+        skipped = prepared.skipped
+        if problems is not None:
+            skipped = [*skipped, problem_rows(problems)]
+        return replace(prepared, conflicts=[], skipped=skipped,
+                       plan=replace(prepared.plan, check_calls=0))
     if prepared.unstamped:
         raise InputError(
             "cannot tell whether these records changed in Zoho since they were read: the "
@@ -463,10 +468,16 @@ def decide_conflicts(
         found.update(fresh)
     found.update({i: guard.found.get(i, {}) for i in before if i in set(ids)})
     conflicts = [i for i in ids if i in found]
+    fields_by_id: dict[str, list[str]] = {}
+    if problems is not None:
+        # stale records whose differences could not be sent (a recomputed formula...)
+        for rid, fld in problems[["id", "field"]].astype(str).itertuples(index=False):
+            fields_by_id.setdefault(rid, []).append(fld)
+            found.setdefault(rid, prepared.stale.get(rid, {}))
+        conflicts += [i for i in fields_by_id if i not in set(conflicts)]
     if not conflicts:
         return replace(prepared, conflicts=[])
     hit = changes.changes["id"].isin(conflicts).to_numpy(dtype=bool)
-    fields_by_id: dict[str, list[str]] = {}
     for rid, fld in changes.changes.loc[hit, ["id", "field"]].itertuples(index=False):
         fields_by_id.setdefault(str(rid), []).append(str(fld))
     kept = changes.without(~hit)

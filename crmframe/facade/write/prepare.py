@@ -28,7 +28,7 @@ from crmframe.errors import InputError
 from crmframe.facade.write.conflicts import Guard, read_time, stamps_of
 from crmframe.facade.write.frames import base_fields, by_id, frame_ids, is_blank, module_of
 from crmframe.facade.write.readback import read_back
-from crmframe.facade.write.rows import status_rows
+from crmframe.facade.write.rows import problem_rows, status_rows
 
 __all__ = ["VOLATILE_FIELDS", "Prepared", "prepare_push", "problem_rows", "report_rows"]
 
@@ -101,18 +101,11 @@ class Prepared:
     #: The field metadata and plan options, to plan again without the conflicts.
     fields: Any = None
     plan_options: dict[str, Any] = field(default_factory=dict)
-
-
-def problem_rows(problems: pd.DataFrame) -> pd.DataFrame:
-    """Validation problems as skipped result rows (code ``VALIDATION``)."""
-    ids = [None if v is None or pd.isna(v) else str(v) for v in problems["id"].tolist()]
-    return status_rows(
-        ids, status="skipped", code="VALIDATION",
-        message=[str(p) for p in problems["problem"].tolist()],
-        fields=[[str(f)] for f in problems["field"].tolist()],
-        details=[{"value": v} for v in problems["value"].tolist()]
-        if "value" in problems.columns else None,
-    )
+    #: Without an original: the problems found only on stale records (their values are
+    #: Zoho's newer ones, a colleague's edit or a formula it recomputed, not the analyst's).
+    #: Taken out of the changes; reported as conflicts, or as VALIDATION rows with
+    #: ``overwrite=True`` (see decide_conflicts).
+    stale_problems: list[pd.DataFrame] = field(default_factory=list)
 
 
 def prepare_push(
@@ -172,6 +165,15 @@ def prepare_push(
     skipped = report_rows(changes)
 
     problems = find_problems(changes, fields)
+    stale_problems: list[pd.DataFrame] = []
+    if stale and len(problems):
+        # a stale record is set aside whatever its differences hold: a formula field Zoho
+        # recomputed after a colleague's edit must not refuse the whole push
+        on_stale = problems["id"].astype(str).isin(list(stale)).to_numpy(dtype=bool)
+        if on_stale.any():
+            stale_problems = [problems[on_stale].reset_index(drop=True)]
+            changes = split_valid(changes, stale_problems[0])
+            problems = problems[~on_stale].reset_index(drop=True)
     if len(problems):
         if not push_valid:
             validate(changes, fields, problems=problems)  # raises with every problem
@@ -190,7 +192,7 @@ def prepare_push(
     plan = make_plan(changes, fields, name, **plan_options).checked()
     return Prepared(name, infos, baseline, changes, plan, skipped, 0, [], guard=guard,
                     stale=stale, unstamped=unstamped, fields=fields,
-                    plan_options=plan_options)
+                    plan_options=plan_options, stale_problems=stale_problems)
 
 
 def stale_records(edited: pd.DataFrame, current: pd.DataFrame) -> dict[str, dict[str, Any]]:

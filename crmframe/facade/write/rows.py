@@ -18,7 +18,10 @@ from crmframe.core.results import ResultsBuilder
 from crmframe.errors import CrmframeError, JobTimeout, TransportError
 from crmframe.facade.write.steps import Step, StepOutcome
 
-__all__ = ["VERIFIED_MESSAGE", "add_outcome", "outcome_rows", "reply_rows", "status_rows"]
+__all__ = [
+    "VERIFIED_MESSAGE", "add_outcome", "outcome_rows", "problem_rows", "reply_rows",
+    "status_rows",
+]
 
 #: Message of a record found applied by a read-back after an interrupted push.
 VERIFIED_MESSAGE = "already applied (read back after an interrupted push)"
@@ -182,3 +185,15 @@ def outcome_rows(outcome: StepOutcome) -> list[pd.DataFrame]:
     builder = ResultsBuilder()
     add_outcome(builder, outcome)
     return [builder.to_frame().reset_index(drop=True)]
+
+
+def problem_rows(problems: pd.DataFrame) -> pd.DataFrame:
+    """Validation problems as skipped result rows (code ``VALIDATION``)."""
+    ids = [None if v is None or pd.isna(v) else str(v) for v in problems["id"].tolist()]
+    return status_rows(
+        ids, status="skipped", code="VALIDATION",
+        message=[str(p) for p in problems["problem"].tolist()],
+        fields=[[str(f)] for f in problems["field"].tolist()],
+        details=[{"value": v} for v in problems["value"].tolist()]
+        if "value" in problems.columns else None,
+    )
