@@ -252,3 +252,186 @@ def test_a_push_whose_insert_answer_is_lost_finds_the_records_it_created() -> No
         frame = result.frame
         assert frame is not None
         assert frame.index[5:].tolist() == inserted["id"].tolist()
+
+
+class _JobCreationAnswerLost:
+    """A ``requests.Session`` forwarding every call; the ``nth`` ``POST /crm/bulk/v8/write``
+    reaches the sandbox (which creates the job) and its answer is lost on the way back."""
+
+    def __new__(cls, nth: int) -> Any:
+        import requests
+
+        class Session(requests.Session):
+            creations = 0
+
+            def request(self, verb: str, url: str, *args: Any, **kwargs: Any) -> Any:
+                response = super().request(verb, url, *args, **kwargs)
+                if verb == "POST" and url.split("?")[0].endswith("/crm/bulk/v8/write"):
+                    self.creations += 1
+                    if self.creations == nth:
+                        raise requests.ConnectionError("reset after the job was created")
+                return response
+
+        return Session()
+
+
+def _wait_for_bulk_writes(server: Any) -> None:
+    """Until every bulk-write job the sandbox holds (the lost one too) has run."""
+    import time
+
+    jobs = server.app.jobs
+    while True:
+        jobs.advance()
+        with jobs.lock:
+            if all(j.processed >= j.total for j in jobs.writes.values()):
+                return
+        time.sleep(0.02)
+
+
+def test_a_bulk_write_job_whose_creation_answer_is_lost_is_rows_unknown_not_an_exception(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """30 new leads in 3 jobs of 10; the second job's creation commits and its answer is
+    lost, and the server lists no jobs. bulk_write raised OrphanJob: no result, and the
+    first job's 10 new ids lost with it. Now the lost job's rows are ``unknown``
+    (JOB_UNKNOWN, a message naming the uploaded file), never sent again; the other jobs'
+    rows keep their results, and every lead exists exactly once."""
+    import logging
+
+    import pandas as pd
+
+    from crmframe.facade.crm import connect
+    from crmframe.facade.write import bulkrows
+    from crmframe.http.retry import RetryPolicy
+    from crmframe.sandbox import start
+
+    monkeypatch.setattr(bulkrows, "MAX_BULK_ROWS", 10)
+    with start(records=40, seed=24, flag_records=False, job_speed=200_000,
+               job_delay=0.05) as server:
+        crm = connect(**server.credentials, session=_JobCreationAnswerLost(2),
+                      retry=RetryPolicy(max_attempts=12, max_delay=3600, sleep=lambda s: None))
+        colleague = writing_crm(server.credentials)
+        try:
+            colleague.client.request("POST", "Leads", json={"data": [
+                {"Last_Name": "Orphan 12", "Company": "Orphan Co"}]})  # theirs, alike
+            before = set(server.ids("Leads"))
+            frame = pd.DataFrame({"Last_Name": [f"Orphan {i}" for i in range(30)],
+                                  "Company": ["Orphan Co"] * 30},
+                                 index=pd.RangeIndex(100, 130))
+            server.clear_requests()
+            with caplog.at_level(logging.WARNING, logger="crmframe"):
+                result = crm.bulk_write(frame, "Leads", operation="insert", poll_interval=0.05)
+            _wait_for_bulk_writes(server)
+            added = result["RECORD_ID"].dropna().tolist()
+            colleague.client.request("PUT", "Leads", json={"data": [
+                {"id": added[0], "City": "Theirs"}]})  # after: a colleague edits a new lead
+        finally:
+            crm.close()
+            colleague.close()
+        creations = [r for r in server.requests
+                     if r[0] == "POST" and r[1].split("?")[0].endswith("/bulk/v8/write")]
+        assert len(creations) == 3  # one per file: the lost one never created again
+        assert list(result.index) == list(frame.index)
+        status = result["STATUS"].tolist()
+        assert status == ["added"] * 10 + ["unknown"] * 10 + ["added"] * 10
+        lost = result.iloc[10:20]
+        assert set(lost["code"]) == {"JOB_UNKNOWN"}
+        assert lost["RECORD_ID"].isna().all()
+        assert all(e == [("JOB_UNKNOWN", None)] for e in lost["ERRORS"])
+        assert result.iloc[[*range(10), *range(20, 30)]]["RECORD_ID"].notna().all()
+        assert len(result.attrs["jobs"]) == 2
+        [orphan] = result.attrs["unknown_jobs"]
+        assert orphan["rows"] == list(range(110, 120))
+        message = orphan["message"]
+        assert orphan["file_id"] in message
+        assert "may have been created" in message
+        assert "Setup" in message
+        warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert any(orphan["file_id"] in w and "JOB_UNKNOWN" in w for w in warned)
+        for secret in server.credentials.values():
+            assert str(secret) not in message
+            assert not any(str(secret) in w for w in warned)
+        # the lost job ran in the sandbox: every lead exists exactly once, the colleague's
+        # look-alike included, and their edit stands
+        created = set(server.ids("Leads")) - before
+        names = sorted(server.get_record("Leads", rid)["Last_Name"] for rid in created)
+        assert names == sorted(frame["Last_Name"])
+        assert set(added) <= created
+        assert server.get_record("Leads", added[0])["City"] == "Theirs"
+
+
+def test_a_bulk_route_insert_whose_job_creation_answer_is_lost_reports_rows_unknown(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """crm.insert by bulk write (900 rows, 3 jobs here): the lost job's rows are ``unknown``
+    in the PushResult with the message, the others ``success`` with their ids."""
+    import pandas as pd
+
+    from crmframe.facade.crm import connect
+    from crmframe.facade.write import bulkrows
+    from crmframe.http.retry import RetryPolicy
+    from crmframe.sandbox import start
+
+    monkeypatch.setattr(bulkrows, "MAX_BULK_ROWS", 300)
+    with start(records=20, seed=25, flag_records=False, job_speed=200_000,
+               job_delay=0.05) as server:
+        crm = connect(**server.credentials, session=_JobCreationAnswerLost(3),
+                      retry=RetryPolicy(max_attempts=12, max_delay=3600, sleep=lambda s: None))
+        colleague = writing_crm(server.credentials)
+        try:
+            new = pd.DataFrame({"Last_Name": [f"Bulk {i}" for i in range(900)],
+                                "Company": ["Bulk Co"] * 900})
+            colleague.client.request("POST", "Leads", json={"data": [
+                {"Last_Name": "Bulk 700", "Company": "Bulk Co"}]})  # theirs, alike
+            before = set(server.ids("Leads"))
+            result = crm.insert(new, module="Leads", trigger=[], bulk_threshold=1,
+                                poll_interval=0.05)
+            _wait_for_bulk_writes(server)
+        finally:
+            crm.close()
+            colleague.close()
+        rows = result.results
+        assert rows["status"].tolist() == ["success"] * 600 + ["unknown"] * 300
+        assert set(rows["code"].iloc[600:]) == {"JOB_UNKNOWN"}
+        assert rows["message"].iloc[600:].str.contains("may have been created").all()
+        assert rows["id"].iloc[:600].notna().all()
+        created = set(server.ids("Leads")) - before
+        names = sorted(server.get_record("Leads", rid)["Last_Name"] for rid in created)
+        assert names == sorted(new["Last_Name"])  # every row once, the lost job's too
+
+
+def test_a_bulk_update_by_id_whose_job_creation_answer_is_lost_reports_rows_unknown() -> None:
+    """bulk_write(edited) (update by id): the job's creation commits, its answer is lost.
+    Its rows are ``unknown`` (not an OrphanJob raised), no record is written twice, and a
+    colleague's edit of another field stands."""
+    import pandas as pd
+
+    from crmframe.facade.crm import connect
+    from crmframe.http.retry import RetryPolicy
+    from crmframe.sandbox import start
+
+    with start(records=40, seed=26, flag_records=False, job_speed=200_000,
+               job_delay=0.05) as server:
+        crm = connect(**server.credentials, session=_JobCreationAnswerLost(1),
+                      retry=RetryPolicy(max_attempts=12, max_delay=3600, sleep=lambda s: None))
+        colleague = writing_crm(server.credentials)
+        try:
+            ids = sorted(server.ids("Leads"))[:20]
+            edited = pd.DataFrame({"City": [f"City {i}" for i in range(20)]},
+                                  index=pd.Index(ids, dtype="string", name="id"))
+            theirs = ids[3]
+            colleague.client.request("PUT", "Leads", json={"data": [
+                {"id": theirs, "Company": "Theirs Co"}]})
+            result = crm.bulk_write(edited, "Leads", poll_interval=0.05)
+            _wait_for_bulk_writes(server)
+        finally:
+            crm.close()
+            colleague.close()
+        assert result["STATUS"].tolist() == ["unknown"] * 20
+        assert set(result["code"]) == {"JOB_UNKNOWN"}
+        assert result["id"].tolist() == ids
+        [orphan] = result.attrs["unknown_jobs"]
+        assert orphan["rows"] == ids
+        counts = server.write_counts("Leads")
+        assert {rid: counts.get(rid, 0) - (rid == theirs) for rid in ids} == dict.fromkeys(
+            ids, 1)  # the lost job ran once, nothing re-sent
+        assert server.get_record("Leads", theirs)["Company"] == "Theirs Co"
+        assert [server.get_record("Leads", rid)["City"] for rid in ids] == edited["City"].tolist()

@@ -22,6 +22,7 @@ Examples
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -48,10 +49,13 @@ from crmframe.core.metadata import FieldInfo, normalise_fields
 from crmframe.errors import InputError, ValidationError
 from crmframe.facade.jobs import Job
 from crmframe.facade.write.frames import module_of
+from crmframe.facade.write.orphans import OrphanJob, unknown_job_rows
 from crmframe.facade.write.readback import read_back
 from crmframe.facade.write.sender import CrmSender
 
-__all__ = ["aligned_by_position", "mappings_of", "run"]
+__all__ = ["aligned_by_position", "mappings_of", "run", "unknown_job"]
+
+log = logging.getLogger("crmframe.facade")
 
 _LABEL_PARTS = frozenset({"name", "first_name", "last_name", "full_name"})
 
@@ -91,6 +95,14 @@ def aligned_by_position(parsed: pd.DataFrame, ids: list[Any] | None,
     out["code"] = pd.array(parsed["code"].tolist(), dtype="string")
     out["column"] = pd.array(parsed["column"].tolist(), dtype="string")
     return out
+
+
+def unknown_job(orphan: OrphanJob, rows: list[Any], message: str,
+                module: str) -> dict[str, Any]:
+    """An entry of ``result.attrs["unknown_jobs"]`` (``file_id``, ``rows``: the frame's
+    index labels, ``message``), logged as a warning."""
+    log.warning("%s: %d row(s) are JOB_UNKNOWN (not re-sent): %s", module, len(rows), message)
+    return {"file_id": orphan.file_id, "rows": rows, "message": message}
 
 
 def _lookup_target_field(crm: Any, info: FieldInfo, by: str, column: str) -> str:
@@ -315,12 +327,21 @@ def run(
         return Job(job_id, "bulk_write", module=name)
     parts: list[pd.DataFrame] = []
     jobs: list[Job] = []
+    lost: list[dict[str, Any]] = []
     for file, (a, b) in zip(files, chunks, strict=True):
-        job, data = sender.run_bulk_job(
-            file.zip_bytes,
-            lambda file_id, f=file: f.job_body(file_id, version=crm.client.version),  # type: ignore[misc]
-            name=f"{name}.zip",
-        )
+        try:
+            job, data = sender.run_bulk_job(
+                file.zip_bytes,
+                lambda file_id, f=file: f.job_body(file_id, version=crm.client.version),  # type: ignore[misc]
+                name=f"{name}.zip",
+            )
+        except OrphanJob as orphan:
+            # The job may have run: its rows are data (unknown), never sent again; the
+            # other jobs' rows keep their results.
+            rows, message = unknown_job_rows(orphan, [None] * (b - a))
+            parts.append(rows)
+            lost.append(unknown_job(orphan, list(frame.index[a:b]), message, name))
+            continue
         jobs.append(job)
         parsed = parse_bulk_result(data)
         if len(parsed) != b - a:
@@ -330,8 +351,9 @@ def run(
     parsed_all = pd.concat(parts, ignore_index=True)
     ids: list[Any] | None = table["id"].tolist() if "id" in table.columns else None
     out = aligned_by_position(parsed_all, ids, frame.index)
-    out.attrs["job"] = jobs[-1]
+    out.attrs["job"] = jobs[-1] if jobs else None
     out.attrs["jobs"] = jobs
+    out.attrs["unknown_jobs"] = lost
     out.attrs["mappings"] = mappings_of(files[0])
     out.attrs["module"] = name
     out.attrs["operation"] = operation

@@ -28,6 +28,7 @@ from crmframe.errors import EnvelopeError, InputError, JobFailed
 from crmframe.facade.jobs import Job
 from crmframe.facade.write import bulkrows
 from crmframe.facade.write.frames import by_id, is_blank, module_of
+from crmframe.facade.write.orphans import OrphanJob, unknown_job_rows
 from crmframe.facade.write.readback import read_back
 from crmframe.facade.write.sender import CrmSender
 
@@ -99,7 +100,11 @@ def bulk_write(
         ``(code, column)``), ``code``, ``column``. ``attrs["job"]`` is the (last)
         finished job, ``attrs["jobs"]`` all of them, ``attrs["mappings"]`` the
         ``field_mappings`` sent as :func:`~crmframe.core.mappings.mappings_to_frame`
-        shows them.
+        shows them. A job whose creation got no answer, and which no job listing finds,
+        may have run: its rows are ``unknown`` (code ``JOB_UNKNOWN``), never sent again,
+        and ``attrs["unknown_jobs"]`` lists each such job (``file_id``, ``rows``: the
+        frame's index labels, ``message``: how to find out whether it ran), also logged as
+        a warning; the other jobs' rows keep their results.
 
     Raises
     ------
@@ -185,14 +190,23 @@ def _update_by_id(
         file_id = sender.upload(file.zip_bytes, f"{name}.zip")
         job_id = sender.create_job(file.job_body(file_id, version=crm.client.version))
         return Job(job_id, "bulk_write", module=name)
-    job, result = sender.run_bulk_job(
-        file.zip_bytes,
-        lambda file_id: file.job_body(file_id, version=crm.client.version),
-        name=f"{name}.zip",
-    )
-    out = _aligned(parse_bulk_result(result, ids=file.ids), ids, frame.index)
-    out.attrs["job"] = job
-    out.attrs["jobs"] = [job]
+    lost: list[dict[str, Any]] = []
+    try:
+        job, result = sender.run_bulk_job(
+            file.zip_bytes,
+            lambda file_id: file.job_body(file_id, version=crm.client.version),
+            name=f"{name}.zip",
+        )
+        parsed = parse_bulk_result(result, ids=file.ids)
+    except OrphanJob as orphan:
+        # The job may have run: its rows are data (unknown), never sent again.
+        parsed, message = unknown_job_rows(orphan, list(file.ids))
+        sent = [label for label, rid in zip(frame.index, ids, strict=True) if rid is not None]
+        lost.append(bulkrows.unknown_job(orphan, sent, message, name))
+    out = _aligned(parsed, ids, frame.index)
+    out.attrs["job"] = None if lost else job
+    out.attrs["jobs"] = [] if lost else [job]
+    out.attrs["unknown_jobs"] = lost
     out.attrs["mappings"] = bulkrows.mappings_of(file)
     out.attrs["module"] = name
     out.attrs["ignored_columns"] = ignored

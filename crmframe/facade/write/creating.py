@@ -382,14 +382,19 @@ def bulk_insert(crm: Any, frame: pd.DataFrame, name: str, new: NewRecords, *,
 def bulk_push_result(result: pd.DataFrame, sent: Sequence[Any], *, route: str) -> PushResult:
     """A :class:`PushResult` from a frame-aligned bulk-write result (one row per row)."""
     data = []
-    for status, rid, errors in zip(result["STATUS"].tolist(), result["RECORD_ID"].tolist(),
-                                   result["ERRORS"].tolist(), strict=True):
+    # rows of a job that may have run unseen: unknown (never re-sent), with how to find it
+    lost = {row: job["message"] for job in result.attrs.get("unknown_jobs") or []
+            for row in job["rows"]}
+    for label, status, rid, errors in zip(result.index, result["STATUS"].tolist(),
+                                          result["RECORD_ID"].tolist(),
+                                          result["ERRORS"].tolist(), strict=True):
         applied = status in ("added", "updated")
         first = errors[0] if errors else (str(status).upper(), None)
+        unknown = status == "unknown" and label in lost
         data.append({
             "code": "SUCCESS" if applied else first[0],
-            "status": "success" if applied else "error",
-            "message": f"record {status}" if applied else "; ".join(
+            "status": "success" if applied else "unknown" if unknown else "error",
+            "message": f"record {status}" if applied else lost[label] if unknown else "; ".join(
                 f"{c}-{col}" if col else str(c) for c, col in errors) or f"record {status}",
             "details": {"id": None if pd.isna(rid) else str(rid),
                         **({"api_name": first[1]} if not applied and first[1] else {}),

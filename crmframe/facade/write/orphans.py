@@ -51,21 +51,27 @@ from crmframe.core.metadata import FieldInfo
 from crmframe.errors import CrmframeError, TransportError
 from crmframe.facade.write.settle import Settled, settle
 
-__all__ = ["QUIET_POLLS", "OrphanJob", "bulk_records", "find_job", "settle_until_stable"]
+__all__ = ["JOB_UNKNOWN", "QUIET_POLLS", "OrphanJob", "bulk_records", "find_job",
+           "settle_until_stable", "unknown_job_rows"]
 
 #: Polls in a row without any change among the records not yet applied after which an
 #: unanswered bulk-write job is taken to have finished (or never to have existed).
 QUIET_POLLS = 30
+
+#: The code of a ``crm.bulk_write`` row whose job's creation went unanswered and which no
+#: job listing found: the job may have run, so the row is ``unknown``, never re-sent.
+JOB_UNKNOWN = "JOB_UNKNOWN"
 
 
 class OrphanJob(TransportError):
     """A bulk-write job creation went unanswered and no job for its file could be found.
 
     A push settles it by reading back (:func:`settle_until_stable`); ``crm.bulk_write``
-    raises it to its caller.
+    reports the job's rows ``unknown`` (:func:`unknown_job_rows`).
     """
 
     def __init__(self, file_id: str, cause: BaseException) -> None:
+        self.cause_name = type(cause).__name__
         super().__init__(
             f"creating the bulk-write job for uploaded file {file_id} got no answer "
             f"({type(cause).__name__}) and no listed job names the file; the job may exist, "
@@ -73,6 +79,41 @@ class OrphanJob(TransportError):
             "before pushing them again"
         )
         self.file_id = file_id
+
+
+def unknown_job_rows(orphan: OrphanJob, ids: Sequence[str | None]) -> tuple[pd.DataFrame, str]:
+    """The rows of ``orphan``'s file as :func:`~crmframe.core.bulkwrite.parse_bulk_result`
+    would give them (status ``unknown``, code :data:`JOB_UNKNOWN`), and the message saying
+    why and how to find the job (no secret: the uploaded file's id and the cause's type).
+
+    Examples
+    --------
+    >>> rows, message = unknown_job_rows(OrphanJob("55", TimeoutError()), [None, None])
+    >>> rows[["status", "code"]].values.tolist()
+    [['unknown', 'JOB_UNKNOWN'], ['unknown', 'JOB_UNKNOWN']]
+    >>> "uploaded file 55" in message
+    True
+    """
+    message = (
+        f"the bulk-write job for these rows may have been created: its creation got no "
+        f"answer ({orphan.cause_name}) and no job listing names uploaded file "
+        f"{orphan.file_id}, so it was not created again (no record is written twice). "
+        "Before writing these rows again, find out whether it ran: look in Zoho's Setup "
+        "(Data Administration > Import history; UNCONFIRMED that it lists API jobs) for a "
+        f"job from file {orphan.file_id}, or read the records back (for an insert: the "
+        "module's records created since the call)"
+    )
+    n = len(ids)
+    rows = pd.DataFrame({
+        "position": pd.Series(range(n), dtype="int64"),
+        "id": pd.array(list(ids), dtype="string"),
+        "status": pd.array(["unknown"] * n, dtype="string"),
+        "record_id": pd.array([None] * n, dtype="string"),
+        "code": pd.array([JOB_UNKNOWN] * n, dtype="string"),
+        "column": pd.array([None] * n, dtype="string"),
+        "errors": pd.Series([[(JOB_UNKNOWN, None)] for _ in range(n)], dtype=object),
+    })
+    return rows, message
 
 
 def _cell_value(cell: str, info: FieldInfo | None, lookup: bool) -> Any:
