@@ -738,7 +738,9 @@ class Jobs:
         if kind is Kind.DATETIME:
             return convert_datetime(text, m.format, USER_OFFSET_MINUTES)
         if kind is Kind.LIST:
-            return [p for p in text.split(";") if p]
+            names = [p for p in text.split(";") if p]
+            # a CSV cell holds tag names; the records API takes tag objects
+            return [{"name": n} for n in names] if m.api_name == "Tag" else names
         if kind is Kind.LOOKUP:
             by = m.find_by or "id"
             if by == "id":

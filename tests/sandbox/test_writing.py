@@ -79,6 +79,10 @@ def test_insert_answers_201_and_fills_system_fields(server: SandboxServer, api: 
     ("Referred_Account", {"id": "4876876000999999999"}, "lookup"),
     ("Owner", {"id": "123"}, "ownerlookup"),
     ("External_Ref", "12ab", "bigint"),
+    # Zoho's v8 spec (record.json Record.Tag) and its SDK (Record.set_tag) give tag
+    # objects; plain names used to be accepted
+    ("Tag", ["hot"], "jsonarray"),
+    ("Tag", "hot", "jsonarray"),
 ])
 def test_invalid_data_per_type(server: SandboxServer, api: Api, field: str, value: Any,
                                expected: str) -> None:
