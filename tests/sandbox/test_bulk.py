@@ -336,7 +336,8 @@ def test_bulk_write_of_a_csv_not_in_utf8_names_the_encoding(api: Api) -> None:
     assert r.status_code == 400
     body = r.json()
     assert body["code"] == "INVALID_FILE_FORMAT"
-    assert "UTF-8" in body["message"] and "empty" not in body["message"]
+    assert "not UTF-8 encoded (byte 0xfc at offset 16)" in body["message"]
+    assert "empty" not in body["message"]
 
 
 def test_bulk_write_of_tag_names_still_tags_the_record(server: SandboxServer, api: Api,
