@@ -102,8 +102,8 @@ def write_create(sb: State, request: Request, version: Version) -> Response:
     file_name, content = upload_
     try:
         header, rows = read_csv(content)
-    except ValueError:
-        raise ApiError(400, "INVALID_FILE_FORMAT", "The CSV file is empty.") from None
+    except ValueError as exc:
+        raise ApiError(400, "INVALID_FILE_FORMAT", str(exc)) from None
     del content  # the rows are what the job keeps while it runs
     if len(rows) > MAX_ROWS:
         raise ApiError(400, "LIMIT_EXCEEDED", "a CSV holds at most 25000 rows",

@@ -376,13 +376,18 @@ def _read_criteria(mod: Module, spec: Any) -> Cond:
 
 def read_csv(content: bytes) -> tuple[list[str], list[list[str]]]:
     """The header and rows of an uploaded CSV (``,``, ``;``, ``:`` or ``|`` separated;
-    empty lines skipped); raises ``ValueError`` when it has no header."""
-    text = content.decode("utf-8-sig")
+    empty lines skipped); raises ``ValueError`` when it has no header or is not UTF-8."""
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        bad = content[exc.start:exc.start + 1].hex()
+        raise ValueError(f"The CSV file is not UTF-8 encoded (byte 0x{bad} at offset "
+                         f"{exc.start}). Save it as UTF-8 and upload it again.") from None
     first = text.split("\n", 1)[0]
     delimiter = max(",;:|", key=first.count)
     rows = [r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if r]
     if not rows:
-        raise ValueError("the CSV file is empty")
+        raise ValueError("The CSV file is empty.")
     return rows[0], rows[1:]
 
 
@@ -733,7 +738,9 @@ class Jobs:
         if kind is Kind.DATETIME:
             return convert_datetime(text, m.format, USER_OFFSET_MINUTES)
         if kind is Kind.LIST:
-            return [p for p in text.split(";") if p]
+            names = [p for p in text.split(";") if p]
+            # a CSV cell holds tag names; the records API takes tag objects
+            return [{"name": n} for n in names] if m.api_name == "Tag" else names
         if kind is Kind.LOOKUP:
             by = m.find_by or "id"
             if by == "id":

@@ -204,7 +204,8 @@ def check_value(
         if api_name == "Tag":
             tags = []
             for item in value:
-                name = item.get("name") if isinstance(item, Mapping) else item
+                # tag objects only (v8 record.json Record.Tag; the SDK's Record.set_tag)
+                name = item.get("name") if isinstance(item, Mapping) else None
                 if not isinstance(name, str) or not name:
                     return invalid(api_name, json_path, expected)
                 tag_id = f"48768760000{zlib.crc32(name.encode()) % 10**8:08d}"

@@ -307,8 +307,13 @@ class Writer:
             for index, rid in enumerate(ids):
                 rec = self.store.get(module, rid)
                 if rec is None or rid in gone:
-                    results.append(Problem("INVALID_DATA", "the id given seems to be invalid",
-                                           {"id": rid}).to_json())
+                    # Zoho's Delete Records page documents "record not deleted" for a
+                    # record already deleted; an id never seen keeps the generic answer
+                    already = rid in gone or bool(self.store.query(
+                        "SELECT 1 FROM deleted WHERE module = ? AND id = ?", (module, rid)))
+                    message = "record not deleted" if already else \
+                        "the id given seems to be invalid"
+                    results.append(Problem("INVALID_DATA", message, {"id": rid}).to_json())
                     continue
                 flagged = self.flag_problem(rec, index, modern)
                 if flagged is not None:

@@ -322,3 +322,35 @@ def test_callbacks_are_posted_when_jobs_complete(server: SandboxServer, api: Api
     r = api.post("read", bulk=True, json={"callback": {"url": "ftp://x"},
                                           "query": {"module": {"api_name": "Leads"}}})
     assert r.json()["code"] == "INVALID_CALLBACK_URL"
+
+
+def test_bulk_write_of_a_csv_not_in_utf8_names_the_encoding(api: Api) -> None:
+    # latin-1 bytes used to be answered "The CSV file is empty."; Zoho documents no
+    # answer for a badly encoded file, so the sandbox names the real cause
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        zf.writestr("leads.csv", "Last_Name,City\nMüller,Zürich\n".encode("latin-1"))
+    file_id = _upload(api, out.getvalue()).json()["details"]["file_id"]
+    res = {"type": "data", "module": {"api_name": "Leads"}, "file_id": file_id}
+    r = api.post("write", bulk=True, json={"operation": "insert", "resource": [res]})
+    assert r.status_code == 400
+    body = r.json()
+    assert body["code"] == "INVALID_FILE_FORMAT"
+    assert "not UTF-8 encoded (byte 0xfc at offset 16)" in body["message"]
+    assert "empty" not in body["message"]
+
+
+def test_bulk_write_of_tag_names_still_tags_the_record(server: SandboxServer, api: Api,
+                                                       clock: ManualClock) -> None:
+    # the records API takes tag objects only; a CSV cell holds names ("vip;hot")
+    file_id = _upload(api, _zip([["Last_Name", "Tag"], ["Tagged", "vip;hot"]])).json()[
+        "details"]["file_id"]
+    res = {"type": "data", "module": {"api_name": "Leads"}, "file_id": file_id}
+    r = api.post("write", bulk=True, json={"operation": "insert", "resource": [res]})
+    assert r.status_code == 201
+    clock.advance(5)
+    j = api.get(f"write/{r.json()['details']['id']}", bulk=True).json()
+    assert j["resource"][0]["file"]["added_count"] == 1
+    (out,) = _unzip_csv(api.get(j["result"]["download_url"]).content)
+    tags = server.get_record("Leads", out["RECORD_ID"])["Tag"]
+    assert [t["name"] for t in tags] == ["vip", "hot"]

@@ -79,6 +79,10 @@ def test_insert_answers_201_and_fills_system_fields(server: SandboxServer, api: 
     ("Referred_Account", {"id": "4876876000999999999"}, "lookup"),
     ("Owner", {"id": "123"}, "ownerlookup"),
     ("External_Ref", "12ab", "bigint"),
+    # Zoho's v8 spec (record.json Record.Tag) and its SDK (Record.set_tag) give tag
+    # objects; plain names used to be accepted
+    ("Tag", ["hot"], "jsonarray"),
+    ("Tag", "hot", "jsonarray"),
 ])
 def test_invalid_data_per_type(server: SandboxServer, api: Api, field: str, value: Any,
                                expected: str) -> None:
@@ -304,6 +308,21 @@ def test_delete_records(server: SandboxServer, api: Api, api2: Api) -> None:
     assert r.status_code == 201
     r = api.session.delete(api.url("Leads"))
     assert r.json()["code"] == "REQUIRED_PARAM_MISSING"
+
+
+def test_deleting_a_record_already_deleted_is_record_not_deleted(server: SandboxServer,
+                                                               api: Api, api2: Api) -> None:
+    # Zoho's Delete Records page: INVALID_DATA "record not deleted" (400) for a record
+    # already deleted; the sandbox answered "the id given seems to be invalid"
+    a, b = _plain(server, 2)
+    assert api2.session.delete(api2.url(f"Leads/{a}")).status_code == 200  # a colleague
+    r = api.session.delete(api.url(f"Leads/{a}"))
+    assert r.status_code == 400
+    assert r.json() == {"data": [{"code": "INVALID_DATA", "details": {"id": a},
+                                  "message": "record not deleted", "status": "error"}]}
+    r = api.session.delete(api.url("Leads"), params={"ids": f"{b},{b}"})
+    assert r.status_code == 207
+    assert [d["message"] for d in r.json()["data"]] == ["record deleted", "record not deleted"]
 
 
 def test_upsert_updates_matches_and_inserts_the_rest(server: SandboxServer, api: Api) -> None:
