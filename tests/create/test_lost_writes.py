@@ -435,3 +435,148 @@ def test_a_bulk_update_by_id_whose_job_creation_answer_is_lost_reports_rows_unkn
             ids, 1)  # the lost job ran once, nothing re-sent
         assert server.get_record("Leads", theirs)["Company"] == "Theirs Co"
         assert [server.get_record("Leads", rid)["City"] for rid in ids] == edited["City"].tolist()
+
+
+class _LaterJobFails:
+    """A ``requests.Session`` forwarding every call, except for the bulk-write job made
+    from the ``nth`` upload: ``"upload"`` — that upload (and every retry of it) never
+    connects; ``"wait"`` — the job is created, then every status call about it drops;
+    ``"failed"`` — the job is created and runs, and its status says FAILED."""
+
+    def __new__(cls, nth: int, fault: str) -> Any:
+        import json
+
+        import requests
+
+        class Session(requests.Session):
+            uploads = 0
+            job_id: str | None = None
+
+            def request(self, verb: str, url: str, *args: Any, **kwargs: Any) -> Any:
+                path = url.split("?")[0]
+                if verb == "POST" and path.endswith("/upload"):
+                    self.uploads += 1
+                    if fault == "upload" and self.uploads >= nth:
+                        raise requests.ConnectionError("connection refused")
+                mine = self.job_id is not None and path.endswith(f"/write/{self.job_id}")
+                if fault == "wait" and mine:
+                    raise requests.ConnectionError("connection reset")
+                response = super().request(verb, url, *args, **kwargs)
+                if (verb == "POST" and path.endswith("/crm/bulk/v8/write")
+                        and self.uploads == nth):
+                    self.job_id = str(response.json()["details"]["id"])
+                if fault == "failed" and mine and response.json().get("status") == "COMPLETED":
+                    body = response.json()
+                    body["status"] = "FAILED"
+                    response._content = json.dumps(body).encode()
+                return response
+
+        return Session()
+
+
+def _three_job_insert(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+                      fault: str, nth: int, seed: int) -> tuple[Any, Any, set[str], Any]:
+    """30 new leads in 3 jobs of 10, the ``nth`` job failing by ``fault``; a colleague adds
+    a look-alike before and edits one of our new leads after. The analyst then inserts again
+    the rows reported ``not_sent`` (what they are for). Returns the result, the frame, the
+    leads created and the server."""
+    import logging
+
+    import pandas as pd
+
+    from crmframe.facade.crm import connect
+    from crmframe.facade.write import bulkrows
+    from crmframe.http.retry import RetryPolicy
+    from crmframe.sandbox import start
+
+    monkeypatch.setattr(bulkrows, "MAX_BULK_ROWS", 10)
+    with start(records=40, seed=seed, flag_records=False, job_speed=200_000,
+               job_delay=0.05) as server:
+        crm = connect(**server.credentials, session=_LaterJobFails(nth, fault),
+                      retry=RetryPolicy(max_attempts=4, max_delay=3600, sleep=lambda s: None))
+        colleague = writing_crm(server.credentials)
+        try:
+            colleague.client.request("POST", "Leads", json={"data": [
+                {"Last_Name": "Later 25", "Company": "Later Co"}]})  # theirs, alike
+            before = set(server.ids("Leads"))
+            frame = pd.DataFrame({"Last_Name": [f"Later {i}" for i in range(30)],
+                                  "Company": ["Later Co"] * 30},
+                                 index=pd.RangeIndex(100, 130))
+            with caplog.at_level(logging.WARNING, logger="crmframe"):
+                result = crm.bulk_write(frame, "Leads", operation="insert", poll_interval=0.05)
+            _wait_for_bulk_writes(server)
+            added = result["RECORD_ID"].dropna().tolist()
+            colleague.client.request("PUT", "Leads", json={"data": [
+                {"id": added[0], "City": "Theirs"}]})  # after: a colleague edits a new lead
+            again = frame[result["STATUS"].eq("not_sent").to_numpy()]
+            if len(again):
+                retry = writing_crm(server.credentials)
+                try:
+                    retry.bulk_write(again, "Leads", operation="insert", poll_interval=0.05)
+                finally:
+                    retry.close()
+            _wait_for_bulk_writes(server)
+        finally:
+            crm.close()
+            colleague.close()
+        created = set(server.ids("Leads")) - before
+        names = sorted(server.get_record("Leads", rid)["Last_Name"] for rid in created)
+        assert names == sorted(frame["Last_Name"])  # every lead exactly once
+        assert set(added) <= created
+        assert server.get_record("Leads", added[0])["City"] == "Theirs"
+        warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert warned
+        for secret in server.credentials.values():
+            assert not any(str(secret) in w for w in warned)
+            assert not any(str(secret) in str(e) for e in [
+                *result.attrs["unknown_jobs"], *result.attrs["not_sent"]])
+        return result, frame, created, server
+
+
+def test_a_bulk_write_whose_last_upload_fails_keeps_the_finished_jobs_ids(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """The third file's upload never connects (after retries). bulk_write raised the
+    TransportError: the 20 leads the first two jobs created were in no result, and an
+    analyst inserting the frame again wrote them twice. Now those rows keep their ids and
+    the third file's rows are ``not_sent`` (no upload, so no job: safe to send again)."""
+    result, frame, _, _ = _three_job_insert(monkeypatch, caplog, "upload", 3, seed=27)
+    assert list(result.index) == list(frame.index)
+    assert result["STATUS"].tolist() == ["added"] * 20 + ["not_sent"] * 10
+    assert result["RECORD_ID"].iloc[:20].notna().all()
+    assert result["RECORD_ID"].iloc[20:].isna().all()
+    assert set(result["code"].iloc[20:]) == {"NOT_SENT"}
+    assert len(result.attrs["jobs"]) == 2
+    assert result.attrs["unknown_jobs"] == []
+    [stop] = result.attrs["not_sent"]
+    assert stop["rows"] == list(range(120, 130))
+    assert "no job was created" in stop["message"]
+
+
+def test_a_bulk_write_whose_job_cannot_be_watched_reports_it_unknown_with_its_id(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """The second job is created, then every status call about it drops: bulk_write raised
+    ("job ... may still be running") and lost the first job's 10 ids. Now its rows are
+    ``unknown`` (never re-sent, the message names the job and how to collect it), the
+    third file is not sent (``not_sent``), the first job's rows keep their ids."""
+    result, _, _, _ = _three_job_insert(monkeypatch, caplog, "wait", 2, seed=28)
+    assert result["STATUS"].tolist() == ["added"] * 10 + ["unknown"] * 10 + ["not_sent"] * 10
+    assert result["RECORD_ID"].iloc[:10].notna().all()
+    assert set(result["code"].iloc[10:20]) == {"JOB_UNKNOWN"}
+    [lost] = result.attrs["unknown_jobs"]
+    assert lost["rows"] == list(range(110, 120))
+    assert lost["job_id"] and lost["job_id"] in lost["message"]
+    assert "crm.bulk_write_result" in lost["message"]
+    [stop] = result.attrs["not_sent"]
+    assert stop["rows"] == list(range(120, 130))
+
+
+def test_a_bulk_write_job_ending_failed_is_unknown_not_an_exception(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """The second job runs (its 10 leads are written) and says FAILED: bulk_write raised
+    JobFailed, losing the first job's ids. Its rows are now ``unknown`` (it may have written
+    some: never re-sent), and the third file is not sent."""
+    result, _, _, _ = _three_job_insert(monkeypatch, caplog, "failed", 2, seed=29)
+    assert result["STATUS"].tolist() == ["added"] * 10 + ["unknown"] * 10 + ["not_sent"] * 10
+    [lost] = result.attrs["unknown_jobs"]
+    assert lost["job_id"] in lost["message"]
+    assert "FAILED" in lost["message"]
