@@ -524,11 +524,13 @@ def _three_job_insert(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCapture
         assert names == sorted(frame["Last_Name"])  # every lead exactly once
         assert set(added) <= created
         assert server.get_record("Leads", added[0])["City"] == "Theirs"
-        warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-        assert warned
-        for secret in server.credentials.values():
-            assert not any(str(secret) in w for w in warned)
-            assert not any(str(secret) in str(e) for e in [
+        warned = [r.getMessage() for r in caplog.records
+                  if r.levelno == logging.WARNING and r.name == "crmframe.facade"]
+        assert any("NOT_SENT" in w or "JOB_UNKNOWN" in w for w in warned)
+        for key in ("client_id", "client_secret", "refresh_token"):
+            secret = server.credentials[key]
+            assert not any(secret in w for w in warned)
+            assert not any(secret in str(e) for e in [
                 *result.attrs["unknown_jobs"], *result.attrs["not_sent"]])
         return result, frame, created, server
 
@@ -564,7 +566,8 @@ def test_a_bulk_write_whose_job_cannot_be_watched_reports_it_unknown_with_its_id
     assert set(result["code"].iloc[10:20]) == {"JOB_UNKNOWN"}
     [lost] = result.attrs["unknown_jobs"]
     assert lost["rows"] == list(range(110, 120))
-    assert lost["job_id"] and lost["job_id"] in lost["message"]
+    assert lost["job_id"]
+    assert lost["job_id"] in lost["message"]
     assert "crm.bulk_write_result" in lost["message"]
     [stop] = result.attrs["not_sent"]
     assert stop["rows"] == list(range(120, 130))
@@ -580,3 +583,44 @@ def test_a_bulk_write_job_ending_failed_is_unknown_not_an_exception(
     [lost] = result.attrs["unknown_jobs"]
     assert lost["job_id"] in lost["message"]
     assert "FAILED" in lost["message"]
+
+
+def test_a_bulk_route_insert_whose_last_upload_fails_reports_rows_not_sent(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """crm.insert by bulk write (900 rows, 3 jobs): the third upload never connects. The
+    first 600 rows are ``success`` with their ids, the last 300 ``not_sent`` (safe to
+    insert again), and inserting those again makes every lead exist exactly once."""
+    import pandas as pd
+
+    from crmframe.facade.crm import connect
+    from crmframe.facade.write import bulkrows
+    from crmframe.http.retry import RetryPolicy
+    from crmframe.sandbox import start
+
+    monkeypatch.setattr(bulkrows, "MAX_BULK_ROWS", 300)
+    with start(records=20, seed=30, flag_records=False, job_speed=200_000,
+               job_delay=0.05) as server:
+        crm = connect(**server.credentials, session=_LaterJobFails(3, "upload"),
+                      retry=RetryPolicy(max_attempts=4, max_delay=3600, sleep=lambda s: None))
+        colleague = writing_crm(server.credentials)
+        try:
+            new = pd.DataFrame({"Last_Name": [f"Bulk {i}" for i in range(900)],
+                                "Company": ["Bulk Co"] * 900})
+            colleague.client.request("POST", "Leads", json={"data": [
+                {"Last_Name": "Bulk 700", "Company": "Bulk Co"}]})  # theirs, alike
+            before = set(server.ids("Leads"))
+            result = crm.insert(new, module="Leads", trigger=[], bulk_threshold=1,
+                                poll_interval=0.05)
+            rows = result.results
+            colleague.insert(new[rows["status"].eq("not_sent").to_numpy()], module="Leads",
+                             trigger=[], bulk_threshold=1, poll_interval=0.05)
+        finally:
+            crm.close()
+            colleague.close()
+        assert rows["status"].tolist() == ["success"] * 600 + ["not_sent"] * 300
+        assert set(rows["code"].iloc[600:]) == {"NOT_SENT"}
+        assert rows["message"].iloc[600:].str.contains("no job was created").all()
+        assert rows["id"].iloc[:600].notna().all()
+        created = set(server.ids("Leads")) - before
+        names = sorted(server.get_record("Leads", rid)["Last_Name"] for rid in created)
+        assert names == sorted(new["Last_Name"])  # every row once

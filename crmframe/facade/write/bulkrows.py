@@ -46,10 +46,10 @@ from crmframe.core.inserts import blank_mask, match_fields, new_records, problem
 from crmframe.core.jobs import JobStatus
 from crmframe.core.mappings import mappings_to_frame
 from crmframe.core.metadata import FieldInfo, normalise_fields
-from crmframe.errors import InputError, ValidationError
+from crmframe.errors import CrmframeError, InputError, ValidationError, ZohoAPIError
 from crmframe.facade.jobs import Job
 from crmframe.facade.write.frames import module_of
-from crmframe.facade.write.orphans import OrphanJob, unknown_job_rows
+from crmframe.facade.write.orphans import JOB_UNKNOWN, OrphanJob, status_rows, unknown_job_rows
 from crmframe.facade.write.readback import read_back
 from crmframe.facade.write.sender import CrmSender
 
@@ -97,12 +97,47 @@ def aligned_by_position(parsed: pd.DataFrame, ids: list[Any] | None,
     return out
 
 
-def unknown_job(orphan: OrphanJob, rows: list[Any], message: str,
-                module: str) -> dict[str, Any]:
-    """An entry of ``result.attrs["unknown_jobs"]`` (``file_id``, ``rows``: the frame's
-    index labels, ``message``), logged as a warning."""
+def unknown_job(orphan: OrphanJob | None, rows: list[Any], message: str,
+                module: str, *, file_id: str | None = None,
+                job_id: str | None = None) -> dict[str, Any]:
+    """An entry of ``result.attrs["unknown_jobs"]`` (``file_id``, ``job_id`` when known,
+    ``rows``: the frame's index labels, ``message``), logged as a warning."""
     log.warning("%s: %d row(s) are JOB_UNKNOWN (not re-sent): %s", module, len(rows), message)
-    return {"file_id": orphan.file_id, "rows": rows, "message": message}
+    return {"file_id": orphan.file_id if orphan is not None else file_id, "job_id": job_id,
+            "rows": rows, "message": message}
+
+
+def _failed_job(exc: CrmframeError, stage: Mapping[str, str], rows: list[Any], name: str,
+                span: tuple[int, int]) -> tuple[pd.DataFrame, dict[str, Any] | None, str]:
+    """The rows of a job that failed other than by an unanswered creation: ``unknown``
+    (and its ``attrs["unknown_jobs"]`` entry) when the job exists or may, else
+    ``not_sent``; and the reason the frame's later files are not sent."""
+    cause = f"{type(exc).__name__}: {exc}"
+    job_id, file_id = stage.get("job_id"), stage.get("file_id")
+    if job_id is not None:
+        message = (
+            f"bulk-write job {job_id} was created and may have written these rows, but its "
+            f"end was not seen ({cause}); they are not sent again (no record is written "
+            f"twice). Collect its result before writing them again: job = Job({job_id!r}, "
+            f"'bulk_write', module={name!r}); crm.wait(job); "
+            f"crm.bulk_write_result(job, frame.iloc[{span[0]}:{span[1]}])"
+        )
+        return (status_rows([None] * len(rows), "unknown", JOB_UNKNOWN),
+                unknown_job(None, rows, message, name, file_id=file_id, job_id=job_id),
+                f"bulk-write job {job_id} failed")
+    if file_id is not None and not isinstance(exc, ZohoAPIError):
+        # answered without a job id: the job may exist all the same
+        message = (
+            f"creating the bulk-write job for uploaded file {file_id} failed ({cause}): the "
+            "job may exist, so these rows are not sent again (no record is written twice); "
+            "read the records back before writing them again"
+        )
+        return (status_rows([None] * len(rows), "unknown", JOB_UNKNOWN),
+                unknown_job(None, rows, message, name, file_id=file_id),
+                f"creating the job for uploaded file {file_id} failed")
+    what = "the job creation was refused" if file_id is not None else "the upload failed"
+    return (status_rows([None] * len(rows), "not_sent", "NOT_SENT"), None,
+            f"{what} ({cause})")
 
 
 def _lookup_target_field(crm: Any, info: FieldInfo, by: str, column: str) -> str:
@@ -328,12 +363,20 @@ def run(
     parts: list[pd.DataFrame] = []
     jobs: list[Job] = []
     lost: list[dict[str, Any]] = []
+    stopped: list[dict[str, Any]] = []
     for file, (a, b) in zip(files, chunks, strict=True):
+        if stopped:
+            stopped[0]["rows"].extend(frame.index[a:b])
+            parts.append(status_rows([None] * (b - a), "not_sent", "NOT_SENT"))
+            continue
+        stage: dict[str, str] = {}
         try:
             job, data = sender.run_bulk_job(
                 file.zip_bytes,
                 lambda file_id, f=file: f.job_body(file_id, version=crm.client.version),  # type: ignore[misc]
                 name=f"{name}.zip",
+                on_upload=lambda file_id, s=stage: s.__setitem__("file_id", file_id),  # type: ignore[misc]
+                on_job=lambda job_id, s=stage: s.__setitem__("job_id", job_id),  # type: ignore[misc]
             )
         except OrphanJob as orphan:
             # The job may have run: its rows are data (unknown), never sent again; the
@@ -341,6 +384,23 @@ def run(
             rows, message = unknown_job_rows(orphan, [None] * (b - a))
             parts.append(rows)
             lost.append(unknown_job(orphan, list(frame.index[a:b]), message, name))
+            continue
+        except CrmframeError as exc:
+            if not parts:
+                raise  # nothing written yet: no result to lose, the error says it all
+            # Earlier jobs wrote records: their ids must reach the caller (or the rows are
+            # inserted twice). This job's rows are data; the later files are not sent (the
+            # failure may repeat, and a job may still be running).
+            rows, entry, reason = _failed_job(exc, stage, list(frame.index[a:b]), name,
+                                              (a, b))
+            parts.append(rows)
+            if entry is not None:
+                lost.append(entry)
+            stopped.append({"rows": [] if entry is not None else list(frame.index[a:b]),
+                            "message": f"not sent: {reason}; the frame's later files were "
+                                       "not sent either (no job was created for these "
+                                       "rows): safe to write again, e.g. "
+                                       "frame[result['STATUS'] == 'not_sent']"})
             continue
         jobs.append(job)
         parsed = parse_bulk_result(data)
@@ -354,6 +414,9 @@ def run(
     out.attrs["job"] = jobs[-1] if jobs else None
     out.attrs["jobs"] = jobs
     out.attrs["unknown_jobs"] = lost
+    out.attrs["not_sent"] = [s for s in stopped if s["rows"]]
+    for entry in out.attrs["not_sent"]:
+        log.warning("%s: %d row(s) NOT_SENT: %s", name, len(entry["rows"]), entry["message"])
     out.attrs["mappings"] = mappings_of(files[0])
     out.attrs["module"] = name
     out.attrs["operation"] = operation

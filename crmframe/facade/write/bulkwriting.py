@@ -104,7 +104,12 @@ def bulk_write(
         may have run: its rows are ``unknown`` (code ``JOB_UNKNOWN``), never sent again,
         and ``attrs["unknown_jobs"]`` lists each such job (``file_id``, ``rows``: the
         frame's index labels, ``message``: how to find out whether it ran), also logged as
-        a warning; the other jobs' rows keep their results.
+        a warning; the other jobs' rows keep their results. Any other failure of a job
+        after the first (upload, creation, wait, a job ending FAILED, the download) keeps
+        the finished jobs' results too: the job's rows are ``unknown`` when it was created
+        (its ``job_id`` and how to collect its result in ``attrs["unknown_jobs"]``), else
+        ``not_sent``; the later files are not sent (``not_sent``), and
+        ``attrs["not_sent"]`` lists those rows (``rows``, ``message``).
 
     Raises
     ------
@@ -207,6 +212,7 @@ def _update_by_id(
     out.attrs["job"] = None if lost else job
     out.attrs["jobs"] = [] if lost else [job]
     out.attrs["unknown_jobs"] = lost
+    out.attrs["not_sent"] = []  # one job: nothing after it to stop
     out.attrs["mappings"] = bulkrows.mappings_of(file)
     out.attrs["module"] = name
     out.attrs["ignored_columns"] = ignored

@@ -385,16 +385,22 @@ def bulk_push_result(result: pd.DataFrame, sent: Sequence[Any], *, route: str) -
     # rows of a job that may have run unseen: unknown (never re-sent), with how to find it
     lost = {row: job["message"] for job in result.attrs.get("unknown_jobs") or []
             for row in job["rows"]}
+    # rows of files not sent after a job failed: no job was made of them
+    stopped = {row: entry["message"] for entry in result.attrs.get("not_sent") or []
+               for row in entry["rows"]}
     for label, status, rid, errors in zip(result.index, result["STATUS"].tolist(),
                                           result["RECORD_ID"].tolist(),
                                           result["ERRORS"].tolist(), strict=True):
         applied = status in ("added", "updated")
         first = errors[0] if errors else (str(status).upper(), None)
         unknown = status == "unknown" and label in lost
+        unsent = status == "not_sent" and label in stopped
         data.append({
             "code": "SUCCESS" if applied else first[0],
-            "status": "success" if applied else "unknown" if unknown else "error",
-            "message": f"record {status}" if applied else lost[label] if unknown else "; ".join(
+            "status": "success" if applied else "unknown" if unknown else (
+                "not_sent" if unsent else "error"),
+            "message": f"record {status}" if applied else lost[label] if unknown else (
+                stopped[label]) if unsent else "; ".join(
                 f"{c}-{col}" if col else str(c) for c, col in errors) or f"record {status}",
             "details": {"id": None if pd.isna(rid) else str(rid),
                         **({"api_name": first[1]} if not applied and first[1] else {}),

@@ -52,7 +52,7 @@ from crmframe.errors import CrmframeError, TransportError
 from crmframe.facade.write.settle import Settled, settle
 
 __all__ = ["JOB_UNKNOWN", "QUIET_POLLS", "OrphanJob", "bulk_records", "find_job",
-           "settle_until_stable", "unknown_job_rows"]
+           "settle_until_stable", "status_rows", "unknown_job_rows"]
 
 #: Polls in a row without any change among the records not yet applied after which an
 #: unanswered bulk-write job is taken to have finished (or never to have existed).
@@ -103,17 +103,30 @@ def unknown_job_rows(orphan: OrphanJob, ids: Sequence[str | None]) -> tuple[pd.D
         f"job from file {orphan.file_id}, or read the records back (for an insert: the "
         "module's records created since the call)"
     )
+    return status_rows(ids, "unknown", JOB_UNKNOWN), message
+
+
+def status_rows(ids: Sequence[str | None], status: str, code: str) -> pd.DataFrame:
+    """Rows of a bulk-write file no result file speaks for, as
+    :func:`~crmframe.core.bulkwrite.parse_bulk_result` would give them: all ``status``,
+    with ``code`` as their one error.
+
+    Examples
+    --------
+    >>> status_rows([None], "not_sent", "NOT_SENT")[["status", "code"]].values.tolist()
+    [['not_sent', 'NOT_SENT']]
+    """
     n = len(ids)
-    rows = pd.DataFrame({
+    rows: pd.DataFrame = pd.DataFrame({
         "position": pd.Series(range(n), dtype="int64"),
         "id": pd.array(list(ids), dtype="string"),
-        "status": pd.array(["unknown"] * n, dtype="string"),
+        "status": pd.array([status] * n, dtype="string"),
         "record_id": pd.array([None] * n, dtype="string"),
-        "code": pd.array([JOB_UNKNOWN] * n, dtype="string"),
+        "code": pd.array([code] * n, dtype="string"),
         "column": pd.array([None] * n, dtype="string"),
-        "errors": pd.Series([[(JOB_UNKNOWN, None)] for _ in range(n)], dtype=object),
+        "errors": pd.Series([[(code, None)] for _ in range(n)], dtype=object),
     })
-    return rows, message
+    return rows
 
 
 def _cell_value(cell: str, info: FieldInfo | None, lookup: bool) -> Any:
