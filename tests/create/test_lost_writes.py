@@ -3,9 +3,13 @@ re-sent blindly (a blind re-send is answered "not found" for records it did dele
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
+
+from tests.push.helpers import wait_for_bulk_writes
 
 from .conftest import writing_crm
 
@@ -275,19 +279,6 @@ class _JobCreationAnswerLost:
         return Session()
 
 
-def _wait_for_bulk_writes(server: Any) -> None:
-    """Until every bulk-write job the sandbox holds (the lost one too) has run."""
-    import time
-
-    jobs = server.app.jobs
-    while True:
-        jobs.advance()
-        with jobs.lock:
-            if all(j.processed >= j.total for j in jobs.writes.values()):
-                return
-        time.sleep(0.02)
-
-
 def test_a_bulk_write_job_whose_creation_answer_is_lost_is_rows_unknown_not_an_exception(
         monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     """30 new leads in 3 jobs of 10; the second job's creation commits and its answer is
@@ -297,36 +288,11 @@ def test_a_bulk_write_job_whose_creation_answer_is_lost_is_rows_unknown_not_an_e
     rows keep their results, and every lead exists exactly once."""
     import logging
 
-    import pandas as pd
-
-    from crmframe.facade.crm import connect
-    from crmframe.facade.write import bulkrows
-    from crmframe.http.retry import RetryPolicy
-    from crmframe.sandbox import start
-
-    monkeypatch.setattr(bulkrows, "MAX_BULK_ROWS", 10)
-    with start(records=40, seed=24, flag_records=False, job_speed=200_000,
-               job_delay=0.05) as server:
-        crm = connect(**server.credentials, session=_JobCreationAnswerLost(2),
-                      retry=RetryPolicy(max_attempts=12, max_delay=3600, sleep=lambda s: None))
-        colleague = writing_crm(server.credentials)
-        try:
-            colleague.client.request("POST", "Leads", json={"data": [
-                {"Last_Name": "Orphan 12", "Company": "Orphan Co"}]})  # theirs, alike
-            before = set(server.ids("Leads"))
-            frame = pd.DataFrame({"Last_Name": [f"Orphan {i}" for i in range(30)],
-                                  "Company": ["Orphan Co"] * 30},
-                                 index=pd.RangeIndex(100, 130))
-            server.clear_requests()
-            with caplog.at_level(logging.WARNING, logger="crmframe"):
-                result = crm.bulk_write(frame, "Leads", operation="insert", poll_interval=0.05)
-            _wait_for_bulk_writes(server)
-            added = result["RECORD_ID"].dropna().tolist()
-            colleague.client.request("PUT", "Leads", json={"data": [
-                {"id": added[0], "City": "Theirs"}]})  # after: a colleague edits a new lead
-        finally:
-            crm.close()
-            colleague.close()
+    with _new_leads_in_jobs(monkeypatch, _JobCreationAnswerLost(2), tag="Orphan", rows=30,
+                            per_job=10, seed=24, attempts=12, records=40,
+                            first_label=100) as (server, crm, colleague, frame, before):
+        server.clear_requests()
+        result, added = _insert_then_colleague_edits(server, crm, colleague, frame, caplog)
         creations = [r for r in server.requests
                      if r[0] == "POST" and r[1].split("?")[0].endswith("/bulk/v8/write")]
         assert len(creations) == 3  # one per file: the lost one never created again
@@ -359,10 +325,14 @@ def test_a_bulk_write_job_whose_creation_answer_is_lost_is_rows_unknown_not_an_e
         assert server.get_record("Leads", added[0])["City"] == "Theirs"
 
 
-def test_a_bulk_route_insert_whose_job_creation_answer_is_lost_reports_rows_unknown(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """crm.insert by bulk write (900 rows, 3 jobs here): the lost job's rows are ``unknown``
-    in the PushResult with the message, the others ``success`` with their ids."""
+@contextmanager
+def _new_leads_in_jobs(monkeypatch: pytest.MonkeyPatch, session: Any, *, tag: str, rows: int,
+                       per_job: int, seed: int, attempts: int, records: int = 20,
+                       first_label: int = 0) -> Iterator[tuple[Any, Any, Any, Any, set[str]]]:
+    """A sandbox, the analyst's connection through ``session``, a colleague's, and ``rows``
+    new leads ("{tag} i", labelled from ``first_label``) that go as bulk-write jobs of
+    ``per_job`` rows; the colleague has already inserted a look-alike of one of them.
+    Yields ``(server, crm, colleague, new, the lead ids before)``."""
     import pandas as pd
 
     from crmframe.facade.crm import connect
@@ -370,24 +340,49 @@ def test_a_bulk_route_insert_whose_job_creation_answer_is_lost_reports_rows_unkn
     from crmframe.http.retry import RetryPolicy
     from crmframe.sandbox import start
 
-    monkeypatch.setattr(bulkrows, "MAX_BULK_ROWS", 300)
-    with start(records=20, seed=25, flag_records=False, job_speed=200_000,
+    monkeypatch.setattr(bulkrows, "MAX_BULK_ROWS", per_job)
+    with start(records=records, seed=seed, flag_records=False, job_speed=200_000,
                job_delay=0.05) as server:
-        crm = connect(**server.credentials, session=_JobCreationAnswerLost(3),
-                      retry=RetryPolicy(max_attempts=12, max_delay=3600, sleep=lambda s: None))
+        crm = connect(**server.credentials, session=session,
+                      retry=RetryPolicy(max_attempts=attempts, max_delay=3600,
+                                        sleep=lambda s: None))
         colleague = writing_crm(server.credentials)
         try:
-            new = pd.DataFrame({"Last_Name": [f"Bulk {i}" for i in range(900)],
-                                "Company": ["Bulk Co"] * 900})
             colleague.client.request("POST", "Leads", json={"data": [
-                {"Last_Name": "Bulk 700", "Company": "Bulk Co"}]})  # theirs, alike
-            before = set(server.ids("Leads"))
-            result = crm.insert(new, module="Leads", trigger=[], bulk_threshold=1,
-                                poll_interval=0.05)
-            _wait_for_bulk_writes(server)
+                {"Last_Name": f"{tag} {rows * 5 // 6}", "Company": f"{tag} Co"}]})  # alike
+            new = pd.DataFrame({"Last_Name": [f"{tag} {i}" for i in range(rows)],
+                                "Company": [f"{tag} Co"] * rows},
+                               index=pd.RangeIndex(first_label, first_label + rows))
+            yield server, crm, colleague, new, set(server.ids("Leads"))
         finally:
             crm.close()
             colleague.close()
+
+
+def _insert_then_colleague_edits(server: Any, crm: Any, colleague: Any, frame: Any,
+                                 caplog: pytest.LogCaptureFixture) -> tuple[Any, list[str]]:
+    """``bulk_write`` inserts ``frame`` (warnings captured), every job the sandbox holds
+    runs, then the colleague edits the first new lead. Returns the result and new ids."""
+    import logging
+
+    with caplog.at_level(logging.WARNING, logger="crmframe"):
+        result = crm.bulk_write(frame, "Leads", operation="insert", poll_interval=0.05)
+    wait_for_bulk_writes(server)
+    added = result["RECORD_ID"].dropna().tolist()
+    colleague.client.request("PUT", "Leads", json={"data": [
+        {"id": added[0], "City": "Theirs"}]})  # after: a colleague edits a new lead
+    return result, added
+
+
+def test_a_bulk_route_insert_whose_job_creation_answer_is_lost_reports_rows_unknown(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """crm.insert by bulk write (900 rows, 3 jobs here): the lost job's rows are ``unknown``
+    in the PushResult with the message, the others ``success`` with their ids."""
+    with _new_leads_in_jobs(monkeypatch, _JobCreationAnswerLost(3), tag="Bulk", rows=900,
+                            per_job=300, seed=25, attempts=12) as (server, crm, _, new, before):
+        result = crm.insert(new, module="Leads", trigger=[], bulk_threshold=1,
+                            poll_interval=0.05)
+        wait_for_bulk_writes(server)
         rows = result.results
         assert rows["status"].tolist() == ["success"] * 600 + ["unknown"] * 300
         assert set(rows["code"].iloc[600:]) == {"JOB_UNKNOWN"}
@@ -421,7 +416,7 @@ def test_a_bulk_update_by_id_whose_job_creation_answer_is_lost_reports_rows_unkn
             colleague.client.request("PUT", "Leads", json={"data": [
                 {"id": theirs, "Company": "Theirs Co"}]})
             result = crm.bulk_write(edited, "Leads", poll_interval=0.05)
-            _wait_for_bulk_writes(server)
+            wait_for_bulk_writes(server)
         finally:
             crm.close()
             colleague.close()
@@ -482,43 +477,18 @@ def _three_job_insert(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCapture
     leads created and the server."""
     import logging
 
-    import pandas as pd
-
-    from crmframe.facade.crm import connect
-    from crmframe.facade.write import bulkrows
-    from crmframe.http.retry import RetryPolicy
-    from crmframe.sandbox import start
-
-    monkeypatch.setattr(bulkrows, "MAX_BULK_ROWS", 10)
-    with start(records=40, seed=seed, flag_records=False, job_speed=200_000,
-               job_delay=0.05) as server:
-        crm = connect(**server.credentials, session=_LaterJobFails(nth, fault),
-                      retry=RetryPolicy(max_attempts=4, max_delay=3600, sleep=lambda s: None))
-        colleague = writing_crm(server.credentials)
-        try:
-            colleague.client.request("POST", "Leads", json={"data": [
-                {"Last_Name": "Later 25", "Company": "Later Co"}]})  # theirs, alike
-            before = set(server.ids("Leads"))
-            frame = pd.DataFrame({"Last_Name": [f"Later {i}" for i in range(30)],
-                                  "Company": ["Later Co"] * 30},
-                                 index=pd.RangeIndex(100, 130))
-            with caplog.at_level(logging.WARNING, logger="crmframe"):
-                result = crm.bulk_write(frame, "Leads", operation="insert", poll_interval=0.05)
-            _wait_for_bulk_writes(server)
-            added = result["RECORD_ID"].dropna().tolist()
-            colleague.client.request("PUT", "Leads", json={"data": [
-                {"id": added[0], "City": "Theirs"}]})  # after: a colleague edits a new lead
-            again = frame[result["STATUS"].eq("not_sent").to_numpy()]
-            if len(again):
-                retry = writing_crm(server.credentials)
-                try:
-                    retry.bulk_write(again, "Leads", operation="insert", poll_interval=0.05)
-                finally:
-                    retry.close()
-            _wait_for_bulk_writes(server)
-        finally:
-            crm.close()
-            colleague.close()
+    with _new_leads_in_jobs(monkeypatch, _LaterJobFails(nth, fault), tag="Later", rows=30,
+                            per_job=10, seed=seed, attempts=4, records=40,
+                            first_label=100) as (server, crm, colleague, frame, before):
+        result, added = _insert_then_colleague_edits(server, crm, colleague, frame, caplog)
+        again = frame[result["STATUS"].eq("not_sent").to_numpy()]
+        if len(again):
+            retry = writing_crm(server.credentials)
+            try:
+                retry.bulk_write(again, "Leads", operation="insert", poll_interval=0.05)
+            finally:
+                retry.close()
+        wait_for_bulk_writes(server)
         created = set(server.ids("Leads")) - before
         names = sorted(server.get_record("Leads", rid)["Last_Name"] for rid in created)
         assert names == sorted(frame["Last_Name"])  # every lead exactly once
@@ -590,33 +560,14 @@ def test_a_bulk_route_insert_whose_last_upload_fails_reports_rows_not_sent(
     """crm.insert by bulk write (900 rows, 3 jobs): the third upload never connects. The
     first 600 rows are ``success`` with their ids, the last 300 ``not_sent`` (safe to
     insert again), and inserting those again makes every lead exist exactly once."""
-    import pandas as pd
-
-    from crmframe.facade.crm import connect
-    from crmframe.facade.write import bulkrows
-    from crmframe.http.retry import RetryPolicy
-    from crmframe.sandbox import start
-
-    monkeypatch.setattr(bulkrows, "MAX_BULK_ROWS", 300)
-    with start(records=20, seed=30, flag_records=False, job_speed=200_000,
-               job_delay=0.05) as server:
-        crm = connect(**server.credentials, session=_LaterJobFails(3, "upload"),
-                      retry=RetryPolicy(max_attempts=4, max_delay=3600, sleep=lambda s: None))
-        colleague = writing_crm(server.credentials)
-        try:
-            new = pd.DataFrame({"Last_Name": [f"Bulk {i}" for i in range(900)],
-                                "Company": ["Bulk Co"] * 900})
-            colleague.client.request("POST", "Leads", json={"data": [
-                {"Last_Name": "Bulk 700", "Company": "Bulk Co"}]})  # theirs, alike
-            before = set(server.ids("Leads"))
-            result = crm.insert(new, module="Leads", trigger=[], bulk_threshold=1,
-                                poll_interval=0.05)
-            rows = result.results
-            colleague.insert(new[rows["status"].eq("not_sent").to_numpy()], module="Leads",
-                             trigger=[], bulk_threshold=1, poll_interval=0.05)
-        finally:
-            crm.close()
-            colleague.close()
+    with _new_leads_in_jobs(monkeypatch, _LaterJobFails(3, "upload"), tag="Bulk", rows=900,
+                            per_job=300, seed=30, attempts=4) as (server, crm, colleague, new,
+                                                                  before):
+        result = crm.insert(new, module="Leads", trigger=[], bulk_threshold=1,
+                            poll_interval=0.05)
+        rows = result.results
+        colleague.insert(new[rows["status"].eq("not_sent").to_numpy()], module="Leads",
+                         trigger=[], bulk_threshold=1, poll_interval=0.05)
         assert rows["status"].tolist() == ["success"] * 600 + ["not_sent"] * 300
         assert set(rows["code"].iloc[600:]) == {"NOT_SENT"}
         assert rows["message"].iloc[600:].str.contains("no job was created").all()
