@@ -52,6 +52,7 @@ from crmframe.errors import InputError, ValidationError
 
 __all__ = [
     "DTYPES",
+    "arrow_strings",
     "decode_column",
     "dtype_for",
     "empty_frame",
@@ -200,6 +201,27 @@ def _string_array(values: list[Any]) -> Any:
 _STRING: Any = pd.StringDtype()  # Any: the stubs do not know __from_arrow__
 # The fast path builds the python-backed array directly, so only when "string" means that.
 _PYTHON_STRINGS = _STRING.storage == "python"
+
+
+def arrow_strings(values: Any) -> pd.Series | None:
+    """Text cells (None or NaN: missing; a list or an object array) → a ``string`` Series
+    by one Arrow conversion, when ``"string"`` is Arrow-backed; ``None`` when it is not, or
+    when a value is not text (the caller decodes value by value then).
+
+    Examples
+    --------
+    >>> out = arrow_strings(["a", None])
+    >>> out is None or out.tolist() == ["a", pd.NA]
+    True
+    """
+    if _PYTHON_STRINGS:
+        return None
+    try:
+        arrow = pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowException, TypeError, ValueError):
+        return None
+    strings: pd.Series = pd.Series(_STRING.__from_arrow__(arrow), copy=False)
+    return strings
 
 
 def _decode_text(values: list[Any]) -> Any:

@@ -36,9 +36,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
-from crmframe.core.codecs import decode_column, infer_kind, object_series
+from crmframe.core.codecs import arrow_strings, decode_column, infer_kind, object_series
 from crmframe.core.envelope import load_envelope
 from crmframe.core.fieldtypes import Kind
 from crmframe.errors import EnvelopeError, InputError
@@ -465,13 +464,9 @@ def _text_column(values: np.ndarray, kind: Kind) -> pd.Series:
     Arrow-backed strings are built by one Arrow conversion, with no hashing; otherwise
     each distinct value is decoded once and spread.
     """
-    if kind in (Kind.TEXT, Kind.ID) and not _PYTHON_STRINGS:
-        try:
-            arrow = pa.array(values, type=pa.string(), from_pandas=True)
-        except (pa.ArrowException, TypeError, ValueError):
-            pass  # not only strings (an int id...): decoded below, value by value
-        else:
-            strings: pd.Series = pd.Series(_STRING.__from_arrow__(arrow), copy=False)
+    if kind in (Kind.TEXT, Kind.ID):
+        strings = arrow_strings(values)
+        if strings is not None:
             return strings
     if len(values) > 64:
         codes, uniques = pd.factorize(values)
@@ -480,10 +475,6 @@ def _text_column(values: np.ndarray, kind: Kind) -> pd.Series:
         if len(distinct) * 4 < len(values) and set(map(type, distinct)) <= _STR:
             return _spread(decode_column(distinct or [None], kind), codes)
     return decode_column(_as_none(values).tolist(), kind)
-
-
-_STRING: Any = pd.StringDtype()  # Any: the stubs do not know __from_arrow__
-_PYTHON_STRINGS = _STRING.storage == "python"
 
 
 def _absent(values: list[Any]) -> np.ndarray:

@@ -30,6 +30,15 @@ def _colleague_put(server: Any, colleague: Any, rid: str, **values: Any) -> None
         server.faults.lost_answer_rate = lost
 
 
+def _six_edited(crm: Any, tag: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Six Leads as read (with their stamps), and the same with ``Custom_Text_5`` edited."""
+    original = crm.read_records("Leads", ["Custom_Text_5", "City", "Modified_Time"],
+                                progress=False).iloc[:6]
+    edited = original.copy()
+    edited["Custom_Text_5"] = pd.array([f"{tag} {i}" for i in range(6)], dtype="string")
+    return original, edited
+
+
 def test_retry_settles_unknown_records_by_reading_back_and_never_resends_them() -> None:
     from crmframe.sandbox import start
 
@@ -37,11 +46,8 @@ def test_retry_settles_unknown_records_by_reading_back_and_never_resends_them() 
         crm = writing_crm(server.credentials)
         colleague = writing_crm(server.credentials)
         try:
-            original = crm.read_records("Leads", ["Custom_Text_5", "City", "Modified_Time"],
-                                        progress=False).iloc[:6]
+            original, edited = _six_edited(crm, "ours")
             ids = list(original.index)
-            edited = original.copy()
-            edited["Custom_Text_5"] = pd.array([f"ours {i}" for i in range(6)], dtype="string")
             # before: the colleague saves record 5 (another field) after our read
             _colleague_put(server, colleague, ids[5], City="Before town")
             reads = crm.read_records
@@ -110,12 +116,8 @@ def test_a_resumed_journal_with_overwrite_never_resends_over_a_colleague(
         crm = writing_crm(server.credentials)
         colleague = writing_crm(server.credentials)
         try:
-            original = crm.read_records("Leads", ["Custom_Text_5", "City", "Modified_Time"],
-                                        progress=False).iloc[:6]
+            original, edited = _six_edited(crm, "resumed")
             ids = list(original.index)
-            edited = original.copy()
-            edited["Custom_Text_5"] = pd.array([f"resumed {i}" for i in range(6)],
-                                               dtype="string")
             write = sm.CrmSender.write
 
             def dies_after_zoho_applied(self: Any, *args: Any, **kwargs: Any) -> Any:
