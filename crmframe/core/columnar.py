@@ -425,8 +425,7 @@ def arrow_series(
         # the text type of the schema (string, or large_string for pandas' own strings)
         if types - _TEXT_TYPES:
             return None
-        want_large = backend != "pyarrow" and pd.StringDtype().storage == "pyarrow"
-        target = pa.large_string() if want_large else pa.string()
+        target = text_type(backend)
     else:
         target = arrow_type
         if types - {arrow_type}:

@@ -50,12 +50,13 @@ from typing import Any
 
 import pandas as pd
 
+from crmframe.core.codecs import is_missing
 from crmframe.core.diff import diff
 from crmframe.core.inserts import insert_route, new_records, with_row_steps
 from crmframe.core.metadata import normalise_fields
 from crmframe.core.validate import find_problems
 from crmframe.errors import ConfigurationError, CrmframeError, InputError, ValidationError
-from crmframe.widgets.gridcolumns import ColumnSpec, cell_from_json, column_specs, is_missing
+from crmframe.widgets.gridcolumns import ColumnSpec, cell_from_json, column_specs
 from crmframe.widgets.gridpanel import diff_html, plan_html, problems_html
 from crmframe.widgets.gridrows import added_frame, insert_problems, new_label, window
 from crmframe.widgets.jobs import JobMonitor, ipywidgets_module

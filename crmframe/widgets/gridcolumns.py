@@ -36,11 +36,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crmframe.core.codecs import is_missing
 from crmframe.core.fieldtypes import Kind
 from crmframe.core.metadata import FieldInfo, normalise_fields
 from crmframe.errors import InputError
 
-__all__ = ["ColumnSpec", "cell_from_json", "column_json", "column_specs", "is_missing"]
+__all__ = ["ColumnSpec", "cell_from_json", "column_json", "column_specs"]
 
 _EDITORS = {
     Kind.TEXT: "text",
@@ -149,17 +150,6 @@ def column_json(series: pd.Series) -> list[Any]:
         for position in np.flatnonzero(missing).tolist():
             cells[position] = None
     return cells
-
-
-def is_missing(value: Any) -> bool:
-    """None, or pandas' and numpy's missing scalars (``pd.NA``, ``NaN``, ``NaT``).
-
-    >>> is_missing(pd.NA), is_missing(float("nan")), is_missing(0), is_missing([None])
-    (True, True, False, False)
-    """
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    return isinstance(value, float) and math.isnan(value)
 
 
 def cell_from_json(value: Any, spec: ColumnSpec) -> Any:

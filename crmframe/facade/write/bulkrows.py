@@ -49,7 +49,7 @@ from crmframe.core.metadata import FieldInfo, normalise_fields
 from crmframe.errors import CrmframeError, InputError, ValidationError, ZohoAPIError
 from crmframe.facade.jobs import Job
 from crmframe.facade.write.frames import module_of
-from crmframe.facade.write.orphans import JOB_UNKNOWN, OrphanJob, status_rows, unknown_job_rows
+from crmframe.facade.write.orphans import JOB_UNKNOWN, OrphanJob, bulk_status_rows, unknown_job_rows
 from crmframe.facade.write.readback import read_back
 from crmframe.facade.write.sender import CrmSender
 
@@ -122,7 +122,7 @@ def _failed_job(exc: CrmframeError, stage: Mapping[str, str], rows: list[Any], n
             f"'bulk_write', module={name!r}); crm.wait(job); "
             f"crm.bulk_write_result(job, frame.iloc[{span[0]}:{span[1]}])"
         )
-        return (status_rows([None] * len(rows), "unknown", JOB_UNKNOWN),
+        return (bulk_status_rows([None] * len(rows), "unknown", JOB_UNKNOWN),
                 unknown_job(None, rows, message, name, file_id=file_id, job_id=job_id),
                 f"bulk-write job {job_id} failed")
     if file_id is not None and not isinstance(exc, ZohoAPIError):
@@ -132,11 +132,11 @@ def _failed_job(exc: CrmframeError, stage: Mapping[str, str], rows: list[Any], n
             "job may exist, so these rows are not sent again (no record is written twice); "
             "read the records back before writing them again"
         )
-        return (status_rows([None] * len(rows), "unknown", JOB_UNKNOWN),
+        return (bulk_status_rows([None] * len(rows), "unknown", JOB_UNKNOWN),
                 unknown_job(None, rows, message, name, file_id=file_id),
                 f"creating the job for uploaded file {file_id} failed")
     what = "the job creation was refused" if file_id is not None else "the upload failed"
-    return (status_rows([None] * len(rows), "not_sent", "NOT_SENT"), None,
+    return (bulk_status_rows([None] * len(rows), "not_sent", "NOT_SENT"), None,
             f"{what} ({cause})")
 
 
@@ -367,7 +367,7 @@ def run(
     for file, (a, b) in zip(files, chunks, strict=True):
         if stopped:
             stopped[0]["rows"].extend(frame.index[a:b])
-            parts.append(status_rows([None] * (b - a), "not_sent", "NOT_SENT"))
+            parts.append(bulk_status_rows([None] * (b - a), "not_sent", "NOT_SENT"))
             continue
         stage: dict[str, str] = {}
         try:

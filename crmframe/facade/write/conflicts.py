@@ -204,12 +204,14 @@ class Guard:
                 per_page=LISTING_PER_PAGE,
             ):
                 pages += 1
-                for row in body.get("data") or []:
+                rows = body.get("data") or []
+                for row in rows:
                     rid = str(row.get("id"))
-                    when = _epoch(row.get("Modified_Time"))
-                    moved = moved or (when is not None and when >= started)
                     if rid in wanted:
-                        out[rid] = (when, _who(row))
+                        out[rid] = (_epoch(row.get("Modified_Time")), _who(row))
+                if rows:  # sorted by Modified_Time: a page's last row is its latest change
+                    last = _epoch(rows[-1].get("Modified_Time"))
+                    moved = moved or (last is not None and last >= started)
                 info = body.get("info") or {}
                 if pages >= budget and info.get("more_records"):
                     return None  # more changes in the module than edited ids: read those
@@ -436,7 +438,7 @@ def decide_conflicts(
     guard = prepared.guard
     if guard is None:
         return prepared
-    problems = prepared.stale_problems[0] if prepared.stale_problems else None
+    problems = prepared.stale_problems
     if overwrite:
         guard.enabled = False
         skipped = prepared.skipped

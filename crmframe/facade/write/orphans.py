@@ -51,8 +51,16 @@ from crmframe.core.metadata import FieldInfo
 from crmframe.errors import CrmframeError, TransportError
 from crmframe.facade.write.settle import Settled, settle
 
-__all__ = ["JOB_UNKNOWN", "QUIET_POLLS", "OrphanJob", "bulk_records", "find_job",
-           "settle_until_stable", "status_rows", "unknown_job_rows"]
+__all__ = [
+    "JOB_UNKNOWN",
+    "QUIET_POLLS",
+    "OrphanJob",
+    "bulk_records",
+    "bulk_status_rows",
+    "find_job",
+    "settle_until_stable",
+    "unknown_job_rows",
+]
 
 #: Polls in a row without any change among the records not yet applied after which an
 #: unanswered bulk-write job is taken to have finished (or never to have existed).
@@ -103,17 +111,17 @@ def unknown_job_rows(orphan: OrphanJob, ids: Sequence[str | None]) -> tuple[pd.D
         f"job from file {orphan.file_id}, or read the records back (for an insert: the "
         "module's records created since the call)"
     )
-    return status_rows(ids, "unknown", JOB_UNKNOWN), message
+    return bulk_status_rows(ids, "unknown", JOB_UNKNOWN), message
 
 
-def status_rows(ids: Sequence[str | None], status: str, code: str) -> pd.DataFrame:
+def bulk_status_rows(ids: Sequence[str | None], status: str, code: str) -> pd.DataFrame:
     """Rows of a bulk-write file no result file speaks for, as
     :func:`~crmframe.core.bulkwrite.parse_bulk_result` would give them: all ``status``,
     with ``code`` as their one error.
 
     Examples
     --------
-    >>> status_rows([None], "not_sent", "NOT_SENT")[["status", "code"]].values.tolist()
+    >>> bulk_status_rows([None], "not_sent", "NOT_SENT")[["status", "code"]].values.tolist()
     [['not_sent', 'NOT_SENT']]
     """
     n = len(ids)

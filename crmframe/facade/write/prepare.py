@@ -105,7 +105,7 @@ class Prepared:
     #: Zoho's newer ones, a colleague's edit or a formula it recomputed, not the analyst's).
     #: Taken out of the changes; reported as conflicts, or as VALIDATION rows with
     #: ``overwrite=True`` (see decide_conflicts).
-    stale_problems: list[pd.DataFrame] = field(default_factory=list)
+    stale_problems: pd.DataFrame | None = None
 
 
 def prepare_push(
@@ -165,14 +165,14 @@ def prepare_push(
     skipped = report_rows(changes)
 
     problems = find_problems(changes, fields)
-    stale_problems: list[pd.DataFrame] = []
+    stale_problems: pd.DataFrame | None = None
     if stale and len(problems):
         # a stale record is set aside whatever its differences hold: a formula field Zoho
         # recomputed after a colleague's edit must not refuse the whole push
         on_stale = problems["id"].astype(str).isin(list(stale)).to_numpy(dtype=bool)
         if on_stale.any():
-            stale_problems = [problems[on_stale].reset_index(drop=True)]
-            changes = split_valid(changes, stale_problems[0])
+            stale_problems = problems[on_stale].reset_index(drop=True)
+            changes = split_valid(changes, stale_problems)
             problems = problems[~on_stale].reset_index(drop=True)
     if len(problems):
         if not push_valid:

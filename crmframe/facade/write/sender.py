@@ -562,8 +562,8 @@ class CrmSender:
         answers: dict[str, dict[str, Any]] = {}
         for round_ in range(MAX_SETTLE_ROUNDS):
             try:
-                answers.update(self._bulk_once(step, pending, job_id,
-                                               (on_job, on_upload)))
+                answers.update(self._bulk_once(step, pending, job_id, on_job=on_job,
+                                               on_upload=on_upload))
                 break
             except OrphanJob as orphan:
                 job_id = None
@@ -589,10 +589,10 @@ class CrmSender:
         return {"data": [answers[i] for i in ids if i in answers]}
 
     def _bulk_once(
-        self, step: Step, ids: Sequence[str], job_id: str | None, hooks: tuple[Any, Any]
+        self, step: Step, ids: Sequence[str], job_id: str | None, *, on_job: Any,
+        on_upload: Any,
     ) -> dict[str, dict[str, Any]]:
-        """One upload, job, wait and download; ``hooks`` are ``(on_job, on_upload)``."""
-        on_job, on_upload = hooks
+        """One upload, job, wait and download."""
         file = step.payload
         sent_ids = list(getattr(file, "ids", step.ids))
         if job_id is None and list(ids) != sent_ids:
